@@ -1,0 +1,80 @@
+package io.tidemark.checkpoint;
+
+import io.tidemark.source.ResumePosition;
+import java.time.Instant;
+import java.util.Objects;
+import org.bson.BsonDocument;
+import org.bson.BsonTimestamp;
+
+/**
+ * A saved place in one stream: the resume token of the newest event before which everything is
+ * done, with its cluster time. A checkpoint taken before any event (a stream started "now") has
+ * no token, only the operation time it started at.
+ */
+public final class Checkpoint {
+  private final String stream;
+  private final BsonDocument resumeToken;
+  private final BsonTimestamp clusterTime;
+  private final Instant savedAt;
+
+  public Checkpoint(String stream, BsonDocument resumeToken, BsonTimestamp clusterTime, Instant savedAt) {
+    this.stream = Objects.requireNonNull(stream, "stream");
+    if (resumeToken == null && clusterTime == null) {
+      throw new IllegalArgumentException("a checkpoint needs a resume token or an operation time");
+    }
+    this.resumeToken = resumeToken;
+    this.clusterTime = clusterTime;
+    this.savedAt = Objects.requireNonNull(savedAt, "savedAt");
+  }
+
+  public static Checkpoint atToken(String stream, BsonDocument token, BsonTimestamp clusterTime) {
+    return new Checkpoint(stream, Objects.requireNonNull(token, "token"), clusterTime, Instant.now());
+  }
+
+  public static Checkpoint atOperationTime(String stream, BsonTimestamp operationTime) {
+    return new Checkpoint(stream, null, Objects.requireNonNull(operationTime, "operationTime"), Instant.now());
+  }
+
+  public String stream() {
+    return stream;
+  }
+
+  /** Null for a checkpoint taken at an operation time, before any event. */
+  public BsonDocument resumeToken() {
+    return resumeToken;
+  }
+
+  public BsonTimestamp clusterTime() {
+    return clusterTime;
+  }
+
+  public Instant savedAt() {
+    return savedAt;
+  }
+
+  /** Where the stream continues from this checkpoint. */
+  public ResumePosition position() {
+    return resumeToken != null
+        ? ResumePosition.resumeAfter(resumeToken)
+        : ResumePosition.startAtOperationTime(clusterTime);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    if (this == o) return true;
+    if (!(o instanceof Checkpoint other)) return false;
+    return stream.equals(other.stream)
+        && Objects.equals(resumeToken, other.resumeToken)
+        && Objects.equals(clusterTime, other.clusterTime);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(stream, resumeToken, clusterTime);
+  }
+
+  @Override
+  public String toString() {
+    return "Checkpoint(" + stream + " " + position().describe() + ")";
+  }
+}

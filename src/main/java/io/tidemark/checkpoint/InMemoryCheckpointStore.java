@@ -1,0 +1,67 @@
+package io.tidemark.checkpoint;
+
+import akka.Done;
+import io.tidemark.TidemarkException;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** Checkpoints in memory, for tests and for pipelines that may start over after a restart. */
+public final class InMemoryCheckpointStore implements CheckpointStore {
+  private final ConcurrentHashMap<String, Checkpoint> checkpoints = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Boolean> openStreams = new ConcurrentHashMap<>();
+  private final AtomicLong saves = new AtomicLong();
+
+  public static InMemoryCheckpointStore create() {
+    return new InMemoryCheckpointStore();
+  }
+
+  @Override
+  public CompletionStage<StreamCheckpoints> open(String stream) {
+    StreamNames.validate(stream);
+    if (openStreams.putIfAbsent(stream, Boolean.TRUE) != null) {
+      return CompletableFuture.failedFuture(
+          new TidemarkException("stream '" + stream + "' is already open in this process: run one pipeline per stream"));
+    }
+    return CompletableFuture.completedFuture(
+        new StreamCheckpoints() {
+          @Override
+          public String stream() {
+            return stream;
+          }
+
+          @Override
+          public CompletionStage<Optional<Checkpoint>> load() {
+            return CompletableFuture.completedFuture(Optional.ofNullable(checkpoints.get(stream)));
+          }
+
+          @Override
+          public CompletionStage<Done> save(Checkpoint checkpoint) {
+            if (!checkpoint.stream().equals(stream)) {
+              throw new IllegalArgumentException(
+                  "checkpoint of stream '" + checkpoint.stream() + "' saved through the record of '" + stream + "'");
+            }
+            checkpoints.put(stream, checkpoint);
+            saves.incrementAndGet();
+            return CompletableFuture.completedFuture(Done.getInstance());
+          }
+
+          @Override
+          public CompletionStage<Done> close() {
+            openStreams.remove(stream);
+            return CompletableFuture.completedFuture(Done.getInstance());
+          }
+        });
+  }
+
+  public Optional<Checkpoint> get(String stream) {
+    return Optional.ofNullable(checkpoints.get(stream));
+  }
+
+  /** Durable writes so far, over all streams. */
+  public long saves() {
+    return saves.get();
+  }
+}

@@ -1,0 +1,81 @@
+package io.tidemark.source;
+
+import com.mongodb.client.model.changestream.ChangeStreamDocument;
+import java.util.Objects;
+import org.bson.BsonDocument;
+import org.bson.BsonTimestamp;
+import org.bson.Document;
+
+/**
+ * One change event as it travels through a pipeline: the driver's event plus what Tidemark needs
+ * to track it. {@link #seqNr()} numbers the events of one pipeline run without gaps, starting at
+ * 1; {@link #resumeToken()} is where a restart resumes after this event.
+ */
+public final class ChangeEnvelope {
+  private final long seqNr;
+  private final BsonDocument resumeToken;
+  private final BsonTimestamp clusterTime;
+  private final String operationType;
+  private final BsonDocument documentKey;
+  private final ChangeStreamDocument<Document> event;
+
+  private ChangeEnvelope(long seqNr, ChangeStreamDocument<Document> event) {
+    this.seqNr = seqNr;
+    this.event = event;
+    this.resumeToken = event.getResumeToken();
+    this.clusterTime = event.getClusterTime();
+    this.operationType = event.getOperationTypeString();
+    this.documentKey = event.getDocumentKey();
+  }
+
+  /**
+   * Wraps a driver event. An event without a resume token cannot be checkpointed (a user
+   * {@code $project} removed {@code _id}): that is refused with a message that says so.
+   */
+  public static ChangeEnvelope of(long seqNr, ChangeStreamDocument<Document> event) {
+    Objects.requireNonNull(event, "event");
+    if (event.getResumeToken() == null) {
+      throw new MalformedEventException(
+          "change event #" + seqNr + " (" + event.getOperationTypeString() + ") has no resume token _id:"
+              + " a $project in the pipeline must keep _id, or the stream cannot resume");
+    }
+    return new ChangeEnvelope(seqNr, event);
+  }
+
+  public long seqNr() {
+    return seqNr;
+  }
+
+  public BsonDocument resumeToken() {
+    return resumeToken;
+  }
+
+  /** The cluster time of the operation; null only on servers older than 4.0. */
+  public BsonTimestamp clusterTime() {
+    return clusterTime;
+  }
+
+  /** insert, update, replace, delete, drop, rename, dropDatabase, invalidate, ... */
+  public String operationType() {
+    return operationType;
+  }
+
+  /** The {@code _id} (and shard key) of the changed document; null for collection-level events. */
+  public BsonDocument documentKey() {
+    return documentKey;
+  }
+
+  /** The full document when the event carries one (inserts, replaces, update lookups). */
+  public Document fullDocument() {
+    return event.getFullDocument();
+  }
+
+  public ChangeStreamDocument<Document> event() {
+    return event;
+  }
+
+  @Override
+  public String toString() {
+    return "ChangeEnvelope(#" + seqNr + " " + operationType + " " + documentKey + " at " + clusterTime + ")";
+  }
+}

@@ -1,0 +1,119 @@
+package io.tidemark.source;
+
+import com.mongodb.ConnectionString;
+import com.mongodb.MongoClientSettings;
+import com.mongodb.MongoTimeoutException;
+import com.mongodb.reactivestreams.client.MongoClient;
+import com.mongodb.reactivestreams.client.MongoClients;
+import io.tidemark.Errors;
+import io.tidemark.TidemarkException;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.bson.Document;
+import org.reactivestreams.Publisher;
+import org.reactivestreams.Subscriber;
+import org.reactivestreams.Subscription;
+
+/**
+ * Opens MongoDB clients from a connection string with bounded waits, and turns a wrong URI or an
+ * unreachable server into one clear line. Credentials never appear in a message: use
+ * {@link #redact(String)} whenever a URI is shown.
+ */
+public final class MongoConnector {
+  private MongoConnector() {}
+
+  private static final Pattern CREDENTIALS = Pattern.compile("(mongodb(?:\\+srv)?://)([^@/]*)@");
+
+  /** Parses the URI, or explains what form was expected. */
+  public static ConnectionString parse(String uri) {
+    if (uri == null || uri.isBlank()) {
+      throw new TidemarkException("MongoDB URI is empty: expected mongodb://host:port or mongodb+srv://host");
+    }
+    try {
+      return new ConnectionString(uri);
+    } catch (IllegalArgumentException e) {
+      throw new TidemarkException(
+          "malformed MongoDB URI '" + redact(uri) + "': " + Errors.oneLine(e.getMessage())
+              + " (expected mongodb://[user:password@]host[:port][/?options] or mongodb+srv://host)");
+    }
+  }
+
+  /** A client whose server selection and connects give up after {@code timeout}. */
+  public static MongoClient connect(String uri, Duration timeout) {
+    ConnectionString connection = parse(uri);
+    MongoClientSettings settings =
+        MongoClientSettings.builder()
+            .applyConnectionString(connection)
+            .applyToClusterSettings(b -> b.serverSelectionTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS))
+            .applyToSocketSettings(b -> b.connectTimeout((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()), TimeUnit.MILLISECONDS))
+            .build();
+    return MongoClients.create(settings);
+  }
+
+  /**
+   * Pings the server. The reply carries {@code operationTime} on replica sets. An unreachable
+   * server fails with a message that names the hosts and the time waited.
+   */
+  public static CompletionStage<Document> ping(MongoClient client, String uri, Duration timeout) {
+    return first(client.getDatabase("admin").runCommand(new Document("ping", 1)))
+        .exceptionallyCompose(
+            error -> {
+              Throwable cause = ResumableErrors.unwrap(error);
+              if (cause instanceof MongoTimeoutException) {
+                return CompletableFuture.failedFuture(
+                    new TidemarkException(
+                        "MongoDB unreachable at " + hosts(uri) + " after " + timeout.toSeconds()
+                            + "s (tidemark.mongodb.connect-timeout): " + Errors.oneLine(cause.getMessage()),
+                        cause));
+              }
+              return CompletableFuture.failedFuture(cause);
+            });
+  }
+
+  public static String redact(String uri) {
+    if (uri == null) return null;
+    return CREDENTIALS.matcher(uri).replaceFirst("$1***@");
+  }
+
+  static String hosts(String uri) {
+    try {
+      return String.join(",", new ConnectionString(uri).getHosts());
+    } catch (IllegalArgumentException e) {
+      return redact(uri);
+    }
+  }
+
+  /** The first element of a publisher, or null when it completes empty. */
+  public static <T> CompletableFuture<T> first(Publisher<T> publisher) {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    publisher.subscribe(
+        new Subscriber<T>() {
+          private Subscription subscription;
+
+          @Override
+          public void onSubscribe(Subscription s) {
+            subscription = s;
+            s.request(1);
+          }
+
+          @Override
+          public void onNext(T t) {
+            if (result.complete(t)) subscription.cancel();
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            result.completeExceptionally(t);
+          }
+
+          @Override
+          public void onComplete() {
+            result.complete(null);
+          }
+        });
+    return result;
+  }
+}

@@ -1,0 +1,103 @@
+package io.tidemark.window;
+
+import io.tidemark.source.ChangeEnvelope;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The events admitted and not yet behind the low watermark, in a ring of fixed size. Events are
+ * admitted in sequence order and may complete in any order; the <em>safe</em> event is the newest
+ * one before which every event has completed. Single-threaded: it lives inside one stage.
+ */
+final class InFlightWindow {
+  private final int capacity;
+  private final ChangeEnvelope[] envelopes;
+  private final boolean[] completed;
+  private long safeSeq;
+  private long admittedSeq;
+  private ChangeEnvelope safe;
+
+  InFlightWindow(int capacity) {
+    if (capacity <= 0) throw new IllegalArgumentException("window capacity must be positive: " + capacity);
+    this.capacity = capacity;
+    this.envelopes = new ChangeEnvelope[capacity];
+    this.completed = new boolean[capacity];
+  }
+
+  boolean hasRoom() {
+    return admittedSeq - safeSeq < capacity;
+  }
+
+  void admit(ChangeEnvelope envelope) {
+    if (envelope.seqNr() != admittedSeq + 1) {
+      throw new IllegalStateException(
+          "event #" + envelope.seqNr() + " admitted after #" + admittedSeq + ": sequence numbers must have no gaps");
+    }
+    if (!hasRoom()) throw new IllegalStateException("window full: " + capacity + " events in flight");
+    int slot = slot(envelope.seqNr());
+    envelopes[slot] = envelope;
+    completed[slot] = false;
+    admittedSeq = envelope.seqNr();
+  }
+
+  /**
+   * Marks one event done. A repeated completion is ignored; a completion of an event that was
+   * never admitted is a bug in the stages and is refused.
+   *
+   * @return the completed envelope, or null when it was already complete
+   */
+  ChangeEnvelope complete(long seqNr) {
+    if (seqNr > admittedSeq || seqNr <= 0) {
+      throw new IllegalStateException(
+          "completion of event #" + seqNr + " that was never admitted (admitted up to #" + admittedSeq + ")");
+    }
+    if (seqNr <= safeSeq) return null;
+    int slot = slot(seqNr);
+    if (completed[slot]) return null;
+    completed[slot] = true;
+    ChangeEnvelope envelope = envelopes[slot];
+    while (safeSeq < admittedSeq && completed[slot(safeSeq + 1)]) {
+      safeSeq++;
+      int s = slot(safeSeq);
+      safe = envelopes[s];
+      envelopes[s] = null;
+    }
+    return envelope;
+  }
+
+  /** Every event up to and including this one has completed. */
+  long safeSeq() {
+    return safeSeq;
+  }
+
+  /** The envelope at {@link #safeSeq()}, or null before the first one completes. */
+  ChangeEnvelope safe() {
+    return safe;
+  }
+
+  long admittedSeq() {
+    return admittedSeq;
+  }
+
+  int inFlight() {
+    return (int) (admittedSeq - safeSeq);
+  }
+
+  int capacity() {
+    return capacity;
+  }
+
+  /** The events after the safe one, oldest first, with whether each has completed. */
+  List<InFlightEvent> snapshot() {
+    List<InFlightEvent> events = new ArrayList<>(inFlight());
+    for (long seq = safeSeq + 1; seq <= admittedSeq; seq++) {
+      int slot = slot(seq);
+      events.add(new InFlightEvent(envelopes[slot], completed[slot]));
+    }
+    return events;
+  }
+
+  private int slot(long seqNr) {
+    return (int) (seqNr % capacity);
+  }
+}

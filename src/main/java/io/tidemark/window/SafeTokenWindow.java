@@ -1,0 +1,314 @@
+package io.tidemark.window;
+
+import akka.Done;
+import akka.NotUsed;
+import akka.japi.Pair;
+import akka.stream.Attributes;
+import akka.stream.BidiShape;
+import akka.stream.Inlet;
+import akka.stream.Outlet;
+import akka.stream.javadsl.BidiFlow;
+import akka.stream.stage.AbstractInHandler;
+import akka.stream.stage.AbstractOutHandler;
+import akka.stream.stage.AsyncCallback;
+import akka.stream.stage.GraphStage;
+import akka.stream.stage.GraphStageLogic;
+import akka.stream.stage.TimerGraphStageLogic;
+import io.tidemark.Errors;
+import io.tidemark.TidemarkException;
+import io.tidemark.checkpoint.Checkpoint;
+import io.tidemark.source.ChangeEnvelope;
+import java.time.Duration;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The sliding window between the change stream and the user's stages, and the checkpointer
+ * behind it.
+ *
+ * <pre>
+ *            +--------------------------------+
+ *  events -> | events               toStages  | -> envelopes to the user's stages
+ *   saved <- | saved             completions  | <- sequence numbers of finished events
+ *            +--------------------------------+
+ * </pre>
+ *
+ * <p>Guarantees:
+ *
+ * <ul>
+ *   <li>a checkpoint is only ever taken at the <em>safe</em> event: it and every event before it
+ *       have completed, whatever order completions arrive in;
+ *   <li>at most {@code size} events are in flight (admitted, not behind the safe event), and at
+ *       most {@code size + checkpointEveryEvents} events are admitted past the last durable
+ *       checkpoint, so a crash replays at most that many; the stage backpressures otherwise;
+ *   <li>the safe checkpoint is written every {@code checkpointEveryEvents} events or
+ *       {@code checkpointEveryInterval}, whichever comes first, and once more when the stream
+ *       ends or a user stage fails; a failed write is retried with backoff, never skipped;
+ *   <li>every durable checkpoint is emitted on {@code saved} (the newest one, if that port is
+ *       slow); nothing downstream of {@code saved} is required.
+ * </ul>
+ *
+ * An abrupt stop (the actor system dies) writes nothing more: the next run replays from the last
+ * durable checkpoint.
+ */
+public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, ChangeEnvelope, Long, Checkpoint>> {
+  private static final Logger log = LoggerFactory.getLogger(SafeTokenWindow.class);
+  private static final String INTERVAL_TIMER = "interval";
+  private static final String RETRY_TIMER = "retry";
+
+  private final Inlet<ChangeEnvelope> events = Inlet.create("SafeTokenWindow.events");
+  private final Outlet<ChangeEnvelope> toStages = Outlet.create("SafeTokenWindow.toStages");
+  private final Inlet<Long> completions = Inlet.create("SafeTokenWindow.completions");
+  private final Outlet<Checkpoint> saved = Outlet.create("SafeTokenWindow.saved");
+  private final BidiShape<ChangeEnvelope, ChangeEnvelope, Long, Checkpoint> shape =
+      BidiShape.of(events, toStages, completions, saved);
+
+  private final String stream;
+  private final WindowSettings settings;
+  private final Function<Checkpoint, CompletionStage<Done>> save;
+  private final WindowStats stats;
+
+  private SafeTokenWindow(
+      String stream, WindowSettings settings, Function<Checkpoint, CompletionStage<Done>> save, WindowStats stats) {
+    this.stream = stream;
+    this.settings = settings;
+    this.save = save;
+    this.stats = stats;
+  }
+
+  /**
+   * @param save writes one checkpoint durably; called with at most one write outstanding
+   */
+  public static BidiFlow<ChangeEnvelope, ChangeEnvelope, Long, Checkpoint, NotUsed> create(
+      String stream, WindowSettings settings, Function<Checkpoint, CompletionStage<Done>> save, WindowStats stats) {
+    return BidiFlow.fromGraph(new SafeTokenWindow(stream, settings, save, stats));
+  }
+
+  @Override
+  public BidiShape<ChangeEnvelope, ChangeEnvelope, Long, Checkpoint> shape() {
+    return shape;
+  }
+
+  @Override
+  public GraphStageLogic createLogic(Attributes inheritedAttributes) {
+    return new Logic();
+  }
+
+  private final class Logic extends TimerGraphStageLogic {
+    private final InFlightWindow window = new InFlightWindow(settings.size);
+    private final long admitLimit = settings.replayBound();
+    private final AsyncCallback<Pair<Checkpoint, Throwable>> onSaveResult = createAsyncCallback(this::saveFinished);
+
+    private long savedSeq;
+    private boolean saving;
+    private long savingSeq;
+    private long lastSaveNanos = System.nanoTime();
+    private Duration retryBackoff = settings.retryMinBackoff;
+    private Checkpoint unemitted;
+    private boolean terminating;
+    private Throwable terminalFailure;
+
+    Logic() {
+      super(shape);
+      setHandler(
+          events,
+          new AbstractInHandler() {
+            @Override
+            public void onPush() {
+              ChangeEnvelope envelope = grab(events);
+              window.admit(envelope);
+              stats.onAdmitted(window.inFlight());
+              push(toStages, envelope);
+            }
+
+            @Override
+            public void onUpstreamFinish() {
+              complete(toStages);
+            }
+
+            @Override
+            public void onUpstreamFailure(Throwable error) {
+              // Let the stages finish what they hold, save the safe token, then fail.
+              if (terminalFailure == null) terminalFailure = error;
+              complete(toStages);
+            }
+          });
+      setHandler(
+          toStages,
+          new AbstractOutHandler() {
+            @Override
+            public void onPull() {
+              admitMore();
+            }
+
+            @Override
+            public void onDownstreamFinish(Throwable cause) {
+              cancel(events, cause);
+            }
+          });
+      setHandler(
+          completions,
+          new AbstractInHandler() {
+            @Override
+            public void onPush() {
+              long seqNr = grab(completions);
+              ChangeEnvelope done = window.complete(seqNr);
+              if (done != null) {
+                stats.onCompleted(done.clusterTime() == null ? 0 : done.clusterTime().getValue(), window.inFlight());
+                saveIfDue();
+              }
+              pull(completions);
+              admitMore();
+            }
+
+            @Override
+            public void onUpstreamFinish() {
+              if (window.inFlight() > 0) {
+                failStage(
+                    new IllegalStateException(
+                        "stream '" + stream + "': the user stages completed with " + window.inFlight()
+                            + " events unfinished (first #" + (window.safeSeq() + 1) + "); no checkpoint was taken past them"));
+                return;
+              }
+              terminate(null);
+            }
+
+            @Override
+            public void onUpstreamFailure(Throwable error) {
+              terminate(error);
+            }
+          });
+      setHandler(
+          saved,
+          new AbstractOutHandler() {
+            @Override
+            public void onPull() {
+              if (unemitted != null) {
+                push(saved, unemitted);
+                unemitted = null;
+              }
+            }
+
+            @Override
+            public void onDownstreamFinish(Throwable cause) {
+              // Nobody needs to watch the checkpoints; keep saving them.
+            }
+          });
+    }
+
+    @Override
+    public void preStart() {
+      pull(completions);
+    }
+
+    private void admitMore() {
+      if (!terminating
+          && isAvailable(toStages)
+          && !hasBeenPulled(events)
+          && !isClosed(events)
+          && window.hasRoom()
+          && window.admittedSeq() + 1 - savedSeq <= admitLimit) {
+        pull(events);
+      }
+    }
+
+    private void saveIfDue() {
+      if (saving || window.safeSeq() <= savedSeq) return;
+      if (window.safeSeq() - savedSeq >= settings.checkpointEveryEvents) {
+        startSave();
+      } else if (!isTimerActive(INTERVAL_TIMER)) {
+        long sinceLast = System.nanoTime() - lastSaveNanos;
+        long wait = Math.max(0, settings.checkpointEveryInterval.toNanos() - sinceLast);
+        scheduleOnce(INTERVAL_TIMER, Duration.ofNanos(wait));
+      }
+    }
+
+    @Override
+    public void onTimer(Object key) {
+      if (INTERVAL_TIMER.equals(key)) {
+        if (!saving && window.safeSeq() > savedSeq) startSave();
+      } else if (RETRY_TIMER.equals(key)) {
+        if (!saving && window.safeSeq() > savedSeq) startSave();
+        else if (terminating && !saving) finish();
+      }
+    }
+
+    private void startSave() {
+      ChangeEnvelope safe = window.safe();
+      Checkpoint checkpoint = Checkpoint.atToken(stream, safe.resumeToken(), safe.clusterTime());
+      saving = true;
+      savingSeq = window.safeSeq();
+      cancelTimer(INTERVAL_TIMER);
+      CompletionStage<Done> write;
+      try {
+        write = save.apply(checkpoint);
+      } catch (RuntimeException e) {
+        saveFinished(Pair.create(checkpoint, e));
+        return;
+      }
+      write.whenComplete((done, error) -> onSaveResult.invoke(Pair.create(checkpoint, error)));
+    }
+
+    private void saveFinished(Pair<Checkpoint, Throwable> result) {
+      saving = false;
+      Checkpoint checkpoint = result.first();
+      Throwable error = result.second();
+      if (error != null) {
+        Throwable cause = Errors.unwrap(error);
+        if (cause instanceof TidemarkException) {
+          failStage(cause);
+          return;
+        }
+        log.warn(
+            "stream '{}': checkpoint write failed ({}); retrying in {} ms, holding events past the last saved token",
+            stream, Errors.summary(cause), retryBackoff.toMillis());
+        scheduleOnce(RETRY_TIMER, retryBackoff);
+        Duration doubled = retryBackoff.multipliedBy(2);
+        retryBackoff = doubled.compareTo(settings.retryMaxBackoff) > 0 ? settings.retryMaxBackoff : doubled;
+        return;
+      }
+      savedSeq = savingSeq;
+      lastSaveNanos = System.nanoTime();
+      retryBackoff = settings.retryMinBackoff;
+      stats.onSaved(checkpoint, System.currentTimeMillis());
+      if (isAvailable(saved)) {
+        push(saved, checkpoint);
+        unemitted = null;
+      } else {
+        unemitted = checkpoint;
+      }
+      if (terminating) {
+        if (window.safeSeq() > savedSeq) startSave();
+        else finish();
+      } else {
+        saveIfDue();
+        admitMore();
+      }
+    }
+
+    /** The stages are done (or failed): save the safe token once more, then stop. */
+    private void terminate(Throwable failure) {
+      terminating = true;
+      if (failure != null) terminalFailure = failure;
+      cancelTimer(INTERVAL_TIMER);
+      if (!isClosed(events)) cancel(events);
+      if (!isClosed(toStages)) complete(toStages);
+      if (saving) return; // saveFinished continues
+      if (window.safeSeq() > savedSeq) startSave();
+      else finish();
+    }
+
+    private void finish() {
+      if (terminalFailure != null) {
+        failStage(terminalFailure);
+      } else if (unemitted != null && !isClosed(saved)) {
+        emit(saved, unemitted, this::completeStage);
+        unemitted = null;
+      } else {
+        completeStage();
+      }
+    }
+  }
+}
