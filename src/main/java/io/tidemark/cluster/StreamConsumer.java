@@ -1,0 +1,100 @@
+package io.tidemark.cluster;
+
+import akka.Done;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.javadsl.AbstractBehavior;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.javadsl.Receive;
+import io.tidemark.Errors;
+import io.tidemark.JsonSerializable;
+import io.tidemark.TidemarkException;
+import io.tidemark.pipeline.PipelineBuilder;
+import io.tidemark.pipeline.PipelineControl;
+import java.util.function.Consumer;
+
+/**
+ * Runs one pipeline for as long as it lives. {@link Stop} drains the stream and saves the safe
+ * token before the actor stops, so a singleton handover loses nothing and replays little. A
+ * failure that retrying can fix fails the actor (its supervisor restarts it, and the pipeline
+ * resumes from its checkpoint); a failure a person must fix stops it and is reported.
+ */
+public final class StreamConsumer extends AbstractBehavior<StreamConsumer.Command> {
+
+  public interface Command extends JsonSerializable {}
+
+  /** Drain, save, stop: the singleton's stop message. */
+  public enum Stop implements Command {
+    INSTANCE
+  }
+
+  private static final class Finished implements Command {
+    final Throwable error;
+
+    Finished(Throwable error) {
+      this.error = error;
+    }
+  }
+
+  /** The pipeline failed in a way a restart may fix. */
+  static final class StreamFailedException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    StreamFailedException(String stream, Throwable cause) {
+      super("stream '" + stream + "' failed: " + Errors.summary(cause), cause);
+    }
+  }
+
+  public static Behavior<Command> create(PipelineBuilder<?> pipeline, Consumer<Throwable> onFatal) {
+    return Behaviors.setup(context -> new StreamConsumer(context, pipeline, onFatal));
+  }
+
+  private final PipelineBuilder<?> pipeline;
+  private final Consumer<Throwable> onFatal;
+  private final PipelineControl control;
+  private boolean stopping;
+
+  private StreamConsumer(ActorContext<Command> context, PipelineBuilder<?> pipeline, Consumer<Throwable> onFatal) {
+    super(context);
+    this.pipeline = pipeline;
+    this.onFatal = onFatal;
+    context.getLog().info("stream '{}': consumer starting on {}", pipeline.stream(), context.getSystem().address());
+    this.control = pipeline.run(context.getSystem());
+    context.pipeToSelf(control.completion(), (Done done, Throwable error) -> new Finished(error));
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Stop.class, stop -> onStop())
+        .onMessage(Finished.class, this::onFinished)
+        .build();
+  }
+
+  private Behavior<Command> onStop() {
+    if (!stopping) {
+      stopping = true;
+      getContext().getLog().info("stream '{}': stopping; draining in-flight events and saving the safe token", pipeline.stream());
+      control.drainAndStop();
+    }
+    return this;
+  }
+
+  private Behavior<Command> onFinished(Finished finished) {
+    Throwable error = finished.error == null ? null : unwrap(finished.error);
+    if (stopping || error == null) {
+      if (error != null) getContext().getLog().warn("stream '{}': stopped with {}", pipeline.stream(), Errors.summary(error));
+      return Behaviors.stopped();
+    }
+    if (error instanceof TidemarkException) {
+      onFatal.accept(error);
+      return Behaviors.stopped();
+    }
+    getContext().getLog().warn("stream '{}': failed ({}); restarting from the checkpoint with backoff", pipeline.stream(), Errors.summary(error));
+    throw new StreamFailedException(pipeline.stream(), error);
+  }
+
+  private static Throwable unwrap(Throwable error) {
+    return Errors.unwrap(error);
+  }
+}

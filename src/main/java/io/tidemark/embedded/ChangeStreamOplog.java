@@ -1,0 +1,241 @@
+package io.tidemark.embedded;
+
+import de.bwaldvogel.mongo.MongoBackend;
+import de.bwaldvogel.mongo.MongoCollection;
+import de.bwaldvogel.mongo.MongoDatabase;
+import de.bwaldvogel.mongo.backend.Cursor;
+import de.bwaldvogel.mongo.backend.CursorRegistry;
+import de.bwaldvogel.mongo.backend.aggregation.Aggregation;
+import de.bwaldvogel.mongo.bson.BsonTimestamp;
+import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.oplog.Oplog;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.h2.mvstore.MVMap;
+import org.h2.mvstore.MVStore;
+
+/**
+ * The oplog of the embedded server, replacing mongo-java-server's: entries live in
+ * {@code local.oplog.rs} (durable with the rest of the data, queryable like a real oplog), keyed
+ * by their timestamp, so a change-stream cursor seeks its position in O(log n) instead of
+ * scanning and sorting the whole oplog on every getMore. It also
+ *
+ * <ul>
+ *   <li>appends in timestamp order, one writer at a time, so no reader can pass an entry that is
+ *       still being written;
+ *   <li>keeps timestamps increasing across restarts (it continues from the newest entry);
+ *   <li>records updates the way change events need them: document key, updated and removed fields,
+ *       replacements as {@code replace};
+ *   <li>is capped at a number of entries: the oldest are truncated, and a stream that wants to
+ *       resume before the truncation point gets {@code ChangeStreamHistoryLost} (286), as from a
+ *       real replica set; a token that is not in the oplog gets {@code ChangeStreamFatalError} (280);
+ *   <li>announces every append, so an idle getMore waits instead of spinning.
+ * </ul>
+ */
+final class ChangeStreamOplog implements Oplog {
+  static final String DATABASE = "local";
+  static final String COLLECTION = "oplog.rs";
+  private static final String META_MAP = "tidemark.oplog.meta";
+  private static final String TRUNCATED_THROUGH = "truncatedThrough";
+
+  private final MongoBackend backend;
+  private final MongoCollection<Object> collection;
+  private final MVMap<Object, Document> entries;
+  private final MVMap<String, Long> meta;
+  private final CursorRegistry cursors;
+  private final long maxEntries;
+  private final Object appended = new Object();
+  private long appends;
+  private long lastTs;
+
+  @SuppressWarnings("unchecked")
+  ChangeStreamOplog(MongoBackend backend, MVStore store, CursorRegistry cursors, long maxEntries) {
+    this.backend = backend;
+    MongoDatabase local = backend.resolveDatabase(DATABASE);
+    MongoCollection<?> existing = local.resolveCollection(COLLECTION, false);
+    this.collection = (MongoCollection<Object>) (existing != null ? existing : local.createCollectionOrThrowIfExists(COLLECTION));
+    this.entries = store.openMap("databases." + DATABASE + "." + COLLECTION);
+    this.meta = store.openMap(META_MAP);
+    this.cursors = cursors;
+    this.maxEntries = maxEntries;
+    Object last = entries.isEmpty() ? null : entries.lastKey();
+    this.lastTs = last instanceof Long ts ? ts : 0L;
+  }
+
+  // ---- writes -------------------------------------------------------------------------------
+
+  @Override
+  public void handleInsert(String namespace, List<Document> documents) {
+    if (isOplog(namespace)) return;
+    synchronized (this) {
+      for (Document document : documents) {
+        append(entry("i", namespace).append("o", document.cloneDeeply()));
+      }
+    }
+    announce();
+  }
+
+  @Override
+  public void handleUpdate(String namespace, Document selector, Document update, List<Object> modifiedIds) {
+    if (isOplog(namespace)) return;
+    synchronized (this) {
+      for (Object id : modifiedIds) {
+        Document entry = entry("u", namespace).append("o", update.cloneDeeply()).append("o2", new Document("_id", id));
+        if (ChangeEvents.isReplacement(update)) {
+          entry.append("replacement", true);
+        } else {
+          Document current = lookup(namespace, id);
+          entry.append("updateDescription", ChangeEvents.updateDescription(update, current));
+        }
+        append(entry);
+      }
+    }
+    announce();
+  }
+
+  @Override
+  public void handleDelete(String namespace, Document query, List<Object> deletedIds) {
+    if (isOplog(namespace)) return;
+    synchronized (this) {
+      for (Object id : deletedIds) {
+        append(entry("d", namespace).append("o", new Document("_id", id)));
+      }
+    }
+    announce();
+  }
+
+  @Override
+  public void handleDropCollection(String namespace) {
+    if (isOplog(namespace)) return;
+    int dot = namespace.indexOf('.');
+    synchronized (this) {
+      append(entry("c", namespace.substring(0, dot) + ".$cmd").append("o", new Document("drop", namespace.substring(dot + 1))));
+    }
+    announce();
+  }
+
+  private Document entry(String op, String namespace) {
+    long ts = nextTimestamp();
+    return new Document("_id", ts)
+        .append("ts", new BsonTimestamp(ts))
+        .append("op", op)
+        .append("ns", namespace)
+        .append("wall", Instant.now());
+  }
+
+  private long nextTimestamp() {
+    long now = Instant.now().getEpochSecond() << 32 | 1L;
+    lastTs = Math.max(lastTs + 1, now);
+    return lastTs;
+  }
+
+  private void append(Document entry) {
+    collection.addDocument(entry);
+    if (entries.size() > maxEntries + Math.max(1, maxEntries / 100)) truncate();
+  }
+
+  /** Drops the oldest entries down to the cap, and remembers how far history now reaches. */
+  private void truncate() {
+    long through = 0;
+    while (entries.size() > maxEntries) {
+      Object oldest = entries.firstKey();
+      Document entry = entries.get(oldest);
+      collection.removeDocument(entry);
+      through = (Long) oldest;
+    }
+    meta.put(TRUNCATED_THROUGH, through);
+  }
+
+  private Document lookup(String namespace, Object id) {
+    int dot = namespace.indexOf('.');
+    MongoCollection<?> target = backend.resolveDatabase(namespace.substring(0, dot)).resolveCollection(namespace.substring(dot + 1), false);
+    if (target == null) return null;
+    for (Document document : target.handleQuery(new Document("_id", id), 0, 1)) return document;
+    return null;
+  }
+
+  private boolean isOplog(String namespace) {
+    return namespace.startsWith(DATABASE + ".");
+  }
+
+  private void announce() {
+    synchronized (appended) {
+      appends++;
+      appended.notifyAll();
+    }
+  }
+
+  long appends() {
+    synchronized (appended) {
+      return appends;
+    }
+  }
+
+  /** Waits until an entry is appended after {@code seen} appends, or the time is up. */
+  void awaitAppendAfter(long seen, long maxMillis) throws InterruptedException {
+    long deadline = System.nanoTime() + maxMillis * 1_000_000L;
+    synchronized (appended) {
+      long remaining;
+      while (appends == seen && (remaining = deadline - System.nanoTime()) > 0) {
+        appended.wait(Math.max(1, remaining / 1_000_000L));
+      }
+    }
+  }
+
+  // ---- reads --------------------------------------------------------------------------------
+
+  /** Timestamp value of the newest entry, 0 when empty. */
+  long newest() {
+    Object last = entries.isEmpty() ? null : entries.lastKey();
+    return last instanceof Long ts ? ts : 0L;
+  }
+
+  /** Timestamp value of the oldest entry, 0 when empty. */
+  long oldest() {
+    Object first = entries.isEmpty() ? null : entries.firstKey();
+    return first instanceof Long ts ? ts : 0L;
+  }
+
+  /** History up to and including this timestamp value was truncated; 0 when nothing was. */
+  long truncatedThrough() {
+    Long through = meta.get(TRUNCATED_THROUGH);
+    return through == null ? 0 : through;
+  }
+
+  Document entryAt(long ts) {
+    return entries.get(ts);
+  }
+
+  /** Entries after {@code ts} (or from it, when inclusive), oldest first, read lazily. */
+  Iterable<Map.Entry<Object, Document>> from(long ts, boolean inclusive) {
+    Object start = inclusive ? entries.ceilingKey(ts) : entries.higherKey(ts);
+    if (start == null) return List.of();
+    return () -> {
+      var cursor = entries.cursor(start);
+      return new java.util.Iterator<>() {
+        @Override
+        public boolean hasNext() {
+          return cursor.hasNext();
+        }
+
+        @Override
+        public Map.Entry<Object, Document> next() {
+          Object key = cursor.next();
+          return Map.entry(key, cursor.getValue());
+        }
+      };
+    };
+  }
+
+  Document currentDocument(String namespace, Object id) {
+    return lookup(namespace, id);
+  }
+
+  @Override
+  public Cursor createCursor(Document changeStream, String namespace, Aggregation aggregation) {
+    ChangeStreamCursor cursor = ChangeStreamCursor.open(this, cursors.generateCursorId(), changeStream, namespace, aggregation);
+    cursors.add(cursor);
+    return cursor;
+  }
+}

@@ -1,0 +1,53 @@
+package io.tidemark.embedded;
+
+import com.typesafe.config.Config;
+import io.tidemark.ConfigCheck;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/** Settings of the demo job, from {@code tidemark.demo}. */
+public final class DemoSettings {
+  public final Path dataDir;
+  public final int mongodbPort;
+  public final String database;
+  public final String collection;
+  public final String stream;
+  public final int rate;
+  public final long events;
+  public final Duration progressInterval;
+
+  private DemoSettings(
+      Path dataDir, int mongodbPort, String database, String collection, String stream, int rate, long events, Duration progressInterval) {
+    this.dataDir = dataDir;
+    this.mongodbPort = mongodbPort;
+    this.database = database;
+    this.collection = collection;
+    this.stream = stream;
+    this.rate = rate;
+    this.events = events;
+    this.progressInterval = progressInterval;
+  }
+
+  public static DemoSettings create(Config config) {
+    String p = "tidemark.demo.";
+    return new DemoSettings(
+        Path.of(ConfigCheck.nonEmptyString(config, p + "data-dir")).toAbsolutePath().normalize(),
+        ConfigCheck.nonNegativeInt(config, p + "mongodb-port"),
+        ConfigCheck.nonEmptyString(config, p + "database"),
+        ConfigCheck.nonEmptyString(config, p + "collection"),
+        ConfigCheck.nonEmptyString(config, p + "stream"),
+        ConfigCheck.positiveInt(config, p + "rate"),
+        ConfigCheck.nonNegativeLong(config, p + "events"),
+        ConfigCheck.positiveDuration(config, p + "progress-interval"));
+  }
+
+  /** The materialized view the demo maintains. */
+  public String viewCollection() {
+    return collection + "_view";
+  }
+
+  /** One document per processed event: how often it was delivered. */
+  public String ledgerCollection() {
+    return collection + "_ledger";
+  }
+}

@@ -1,0 +1,56 @@
+package io.tidemark.ops;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import io.tidemark.ConfigCheck;
+import io.tidemark.Errors;
+import io.tidemark.TidemarkException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * The configuration of the runnable service: system properties, then the command line's options,
+ * then {@code --config FILE}, then the runnable defaults ({@code conf/application.conf}, packaged
+ * in the jar), then the libraries' {@code reference.conf}. Unknown {@code tidemark.*} keys and
+ * malformed files are refused with the key or file named.
+ */
+final class CliConfig {
+  private CliConfig() {}
+
+  static final String APPLICATION_CONF = "tidemark/conf/application.conf";
+
+  static Config load(Path configFile, Map<String, Object> options) {
+    Config file = ConfigFactory.empty();
+    if (configFile != null) {
+      if (!Files.isRegularFile(configFile)) {
+        throw new TidemarkException("config file " + configFile + " does not exist: expected a HOCON file such as conf/application.conf");
+      }
+      file = parse(() -> ConfigFactory.parseFile(configFile.toFile(), ConfigParseOptions.defaults().setAllowMissing(false)));
+    }
+    Config application = parse(() -> ConfigFactory.parseResources(APPLICATION_CONF));
+    Config fromFile = file;
+    Config merged =
+        parse(() -> ConfigFactory.systemProperties()
+            .withFallback(ConfigFactory.parseMap(options))
+            .withFallback(fromFile)
+            .withFallback(application)
+            .withFallback(ConfigFactory.defaultReference())
+            .resolve());
+    return ConfigCheck.validated(merged);
+  }
+
+  private interface Parse {
+    Config parse();
+  }
+
+  private static Config parse(Parse parse) {
+    try {
+      return parse.parse();
+    } catch (ConfigException e) {
+      throw new TidemarkException("configuration error: " + Errors.oneLine(e.getMessage()));
+    }
+  }
+}
