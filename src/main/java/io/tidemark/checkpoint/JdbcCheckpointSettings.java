@@ -35,7 +35,20 @@ public final class JdbcCheckpointSettings {
         ConfigCheck.positiveDuration(config, p + "ask-timeout"),
         ConfigCheck.positiveInt(config, p + "snapshot-every"),
         ConfigCheck.positiveInt(config, p + "keep-snapshots"),
-        ConfigCheck.nonEmptyString(config, p + "journal-plugin"),
-        ConfigCheck.nonEmptyString(config, p + "snapshot-plugin"));
+        plugin(config, p + "journal-plugin", "akka.persistence.journal.plugin"),
+        plugin(config, p + "snapshot-plugin", "akka.persistence.snapshot-store.plugin"));
+  }
+
+  /** The plugin named by {@code key}, or when that is empty Akka's default one. */
+  private static String plugin(Config config, String key, String akkaDefault) {
+    String named = config.hasPath(key) ? config.getString(key) : "";
+    if (!named.isBlank()) return named;
+    String fallback = config.hasPath(akkaDefault) ? config.getString(akkaDefault) : "";
+    if (fallback.isBlank()) {
+      throw new io.tidemark.TidemarkException(
+          "no journal configured for the checkpoints: set " + key + " or " + akkaDefault
+              + " (expected an akka-persistence-jdbc plugin such as jdbc-journal, see conf/persistence.conf)");
+    }
+    return fallback;
   }
 }

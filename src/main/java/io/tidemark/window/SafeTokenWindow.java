@@ -200,6 +200,8 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
 
     @Override
     public void preStart() {
+      // Every port may close before the last save is durable: the stage ends itself, explicitly.
+      setKeepGoing(true);
       pull(completions);
     }
 
@@ -301,13 +303,13 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
     }
 
     private void finish() {
-      if (terminalFailure != null) {
-        failStage(terminalFailure);
-      } else if (unemitted != null && !isClosed(saved)) {
-        emit(saved, unemitted, this::completeStage);
+      Runnable end = terminalFailure != null ? () -> failStage(terminalFailure) : this::completeStage;
+      if (unemitted != null && !isClosed(saved)) {
+        Checkpoint last = unemitted;
         unemitted = null;
+        emit(saved, last, end::run);
       } else {
-        completeStage();
+        end.run();
       }
     }
   }

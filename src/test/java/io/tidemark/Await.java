@@ -1,0 +1,21 @@
+package io.tidemark;
+
+import java.time.Duration;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+/** Waits for a condition to hold, polling; fails with a description of what did not happen. */
+public final class Await {
+  private Await() {}
+
+  public static void until(Duration timeout, BooleanSupplier condition, Supplier<String> whatWasExpected) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out after " + timeout.toSeconds() + "s waiting for: " + whatWasExpected.get());
+      }
+      LockSupport.parkNanos(Duration.ofMillis(20).toNanos());
+    }
+  }
+}

@@ -1,0 +1,66 @@
+package io.tidemark;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/**
+ * The PostgreSQL the tests use: 127.0.0.1:5432, database test, user postgres (override with
+ * TIDEMARK_TEST_PG_URL / _USER / _PASSWORD). Where it is not reachable the PostgreSQL tests are
+ * skipped, except in CI (CI=true), where that is a failure: CI must run them.
+ */
+public final class Databases {
+  private Databases() {}
+
+  public static final String PG_URL = env("TIDEMARK_TEST_PG_URL", "jdbc:postgresql://127.0.0.1:5432/test");
+  public static final String PG_USER = env("TIDEMARK_TEST_PG_USER", "postgres");
+  public static final String PG_PASSWORD = env("TIDEMARK_TEST_PG_PASSWORD", "");
+
+  private static String env(String name, String fallback) {
+    String value = System.getenv(name);
+    return value == null || value.isBlank() ? fallback : value;
+  }
+
+  public static boolean inCi() {
+    return "true".equalsIgnoreCase(System.getenv("CI"));
+  }
+
+  /** Skips the calling test when PostgreSQL is unreachable, unless in CI, where it fails. */
+  public static void requirePostgres() {
+    try (Connection connection = DriverManager.getConnection(PG_URL, PG_USER, PG_PASSWORD)) {
+      connection.isValid(2);
+    } catch (SQLException e) {
+      if (inCi()) {
+        throw new AssertionError("PostgreSQL at " + PG_URL + " is required in CI (CI=true) but unreachable: " + e.getMessage(), e);
+      }
+      assumeTrue(false, "PostgreSQL at " + PG_URL + " unreachable, skipping: " + e.getMessage());
+    }
+  }
+
+  /** A fresh schema, so each run starts from empty tables. */
+  public static String createSchema(String prefix) {
+    String schema = prefix + "_" + Long.toHexString(System.nanoTime());
+    execute("CREATE SCHEMA " + schema);
+    return schema;
+  }
+
+  public static void dropSchema(String schema) {
+    execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+  }
+
+  public static String pgUrl(String schema) {
+    return PG_URL + (PG_URL.contains("?") ? "&" : "?") + "currentSchema=" + schema;
+  }
+
+  private static void execute(String sql) {
+    try (Connection connection = DriverManager.getConnection(PG_URL, PG_USER, PG_PASSWORD);
+        Statement statement = connection.createStatement()) {
+      statement.execute(sql);
+    } catch (SQLException e) {
+      throw new IllegalStateException(sql + ": " + e.getMessage(), e);
+    }
+  }
+}

@@ -1,0 +1,320 @@
+package io.tidemark.window;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import akka.Done;
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.stream.ClosedShape;
+import akka.stream.Materializer;
+import akka.stream.javadsl.GraphDSL;
+import akka.stream.javadsl.RunnableGraph;
+import akka.stream.javadsl.Source;
+import akka.stream.testkit.TestPublisher;
+import akka.stream.testkit.TestSubscriber;
+import akka.stream.testkit.javadsl.StreamTestKit;
+import akka.stream.testkit.javadsl.TestSink;
+import akka.stream.testkit.javadsl.TestSource;
+import io.tidemark.checkpoint.Checkpoint;
+import io.tidemark.source.ChangeEnvelope;
+import io.tidemark.source.Envelopes;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class SafeTokenWindowTest {
+  private final ActorTestKit testKit = ActorTestKit.create();
+  private final Materializer materializer = Materializer.matFromSystem(testKit.system());
+  private static final Duration LONG = Duration.ofHours(1);
+
+  @AfterEach
+  void allStagesStopped() {
+    StreamTestKit.assertAllStagesStopped(materializer);
+  }
+
+  @AfterAll
+  void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  /** The four ends of the window, each held by a probe. */
+  private record Probes(
+      Object eventsMaterialized,
+      TestSubscriber.Probe<ChangeEnvelope> stages,
+      TestPublisher.Probe<Long> completions,
+      TestSubscriber.Probe<Checkpoint> saved) {
+    @SuppressWarnings("unchecked")
+    TestPublisher.Probe<ChangeEnvelope> events() {
+      return (TestPublisher.Probe<ChangeEnvelope>) eventsMaterialized;
+    }
+  }
+
+  private Probes run(WindowSettings settings, Function<Checkpoint, CompletionStage<Done>> save) {
+    return run(settings, save, TestSource.<ChangeEnvelope>probe(testKit.system().classicSystem()));
+  }
+
+  private <M> Probes run(
+      WindowSettings settings, Function<Checkpoint, CompletionStage<Done>> save, Source<ChangeEnvelope, M> events) {
+    return RunnableGraph.fromGraph(
+            GraphDSL.create4(
+                events,
+                TestSink.<ChangeEnvelope>probe(testKit.system().classicSystem()),
+                TestSource.<Long>probe(testKit.system().classicSystem()),
+                TestSink.<Checkpoint>probe(testKit.system().classicSystem()),
+                (M eventsMat, TestSubscriber.Probe<ChangeEnvelope> stages, TestPublisher.Probe<Long> completions, TestSubscriber.Probe<Checkpoint> saved) ->
+                    new Probes(eventsMat, stages, completions, saved),
+                (builder, in, stages, completions, saved) -> {
+                  var window = builder.add(SafeTokenWindow.create("test", settings, save, new WindowStats()));
+                  builder.from(in).toInlet(window.in1());
+                  builder.from(window.out1()).to(stages);
+                  builder.from(completions).toInlet(window.in2());
+                  builder.from(window.out2()).to(saved);
+                  return ClosedShape.getInstance();
+                }))
+        .run(materializer);
+  }
+
+  private static Function<Checkpoint, CompletionStage<Done>> recording(List<Checkpoint> saves) {
+    return checkpoint -> {
+      saves.add(checkpoint);
+      return CompletableFuture.completedFuture(Done.getInstance());
+    };
+  }
+
+  private static <T> List<T> next(TestSubscriber.Probe<T> probe, int n) {
+    List<T> elements = new java.util.ArrayList<>();
+    for (int i = 0; i < n; i++) elements.add(probe.expectNext());
+    return elements;
+  }
+
+  private static <T> T within(TestSubscriber.Probe<T> probe, Duration timeout) {
+    return probe.expectNext(scala.concurrent.duration.FiniteDuration.fromNanos(timeout.toNanos()));
+  }
+
+  private static List<ChangeEnvelope> envelopes(long from, long to) {
+    return LongStream.rangeClosed(from, to).mapToObj(Envelopes::insert).collect(Collectors.toList());
+  }
+
+  private static Checkpoint at(long seqNr) {
+    ChangeEnvelope envelope = Envelopes.insert(seqNr);
+    return Checkpoint.atToken("test", envelope.resumeToken(), envelope.clusterTime());
+  }
+
+  @Test
+  void checkpointsOnlyTheNewestEventBeforeWhichEverythingCompleted() {
+    List<Checkpoint> saves = new CopyOnWriteArrayList<>();
+    Probes probes = run(WindowSettings.of(10, 1, LONG), recording(saves));
+    probes.saved.request(10);
+    probes.stages.request(5);
+    envelopes(1, 5).forEach(probes.events()::sendNext);
+    next(probes.stages, 5);
+
+    probes.completions.sendNext(3L).sendNext(2L);
+    probes.saved.expectNoMessage(Duration.ofMillis(200));
+    assertThat(saves).isEmpty();
+
+    probes.completions.sendNext(1L);
+    assertThat(probes.saved.expectNext()).isEqualTo(at(3));
+
+    probes.completions.sendNext(5L);
+    probes.saved.expectNoMessage(Duration.ofMillis(200));
+    probes.completions.sendNext(4L);
+    assertThat(probes.saved.expectNext()).isEqualTo(at(5));
+    assertThat(saves).containsExactly(at(3), at(5));
+
+    probes.events().sendComplete();
+    probes.stages.expectComplete();
+    probes.completions.sendComplete();
+    probes.saved.expectComplete();
+  }
+
+  @Test
+  void handsAtMostWindowSizeEventsToTheStages() {
+    List<Checkpoint> saves = new CopyOnWriteArrayList<>();
+    Probes probes = run(WindowSettings.of(3, 100, LONG), recording(saves), Source.from(envelopes(1, 10)));
+    probes.stages.request(10);
+    assertThat(next(probes.stages, 3)).extracting(ChangeEnvelope::seqNr).containsExactly(1L, 2L, 3L);
+    probes.stages.expectNoMessage(Duration.ofMillis(300));
+
+    probes.completions.sendNext(2L);
+    probes.stages.expectNoMessage(Duration.ofMillis(300)); // #1 still pending: nothing left the window
+    probes.completions.sendNext(1L);
+    assertThat(next(probes.stages, 2)).extracting(ChangeEnvelope::seqNr).containsExactly(4L, 5L);
+    probes.stages.expectNoMessage(Duration.ofMillis(200));
+
+    LongStream.rangeClosed(3, 10).forEach(seqNr -> {
+      probes.completions.sendNext(seqNr);
+      if (seqNr <= 7) probes.stages.expectNext();
+    });
+    probes.stages.expectComplete();
+    probes.completions.sendComplete();
+    probes.saved.request(1);
+    assertThat(probes.saved.expectNext()).isEqualTo(at(10));
+    probes.saved.expectComplete();
+  }
+
+  @Test
+  void admitsAtMostWindowPlusThrottlePastTheLastDurableCheckpoint() {
+    List<CompletableFuture<Done>> pending = new CopyOnWriteArrayList<>();
+    List<Checkpoint> saves = new CopyOnWriteArrayList<>();
+    Function<Checkpoint, CompletionStage<Done>> heldSaves = checkpoint -> {
+      saves.add(checkpoint);
+      CompletableFuture<Done> save = new CompletableFuture<>();
+      pending.add(save);
+      return save;
+    };
+    Probes probes = run(WindowSettings.of(5, 5, LONG), heldSaves, Source.from(envelopes(1, 100)));
+    probes.stages.request(100);
+    for (long seqNr = 1; seqNr <= 10; seqNr++) {
+      assertThat(probes.stages.expectNext().seqNr()).isEqualTo(seqNr);
+      probes.completions.sendNext(seqNr);
+    }
+    // Every event is done, but the first save (at #5) is not durable: 10 = N + K is the limit.
+    probes.stages.expectNoMessage(Duration.ofMillis(300));
+    assertThat(saves).containsExactly(at(5));
+
+    pending.get(0).complete(Done.getInstance());
+    for (long seqNr = 11; seqNr <= 15; seqNr++) {
+      assertThat(probes.stages.expectNext().seqNr()).isEqualTo(seqNr);
+      probes.completions.sendNext(seqNr);
+    }
+    // Now #10 is being saved and #5 is durable: again at most N + K past it.
+    probes.stages.expectNoMessage(Duration.ofMillis(300));
+    assertThat(saves).containsExactly(at(5), at(10));
+
+    probes.stages.cancel();
+    probes.completions.sendComplete();
+    probes.saved.cancel();
+    pending.get(1).complete(Done.getInstance());
+    io.tidemark.Await.until(Duration.ofSeconds(5), () -> saves.size() == 3, () -> "the final save at #15");
+    assertThat(saves.get(2)).isEqualTo(at(15));
+    pending.get(2).complete(Done.getInstance());
+  }
+
+  @Test
+  void savesEveryKEventsOrAfterTheIntervalWhicheverComesFirst() {
+    List<Checkpoint> saves = new CopyOnWriteArrayList<>();
+    Probes probes = run(WindowSettings.of(100, 10, Duration.ofMillis(300)), recording(saves));
+    probes.saved.request(10);
+    probes.stages.request(25);
+    envelopes(1, 25).forEach(probes.events()::sendNext);
+    next(probes.stages, 25);
+    LongStream.rangeClosed(1, 25).forEach(probes.completions::sendNext);
+    assertThat(probes.saved.expectNext()).isEqualTo(at(10));
+    assertThat(probes.saved.expectNext()).isEqualTo(at(20));
+    // #21..#25 are fewer than K: they are saved when the interval has passed.
+    assertThat(within(probes.saved, Duration.ofSeconds(3))).isEqualTo(at(25));
+    assertThat(saves).containsExactly(at(10), at(20), at(25));
+    probes.events().sendComplete();
+    probes.stages.expectComplete();
+    probes.completions.sendComplete();
+    probes.saved.expectComplete();
+  }
+
+  @Test
+  void savesTheSafeTokenOnceMoreWhenTheStreamEnds() {
+    List<Checkpoint> saves = new CopyOnWriteArrayList<>();
+    Probes probes = run(WindowSettings.of(100, 1000, LONG), recording(saves));
+    probes.stages.request(7);
+    envelopes(1, 7).forEach(probes.events()::sendNext);
+    next(probes.stages, 7);
+    LongStream.rangeClosed(1, 7).forEach(probes.completions::sendNext);
+    probes.events().sendComplete();
+    probes.stages.expectComplete();
+    probes.saved.request(1);
+    probes.saved.expectNoMessage(Duration.ofMillis(200));
+    assertThat(saves).isEmpty();
+
+    probes.completions.sendComplete();
+    assertThat(probes.saved.expectNext()).isEqualTo(at(7));
+    probes.saved.expectComplete();
+    assertThat(saves).containsExactly(at(7));
+  }
+
+  @Test
+  void whenAStageFailsItSavesTheSafeTokenAndFails() {
+    List<Checkpoint> saves = new CopyOnWriteArrayList<>();
+    Probes probes = run(WindowSettings.of(100, 1000, LONG), recording(saves));
+    probes.stages.request(5);
+    envelopes(1, 5).forEach(probes.events()::sendNext);
+    next(probes.stages, 5);
+    probes.completions.sendNext(1L).sendNext(2L).sendNext(4L);
+    probes.completions.sendError(new IllegalStateException("sink down"));
+    probes.saved.request(2);
+    assertThat(probes.saved.expectNext()).isEqualTo(at(2));
+    assertThat(probes.saved.expectError()).hasMessage("sink down");
+    probes.events().expectCancellation();
+    assertThat(saves).containsExactly(at(2));
+  }
+
+  @Test
+  void retriesAFailedSaveWithoutLosingIt() {
+    AtomicInteger attempts = new AtomicInteger();
+    List<Checkpoint> saves = new CopyOnWriteArrayList<>();
+    Function<Checkpoint, CompletionStage<Done>> flaky = checkpoint -> {
+      if (attempts.incrementAndGet() <= 2) return CompletableFuture.failedFuture(new RuntimeException("store down"));
+      saves.add(checkpoint);
+      return CompletableFuture.completedFuture(Done.getInstance());
+    };
+    Probes probes = run(WindowSettings.of(100, 3, LONG).withRetryBackoff(Duration.ofMillis(20), Duration.ofMillis(50)), flaky);
+    probes.saved.request(1);
+    probes.stages.request(3);
+    envelopes(1, 3).forEach(probes.events()::sendNext);
+    next(probes.stages, 3);
+    LongStream.rangeClosed(1, 3).forEach(probes.completions::sendNext);
+    assertThat(within(probes.saved, Duration.ofSeconds(3))).isEqualTo(at(3));
+    assertThat(attempts.get()).isEqualTo(3);
+    assertThat(saves).containsExactly(at(3));
+    probes.events().sendComplete();
+    probes.stages.expectComplete();
+    probes.completions.sendComplete();
+    probes.saved.expectComplete();
+  }
+
+  @Test
+  void ignoresARepeatedCompletionAndRefusesOneForAnEventNeverAdmitted() {
+    List<Checkpoint> saves = new CopyOnWriteArrayList<>();
+    Probes probes = run(WindowSettings.of(10, 1, LONG), recording(saves));
+    probes.saved.request(5);
+    probes.stages.request(2);
+    envelopes(1, 2).forEach(probes.events()::sendNext);
+    next(probes.stages, 2);
+    probes.completions.sendNext(1L);
+    assertThat(probes.saved.expectNext()).isEqualTo(at(1));
+    probes.completions.sendNext(1L);
+    probes.saved.expectNoMessage(Duration.ofMillis(200));
+    probes.completions.sendNext(99L);
+    assertThat(probes.saved.expectError()).hasMessageContaining("never admitted");
+    assertThat(saves).containsExactly(at(1));
+  }
+
+  @Test
+  void refusesToEndWhileStagesDroppedEventsWithoutCompletingThem() {
+    Probes probes = run(WindowSettings.of(10, 1, LONG), recording(new CopyOnWriteArrayList<>()));
+    probes.saved.request(5);
+    probes.stages.request(2);
+    envelopes(1, 2).forEach(probes.events()::sendNext);
+    next(probes.stages, 2);
+    probes.completions.sendNext(1L);
+    assertThat(probes.saved.expectNext()).isEqualTo(at(1));
+    probes.completions.sendComplete();
+    assertThat(probes.saved.expectError()).hasMessageContaining("1 events unfinished");
+  }
+
+  @Test
+  void windowSettingsRefuseNonsense() {
+    assertThatThrownBy(() -> new InFlightWindow(0)).isInstanceOf(IllegalArgumentException.class);
+    assertThat(WindowSettings.of(100, 50, LONG).replayBound()).isEqualTo(150);
+  }
+}
