@@ -60,8 +60,11 @@ public final class DemoJob {
     this.externalMongo = externalMongo;
   }
 
-  /** Runs until stopped; returns the process exit code. */
-  public int run() {
+  /**
+   * Runs until stopped. Returns normally after a graceful stop; throws the failure that stopped
+   * it otherwise (a {@link TidemarkException} when a person must fix something).
+   */
+  public void run() {
     EmbeddedMongo mongo =
         externalMongo == null
             ? EmbeddedMongo.start(settings.dataDir, "127.0.0.1", settings.mongodbPort, EmbeddedSettings.create(config))
@@ -97,7 +100,6 @@ public final class DemoJob {
             .via(OrdersView.stage(database, settings));
     StreamSingleton.init(system, pipeline, error -> {
       fatal.compareAndSet(null, error);
-      log.error("stream '{}': {}", settings.stream, Errors.summary(error));
       shutdown.run(FATAL);
     });
 
@@ -113,8 +115,7 @@ public final class DemoJob {
 
     system.getWhenTerminated().toCompletableFuture().join();
     Throwable failure = fatal.get();
-    if (failure == null) return 0;
-    return unwrapped(failure) instanceof TidemarkException ? 3 : 4;
+    if (failure != null) throw unwrapped(failure);
   }
 
   private void onWorkloadStarted(

@@ -2,6 +2,7 @@ package io.tidemark.embedded;
 
 import de.bwaldvogel.mongo.backend.Cursor;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import de.bwaldvogel.mongo.bson.BsonTimestamp;
 import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.exception.CursorNotFoundException;
 import de.bwaldvogel.mongo.oplog.Oplog;
@@ -50,7 +51,32 @@ final class EmbeddedBackend extends H2Backend {
       return e.reply();
     }
     if (settings.commitBeforeAck) commitIfChanged();
+    closeFinishedChangeStream(response);
+    stampOperationTime(response);
     return response;
+  }
+
+  /** Like a replica-set member, every reply carries the time of the newest oplog entry. */
+  private void stampOperationTime(Document response) {
+    ChangeStreamOplog changeStreams = changeStreamOplog();
+    if (changeStreams == null || response.containsKey("operationTime")) return;
+    long newest = changeStreams.newest();
+    if (newest != 0) response.put("operationTime", new BsonTimestamp(newest));
+  }
+
+  /** A change stream that ended in its first batch (invalidated) must say so with cursor id 0. */
+  private void closeFinishedChangeStream(Document response) {
+    if (!(response.get("cursor") instanceof Document cursor) || !(cursor.get("id") instanceof Number id) || id.longValue() == 0) {
+      return;
+    }
+    try {
+      if (getCursorRegistry().getCursor(id.longValue()) instanceof ChangeStreamCursor stream && stream.isEmpty()) {
+        getCursorRegistry().remove(id.longValue());
+        cursor.put("id", 0L);
+      }
+    } catch (CursorNotFoundException e) {
+      // already gone
+    }
   }
 
   /** One commit covers every write made before it, so concurrent writers share commits. */

@@ -43,6 +43,7 @@ final class DemoCommand implements Callable<Integer> {
     if (rate != null) options.put("tidemark.demo.rate", rate);
     if (events != null) options.put("tidemark.demo.events", events);
     if (port != null) options.put("tidemark.demo.mongodb-port", port);
-    return new DemoJob(CliConfig.load(config, options), mongodb).run();
+    new DemoJob(CliConfig.load(config, options), mongodb).run();
+    return 0;
   }
 }

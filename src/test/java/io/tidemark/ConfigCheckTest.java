@@ -1,0 +1,63 @@
+package io.tidemark;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.tidemark.source.MongoSettings;
+import io.tidemark.window.WindowSettings;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class ConfigCheckTest {
+  private static Config with(String hocon) {
+    return ConfigFactory.parseString(hocon).withFallback(ConfigFactory.defaultReference()).resolve();
+  }
+
+  @Test
+  void theDefaultsAreValid() {
+    Config config = ConfigCheck.validated(ConfigFactory.defaultReference());
+    WindowSettings window = WindowSettings.create(config);
+    assertThat(window.size).isEqualTo(1000);
+    assertThat(window.checkpointEveryEvents).isEqualTo(1000);
+    assertThat(window.checkpointEveryInterval).isEqualTo(Duration.ofSeconds(1));
+    assertThat(MongoSettings.create(config).connectTimeout).isEqualTo(Duration.ofSeconds(10));
+  }
+
+  @Test
+  void anUnknownKeyIsRefusedWithTheClosestKnownOne() {
+    assertThatThrownBy(() -> ConfigCheck.validated(with("tidemark.pipeline.windowsize = 5")))
+        .isInstanceOf(TidemarkException.class)
+        .hasMessageStartingWith("unknown config key tidemark.pipeline.windowsize")
+        .hasMessageEndingWith("did you mean tidemark.pipeline.window-size?");
+  }
+
+  @Test
+  void aValueOfTheWrongTypeNamesKeyValueAndExpectedForm() {
+    assertThatThrownBy(() -> WindowSettings.create(with("tidemark.pipeline.window-size = lots")))
+        .hasMessageStartingWith("invalid config key tidemark.pipeline.window-size = \"lots\"")
+        .hasMessageEndingWith("expected a positive integer");
+    assertThatThrownBy(() -> WindowSettings.create(with("tidemark.pipeline.window-size = 0")))
+        .hasMessageEndingWith("expected a positive integer");
+    assertThatThrownBy(() -> WindowSettings.create(with("tidemark.pipeline.checkpoint.every-interval = soon")))
+        .hasMessageEndingWith("expected a positive duration such as 500ms or 10s");
+  }
+
+  @Test
+  void aMissingKeyIsNamed() {
+    Config without = ConfigFactory.defaultReference().withoutPath("tidemark.pipeline.window-size");
+    assertThatThrownBy(() -> WindowSettings.create(without))
+        .hasMessage("missing config key tidemark.pipeline.window-size: expected a positive integer");
+  }
+
+  @Test
+  void aMalformedMongoUriIsRefusedWithoutShowingItsPassword() {
+    assertThatThrownBy(() -> MongoSettings.create(with("tidemark.mongodb.uri = \"mongo://u:pw@host\"")))
+        .hasMessageStartingWith("malformed MongoDB URI 'mongo://u:pw@host'")
+        .hasMessageContaining("expected mongodb://");
+    assertThatThrownBy(() -> MongoSettings.create(with("tidemark.mongodb.uri = \"mongodb://u:secret@\"")))
+        .hasMessageStartingWith("malformed MongoDB URI 'mongodb://***@'")
+        .hasMessageNotContaining("secret");
+  }
+}

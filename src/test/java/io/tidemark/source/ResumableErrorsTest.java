@@ -1,0 +1,86 @@
+package io.tidemark.source;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.mongodb.MongoCommandException;
+import com.mongodb.MongoCursorNotFoundException;
+import com.mongodb.MongoSocketReadException;
+import com.mongodb.MongoTimeoutException;
+import com.mongodb.ServerAddress;
+import io.tidemark.TidemarkException;
+import java.util.List;
+import java.util.concurrent.CompletionException;
+import org.bson.BsonArray;
+import org.bson.BsonDocument;
+import org.bson.BsonInt32;
+import org.bson.BsonString;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Error classification after the driver spec's "Resumable Error". */
+class ResumableErrorsTest {
+  private static final ServerAddress SERVER = new ServerAddress("127.0.0.1", 27017);
+
+  private static MongoCommandException commandError(int code, String... labels) {
+    BsonDocument response = new BsonDocument("ok", new BsonInt32(0))
+        .append("code", new BsonInt32(code))
+        .append("errmsg", new BsonString("error " + code));
+    if (labels.length > 0) {
+      BsonArray array = new BsonArray();
+      for (String label : labels) array.add(new BsonString(label));
+      response.append("errorLabels", array);
+    }
+    return new MongoCommandException(response, SERVER);
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436, 63, 150, 13388, 234, 133})
+  void theCodesListedForServersOlderThan44AreResumable(int code) {
+    assertThat(ResumableErrors.isResumable(commandError(code))).isTrue();
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {286, 280, 260, 136, 10334, 40573, 11000, 2, 13})
+  void otherCodesAreNot(int code) {
+    assertThat(ResumableErrors.isResumable(commandError(code))).isFalse();
+  }
+
+  @Test
+  void theResumableLabelMakesAnyCodeResumable() {
+    assertThat(ResumableErrors.isResumable(commandError(1234, ResumableErrors.RESUMABLE_LABEL))).isTrue();
+  }
+
+  @Test
+  void theNonResumableLabelWinsOverAListedCode() {
+    assertThat(ResumableErrors.isResumable(commandError(11602, ResumableErrors.NON_RESUMABLE_LABEL))).isFalse();
+    assertThat(ResumableErrors.isResumable(commandError(286, ResumableErrors.NON_RESUMABLE_LABEL))).isFalse();
+  }
+
+  @Test
+  void cursorNotFoundAndCursorKilledAreResumable() {
+    BsonDocument response = BsonDocument.parse("{ok: 0, code: 43, errmsg: 'cursor id 1 not found'}");
+    assertThat(ResumableErrors.isResumable(new MongoCursorNotFoundException(1L, response, SERVER))).isTrue();
+    assertThat(ResumableErrors.isResumable(commandError(43))).isTrue();
+    assertThat(ResumableErrors.isResumable(commandError(237))).isTrue();
+  }
+
+  @Test
+  void networkErrorsAndTimeoutsAreResumable() {
+    assertThat(ResumableErrors.isResumable(new MongoSocketReadException("connection reset", SERVER))).isTrue();
+    assertThat(ResumableErrors.isResumable(new MongoTimeoutException("no server"))).isTrue();
+    assertThat(ResumableErrors.isResumable(new CompletionException(new MongoSocketReadException("reset", SERVER)))).isTrue();
+  }
+
+  @Test
+  void errorsOutsideTheDriverAreNot() {
+    for (Throwable error : List.of(new IllegalStateException("bug"), new TidemarkException("bad config"))) {
+      assertThat(ResumableErrors.isResumable(error)).isFalse();
+    }
+  }
+
+  @Test
+  void describesAnErrorOnOneLine() {
+    assertThat(ResumableErrors.describe(commandError(11602))).startsWith("code 11602 (MongoCommandException): ").doesNotContain("\n");
+  }
+}
