@@ -1,11 +1,10 @@
 package io.tidemark.ops;
 
 import io.tidemark.embedded.DemoJob;
-import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(
@@ -18,8 +17,7 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true)
 final class DemoCommand implements Callable<Integer> {
 
-  @Option(names = "--data", paramLabel = "DIR", description = "Data directory (default: ./data).")
-  Path data;
+  @Mixin DemoOptions where;
 
   @Option(names = "--rate", paramLabel = "N", description = "Workload writes per second (default: 100).")
   Integer rate;
@@ -30,20 +28,13 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--port", paramLabel = "P", description = "Port of the embedded MongoDB (default: any free port).")
   Integer port;
 
-  @Option(names = "--mongodb", paramLabel = "URI", description = "Use this MongoDB replica set instead of the embedded server.")
-  String mongodb;
-
-  @Option(names = "--config", paramLabel = "FILE", description = "A HOCON file whose keys override the defaults.")
-  Path config;
-
   @Override
   public Integer call() {
-    Map<String, Object> options = new HashMap<>();
-    if (data != null) options.put("tidemark.demo.data-dir", data.toAbsolutePath().normalize().toString());
+    Map<String, Object> options = where.overrides();
     if (rate != null) options.put("tidemark.demo.rate", rate);
     if (events != null) options.put("tidemark.demo.events", events);
     if (port != null) options.put("tidemark.demo.mongodb-port", port);
-    new DemoJob(CliConfig.load(config, options), mongodb).run();
+    new DemoJob(CliConfig.load(where.config, options), where.mongodb).run();
     return 0;
   }
 }

@@ -12,12 +12,10 @@ import io.tidemark.embedded.ViewAudit;
 import io.tidemark.source.MongoConnector;
 import io.tidemark.source.MongoSettings;
 import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 
 @Command(
     name = "verify",
@@ -29,20 +27,12 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true)
 final class VerifyCommand implements Callable<Integer> {
 
-  @Option(names = "--data", paramLabel = "DIR", description = "Data directory of the demo (default: ./data).")
-  Path data;
-
-  @Option(names = "--mongodb", paramLabel = "URI", description = "Audit this MongoDB instead of the data directory.")
-  String mongodb;
-
-  @Option(names = "--config", paramLabel = "FILE", description = "A HOCON file whose keys override the defaults.")
-  Path config;
+  @Mixin DemoOptions where;
 
   @Override
   public Integer call() {
-    Map<String, Object> options = new HashMap<>();
-    if (data != null) options.put("tidemark.demo.data-dir", data.toAbsolutePath().normalize().toString());
-    Config loaded = CliConfig.load(config, options);
+    String mongodb = where.mongodb;
+    Config loaded = CliConfig.load(where.config, where.overrides());
     DemoSettings settings = DemoSettings.create(loaded);
     EmbeddedMongo mongo = null;
     if (mongodb == null) {

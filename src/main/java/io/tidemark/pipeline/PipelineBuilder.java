@@ -34,6 +34,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.bson.BsonDocument;
 import org.bson.BsonTimestamp;
@@ -51,117 +52,108 @@ import org.slf4j.LoggerFactory;
 public final class PipelineBuilder<T> {
   private static final Logger log = LoggerFactory.getLogger(PipelineBuilder.class);
 
-  private final String stream;
-  private final String mongoUri;
-  private final MongoClient mongoClient;
-  private final ChangeStreamTarget target;
-  private final List<Bson> match;
-  private final FullDocument fullDocument;
-  private final CheckpointStore checkpoints;
-  private final ResumePosition configuredStart;
-  private final WindowSettings windowSettings;
-  private final SourceSettings sourceSettings;
-  private final FlowWithContext<ChangeEnvelope, EventContext, T, EventContext, NotUsed> stages;
-  private final PipelineStats stats;
+  /** Everything but the stages; copied on every change, so builders never share mutable state. */
+  private static final class Spec implements Cloneable {
+    String stream;
+    String mongoUri;
+    MongoClient mongoClient;
+    ChangeStreamTarget target;
+    List<Bson> match = List.of();
+    FullDocument fullDocument;
+    CheckpointStore checkpoints;
+    ResumePosition configuredStart;
+    WindowSettings windowSettings;
+    SourceSettings sourceSettings;
+    PipelineStats stats = new PipelineStats();
 
-  private PipelineBuilder(
-      String stream,
-      String mongoUri,
-      MongoClient mongoClient,
-      ChangeStreamTarget target,
-      List<Bson> match,
-      FullDocument fullDocument,
-      CheckpointStore checkpoints,
-      ResumePosition configuredStart,
-      WindowSettings windowSettings,
-      SourceSettings sourceSettings,
-      FlowWithContext<ChangeEnvelope, EventContext, T, EventContext, NotUsed> stages,
-      PipelineStats stats) {
-    this.stream = stream;
-    this.mongoUri = mongoUri;
-    this.mongoClient = mongoClient;
-    this.target = target;
-    this.match = match;
-    this.fullDocument = fullDocument;
-    this.checkpoints = checkpoints;
-    this.configuredStart = configuredStart;
-    this.windowSettings = windowSettings;
-    this.sourceSettings = sourceSettings;
+    Spec with(Consumer<Spec> change) {
+      try {
+        Spec copy = (Spec) clone();
+        change.accept(copy);
+        return copy;
+      } catch (CloneNotSupportedException e) {
+        throw new AssertionError(e);
+      }
+    }
+  }
+
+  private final Spec spec;
+  private final FlowWithContext<ChangeEnvelope, EventContext, T, EventContext, NotUsed> stages;
+
+  private PipelineBuilder(Spec spec, FlowWithContext<ChangeEnvelope, EventContext, T, EventContext, NotUsed> stages) {
+    this.spec = spec;
     this.stages = stages;
-    this.stats = stats;
   }
 
   static PipelineBuilder<ChangeEnvelope> start(String stream) {
-    return new PipelineBuilder<>(
-        stream, null, null, null, List.of(), null, null, null, null, null,
-        FlowWithContext.<ChangeEnvelope, EventContext>create(), new PipelineStats());
+    Spec spec = new Spec();
+    spec.stream = stream;
+    return new PipelineBuilder<>(spec, FlowWithContext.<ChangeEnvelope, EventContext>create());
   }
 
-  private PipelineBuilder<T> copy(
-      String mongoUri,
-      MongoClient mongoClient,
-      ChangeStreamTarget target,
-      List<Bson> match,
-      FullDocument fullDocument,
-      CheckpointStore checkpoints,
-      ResumePosition configuredStart,
-      WindowSettings windowSettings,
-      SourceSettings sourceSettings) {
-    return new PipelineBuilder<>(
-        stream, mongoUri, mongoClient, target, match, fullDocument, checkpoints, configuredStart,
-        windowSettings, sourceSettings, stages, stats);
+  private PipelineBuilder<T> with(Consumer<Spec> change) {
+    return new PipelineBuilder<>(spec.with(change), stages);
   }
 
   /** Connect with this URI; the pipeline owns the client and closes it when it stops. */
   public PipelineBuilder<T> mongoUri(String uri) {
     MongoConnector.parse(uri);
-    return copy(uri, null, target, match, fullDocument, checkpoints, configuredStart, windowSettings, sourceSettings);
+    return with(s -> {
+      s.mongoUri = uri;
+      s.mongoClient = null;
+    });
   }
 
   /** Use a client the caller owns (and closes). */
   public PipelineBuilder<T> mongoClient(MongoClient client) {
-    return copy(null, Objects.requireNonNull(client), target, match, fullDocument, checkpoints, configuredStart, windowSettings, sourceSettings);
+    Objects.requireNonNull(client, "client");
+    return with(s -> {
+      s.mongoClient = client;
+      s.mongoUri = null;
+    });
   }
 
   public PipelineBuilder<T> collection(String database, String collection) {
-    return copy(mongoUri, mongoClient, ChangeStreamTarget.collection(database, collection), match, fullDocument, checkpoints, configuredStart, windowSettings, sourceSettings);
+    return with(s -> s.target = ChangeStreamTarget.collection(database, collection));
   }
 
   /** Watch every collection of a database. */
   public PipelineBuilder<T> database(String database) {
-    return copy(mongoUri, mongoClient, ChangeStreamTarget.database(database), match, fullDocument, checkpoints, configuredStart, windowSettings, sourceSettings);
+    return with(s -> s.target = ChangeStreamTarget.database(database));
   }
 
   /** Aggregation stages after {@code $changeStream}, such as {@code Aggregates.match(...)}; they must keep {@code _id}. */
   public PipelineBuilder<T> match(Bson... pipelineStages) {
-    return copy(mongoUri, mongoClient, target, List.copyOf(Arrays.asList(pipelineStages)), fullDocument, checkpoints, configuredStart, windowSettings, sourceSettings);
+    List<Bson> stagesAfterChangeStream = List.copyOf(Arrays.asList(pipelineStages));
+    return with(s -> s.match = stagesAfterChangeStream);
   }
 
   public PipelineBuilder<T> fullDocument(FullDocument mode) {
-    return copy(mongoUri, mongoClient, target, match, mode, checkpoints, configuredStart, windowSettings, sourceSettings);
+    return with(s -> s.fullDocument = mode);
   }
 
   public PipelineBuilder<T> checkpoints(CheckpointStore store) {
-    return copy(mongoUri, mongoClient, target, match, fullDocument, Objects.requireNonNull(store), configuredStart, windowSettings, sourceSettings);
+    Objects.requireNonNull(store, "store");
+    return with(s -> s.checkpoints = store);
   }
 
   /** Where to start when the stream has no checkpoint yet (otherwise: now). */
   public PipelineBuilder<T> startAtOperationTime(BsonTimestamp time) {
-    return copy(mongoUri, mongoClient, target, match, fullDocument, checkpoints, ResumePosition.startAtOperationTime(time), windowSettings, sourceSettings);
+    return with(s -> s.configuredStart = ResumePosition.startAtOperationTime(time));
   }
 
   /** Start after this token when the stream has no checkpoint yet; also past an invalidate. */
   public PipelineBuilder<T> startAfter(BsonDocument token) {
-    return copy(mongoUri, mongoClient, target, match, fullDocument, checkpoints, ResumePosition.startAfter(token), windowSettings, sourceSettings);
+    return with(s -> s.configuredStart = ResumePosition.startAfter(token));
   }
 
   /** Window size and checkpoint throttle; defaults come from {@code tidemark.pipeline}. */
   public PipelineBuilder<T> windowSettings(WindowSettings settings) {
-    return copy(mongoUri, mongoClient, target, match, fullDocument, checkpoints, configuredStart, settings, sourceSettings);
+    return with(s -> s.windowSettings = settings);
   }
 
   public PipelineBuilder<T> sourceSettings(SourceSettings settings) {
-    return copy(mongoUri, mongoClient, target, match, fullDocument, checkpoints, configuredStart, windowSettings, settings);
+    return with(s -> s.sourceSettings = settings);
   }
 
   /**
@@ -170,9 +162,7 @@ public final class PipelineBuilder<T> {
    * stage marks its event, and every event before it, done.
    */
   public <R> PipelineBuilder<R> via(FlowWithContext<T, EventContext, R, EventContext, ?> next) {
-    return new PipelineBuilder<>(
-        stream, mongoUri, mongoClient, target, match, fullDocument, checkpoints, configuredStart,
-        windowSettings, sourceSettings, stages.via(next), stats);
+    return new PipelineBuilder<>(spec, stages.via(next));
   }
 
   /** Shorthand for {@code via(FlowWithContext.create().mapAsync(1, f))}: one event at a time, in order. */
@@ -181,33 +171,33 @@ public final class PipelineBuilder<T> {
   }
 
   public String stream() {
-    return stream;
+    return spec.stream;
   }
 
   /** Live figures of this pipeline, kept across its runs. */
   public PipelineStats stats() {
-    return stats;
+    return spec.stats;
   }
 
   /** Starts the pipeline; it runs until {@link PipelineControl#drainAndStop()}, a failure, or the end of the stream. */
   public PipelineControl run(ActorSystem<?> system) {
-    if (target == null) {
+    if (spec.target == null) {
       throw new TidemarkException(
-          "pipeline '" + stream + "': nothing to watch: call collection(database, collection) or database(database)");
+          "pipeline '" + spec.stream + "': nothing to watch: call collection(database, collection) or database(database)");
     }
-    if (checkpoints == null) {
+    if (spec.checkpoints == null) {
       throw new TidemarkException(
-          "pipeline '" + stream + "': no checkpoint store: call checkpoints(JdbcCheckpointStore.create(system))"
+          "pipeline '" + spec.stream + "': no checkpoint store: call checkpoints(JdbcCheckpointStore.create(system))"
               + " or checkpoints(InMemoryCheckpointStore.create())");
     }
     MongoSettings mongo = MongoSettings.create(system);
-    WindowSettings window = windowSettings != null ? windowSettings : WindowSettings.create(system);
-    SourceSettings source = sourceSettings != null ? sourceSettings : SourceSettings.create(system);
-    String uri = mongoClient != null ? null : (mongoUri != null ? mongoUri : mongo.uri);
-    MongoClient client = mongoClient != null ? mongoClient : MongoConnector.connect(uri, mongo.connectTimeout);
+    WindowSettings window = spec.windowSettings != null ? spec.windowSettings : WindowSettings.create(system);
+    SourceSettings source = spec.sourceSettings != null ? spec.sourceSettings : SourceSettings.create(system);
+    String uri = spec.mongoClient != null ? null : (spec.mongoUri != null ? spec.mongoUri : mongo.uri);
+    MongoClient client = spec.mongoClient != null ? spec.mongoClient : MongoConnector.connect(uri, mongo.connectTimeout);
     String where = uri != null ? MongoConnector.redact(uri) : "the given client";
 
-    CompletableFuture<StreamCheckpoints> opened = checkpoints.open(stream).toCompletableFuture();
+    CompletableFuture<StreamCheckpoints> opened = spec.checkpoints.open(spec.stream).toCompletableFuture();
     Function<Checkpoint, CompletionStage<Done>> save = checkpoint -> opened.thenCompose(record -> record.save(checkpoint));
 
     Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed> userStages =
@@ -216,11 +206,11 @@ public final class PipelineBuilder<T> {
 
     Pair<UniqueKillSwitch, CompletionStage<Done>> running =
         ChangeStreamSource.create(
-                stream, client, target, match, fullDocument, source,
+                spec.stream, client, spec.target, spec.match, spec.fullDocument, source,
                 () -> initialPosition(client, where, mongo, opened),
                 PipelineBuilder::restartable)
             .viaMat(KillSwitches.single(), Keep.right())
-            .via(SafeTokenWindow.create(stream, window, save, stats.window()).join(processing))
+            .via(SafeTokenWindow.create(spec.stream, window, save, spec.stats.window()).join(processing))
             .toMat(Sink.ignore(), Keep.both())
             .run(system);
 
@@ -230,18 +220,18 @@ public final class PipelineBuilder<T> {
             .whenComplete(
                 (done, error) -> {
                   opened.thenAccept(StreamCheckpoints::close);
-                  if (mongoClient == null) client.close();
-                  Checkpoint last = stats.window().lastSaved();
+                  if (spec.mongoClient == null) client.close();
+                  Checkpoint last = spec.stats.window().lastSaved();
                   String at = last == null ? "none written in this run" : last.position().describe();
                   if (error == null) {
-                    log.info("stream '{}' stopped; last checkpoint: {}", stream, at);
+                    log.info("stream '{}' stopped; last checkpoint: {}", spec.stream, at);
                   } else {
-                    log.error("stream '{}' failed: {}; last checkpoint: {}", stream, Errors.summary(error), at);
+                    log.error("stream '{}' failed: {}; last checkpoint: {}", spec.stream, Errors.summary(error), at);
                   }
                 });
     log.info("stream '{}': watching {} on {} (window {}, checkpoint every {} events or {} ms)",
-        stream, target, where, window.size, window.checkpointEveryEvents, window.checkpointEveryInterval.toMillis());
-    return new PipelineControl(stream, running.first(), completion, stats);
+        spec.stream, spec.target, where, window.size, window.checkpointEveryEvents, window.checkpointEveryInterval.toMillis());
+    return new PipelineControl(spec.stream, running.first(), completion, spec.stats);
   }
 
   private CompletionStage<ResumePosition> initialPosition(
@@ -249,7 +239,7 @@ public final class PipelineBuilder<T> {
     return MongoConnector.ping(client, where, mongo.connectTimeout)
         .thenCompose(pong -> resolvePosition(pong, opened))
         .thenApply(position -> {
-          stats.markStarted(position);
+          spec.stats.markStarted(position);
           return position;
         });
   }
@@ -259,18 +249,18 @@ public final class PipelineBuilder<T> {
           if (stored.isPresent()) {
             Checkpoint checkpoint = stored.get();
             log.info("stream '{}': resuming from the stored checkpoint, {} (saved {})",
-                stream, checkpoint.position().describe(), checkpoint.savedAt());
+                spec.stream, checkpoint.position().describe(), checkpoint.savedAt());
             return CompletableFuture.completedFuture(checkpoint.position());
           }
-          if (configuredStart != null) {
-            log.info("stream '{}': no stored checkpoint; starting at the configured position, {}", stream, configuredStart.describe());
-            return CompletableFuture.completedFuture(configuredStart);
+          if (spec.configuredStart != null) {
+            log.info("stream '{}': no stored checkpoint; starting at the configured position, {}", spec.stream, spec.configuredStart.describe());
+            return CompletableFuture.completedFuture(spec.configuredStart);
           }
           BsonTimestamp now = operationTime(pong);
           ResumePosition position = ResumePosition.startAtOperationTime(now);
           // Saved before the first event, so a crash before any checkpoint resumes here, not at a later "now".
-          return opened.thenCompose(record -> record.save(Checkpoint.atOperationTime(stream, now))).thenApply(saved -> {
-            log.info("stream '{}': no stored checkpoint; starting now, {} (saved as the first checkpoint)", stream, position.describe());
+          return opened.thenCompose(record -> record.save(Checkpoint.atOperationTime(spec.stream, now))).thenApply(saved -> {
+            log.info("stream '{}': no stored checkpoint; starting now, {} (saved as the first checkpoint)", spec.stream, position.describe());
             return position;
           });
         });
@@ -279,7 +269,7 @@ public final class PipelineBuilder<T> {
   private BsonTimestamp operationTime(Document pong) {
     Object time = pong == null ? null : pong.get("operationTime");
     if (time instanceof BsonTimestamp timestamp) return timestamp;
-    log.warn("stream '{}': the server reported no operationTime (not a replica set?); starting at the local clock", stream);
+    log.warn("stream '{}': the server reported no operationTime (not a replica set?); starting at the local clock", spec.stream);
     return new BsonTimestamp((int) Instant.now().getEpochSecond(), 0);
   }
 
