@@ -10,34 +10,39 @@ import org.bson.BsonTimestamp;
  * Pass it through unchanged.
  */
 public final class EventContext {
-  private final long seqNr;
-  private final BsonTimestamp clusterTime;
-  private final BsonDocument documentKey;
+  private final ChangeEnvelope envelope;
 
-  private EventContext(long seqNr, BsonTimestamp clusterTime, BsonDocument documentKey) {
-    this.seqNr = seqNr;
-    this.clusterTime = clusterTime;
-    this.documentKey = documentKey;
+  private EventContext(ChangeEnvelope envelope) {
+    this.envelope = envelope;
   }
 
   static EventContext of(ChangeEnvelope envelope) {
-    return new EventContext(envelope.seqNr(), envelope.clusterTime(), envelope.documentKey());
+    return new EventContext(envelope);
+  }
+
+  /** The event this context stands for, whatever the stages have made of it. */
+  ChangeEnvelope envelope() {
+    return envelope;
   }
 
   public long seqNr() {
-    return seqNr;
+    return envelope.seqNr();
   }
 
   public BsonTimestamp clusterTime() {
-    return clusterTime;
+    return envelope.clusterTime();
   }
 
   public BsonDocument documentKey() {
-    return documentKey;
+    return envelope.documentKey();
+  }
+
+  public BsonDocument resumeToken() {
+    return envelope.resumeToken();
   }
 
   @Override
   public String toString() {
-    return "EventContext(#" + seqNr + " " + documentKey + ")";
+    return "EventContext(#" + seqNr() + " " + documentKey() + ")";
   }
 }

@@ -4,14 +4,12 @@ import akka.Done;
 import akka.NotUsed;
 import akka.actor.typed.ActorSystem;
 import akka.japi.Pair;
-import akka.stream.KillSwitches;
 import akka.stream.UniqueKillSwitch;
 import akka.stream.javadsl.Flow;
 import akka.stream.javadsl.FlowWithContext;
-import akka.stream.javadsl.Keep;
-import akka.stream.javadsl.Sink;
 import com.mongodb.client.model.changestream.FullDocument;
 import com.mongodb.reactivestreams.client.MongoClient;
+import io.tidemark.ConfigCheck;
 import io.tidemark.Errors;
 import io.tidemark.TidemarkException;
 import io.tidemark.checkpoint.Checkpoint;
@@ -26,7 +24,6 @@ import io.tidemark.source.MongoSettings;
 import io.tidemark.source.ResumableErrors;
 import io.tidemark.source.ResumePosition;
 import io.tidemark.source.SourceSettings;
-import io.tidemark.window.SafeTokenWindow;
 import io.tidemark.window.WindowSettings;
 import java.time.Instant;
 import java.util.Arrays;
@@ -64,7 +61,12 @@ public final class PipelineBuilder<T> {
     ResumePosition configuredStart;
     WindowSettings windowSettings;
     SourceSettings sourceSettings;
+    FailureSettings failureSettings;
+    Integer parallelism;
+    DeadLetterStore deadLetters;
     PipelineStats stats = new PipelineStats();
+    /** What per-event stages need at run time; shared by every builder of this pipeline. */
+    RunContext runtime = new RunContext();
 
     Spec with(Consumer<Spec> change) {
       try {
@@ -157,6 +159,26 @@ public final class PipelineBuilder<T> {
   }
 
   /**
+   * Up to P events of different documentKeys at a time; events of one key never concurrently and
+   * never out of order. Default: {@code tidemark.pipeline.parallelism}.
+   */
+  public PipelineBuilder<T> parallelism(int parallelism) {
+    if (parallelism < 1) throw new TidemarkException("parallelism must be at least 1, was " + parallelism);
+    return with(s -> s.parallelism = parallelism);
+  }
+
+  /** The failing-stage policy; default from {@code tidemark.pipeline.on-failure}. */
+  public PipelineBuilder<T> onFailure(FailureSettings settings) {
+    return with(s -> s.failureSettings = settings);
+  }
+
+  /** Where the {@code dead-letter} policy records the events it gives up on. */
+  public PipelineBuilder<T> deadLetters(DeadLetterStore store) {
+    Objects.requireNonNull(store, "store");
+    return with(s -> s.deadLetters = store);
+  }
+
+  /**
    * Appends the user's stages. They must keep order and pass the context through (all
    * {@code FlowWithContext} operators do); filtering is allowed. An element leaving the last
    * stage marks its event, and every event before it, done.
@@ -165,9 +187,38 @@ public final class PipelineBuilder<T> {
     return new PipelineBuilder<>(spec, stages.via(next));
   }
 
-  /** Shorthand for {@code via(FlowWithContext.create().mapAsync(1, f))}: one event at a time, in order. */
+  /**
+   * A per-event stage: {@code f} is applied to one element at a time, in order. It is the stage the
+   * {@code dead-letter} policy works with: when {@code f} fails on an event, the event is tried
+   * {@code dead-letter.attempts} times, then recorded in the dead-letter store and skipped.
+   */
   public <R> PipelineBuilder<R> mapAsync(Function<T, CompletionStage<R>> f) {
-    return via(FlowWithContext.<T, EventContext>create().mapAsync(1, f::apply));
+    return perEvent((element, envelope) -> f.apply(element));
+  }
+
+  /**
+   * Runs a handler for each event, such as {@code ShardedWorkers}, which runs it in the sharded
+   * entity of the event's documentKey on whichever node hosts it. With {@link #parallelism(int)} P,
+   * up to P keys at a time. Per-event like {@link #mapAsync(Function)}: the {@code dead-letter}
+   * policy applies.
+   */
+  public PipelineBuilder<Done> handle(EventHandler handler) {
+    String stream = spec.stream;
+    return perEvent((element, envelope) -> handler.handle(stream, envelope));
+  }
+
+  private <R> PipelineBuilder<R> perEvent(java.util.function.BiFunction<T, ChangeEnvelope, CompletionStage<R>> work) {
+    RunContext runtime = spec.runtime;
+    String stream = spec.stream;
+    return via(FlowWithContext.fromPairs(
+        Flow.<Pair<T, EventContext>>create()
+            .mapAsync(1, in -> {
+              ChangeEnvelope envelope = in.second().envelope();
+              return runtime.attempt(stream, envelope, () -> work.apply(in.first(), envelope))
+                  .thenApply(out -> Pair.create(out, in.second()));
+            })
+            .filter(out -> out.first().isPresent())
+            .map(out -> Pair.create(out.first().get(), out.second()))));
   }
 
   public String stream() {
@@ -193,45 +244,61 @@ public final class PipelineBuilder<T> {
     MongoSettings mongo = MongoSettings.create(system);
     WindowSettings window = spec.windowSettings != null ? spec.windowSettings : WindowSettings.create(system);
     SourceSettings source = spec.sourceSettings != null ? spec.sourceSettings : SourceSettings.create(system);
+    FailureSettings failure = spec.failureSettings != null ? spec.failureSettings : FailureSettings.create(system);
+    int parallelism = spec.parallelism != null
+        ? spec.parallelism
+        : ConfigCheck.positiveInt(system.settings().config(), "tidemark.pipeline.parallelism");
+    if (failure.policy == FailurePolicy.DEAD_LETTER && spec.deadLetters == null) {
+      throw new TidemarkException(
+          "pipeline '" + spec.stream + "': the dead-letter policy needs a store: call deadLetters(MongoDeadLetterStore.create(client, database))");
+    }
+    spec.runtime.bind(system, failure, spec.deadLetters, spec.stats);
     String uri = spec.mongoClient != null ? null : (spec.mongoUri != null ? spec.mongoUri : mongo.uri);
     MongoClient client = spec.mongoClient != null ? spec.mongoClient : MongoConnector.connect(uri, mongo.connectTimeout);
     String where = uri != null ? MongoConnector.redact(uri) : "the given client";
-
-    CompletableFuture<StreamCheckpoints> opened = spec.checkpoints.open(spec.stream).toCompletableFuture();
-    Function<Checkpoint, CompletionStage<Done>> save = checkpoint -> opened.thenCompose(record -> record.save(checkpoint));
-
     Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed> userStages =
         stages.asFlow().map(out -> Pair.create((Object) out.first(), out.second()));
-    Flow<ChangeEnvelope, Long, NotUsed> processing = CompletionTracker.create().join(userStages);
 
+    PipelineRunner runner = new PipelineRunner(
+        spec.stream, () -> runOnce(system, client, where, mongo, source, window, parallelism, userStages), failure, system, spec.stats);
+    runner.completion().whenComplete((done, error) -> {
+      if (spec.mongoClient == null) client.close();
+      if (error != null) log.error("stream '{}' stopped: {}", spec.stream, Errors.summary(error));
+    });
+    log.info("stream '{}': watching {} on {} (window {}, checkpoint every {} events or {} ms, parallelism {}, on failure {})",
+        spec.stream, spec.target, where, window.size, window.checkpointEveryEvents, window.checkpointEveryInterval.toMillis(),
+        parallelism, failure.policy.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));
+    return new PipelineControl(spec.stream, runner.start(), spec.stats);
+  }
+
+  /** One run: open the stream's checkpoint record, materialize the graph, release the record at the end. */
+  private Pair<UniqueKillSwitch, CompletionStage<Done>> runOnce(
+      ActorSystem<?> system, MongoClient client, String where, MongoSettings mongo, SourceSettings source,
+      WindowSettings window, int parallelism,
+      Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed> userStages) {
+    CompletableFuture<StreamCheckpoints> opened = spec.checkpoints.open(spec.stream).toCompletableFuture();
+    Function<Checkpoint, CompletionStage<Done>> save = checkpoint -> opened.thenCompose(record -> record.save(checkpoint));
     Pair<UniqueKillSwitch, CompletionStage<Done>> running =
-        ChangeStreamSource.create(
-                spec.stream, client, spec.target, spec.match, spec.fullDocument, source,
-                () -> initialPosition(client, where, mongo, opened),
-                PipelineBuilder::restartable)
-            .viaMat(KillSwitches.single(), Keep.right())
-            .via(SafeTokenWindow.create(spec.stream, window, save, spec.stats.window()).join(processing))
-            .toMat(Sink.ignore(), Keep.both())
+        PipelineGraph.create(
+                ChangeStreamSource.create(
+                    spec.stream, client, spec.target, spec.match, spec.fullDocument, source,
+                    () -> initialPosition(client, where, mongo, opened),
+                    PipelineBuilder::restartable),
+                spec.stream, window, parallelism, userStages, save, spec.stats.window())
             .run(system);
-
-    CompletionStage<Done> completion =
-        running
-            .second()
-            .whenComplete(
-                (done, error) -> {
-                  opened.thenAccept(StreamCheckpoints::close);
-                  if (spec.mongoClient == null) client.close();
-                  Checkpoint last = spec.stats.window().lastSaved();
-                  String at = last == null ? "none written in this run" : last.position().describe();
-                  if (error == null) {
-                    log.info("stream '{}' stopped; last checkpoint: {}", spec.stream, at);
-                  } else {
-                    log.error("stream '{}' failed: {}; last checkpoint: {}", spec.stream, Errors.summary(error), at);
-                  }
-                });
-    log.info("stream '{}': watching {} on {} (window {}, checkpoint every {} events or {} ms)",
-        spec.stream, spec.target, where, window.size, window.checkpointEveryEvents, window.checkpointEveryInterval.toMillis());
-    return new PipelineControl(spec.stream, running.first(), completion, spec.stats);
+    CompletionStage<Done> ended =
+        running.second().handle((done, error) -> {
+          opened.thenAccept(StreamCheckpoints::close);
+          Checkpoint last = spec.stats.window().lastSaved();
+          String at = last == null ? "none written" : last.position().describe();
+          if (error == null) {
+            log.info("stream '{}' stopped; last checkpoint: {}", spec.stream, at);
+            return CompletableFuture.completedFuture(Done.getInstance());
+          }
+          log.warn("stream '{}' run failed: {}; last checkpoint: {}", spec.stream, Errors.summary(error), at);
+          return CompletableFuture.<Done>failedFuture(Errors.unwrap(error));
+        }).thenCompose(result -> result);
+    return Pair.create(running.first(), ended);
   }
 
   private CompletionStage<ResumePosition> initialPosition(

@@ -1,20 +1,19 @@
 package io.tidemark.pipeline;
 
 import akka.Done;
-import akka.stream.UniqueKillSwitch;
+import io.tidemark.window.InFlightEvent;
+import java.util.List;
 import java.util.concurrent.CompletionStage;
 
 /** A running pipeline: stop it gracefully, wait for it, watch it. */
 public final class PipelineControl {
   private final String stream;
-  private final UniqueKillSwitch intake;
-  private final CompletionStage<Done> completion;
+  private final PipelineRunner runner;
   private final PipelineStats stats;
 
-  PipelineControl(String stream, UniqueKillSwitch intake, CompletionStage<Done> completion, PipelineStats stats) {
+  PipelineControl(String stream, PipelineRunner runner, PipelineStats stats) {
     this.stream = stream;
-    this.intake = intake;
-    this.completion = completion;
+    this.runner = runner;
     this.stats = stats;
   }
 
@@ -27,16 +26,23 @@ public final class PipelineControl {
    * completes when all of that is done.
    */
   public CompletionStage<Done> drainAndStop() {
-    intake.shutdown();
-    return completion;
+    return runner.drainAndStop();
   }
 
-  /** Completes when the pipeline has stopped: normally after a drain, exceptionally on a failure. */
+  /**
+   * Completes when the pipeline has stopped for good: normally after a drain, exceptionally on a
+   * failure its policy does not restart from.
+   */
   public CompletionStage<Done> completion() {
-    return completion;
+    return runner.completion();
   }
 
   public PipelineStats stats() {
     return stats;
+  }
+
+  /** The events in flight now, oldest first: sequence numbers, tokens, keys, whether done, since when. */
+  public CompletionStage<List<InFlightEvent>> inFlight() {
+    return stats.window().inFlightEvents();
   }
 }

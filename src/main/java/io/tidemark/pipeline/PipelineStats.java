@@ -4,12 +4,15 @@ import io.tidemark.source.ResumePosition;
 import io.tidemark.window.WindowStats;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicLong;
 
 /** Live figures of one pipeline, kept across its runs: where it started and its window. */
 public final class PipelineStats {
   private final WindowStats window = new WindowStats();
   private final CompletableFuture<ResumePosition> firstStart = new CompletableFuture<>();
   private volatile ResumePosition startedFrom;
+  private final AtomicLong restarts = new AtomicLong();
+  private final AtomicLong deadLetters = new AtomicLong();
 
   void markStarted(ResumePosition position) {
     startedFrom = position;
@@ -24,6 +27,24 @@ public final class PipelineStats {
   /** Where the latest run opened the stream, or null before it has. */
   public ResumePosition startedFrom() {
     return startedFrom;
+  }
+
+  void onRestart() {
+    restarts.incrementAndGet();
+  }
+
+  void onDeadLetter() {
+    deadLetters.incrementAndGet();
+  }
+
+  /** Restarts after a failing stage, under the retry policy. */
+  public long restarts() {
+    return restarts.get();
+  }
+
+  /** Events recorded in the dead-letter store by this pipeline. */
+  public long deadLetters() {
+    return deadLetters.get();
   }
 
   public WindowStats window() {

@@ -1,10 +1,16 @@
 package io.tidemark.source;
 
+import com.mongodb.MongoClientSettings;
 import com.mongodb.client.model.changestream.ChangeStreamDocument;
 import java.util.Objects;
 import org.bson.BsonDocument;
+import org.bson.BsonDocumentReader;
+import org.bson.BsonDocumentWriter;
 import org.bson.BsonTimestamp;
 import org.bson.Document;
+import org.bson.codecs.Codec;
+import org.bson.codecs.DecoderContext;
+import org.bson.codecs.EncoderContext;
 
 /**
  * One change event as it travels through a pipeline: the driver's event plus what Tidemark needs
@@ -12,6 +18,9 @@ import org.bson.Document;
  * 1; {@link #resumeToken()} is where a restart resumes after this event.
  */
 public final class ChangeEnvelope {
+  private static final Codec<ChangeStreamDocument<Document>> CODEC =
+      ChangeStreamDocument.createCodec(Document.class, MongoClientSettings.getDefaultCodecRegistry());
+
   private final long seqNr;
   private final BsonDocument resumeToken;
   private final BsonTimestamp clusterTime;
@@ -72,6 +81,18 @@ public final class ChangeEnvelope {
 
   public ChangeStreamDocument<Document> event() {
     return event;
+  }
+
+  /** The event as the BSON document the server sent, for storing it or sending it to another node. */
+  public BsonDocument eventDocument() {
+    BsonDocument document = new BsonDocument();
+    CODEC.encode(new BsonDocumentWriter(document), event, EncoderContext.builder().build());
+    return document;
+  }
+
+  /** Reads an event written by {@link #eventDocument()}. */
+  public static ChangeEnvelope fromEventDocument(long seqNr, BsonDocument document) {
+    return of(seqNr, CODEC.decode(new BsonDocumentReader(document), DecoderContext.builder().build()));
   }
 
   @Override

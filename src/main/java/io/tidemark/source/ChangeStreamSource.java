@@ -51,7 +51,7 @@ public final class ChangeStreamSource {
               AtomicLong seqNr = new AtomicLong();
               Source<com.mongodb.client.model.changestream.ChangeStreamDocument<Document>, NotUsed> restarting =
                   RestartSource.onFailuresWithBackoff(
-                      settings.restartSettings().withRestartOn(restartable::test),
+                      settings.restartSettings().withRestartOn(error -> restarts(stream, error, restartable)),
                       () ->
                           Source.completionStageSource(
                                   position(stream, initial, lastDelivered, initialPosition)
@@ -65,14 +65,7 @@ public final class ChangeStreamSource {
                                             if (fullDocument != null) publisher = publisher.fullDocument(fullDocument);
                                             return MongoSource.create(position.applyTo(publisher));
                                           }))
-                              .watchTermination(
-                                  (notUsed, done) -> {
-                                    done.whenComplete(
-                                        (ok, error) -> {
-                                          if (error != null) logFailure(stream, error, restartable.test(error));
-                                        });
-                                    return NotUsed.getInstance();
-                                  }));
+                              .mapMaterializedValue(future -> NotUsed.getInstance()));
               return restarting.map(
                   event -> {
                     ChangeEnvelope envelope = ChangeEnvelope.of(seqNr.incrementAndGet(), event);
@@ -107,11 +100,14 @@ public final class ChangeStreamSource {
             });
   }
 
-  private static void logFailure(String stream, Throwable error, boolean restarting) {
-    if (restarting) {
-      log.warn("stream '{}': {}; restarting with backoff", stream, ResumableErrors.describe(error));
+  /** Decides, for a failure of the change stream itself, whether to reopen it; says which. */
+  private static boolean restarts(String stream, Throwable error, Predicate<Throwable> restartable) {
+    boolean restart = restartable.test(error);
+    if (restart) {
+      log.warn("stream '{}': {}; reopening the change stream with backoff", stream, ResumableErrors.describe(error));
     } else {
       log.error("stream '{}': {}; not resumable, stopping", stream, ResumableErrors.describe(error));
     }
+    return restart;
   }
 }

@@ -13,6 +13,7 @@ final class InFlightWindow {
   private final int capacity;
   private final ChangeEnvelope[] envelopes;
   private final boolean[] completed;
+  private final long[] admittedAtMillis;
   private long safeSeq;
   private long admittedSeq;
   private ChangeEnvelope safe;
@@ -22,6 +23,7 @@ final class InFlightWindow {
     this.capacity = capacity;
     this.envelopes = new ChangeEnvelope[capacity];
     this.completed = new boolean[capacity];
+    this.admittedAtMillis = new long[capacity];
   }
 
   boolean hasRoom() {
@@ -37,6 +39,7 @@ final class InFlightWindow {
     int slot = slot(envelope.seqNr());
     envelopes[slot] = envelope;
     completed[slot] = false;
+    admittedAtMillis[slot] = System.currentTimeMillis();
     admittedSeq = envelope.seqNr();
   }
 
@@ -92,7 +95,7 @@ final class InFlightWindow {
     List<InFlightEvent> events = new ArrayList<>(inFlight());
     for (long seq = safeSeq + 1; seq <= admittedSeq; seq++) {
       int slot = slot(seq);
-      events.add(new InFlightEvent(envelopes[slot], completed[slot]));
+      events.add(new InFlightEvent(envelopes[slot], completed[slot], java.time.Instant.ofEpochMilli(admittedAtMillis[slot])));
     }
     return events;
   }

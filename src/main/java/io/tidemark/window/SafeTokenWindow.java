@@ -19,7 +19,10 @@ import io.tidemark.TidemarkException;
 import io.tidemark.checkpoint.Checkpoint;
 import io.tidemark.source.ChangeEnvelope;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,7 +48,8 @@ import org.slf4j.LoggerFactory;
  *       checkpoint, so a crash replays at most that many; the stage backpressures otherwise;
  *   <li>the safe checkpoint is written every {@code checkpointEveryEvents} events or
  *       {@code checkpointEveryInterval}, whichever comes first, and once more when the stream
- *       ends or a user stage fails; a failed write is retried with backoff, never skipped;
+ *       ends or a user stage fails (the stage then fails with a {@link StageFailedException});
+ *       a failed write is retried with backoff, never skipped;
  *   <li>every durable checkpoint is emitted on {@code saved} (the newest one, if that port is
  *       slow); nothing downstream of {@code saved} is required.
  * </ul>
@@ -100,6 +104,9 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
     private final InFlightWindow window = new InFlightWindow(settings.size);
     private final long admitLimit = settings.replayBound();
     private final AsyncCallback<Pair<Checkpoint, Throwable>> onSaveResult = createAsyncCallback(this::saveFinished);
+    private final AsyncCallback<CompletableFuture<List<InFlightEvent>>> onSnapshot =
+        createAsyncCallback(request -> request.complete(List.copyOf(window.snapshot())));
+    private final Consumer<CompletableFuture<List<InFlightEvent>>> snapshots = onSnapshot::invoke;
 
     private long savedSeq;
     private boolean saving;
@@ -177,7 +184,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
 
             @Override
             public void onUpstreamFailure(Throwable error) {
-              terminate(error);
+              terminate(error instanceof StageFailedException ? error : new StageFailedException(stream, error));
             }
           });
       setHandler(
@@ -202,7 +209,13 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
     public void preStart() {
       // Every port may close before the last save is durable: the stage ends itself, explicitly.
       setKeepGoing(true);
+      stats.snapshotsFrom(snapshots);
       pull(completions);
+    }
+
+    @Override
+    public void postStop() {
+      stats.snapshotsGone(snapshots);
     }
 
     private void admitMore() {

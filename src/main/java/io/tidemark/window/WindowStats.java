@@ -1,7 +1,11 @@
 package io.tidemark.window;
 
 import io.tidemark.checkpoint.Checkpoint;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * Live figures of a pipeline's window, written by the window stage and read by anyone (progress
@@ -15,6 +19,7 @@ public final class WindowStats {
   private volatile long lastCompletedClusterTime;
   private volatile Checkpoint lastSaved;
   private volatile long lastSavedAtMillis;
+  private volatile Consumer<CompletableFuture<List<InFlightEvent>>> snapshots;
 
   void onAdmitted(int inFlightNow) {
     admitted.incrementAndGet();
@@ -25,6 +30,29 @@ public final class WindowStats {
     completed.incrementAndGet();
     if (clusterTime > lastCompletedClusterTime) lastCompletedClusterTime = clusterTime;
     inFlight = inFlightNow;
+  }
+
+  void snapshotsFrom(Consumer<CompletableFuture<List<InFlightEvent>>> source) {
+    snapshots = source;
+  }
+
+  void snapshotsGone(Consumer<CompletableFuture<List<InFlightEvent>>> source) {
+    if (snapshots == source) snapshots = null;
+  }
+
+  /**
+   * The events in flight right now, oldest first, taken inside the window stage; empty when the
+   * pipeline is not running.
+   */
+  public CompletionStage<List<InFlightEvent>> inFlightEvents() {
+    Consumer<CompletableFuture<List<InFlightEvent>>> source = snapshots;
+    CompletableFuture<List<InFlightEvent>> result = new CompletableFuture<>();
+    if (source == null) {
+      result.complete(List.of());
+    } else {
+      source.accept(result);
+    }
+    return result;
   }
 
   void onSaved(Checkpoint checkpoint, long atMillis) {

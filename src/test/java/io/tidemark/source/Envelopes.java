@@ -16,7 +16,12 @@ public final class Envelopes {
   }
 
   public static ChangeEnvelope insert(long seqNr, String key) {
-    BsonDocument token = new BsonDocument("_data", new BsonString(String.format("%016x", seqNr)));
+    return event(seqNr, seqNr, key);
+  }
+
+  /** Event number {@code index} of a made-up stream (its token and time), delivered as #seqNr of a run. */
+  public static ChangeEnvelope event(long seqNr, long index, String key) {
+    BsonDocument token = new BsonDocument("_data", new BsonString(String.format("%016x", index)));
     BsonDocument documentKey = new BsonDocument("_id", new BsonString(key));
     ChangeStreamDocument<Document> event =
         new ChangeStreamDocument<>(
@@ -28,7 +33,7 @@ public final class Envelopes {
             new Document("_id", key),
             null,
             documentKey,
-            new BsonTimestamp(1_700_000_000 + (int) (seqNr / 1000), (int) (seqNr % 1000)),
+            new BsonTimestamp(1_700_000_000 + (int) (index / 1000), (int) (index % 1000)),
             null,
             null,
             null,

@@ -253,7 +253,7 @@ class SafeTokenWindowTest {
     probes.completions.sendError(new IllegalStateException("sink down"));
     probes.saved.request(2);
     assertThat(probes.saved.expectNext()).isEqualTo(at(2));
-    assertThat(probes.saved.expectError()).hasMessage("sink down");
+    assertThat(probes.saved.expectError()).isInstanceOf(StageFailedException.class).hasRootCauseMessage("sink down");
     probes.events().expectCancellation();
     assertThat(saves).containsExactly(at(2));
   }
