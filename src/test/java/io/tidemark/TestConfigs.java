@@ -21,6 +21,7 @@ public final class TestConfigs {
     return ConfigFactory.parseString(
         String.join("\n",
             "akka.persistence.journal.plugin = jdbc-journal",
+            "tidemark.checkpoint.jdbc.ask-timeout = 3s",
             "akka.persistence.snapshot-store.plugin = jdbc-snapshot-store",
             "jdbc-journal.use-shared-db = slick",
             "jdbc-snapshot-store.use-shared-db = slick",

@@ -16,8 +16,14 @@ public final class Checkpoint {
   private final BsonDocument resumeToken;
   private final BsonTimestamp clusterTime;
   private final Instant savedAt;
+  private final long epoch;
 
   public Checkpoint(String stream, BsonDocument resumeToken, BsonTimestamp clusterTime, Instant savedAt) {
+    this(stream, resumeToken, clusterTime, savedAt, 0);
+  }
+
+  /** @param epoch the fencing epoch of the consumer that wrote it; 0 before it is saved */
+  public Checkpoint(String stream, BsonDocument resumeToken, BsonTimestamp clusterTime, Instant savedAt, long epoch) {
     this.stream = Objects.requireNonNull(stream, "stream");
     if (resumeToken == null && clusterTime == null) {
       throw new IllegalArgumentException("a checkpoint needs a resume token or an operation time");
@@ -25,6 +31,7 @@ public final class Checkpoint {
     this.resumeToken = resumeToken;
     this.clusterTime = clusterTime;
     this.savedAt = Objects.requireNonNull(savedAt, "savedAt");
+    this.epoch = epoch;
   }
 
   public static Checkpoint atToken(String stream, BsonDocument token, BsonTimestamp clusterTime) {
@@ -50,6 +57,16 @@ public final class Checkpoint {
 
   public Instant savedAt() {
     return savedAt;
+  }
+
+  /** The fencing epoch of the consumer that wrote this checkpoint (0 when not known). */
+  public long epoch() {
+    return epoch;
+  }
+
+  /** Whether this checkpoint lies before {@code other} in the stream (by cluster time). */
+  public boolean isBefore(Checkpoint other) {
+    return clusterTime != null && other.clusterTime != null && clusterTime.compareTo(other.clusterTime) < 0;
   }
 
   /** Where the stream continues from this checkpoint. */

@@ -17,9 +17,15 @@ import io.tidemark.JsonSerializable;
 import java.time.Duration;
 
 /**
- * The durable checkpoint of one stream: an event-sourced entity whose events are the saved
- * tokens. It keeps only the newest checkpoint in its state and snapshots every few saves, deleting
- * older events, so recovery reads a snapshot and a handful of events.
+ * The durable checkpoint of one stream: an event-sourced entity whose events are the saved tokens
+ * and the fencing epochs consumers take. It keeps only the newest checkpoint and epoch in its state
+ * and snapshots every few saves, deleting older events, so recovery reads a snapshot and a handful
+ * of events.
+ *
+ * <p>Fencing holds across nodes even when two nodes each run an entity for the same stream (a
+ * partitioned old leader and its successor): the journal's unique (persistence id, sequence number)
+ * lets only one of two concurrent writes through; the other entity fails, recovers, sees the newer
+ * epoch, and refuses the stale consumer's write.
  */
 public final class CheckpointEntity
     extends EventSourcedBehaviorWithEnforcedReplies<CheckpointEntity.Command, CheckpointEntity.Event, CheckpointEntity.State> {
@@ -28,18 +34,34 @@ public final class CheckpointEntity
 
   public interface Command extends JsonSerializable {}
 
-  /** Saves a checkpoint; the reply comes once the event is durable. */
+  /**
+   * Saves a checkpoint written by the consumer holding {@code epoch}; the reply comes once the
+   * event is durable. Refused, without writing, when a newer epoch was taken since, or when the
+   * checkpoint would move backwards.
+   */
   public static final class Save implements Command {
     public final String tokenJson;
     public final Long clusterTime;
     public final long savedAtMillis;
+    public final long epoch;
     public final ActorRef<StatusReply<Done>> replyTo;
 
     @JsonCreator
-    public Save(String tokenJson, Long clusterTime, long savedAtMillis, ActorRef<StatusReply<Done>> replyTo) {
+    public Save(String tokenJson, Long clusterTime, long savedAtMillis, long epoch, ActorRef<StatusReply<Done>> replyTo) {
       this.tokenJson = tokenJson;
       this.clusterTime = clusterTime;
       this.savedAtMillis = savedAtMillis;
+      this.epoch = epoch;
+      this.replyTo = replyTo;
+    }
+  }
+
+  /** Takes the next fencing epoch; replies with the state that holds it. */
+  public static final class Acquire implements Command {
+    public final ActorRef<State> replyTo;
+
+    @JsonCreator
+    public Acquire(ActorRef<State> replyTo) {
       this.replyTo = replyTo;
     }
   }
@@ -66,30 +88,49 @@ public final class CheckpointEntity
     /** {@code BsonTimestamp.getValue()} of the event, or null when the server gave none. */
     public final Long clusterTime;
     public final long savedAtMillis;
+    /** The epoch of the consumer that saved it. */
+    public final long epoch;
 
     @JsonCreator
-    public TokenSaved(String tokenJson, Long clusterTime, long savedAtMillis) {
+    public TokenSaved(String tokenJson, Long clusterTime, long savedAtMillis, long epoch) {
       this.tokenJson = tokenJson;
       this.clusterTime = clusterTime;
       this.savedAtMillis = savedAtMillis;
+      this.epoch = epoch;
     }
   }
 
-  /** The newest saved checkpoint, as stored; empty before the first save. */
+  /** A consumer took the stream: from now on only writes with this epoch or newer are accepted. */
+  public static final class EpochTaken implements Event {
+    public final long epoch;
+
+    @JsonCreator
+    public EpochTaken(long epoch) {
+      this.epoch = epoch;
+    }
+  }
+
+  /** The newest saved checkpoint, as stored, and the newest epoch taken; empty before the first save. */
   public static final class State implements JsonSerializable {
-    static final State EMPTY = new State(null, null, 0L, 0L);
+    static final State EMPTY = new State(null, null, 0L, 0L, 0L, 0L);
 
     public final String tokenJson;
     public final Long clusterTime;
     public final long savedAtMillis;
     public final long saves;
+    /** The newest epoch taken by any consumer. */
+    public final long epoch;
+    /** The epoch of the consumer that wrote the stored checkpoint. */
+    public final long writerEpoch;
 
     @JsonCreator
-    public State(String tokenJson, Long clusterTime, long savedAtMillis, long saves) {
+    public State(String tokenJson, Long clusterTime, long savedAtMillis, long saves, long epoch, long writerEpoch) {
       this.tokenJson = tokenJson;
       this.clusterTime = clusterTime;
       this.savedAtMillis = savedAtMillis;
       this.saves = saves;
+      this.epoch = epoch;
+      this.writerEpoch = writerEpoch;
     }
 
     public boolean isEmpty() {
@@ -97,7 +138,26 @@ public final class CheckpointEntity
     }
 
     State apply(TokenSaved event) {
-      return new State(event.tokenJson, event.clusterTime, event.savedAtMillis, saves + 1);
+      return new State(event.tokenJson, event.clusterTime, event.savedAtMillis, saves + 1, Math.max(epoch, event.epoch), event.epoch);
+    }
+
+    State apply(EpochTaken event) {
+      return new State(tokenJson, clusterTime, savedAtMillis, saves, Math.max(epoch, event.epoch), writerEpoch);
+    }
+
+    /** Why a save must be refused, or null. */
+    String refusal(Save save) {
+      if (save.epoch < epoch) {
+        return "epoch " + save.epoch + " is older than the stream's epoch " + epoch + ": another consumer has taken the stream";
+      }
+      if (save.clusterTime != null && clusterTime != null && Long.compareUnsigned(save.clusterTime, clusterTime) < 0) {
+        return "it would move the checkpoint backwards, from cluster time " + describe(clusterTime) + " to " + describe(save.clusterTime);
+      }
+      return null;
+    }
+
+    private static String describe(long time) {
+      return "Timestamp(" + (time >>> 32) + ", " + (time & 0xffffffffL) + ")";
     }
   }
 
@@ -128,20 +188,33 @@ public final class CheckpointEntity
     return newCommandHandlerWithReplyBuilder()
         .forAnyState()
         .onCommand(Save.class, this::onSave)
+        .onCommand(Acquire.class, (state, acquire) ->
+            Effect().persist(new EpochTaken(state.epoch + 1)).thenReply(acquire.replyTo, taken -> taken))
         .onCommand(Get.class, (state, get) -> Effect().reply(get.replyTo, state))
         .onCommand(Stop.class, (state, stop) -> Effect().stop().thenNoReply())
         .build();
   }
 
   private ReplyEffect<Event, State> onSave(State state, Save save) {
+    String refusal = state.refusal(save);
+    if (refusal != null) {
+      return Effect().reply(save.replyTo, StatusReply.error(REFUSED + refusal));
+    }
     return Effect()
-        .persist(new TokenSaved(save.tokenJson, save.clusterTime, save.savedAtMillis))
+        .persist(new TokenSaved(save.tokenJson, save.clusterTime, save.savedAtMillis, save.epoch))
         .thenReply(save.replyTo, saved -> StatusReply.ack());
   }
 
+  /** Prefix of the error reply to a refused save. */
+  static final String REFUSED = "checkpoint refused: ";
+
   @Override
   public EventHandler<State, Event> eventHandler() {
-    return newEventHandlerBuilder().forAnyState().onEvent(TokenSaved.class, State::apply).build();
+    return newEventHandlerBuilder()
+        .forAnyState()
+        .onEvent(TokenSaved.class, State::apply)
+        .onEvent(EpochTaken.class, State::apply)
+        .build();
   }
 
   @Override

@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
 /** Checkpoints in memory, for tests and for pipelines that may start over after a restart. */
 public final class InMemoryCheckpointStore implements CheckpointStore {
   private final ConcurrentHashMap<String, Checkpoint> checkpoints = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Long> epochs = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Boolean> openStreams = new ConcurrentHashMap<>();
   private final AtomicLong saves = new AtomicLong();
 
@@ -33,17 +34,35 @@ public final class InMemoryCheckpointStore implements CheckpointStore {
           }
 
           @Override
+          public CompletionStage<Acquired> acquire() {
+            long epoch = epochs.merge(stream, 1L, Long::sum);
+            return CompletableFuture.completedFuture(new Acquired(epoch, Optional.ofNullable(checkpoints.get(stream))));
+          }
+
+          @Override
           public CompletionStage<Optional<Checkpoint>> load() {
             return CompletableFuture.completedFuture(Optional.ofNullable(checkpoints.get(stream)));
           }
 
           @Override
-          public CompletionStage<Done> save(Checkpoint checkpoint) {
+          public CompletionStage<Done> save(Checkpoint checkpoint, long epoch) {
             if (!checkpoint.stream().equals(stream)) {
               throw new IllegalArgumentException(
                   "checkpoint of stream '" + checkpoint.stream() + "' saved through the record of '" + stream + "'");
             }
-            checkpoints.put(stream, checkpoint);
+            synchronized (InMemoryCheckpointStore.this) {
+              long current = epochs.getOrDefault(stream, 0L);
+              Checkpoint stored = checkpoints.get(stream);
+              if (epoch < current) {
+                return CompletableFuture.failedFuture(new FencedException(
+                    "stream '" + stream + "': checkpoint refused: epoch " + epoch + " is older than the stream's epoch " + current));
+              }
+              if (stored != null && checkpoint.isBefore(stored)) {
+                return CompletableFuture.failedFuture(new FencedException(
+                    "stream '" + stream + "': checkpoint refused: it would move the checkpoint backwards"));
+              }
+              checkpoints.put(stream, new Checkpoint(stream, checkpoint.resumeToken(), checkpoint.clusterTime(), checkpoint.savedAt(), epoch));
+            }
             saves.incrementAndGet();
             return CompletableFuture.completedFuture(Done.getInstance());
           }

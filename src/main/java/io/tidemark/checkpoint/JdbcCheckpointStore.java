@@ -6,6 +6,7 @@ import akka.actor.typed.ActorSystem;
 import akka.actor.typed.DispatcherSelector;
 import akka.actor.typed.Props;
 import akka.actor.typed.javadsl.AskPattern;
+import akka.pattern.StatusReply;
 import io.tidemark.Errors;
 import io.tidemark.TidemarkException;
 import java.time.Instant;
@@ -98,6 +99,13 @@ public final class JdbcCheckpointStore implements CheckpointStore {
     }
 
     @Override
+    public CompletionStage<Acquired> acquire() {
+      CompletionStage<CheckpointEntity.State> reply =
+          AskPattern.ask(entity, CheckpointEntity.Acquire::new, settings.askTimeout, system.scheduler());
+      return unavailableOnTimeout(reply, "acquire").thenApply(state -> new Acquired(state.epoch, decode(stream, state)));
+    }
+
+    @Override
     public CompletionStage<Optional<Checkpoint>> load() {
       CompletionStage<CheckpointEntity.State> reply =
           AskPattern.ask(entity, CheckpointEntity.Get::new, settings.askTimeout, system.scheduler());
@@ -105,7 +113,7 @@ public final class JdbcCheckpointStore implements CheckpointStore {
     }
 
     @Override
-    public CompletionStage<Done> save(Checkpoint checkpoint) {
+    public CompletionStage<Done> save(Checkpoint checkpoint, long epoch) {
       if (!checkpoint.stream().equals(stream)) {
         throw new IllegalArgumentException(
             "checkpoint of stream '" + checkpoint.stream() + "' saved through the record of '" + stream + "'");
@@ -123,6 +131,7 @@ public final class JdbcCheckpointStore implements CheckpointStore {
                       token == null ? null : token.toJson(),
                       time == null ? null : time.getValue(),
                       checkpoint.savedAt().toEpochMilli(),
+                      epoch,
                       replyTo),
               settings.askTimeout,
               system.scheduler());
@@ -142,6 +151,11 @@ public final class JdbcCheckpointStore implements CheckpointStore {
       return reply.exceptionallyCompose(
           error -> {
             Throwable cause = Errors.unwrap(error);
+            if (cause instanceof StatusReply.ErrorMessage refused
+                && refused.getMessage().startsWith(CheckpointEntity.REFUSED)) {
+              log.warn("stream '{}': {}", stream, refused.getMessage());
+              return CompletableFuture.failedFuture(new FencedException("stream '" + stream + "': " + refused.getMessage()));
+            }
             if (cause instanceof TimeoutException) {
               log.warn("stream '{}': checkpoint {} got no answer within {}", stream, what, settings.askTimeout);
               return CompletableFuture.failedFuture(
@@ -174,6 +188,6 @@ public final class JdbcCheckpointStore implements CheckpointStore {
       throw new CorruptCheckpointException(stream, null, "is missing and so is the operation time");
     }
     BsonTimestamp time = state.clusterTime == null ? null : new BsonTimestamp(state.clusterTime);
-    return Optional.of(new Checkpoint(stream, token, time, Instant.ofEpochMilli(state.savedAtMillis)));
+    return Optional.of(new Checkpoint(stream, token, time, Instant.ofEpochMilli(state.savedAtMillis), state.writerEpoch));
   }
 }

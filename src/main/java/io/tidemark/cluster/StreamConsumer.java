@@ -9,6 +9,7 @@ import akka.actor.typed.javadsl.Receive;
 import io.tidemark.Errors;
 import io.tidemark.JsonSerializable;
 import io.tidemark.TidemarkException;
+import io.tidemark.checkpoint.FencedException;
 import io.tidemark.pipeline.PipelineBuilder;
 import io.tidemark.pipeline.PipelineControl;
 import java.util.function.Consumer;
@@ -84,6 +85,11 @@ public final class StreamConsumer extends AbstractBehavior<StreamConsumer.Comman
     Throwable error = finished.error == null ? null : unwrap(finished.error);
     if (stopping || error == null) {
       if (error != null) getContext().getLog().warn("stream '{}': stopped with {}", pipeline.stream(), Errors.summary(error));
+      return Behaviors.stopped();
+    }
+    if (error instanceof FencedException) {
+      // Another consumer holds the stream now (this node was cut off, or is being replaced).
+      getContext().getLog().warn("stream '{}': fenced: {}; this consumer stops", pipeline.stream(), error.getMessage());
       return Behaviors.stopped();
     }
     if (error instanceof TidemarkException) {

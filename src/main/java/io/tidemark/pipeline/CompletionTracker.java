@@ -85,14 +85,17 @@ final class CompletionTracker
               @Override
               public void onPush() {
                 long seqNr = grab(fromUser).second().seqNr();
-                List<Long> completed = new ArrayList<>();
-                while (!entered.isEmpty() && entered.peekFirst() <= seqNr) {
-                  completed.add(entered.pollFirst());
-                }
-                if (completed.isEmpty()) {
+                Long first = entered.peekFirst();
+                if (first == null || first > seqNr) {
                   // A repeated context (mapConcat emitting several elements per event) completes nothing new.
                   pull(fromUser);
+                } else if (first == seqNr) {
+                  // The common case: nothing was filtered before this event.
+                  entered.pollFirst();
+                  emit(done, first);
                 } else {
+                  List<Long> completed = new ArrayList<>();
+                  while (!entered.isEmpty() && entered.peekFirst() <= seqNr) completed.add(entered.pollFirst());
                   emitMultiple(done, completed.iterator(), () -> pull(fromUser));
                 }
               }

@@ -16,7 +16,9 @@ import org.bson.BsonDocument;
 /**
  * Per-key ordered parallelism: events go to one of P lanes by the hash of their documentKey, each
  * lane runs its own materialization of the user's stages behind its own {@link CompletionTracker},
- * and the lanes' completions merge back to the window. Events of one key share a lane, so they
+ * and the lanes' completions merge back to the window. The lanes are fused with the window (no
+ * asynchronous boundary): concurrency comes from the stages' own asynchronous work, which is what
+ * a sink waits on; a CPU-heavy stage can add {@code .async()} itself. Events of one key share a lane, so they
  * never run concurrently and never out of order; events of different keys run up to P at a time
  * and finish in any order, which the window is built for.
  */
@@ -38,8 +40,7 @@ final class Lanes {
             FlowShape<ChangeEnvelope, Long> lane = builder.add(
                 Flow.<ChangeEnvelope>create()
                     .buffer(LANE_BUFFER, OverflowStrategy.backpressure())
-                    .via(CompletionTracker.create().join(userStages))
-                    .async());
+                    .via(CompletionTracker.create().join(userStages)));
             builder.from(split.out(i)).via(lane).toInlet(merge.in(i));
           }
           return FlowShape.of(split.in(), merge.out());

@@ -29,6 +29,7 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
@@ -256,8 +257,7 @@ public final class PipelineBuilder<T> {
     String uri = spec.mongoClient != null ? null : (spec.mongoUri != null ? spec.mongoUri : mongo.uri);
     MongoClient client = spec.mongoClient != null ? spec.mongoClient : MongoConnector.connect(uri, mongo.connectTimeout);
     String where = uri != null ? MongoConnector.redact(uri) : "the given client";
-    Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed> userStages =
-        stages.asFlow().map(out -> Pair.create((Object) out.first(), out.second()));
+    Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed> userStages = widened(stages.asFlow());
 
     PipelineRunner runner = new PipelineRunner(
         spec.stream, () -> runOnce(system, client, where, mongo, source, window, parallelism, userStages), failure, system, spec.stats);
@@ -277,12 +277,14 @@ public final class PipelineBuilder<T> {
       WindowSettings window, int parallelism,
       Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed> userStages) {
     CompletableFuture<StreamCheckpoints> opened = spec.checkpoints.open(spec.stream).toCompletableFuture();
-    Function<Checkpoint, CompletionStage<Done>> save = checkpoint -> opened.thenCompose(record -> record.save(checkpoint));
+    CompletableFuture<Long> epoch = new CompletableFuture<>();
+    Function<Checkpoint, CompletionStage<Done>> save =
+        checkpoint -> opened.thenCompose(record -> epoch.thenCompose(taken -> record.save(checkpoint, taken)));
     Pair<UniqueKillSwitch, CompletionStage<Done>> running =
         PipelineGraph.create(
                 ChangeStreamSource.create(
                     spec.stream, client, spec.target, spec.match, spec.fullDocument, source,
-                    () -> initialPosition(client, where, mongo, opened),
+                    () -> initialPosition(client, where, mongo, opened, epoch),
                     PipelineBuilder::restartable),
                 spec.stream, window, parallelism, userStages, save, spec.stats.window())
             .run(system);
@@ -302,21 +304,29 @@ public final class PipelineBuilder<T> {
   }
 
   private CompletionStage<ResumePosition> initialPosition(
-      MongoClient client, String where, MongoSettings mongo, CompletableFuture<StreamCheckpoints> opened) {
+      MongoClient client, String where, MongoSettings mongo, CompletableFuture<StreamCheckpoints> opened,
+      CompletableFuture<Long> epoch) {
     return MongoConnector.ping(client, where, mongo.connectTimeout)
-        .thenCompose(pong -> resolvePosition(pong, opened))
+        .thenCompose(pong -> resolvePosition(pong, opened, epoch))
         .thenApply(position -> {
           spec.stats.markStarted(position);
           return position;
         });
   }
 
-  private CompletionStage<ResumePosition> resolvePosition(Document pong, CompletableFuture<StreamCheckpoints> opened) {
-    return opened.thenCompose(StreamCheckpoints::load).thenCompose(stored -> {
+  /**
+   * Takes this run's fencing epoch and finds where to start: the stored checkpoint, else the
+   * configured position, else now (saved at once).
+   */
+  private CompletionStage<ResumePosition> resolvePosition(
+      Document pong, CompletableFuture<StreamCheckpoints> opened, CompletableFuture<Long> epoch) {
+    return opened.thenCompose(StreamCheckpoints::acquire).thenCompose(acquired -> {
+          epoch.complete(acquired.epoch());
+          Optional<Checkpoint> stored = acquired.checkpoint();
           if (stored.isPresent()) {
             Checkpoint checkpoint = stored.get();
-            log.info("stream '{}': resuming from the stored checkpoint, {} (saved {})",
-                spec.stream, checkpoint.position().describe(), checkpoint.savedAt());
+            log.info("stream '{}': resuming from the stored checkpoint, {} (saved {}; this consumer holds epoch {})",
+                spec.stream, checkpoint.position().describe(), checkpoint.savedAt(), acquired.epoch());
             return CompletableFuture.completedFuture(checkpoint.position());
           }
           if (spec.configuredStart != null) {
@@ -326,7 +336,7 @@ public final class PipelineBuilder<T> {
           BsonTimestamp now = operationTime(pong);
           ResumePosition position = ResumePosition.startAtOperationTime(now);
           // Saved before the first event, so a crash before any checkpoint resumes here, not at a later "now".
-          return opened.thenCompose(record -> record.save(Checkpoint.atOperationTime(spec.stream, now))).thenApply(saved -> {
+          return opened.thenCompose(record -> record.save(Checkpoint.atOperationTime(spec.stream, now), acquired.epoch())).thenApply(saved -> {
             log.info("stream '{}': no stored checkpoint; starting now, {} (saved as the first checkpoint)", spec.stream, position.describe());
             return position;
           });
@@ -338,6 +348,13 @@ public final class PipelineBuilder<T> {
     if (time instanceof BsonTimestamp timestamp) return timestamp;
     log.warn("stream '{}': the server reported no operationTime (not a replica set?); starting at the local clock", spec.stream);
     return new BsonTimestamp((int) Instant.now().getEpochSecond(), 0);
+  }
+
+  /** The stages' output as Objects: only the context matters downstream, so no extra map stage is needed. */
+  @SuppressWarnings("unchecked")
+  private static <R> Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed> widened(
+      Flow<Pair<ChangeEnvelope, EventContext>, Pair<R, EventContext>, NotUsed> flow) {
+    return (Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed>) (Flow<?, ?, ?>) flow;
   }
 
   private static boolean restartable(Throwable error) {

@@ -44,7 +44,7 @@ class CheckpointEntityTest {
   @Test
   void savesTheTokenAndAcknowledgesOnceDurable() {
     var result = entity.<StatusReply<Done>>runCommand(
-        replyTo -> new CheckpointEntity.Save("{\"_data\": \"826b\"}", 42L, 1_000L, replyTo));
+        replyTo -> new CheckpointEntity.Save("{\"_data\": \"826b\"}", 42L, 1_000L, 0L, replyTo));
     assertThat(result.reply().isSuccess()).isTrue();
     CheckpointEntity.TokenSaved saved = result.eventOfType(CheckpointEntity.TokenSaved.class);
     assertThat(saved.tokenJson).isEqualTo("{\"_data\": \"826b\"}");
@@ -58,7 +58,7 @@ class CheckpointEntityTest {
     for (int i = 1; i <= 7; i++) {
       String token = "{\"_data\": \"" + i + "\"}";
       long time = i;
-      entity.<StatusReply<Done>>runCommand(replyTo -> new CheckpointEntity.Save(token, time, time, replyTo));
+      entity.<StatusReply<Done>>runCommand(replyTo -> new CheckpointEntity.Save(token, time, time, 0L, replyTo));
     }
     var restarted = entity.restart();
     assertThat(restarted.state().tokenJson).isEqualTo("{\"_data\": \"7\"}");
@@ -67,8 +67,36 @@ class CheckpointEntityTest {
   }
 
   @Test
+  void eachAcquireTakesTheNextEpochAndOlderEpochsAreRefused() {
+    var first = entity.<CheckpointEntity.State>runCommand(CheckpointEntity.Acquire::new);
+    assertThat(first.reply().epoch).isEqualTo(1);
+    assertThat(first.eventOfType(CheckpointEntity.EpochTaken.class).epoch).isEqualTo(1);
+    entity.<StatusReply<Done>>runCommand(replyTo -> new CheckpointEntity.Save("{\"_data\": \"1\"}", 10L, 1L, 1L, replyTo));
+    var second = entity.<CheckpointEntity.State>runCommand(CheckpointEntity.Acquire::new);
+    assertThat(second.reply().epoch).isEqualTo(2);
+    assertThat(second.reply().writerEpoch).isEqualTo(1);
+
+    var stale = entity.<StatusReply<Done>>runCommand(
+        replyTo -> new CheckpointEntity.Save("{\"_data\": \"2\"}", 20L, 2L, 1L, replyTo));
+    assertThat(stale.reply().isError()).isTrue();
+    assertThat(stale.reply().getError().getMessage()).startsWith("checkpoint refused: epoch 1 is older than the stream's epoch 2");
+    assertThat(stale.hasNoEvents()).isTrue();
+    assertThat(stale.state().tokenJson).isEqualTo("{\"_data\": \"1\"}");
+  }
+
+  @Test
+  void aSaveThatWouldMoveTheCheckpointBackwardsIsRefused() {
+    entity.<CheckpointEntity.State>runCommand(CheckpointEntity.Acquire::new);
+    entity.<StatusReply<Done>>runCommand(replyTo -> new CheckpointEntity.Save("{\"_data\": \"b\"}", 20L, 1L, 1L, replyTo));
+    var backwards = entity.<StatusReply<Done>>runCommand(
+        replyTo -> new CheckpointEntity.Save("{\"_data\": \"a\"}", 10L, 2L, 1L, replyTo));
+    assertThat(backwards.reply().getError().getMessage()).contains("would move the checkpoint backwards");
+    assertThat(backwards.state().clusterTime).isEqualTo(20L);
+  }
+
+  @Test
   void aCheckpointAtAnOperationTimeHasNoToken() {
-    entity.<StatusReply<Done>>runCommand(replyTo -> new CheckpointEntity.Save(null, 99L, 5L, replyTo));
+    entity.<StatusReply<Done>>runCommand(replyTo -> new CheckpointEntity.Save(null, 99L, 5L, 0L, replyTo));
     var state = entity.<CheckpointEntity.State>runCommand(CheckpointEntity.Get::new).reply();
     var checkpoint = JdbcCheckpointStore.decode("orders", state).orElseThrow();
     assertThat(checkpoint.resumeToken()).isNull();

@@ -43,8 +43,9 @@ abstract class JdbcCheckpointStoreContract {
       JdbcCheckpointStore store = JdbcCheckpointStore.create(first.system());
       StreamCheckpoints orders = await(store.open("orders"));
       assertThat(await(orders.load())).isEmpty();
-      await(orders.save(checkpointAt("orders", 41)));
-      await(orders.save(checkpointAt("orders", 42)));
+      long epoch = await(orders.acquire()).epoch();
+      await(orders.save(checkpointAt("orders", 41), epoch));
+      await(orders.save(checkpointAt("orders", 42), epoch));
       await(orders.close());
     } finally {
       first.shutdownTestKit();
@@ -52,8 +53,11 @@ abstract class JdbcCheckpointStoreContract {
     ActorTestKit second = newSystem();
     try {
       StreamCheckpoints orders = await(JdbcCheckpointStore.create(second.system()).open("orders"));
-      Optional<Checkpoint> loaded = await(orders.load());
+      Acquired acquired = await(orders.acquire());
+      Optional<Checkpoint> loaded = acquired.checkpoint();
       assertThat(loaded).contains(checkpointAt("orders", 42));
+      assertThat(loaded.get().epoch()).isEqualTo(1);
+      assertThat(acquired.epoch()).isEqualTo(2);
       assertThat(loaded.get().position().describe()).isEqualTo("resumeAfter {\"_data\": \"000000000000002a\"}");
     } finally {
       second.shutdownTestKit();
@@ -67,12 +71,14 @@ abstract class JdbcCheckpointStoreContract {
       JdbcCheckpointStore store = JdbcCheckpointStore.create(kit.system());
       StreamCheckpoints a = await(store.open("stream-a"));
       StreamCheckpoints b = await(store.open("stream-b"));
-      await(a.save(checkpointAt("stream-a", 7)));
-      await(b.save(checkpointAt("stream-b", 9)));
-      await(a.save(checkpointAt("stream-a", 8)));
+      long epochA = await(a.acquire()).epoch();
+      long epochB = await(b.acquire()).epoch();
+      await(a.save(checkpointAt("stream-a", 7), epochA));
+      await(b.save(checkpointAt("stream-b", 9), epochB));
+      await(a.save(checkpointAt("stream-a", 8), epochA));
       assertThat(await(a.load())).contains(checkpointAt("stream-a", 8));
       assertThat(await(b.load())).contains(checkpointAt("stream-b", 9));
-      assertThatThrownBy(() -> b.save(checkpointAt("stream-a", 10))).hasMessageContaining("through the record of 'stream-b'");
+      assertThatThrownBy(() -> b.save(checkpointAt("stream-a", 10), epochB)).hasMessageContaining("through the record of 'stream-b'");
     } finally {
       kit.shutdownTestKit();
     }
@@ -97,7 +103,8 @@ abstract class JdbcCheckpointStoreContract {
     ActorTestKit kit = newSystem();
     try {
       StreamCheckpoints busy = await(JdbcCheckpointStore.create(kit.system()).open("busy"));
-      for (long seqNr = 1; seqNr <= 250; seqNr++) await(busy.save(checkpointAt("busy", seqNr)));
+      long epoch = await(busy.acquire()).epoch();
+      for (long seqNr = 1; seqNr <= 250; seqNr++) await(busy.save(checkpointAt("busy", seqNr), epoch));
       await(busy.close());
     } finally {
       kit.shutdownTestKit();
@@ -111,6 +118,59 @@ abstract class JdbcCheckpointStoreContract {
     }
   }
 
+  /**
+   * Two consumers race on one stream in two actor systems, as a partitioned old leader and its
+   * successor would: each has its own entity for the stream, on the same database.
+   */
+  @Test
+  void aFencedConsumerCannotWriteAndTheCheckpointNeverMovesBackwards() throws Exception {
+    ActorTestKit oldNode = newSystem();
+    ActorTestKit newNode = newSystem();
+    try {
+      StreamCheckpoints oldLeader = await(JdbcCheckpointStore.create(oldNode.system()).open("contested"));
+      long oldEpoch = await(oldLeader.acquire()).epoch();
+      await(oldLeader.save(checkpointAt("contested", 100), oldEpoch));
+
+      StreamCheckpoints newLeader = await(JdbcCheckpointStore.create(newNode.system()).open("contested"));
+      Acquired taken = await(newLeader.acquire());
+      assertThat(taken.epoch()).isGreaterThan(oldEpoch);
+      assertThat(taken.checkpoint()).contains(checkpointAt("contested", 100));
+
+      // The old leader, cut off, goes on: every write is refused, however far ahead it is. (Its
+      // entity learns of the new epoch when its own write collides in the journal: that write
+      // fails, the entity recovers, and from then on refuses; the window retries meanwhile.)
+      for (long seqNr : new long[] {150, 101, 300}) {
+        assertThat(saveAsTheWindowDoes(oldLeader, checkpointAt("contested", seqNr), oldEpoch))
+            .isInstanceOf(FencedException.class).hasMessageContaining("another consumer has taken the stream");
+      }
+      assertThat(saveAsTheWindowDoes(newLeader, checkpointAt("contested", 120), taken.epoch())).isNull();
+      assertThat(saveAsTheWindowDoes(newLeader, checkpointAt("contested", 110), taken.epoch()))
+          .isInstanceOf(FencedException.class).hasMessageContaining("backwards");
+      assertThat(saveAsTheWindowDoes(newLeader, checkpointAt("contested", 130), taken.epoch())).isNull();
+      assertThat(saveAsTheWindowDoes(oldLeader, checkpointAt("contested", 400), oldEpoch)).isInstanceOf(FencedException.class);
+
+      Optional<Checkpoint> stored = await(newLeader.load());
+      assertThat(stored).contains(checkpointAt("contested", 130));
+      assertThat(stored.get().epoch()).isEqualTo(taken.epoch());
+    } finally {
+      oldNode.shutdownTestKit();
+      newNode.shutdownTestKit();
+    }
+  }
+
+  /** Saves, retrying while the store is unavailable as the window does; returns the final error, or null. */
+  private static Throwable saveAsTheWindowDoes(StreamCheckpoints record, Checkpoint checkpoint, long epoch) throws Exception {
+    for (int attempt = 0; attempt < 10; attempt++) {
+      try {
+        await(record.save(checkpoint, epoch));
+        return null;
+      } catch (java.util.concurrent.ExecutionException e) {
+        if (!(e.getCause() instanceof CheckpointStoreUnavailableException)) return e.getCause();
+      }
+    }
+    throw new AssertionError("the store stayed unavailable");
+  }
+
   @Test
   void aCorruptStoredTokenIsReportedAndLeftAsItIs() throws Exception {
     ActorTestKit kit = newSystem();
@@ -120,7 +180,7 @@ abstract class JdbcCheckpointStoreContract {
       await(store.ready());
       ActorRef<CheckpointEntity.Command> writer = kit.spawn(CheckpointEntity.create("damaged", settings));
       StatusReply<Done> written = await(AskPattern.ask(
-          writer, (ActorRef<StatusReply<Done>> replyTo) -> new CheckpointEntity.Save("{not a token", 5L, 1L, replyTo),
+          writer, (ActorRef<StatusReply<Done>> replyTo) -> new CheckpointEntity.Save("{not a token", 5L, 1L, 0L, replyTo),
           Duration.ofSeconds(10), kit.system().scheduler()));
       assertThat(written.isSuccess()).isTrue();
       kit.stop(writer);

@@ -122,7 +122,7 @@ class CommandLineIT {
       ActorRef<CheckpointEntity.Command> entity =
           kit.spawn(CheckpointEntity.create("orders-view", JdbcCheckpointSettings.create(kit.system())));
       StatusReply<Done> saved = AskPattern.<CheckpointEntity.Command, StatusReply<Done>>ask(
-              entity, replyTo -> new CheckpointEntity.Save("{\"_data\": 12", 1L, 1L, replyTo), Duration.ofSeconds(10), kit.system().scheduler())
+              entity, replyTo -> new CheckpointEntity.Save("{\"_data\": 12", 1L, 1L, 0L, replyTo), Duration.ofSeconds(10), kit.system().scheduler())
           .toCompletableFuture().get(20, TimeUnit.SECONDS);
       assertThat(saved.isSuccess()).isTrue();
       kit.stop(entity);

@@ -1,0 +1,26 @@
+package io.tidemark.pipeline;
+
+import akka.Done;
+import akka.NotUsed;
+import akka.actor.typed.ActorSystem;
+import akka.japi.Pair;
+import akka.stream.javadsl.Flow;
+import akka.stream.javadsl.Source;
+import io.tidemark.checkpoint.Checkpoint;
+import io.tidemark.source.ChangeEnvelope;
+import io.tidemark.window.WindowSettings;
+import io.tidemark.window.WindowStats;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+
+/** Opens the pipeline's graph to the benchmarks, which live in their own package. */
+public final class PipelineBenchmarks {
+  private PipelineBenchmarks() {}
+
+  public static CompletionStage<Done> run(
+      ActorSystem<?> system, Source<ChangeEnvelope, ?> source, WindowSettings window, int parallelism,
+      Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed> userStages,
+      Function<Checkpoint, CompletionStage<Done>> save) {
+    return PipelineGraph.create(source, "bench", window, parallelism, userStages, save, new WindowStats()).run(system).second();
+  }
+}
