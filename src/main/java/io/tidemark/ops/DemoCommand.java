@@ -28,13 +28,17 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--port", paramLabel = "P", description = "Port of the embedded MongoDB (default: any free port).")
   Integer port;
 
+  @Option(names = "--management-port", paramLabel = "P", description = "Port of the management endpoints on 127.0.0.1 (default: 8558).")
+  Integer managementPort;
+
   @Override
   public Integer call() {
     Map<String, Object> options = where.overrides();
     if (rate != null) options.put("tidemark.demo.rate", rate);
     if (events != null) options.put("tidemark.demo.events", events);
     if (port != null) options.put("tidemark.demo.mongodb-port", port);
-    new DemoJob(CliConfig.load(where.config, options), where.mongodb).run();
+    if (managementPort != null) options.put("akka.management.http.port", managementPort);
+    new DemoJob(CliConfig.load(where.config, options), where.mongodb, DemoJob.Mode.ONE_NODE).run();
     return 0;
   }
 }

@@ -18,7 +18,10 @@ import picocli.CommandLine.UnmatchedArgumentException;
     description = "Tidemark: MongoDB change streams on Akka that never lose their place.",
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
-    subcommands = {DemoCommand.class, VerifyCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      DemoCommand.class, VerifyCommand.class, MongoCommand.class, NodeCommand.class, WorkloadCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class Main implements Runnable {
   public static final int PROBLEM_FOUND = 1;
   public static final int USAGE = 2;

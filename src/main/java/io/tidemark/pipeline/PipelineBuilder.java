@@ -2,6 +2,7 @@ package io.tidemark.pipeline;
 
 import akka.Done;
 import akka.NotUsed;
+import akka.actor.Cancellable;
 import akka.actor.typed.ActorSystem;
 import akka.japi.Pair;
 import akka.stream.UniqueKillSwitch;
@@ -12,7 +13,9 @@ import com.mongodb.reactivestreams.client.MongoClient;
 import io.tidemark.ConfigCheck;
 import io.tidemark.Errors;
 import io.tidemark.TidemarkException;
+import io.tidemark.checkpoint.Acquired;
 import io.tidemark.checkpoint.Checkpoint;
+import io.tidemark.checkpoint.CheckpointReplica;
 import io.tidemark.checkpoint.CheckpointStore;
 import io.tidemark.checkpoint.CheckpointStoreUnavailableException;
 import io.tidemark.checkpoint.StreamCheckpoints;
@@ -65,6 +68,7 @@ public final class PipelineBuilder<T> {
     FailureSettings failureSettings;
     Integer parallelism;
     DeadLetterStore deadLetters;
+    CheckpointReplica replica;
     PipelineStats stats = new PipelineStats();
     /** What per-event stages need at run time; shared by every builder of this pipeline. */
     RunContext runtime = new RunContext();
@@ -173,6 +177,15 @@ public final class PipelineBuilder<T> {
     return with(s -> s.failureSettings = settings);
   }
 
+  /**
+   * Replicates the newest safe token in memory across the cluster (such as {@code TokenReplica}),
+   * so that a consumer taking over starts from it when it is fresher than the durable checkpoint.
+   */
+  public PipelineBuilder<T> replica(CheckpointReplica replica) {
+    Objects.requireNonNull(replica, "replica");
+    return with(s -> s.replica = replica);
+  }
+
   /** Where the {@code dead-letter} policy records the events it gives up on. */
   public PipelineBuilder<T> deadLetters(DeadLetterStore store) {
     Objects.requireNonNull(store, "store");
@@ -268,7 +281,11 @@ public final class PipelineBuilder<T> {
     log.info("stream '{}': watching {} on {} (window {}, checkpoint every {} events or {} ms, parallelism {}, on failure {})",
         spec.stream, spec.target, where, window.size, window.checkpointEveryEvents, window.checkpointEveryInterval.toMillis(),
         parallelism, failure.policy.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));
-    return new PipelineControl(spec.stream, runner.start(), spec.stats);
+    PipelineControl control = new PipelineControl(spec.stream, runner, spec.stats);
+    RunningPipelines.get(system).started(control);
+    runner.completion().whenComplete((done, error) -> RunningPipelines.get(system).stopped(control, error));
+    runner.start();
+    return control;
   }
 
   /** One run: open the stream's checkpoint record, materialize the graph, release the record at the end. */
@@ -288,8 +305,10 @@ public final class PipelineBuilder<T> {
                     PipelineBuilder::restartable),
                 spec.stream, window, parallelism, userStages, save, spec.stats.window())
             .run(system);
+    Cancellable publishing = spec.replica == null ? null : publishSafeTokens(system, epoch);
     CompletionStage<Done> ended =
         running.second().handle((done, error) -> {
+          if (publishing != null) publishing.cancel();
           opened.thenAccept(StreamCheckpoints::close);
           Checkpoint last = spec.stats.window().lastSaved();
           String at = last == null ? "none written" : last.position().describe();
@@ -314,32 +333,72 @@ public final class PipelineBuilder<T> {
         });
   }
 
+  /** Publishes the window's safe token to the replica whenever it has moved, every replica interval. */
+  private Cancellable publishSafeTokens(ActorSystem<?> system, CompletableFuture<Long> epoch) {
+    java.time.Duration interval =
+        ConfigCheck.positiveDuration(system.settings().config(), "tidemark.pipeline.checkpoint.replica-interval");
+    ChangeEnvelope[] published = {null};
+    return system.scheduler().scheduleAtFixedRate(interval, interval, () -> {
+      ChangeEnvelope safe = spec.stats.window().safe();
+      Long taken = epoch.getNow(null);
+      if (safe != null && taken != null && safe != published[0]) {
+        published[0] = safe;
+        spec.replica.publish(Checkpoint.atToken(spec.stream, safe.resumeToken(), safe.clusterTime()), taken);
+      }
+    }, system.executionContext());
+  }
+
   /**
-   * Takes this run's fencing epoch and finds where to start: the stored checkpoint, else the
-   * configured position, else now (saved at once).
+   * Takes this run's fencing epoch and finds where to start: the stored checkpoint (or the
+   * replicated one when it is fresher and no older in epoch), else the configured position, else
+   * now (saved at once).
    */
   private CompletionStage<ResumePosition> resolvePosition(
       Document pong, CompletableFuture<StreamCheckpoints> opened, CompletableFuture<Long> epoch) {
     return opened.thenCompose(StreamCheckpoints::acquire).thenCompose(acquired -> {
           epoch.complete(acquired.epoch());
-          Optional<Checkpoint> stored = acquired.checkpoint();
-          if (stored.isPresent()) {
-            Checkpoint checkpoint = stored.get();
-            log.info("stream '{}': resuming from the stored checkpoint, {} (saved {}; this consumer holds epoch {})",
-                spec.stream, checkpoint.position().describe(), checkpoint.savedAt(), acquired.epoch());
-            return CompletableFuture.completedFuture(checkpoint.position());
-          }
-          if (spec.configuredStart != null) {
-            log.info("stream '{}': no stored checkpoint; starting at the configured position, {}", spec.stream, spec.configuredStart.describe());
-            return CompletableFuture.completedFuture(spec.configuredStart);
-          }
-          BsonTimestamp now = operationTime(pong);
-          ResumePosition position = ResumePosition.startAtOperationTime(now);
-          // Saved before the first event, so a crash before any checkpoint resumes here, not at a later "now".
-          return opened.thenCompose(record -> record.save(Checkpoint.atOperationTime(spec.stream, now), acquired.epoch())).thenApply(saved -> {
-            log.info("stream '{}': no stored checkpoint; starting now, {} (saved as the first checkpoint)", spec.stream, position.describe());
-            return position;
-          });
+          return freshest(acquired).thenCompose(replicated -> replicated.isPresent()
+              ? opened.thenCompose(record -> record.save(replicated.get(), acquired.epoch())).thenApply(saved -> {
+                  Checkpoint checkpoint = replicated.get();
+                  log.info("stream '{}': resuming from the replicated checkpoint, {} (fresher than the durable one; written under epoch {}; this consumer holds epoch {})",
+                      spec.stream, checkpoint.position().describe(), checkpoint.epoch(), acquired.epoch());
+                  return checkpoint.position();
+                })
+              : positionFromStore(pong, acquired, opened));
+        });
+  }
+
+  /** The replicated checkpoint when it is for this stream, no older in epoch, and newer than the durable one. */
+  private CompletionStage<Optional<Checkpoint>> freshest(Acquired acquired) {
+    if (spec.replica == null) return CompletableFuture.completedFuture(Optional.empty());
+    Optional<Checkpoint> stored = acquired.checkpoint();
+    return spec.replica.read(spec.stream).thenApply(replicated -> replicated.filter(candidate ->
+        candidate.stream().equals(spec.stream)
+            && candidate.resumeToken() != null
+            && candidate.epoch() < acquired.epoch()
+            && (stored.isEmpty() || (candidate.epoch() >= stored.get().epoch() && stored.get().isBefore(candidate)))));
+  }
+
+  private CompletionStage<ResumePosition> positionFromStore(
+      Document pong, Acquired acquired, CompletableFuture<StreamCheckpoints> opened) {
+    Optional<Checkpoint> stored = acquired.checkpoint();
+    if (stored.isPresent()) {
+      Checkpoint checkpoint = stored.get();
+      log.info("stream '{}': resuming from the stored checkpoint, {} (saved {}; this consumer holds epoch {})",
+          spec.stream, checkpoint.position().describe(), checkpoint.savedAt(), acquired.epoch());
+      return CompletableFuture.completedFuture(checkpoint.position());
+    }
+    if (spec.configuredStart != null) {
+      log.info("stream '{}': no stored checkpoint; starting at the configured position, {}", spec.stream, spec.configuredStart.describe());
+      return CompletableFuture.completedFuture(spec.configuredStart);
+    }
+    BsonTimestamp now = operationTime(pong);
+    ResumePosition position = ResumePosition.startAtOperationTime(now);
+    // Saved before the first event, so a crash before any checkpoint resumes here, not at a later "now".
+    return opened.thenCompose(record -> record.save(Checkpoint.atOperationTime(spec.stream, now), acquired.epoch()))
+        .thenApply(saved -> {
+          log.info("stream '{}': no stored checkpoint; starting now, {} (saved as the first checkpoint)", spec.stream, position.describe());
+          return position;
         });
   }
 

@@ -161,7 +161,9 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
             @Override
             public void onPush() {
               long seqNr = grab(completions);
+              long safeBefore = window.safeSeq();
               ChangeEnvelope done = window.complete(seqNr);
+              if (window.safeSeq() != safeBefore) stats.onSafe(window.safe());
               if (done != null) {
                 stats.onCompleted(done.clusterTime() == null ? 0 : done.clusterTime().getValue(), window.inFlight());
                 saveIfDue();

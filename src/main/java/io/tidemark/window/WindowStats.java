@@ -1,6 +1,7 @@
 package io.tidemark.window;
 
 import io.tidemark.checkpoint.Checkpoint;
+import io.tidemark.source.ChangeEnvelope;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -18,6 +19,7 @@ public final class WindowStats {
   private volatile int inFlight;
   private volatile long lastCompletedClusterTime;
   private volatile Checkpoint lastSaved;
+  private volatile ChangeEnvelope safe;
   private volatile long lastSavedAtMillis;
   private volatile Consumer<CompletableFuture<List<InFlightEvent>>> snapshots;
 
@@ -53,6 +55,15 @@ public final class WindowStats {
       source.accept(result);
     }
     return result;
+  }
+
+  void onSafe(ChangeEnvelope envelope) {
+    safe = envelope;
+  }
+
+  /** The newest safe event (every event before it done), durable or not yet; null before the first. */
+  public ChangeEnvelope safe() {
+    return safe;
   }
 
   void onSaved(Checkpoint checkpoint, long atMillis) {

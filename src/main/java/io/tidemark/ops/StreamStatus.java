@@ -1,0 +1,37 @@
+package io.tidemark.ops;
+
+import io.tidemark.checkpoint.Checkpoint;
+import io.tidemark.pipeline.PipelineControl;
+import io.tidemark.pipeline.RunningPipelines;
+import io.tidemark.source.ChangeEnvelope;
+import io.tidemark.window.WindowStats;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** One stream's figures as this node sees them: what the status endpoint and the progress line show. */
+public final class StreamStatus {
+  private StreamStatus() {}
+
+  public static Map<String, Object> of(RunningPipelines.Entry entry) {
+    PipelineControl control = entry.control();
+    WindowStats window = control.stats().window();
+    long nowMillis = System.currentTimeMillis();
+    Map<String, Object> status = new LinkedHashMap<>();
+    status.put("stream", control.stream());
+    status.put("state", entry.failed() ? "failed" : "running");
+    if (entry.failure() != null) status.put("failure", entry.failure());
+    status.put("startedFrom", control.stats().startedFrom() == null ? null : control.stats().startedFrom().describe());
+    status.put("eventsProcessed", window.completed());
+    long clusterSeconds = window.lastCompletedClusterTimeSeconds();
+    status.put("lagSeconds", clusterSeconds == 0 ? null : Math.max(0, nowMillis / 1000 - clusterSeconds));
+    Checkpoint saved = window.lastSaved();
+    status.put("checkpoint", saved == null ? null : saved.position().describe());
+    status.put("checkpointAgeSeconds", saved == null ? null : (nowMillis - window.lastSavedAtMillis()) / 1000.0);
+    ChangeEnvelope safe = window.safe();
+    status.put("safeToken", safe == null ? null : safe.resumeToken().toJson());
+    status.put("inFlight", window.inFlight());
+    status.put("restarts", control.stats().restarts());
+    status.put("deadLetters", control.stats().deadLetters());
+    return status;
+  }
+}

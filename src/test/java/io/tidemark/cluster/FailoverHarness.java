@@ -1,0 +1,198 @@
+package io.tidemark.cluster;
+
+import akka.Done;
+import akka.actor.typed.ActorSystem;
+import akka.cluster.typed.Cluster;
+import akka.cluster.typed.Leave;
+import com.mongodb.reactivestreams.client.MongoClient;
+import com.mongodb.reactivestreams.client.MongoClients;
+import com.mongodb.reactivestreams.client.MongoCollection;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.tidemark.Await;
+import io.tidemark.Clusters;
+import io.tidemark.TestConfigs;
+import io.tidemark.checkpoint.JdbcCheckpointStore;
+import io.tidemark.embedded.EmbeddedMongo;
+import io.tidemark.embedded.EmbeddedSettings;
+import io.tidemark.pipeline.Pipeline;
+import io.tidemark.pipeline.RunningPipelines;
+import io.tidemark.source.ChangeEnvelope;
+import io.tidemark.source.MongoConnector;
+import io.tidemark.window.WindowSettings;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.bson.Document;
+
+/**
+ * Three nodes in one JVM on loopback ports, with the stream's consumer in a cluster singleton, the
+ * token replica, checkpoints on one shared H2 database, an embedded MongoDB, and a writer: what the
+ * failover tests and the failover benchmark share. Each delivery is recorded with its node and time.
+ */
+public final class FailoverHarness implements AutoCloseable {
+  public static final String STREAM = "failover";
+  public static final WindowSettings WINDOW = WindowSettings.of(100, 200, Duration.ofMillis(500));
+
+  /** One delivery of an event: which event, on which node, when. */
+  public record Delivery(String token, String node, long nanos) {}
+
+  private final EmbeddedMongo mongo = EmbeddedMongo.inMemory(EmbeddedSettings.defaults().withCommitBeforeAck(false));
+  private final MongoClient client = MongoClients.create(mongo.connectionString());
+  private final MongoCollection<Document> orders = client.getDatabase("shop").getCollection("orders");
+  private final Map<String, AtomicInteger> deliveries = new ConcurrentHashMap<>();
+  private final List<Delivery> log = java.util.Collections.synchronizedList(new ArrayList<>());
+  private final AtomicBoolean writing = new AtomicBoolean();
+  private final AtomicLong written = new AtomicLong();
+  private final List<ActorSystem<Void>> nodes;
+  /** By identity: actor systems of one name compare equal. */
+  private final Set<ActorSystem<Void>> gone = java.util.Collections.synchronizedSet(
+      java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
+  private CompletableFuture<Void> writer = CompletableFuture.completedFuture(null);
+
+  public FailoverHarness() {
+    Config extra = TestConfigs.h2Journal("failover_" + Long.toHexString(System.nanoTime()))
+        .withFallback(ConfigFactory.parseString(String.join("\n",
+            "tidemark.mongodb.uri = \"" + mongo.connectionString() + "\"",
+            // As conf/cluster.conf: quick detection and downing, short removal margin (fencing guards the overlap).
+            "akka.cluster.split-brain-resolver.stable-after = 3s",
+            "akka.cluster.down-removal-margin = 1s",
+            "akka.cluster.failure-detector.acceptable-heartbeat-pause = 2s",
+            "akka.cluster.singleton.hand-over-retry-interval = 500ms",
+            "akka.cluster.distributed-data.gossip-interval = 500ms",
+            // terminate() kills a node without leaving: a crash. Leaving is asked for explicitly.
+            "akka.coordinated-shutdown.run-by-actor-system-terminate = off")));
+    nodes = Clusters.start("failover-it", 3, extra);
+    for (ActorSystem<Void> node : nodes) {
+      String address = node.address().toString();
+      StreamSingleton.init(node,
+          Pipeline.named(STREAM)
+              .mongoUri(mongo.connectionString())
+              .collection("shop", "orders")
+              .checkpoints(JdbcCheckpointStore.create(node))
+              .replica(TokenReplica.create(node))
+              .windowSettings(WINDOW)
+              .mapAsync(event -> record(event, address)),
+          error -> { });
+    }
+  }
+
+  private CompletableFuture<Done> record(ChangeEnvelope event, String node) {
+    String token = event.resumeToken().getString("_data").getValue();
+    deliveries.computeIfAbsent(token, k -> new AtomicInteger()).incrementAndGet();
+    log.add(new Delivery(token, node, System.nanoTime()));
+    return CompletableFuture.completedFuture(Done.getInstance());
+  }
+
+  /** Writes one order every {@code everyMillis} until {@link #stopWriting()}. */
+  public void startWriting(long everyMillis) {
+    writing.set(true);
+    writer = CompletableFuture.runAsync(() -> {
+      long id = written.get();
+      while (writing.get()) {
+        try {
+          MongoConnector.first(orders.insertOne(new Document("_id", id++))).get(10, TimeUnit.SECONDS);
+          written.incrementAndGet();
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+        LockSupport.parkNanos(Duration.ofMillis(everyMillis).toNanos());
+      }
+    });
+  }
+
+  public long stopWriting() throws Exception {
+    writing.set(false);
+    writer.get(30, TimeUnit.SECONDS);
+    return written.get();
+  }
+
+  /** The node running the stream, once one does. */
+  public ActorSystem<Void> host(Duration within) {
+    java.util.concurrent.atomic.AtomicReference<ActorSystem<Void>> found = new java.util.concurrent.atomic.AtomicReference<>();
+    Await.until(within, () -> {
+      found.set(hostNow().orElse(null));
+      return found.get() != null;
+    }, () -> "a node running stream '" + STREAM + "'; " + describe());
+    return found.get();
+  }
+
+  private String describe() {
+    StringBuilder text = new StringBuilder();
+    for (ActorSystem<Void> node : nodes) {
+      text.append(node.address()).append(gone.contains(node) ? " (gone)" : "").append(": ");
+      for (RunningPipelines.Entry entry : RunningPipelines.get(node).all()) {
+        text.append(entry.control().stream()).append(entry.failed() ? " failed " + entry.failure() : " running")
+            .append(" from ").append(entry.control().stats().startedFrom()).append("; ");
+      }
+    }
+    return text.toString();
+  }
+
+  private Optional<ActorSystem<Void>> hostNow() {
+    return nodes.stream()
+        .filter(node -> !gone.contains(node))
+        .filter(node -> RunningPipelines.get(node).all().stream()
+            .anyMatch(entry -> entry.control().stream().equals(STREAM) && !entry.failed()
+                && entry.control().stats().startedFrom() != null))
+        .findFirst();
+  }
+
+  /** Kills a node: no leaving, no drain, no flush. Returns the time of the crash. */
+  public long crash(ActorSystem<Void> node) throws Exception {
+    gone.add(node);
+    long at = System.nanoTime();
+    node.terminate();
+    node.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    return at;
+  }
+
+  /** Makes a node leave the cluster gracefully; returns when it asked to leave. */
+  public long leave(ActorSystem<Void> node) {
+    gone.add(node);
+    long at = System.nanoTime();
+    Cluster.get(node).manager().tell(Leave.create(Cluster.get(node).selfMember().address()));
+    return at;
+  }
+
+  public void awaitAllDelivered(long count, Duration within) {
+    Await.until(within, () -> deliveries.size() >= count, () -> count + " events delivered; " + deliveries.size() + " so far");
+  }
+
+  /** Deliveries beyond the first, over all events. */
+  public long duplicates() {
+    return deliveries.values().stream().mapToInt(AtomicInteger::get).sum() - deliveries.size();
+  }
+
+  public int distinctDelivered() {
+    return deliveries.size();
+  }
+
+  /** The first delivery after {@code nanos} on a node other than {@code excluded}. */
+  public Optional<Delivery> firstDeliveryAfter(long nanos, ActorSystem<?> excluded) {
+    String skip = excluded.address().toString();
+    synchronized (log) {
+      return log.stream().filter(d -> d.nanos() > nanos && !d.node().equals(skip)).findFirst();
+    }
+  }
+
+  @Override
+  public void close() {
+    writing.set(false);
+    List<ActorSystem<Void>> running = new ArrayList<>(nodes);
+    running.removeIf(node -> node.whenTerminated().isCompleted());
+    Clusters.stopAll(running);
+    client.close();
+    mongo.close();
+  }
+}
