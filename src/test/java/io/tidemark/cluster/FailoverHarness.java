@@ -64,14 +64,11 @@ public final class FailoverHarness implements AutoCloseable {
     Config extra = TestConfigs.h2Journal("failover_" + Long.toHexString(System.nanoTime()))
         .withFallback(ConfigFactory.parseString(String.join("\n",
             "tidemark.mongodb.uri = \"" + mongo.connectionString() + "\"",
-            // As conf/cluster.conf: quick detection and downing, short removal margin (fencing guards the overlap).
-            "akka.cluster.split-brain-resolver.stable-after = 3s",
-            "akka.cluster.down-removal-margin = 1s",
-            "akka.cluster.failure-detector.acceptable-heartbeat-pause = 2s",
-            "akka.cluster.singleton.hand-over-retry-interval = 500ms",
-            "akka.cluster.distributed-data.gossip-interval = 500ms",
             // terminate() kills a node without leaving: a crash. Leaving is asked for explicitly.
-            "akka.coordinated-shutdown.run-by-actor-system-terminate = off")));
+            "akka.coordinated-shutdown.run-by-actor-system-terminate = off")))
+        // The product's cluster timings: downing, failure detection, gossip, handover.
+        .withFallback(ConfigFactory.parseFile(new java.io.File("conf/cluster.conf")).getConfig("akka").atKey("akka")
+            .withoutPath("akka.remote").withoutPath("akka.cluster.seed-nodes").withoutPath("akka.coordinated-shutdown"));
     nodes = Clusters.start("failover-it", 3, extra);
     for (ActorSystem<Void> node : nodes) {
       String address = node.address().toString();

@@ -1,0 +1,76 @@
+package io.tidemark.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import akka.Done;
+import akka.actor.typed.ActorSystem;
+import com.mongodb.reactivestreams.client.MongoClient;
+import com.mongodb.reactivestreams.client.MongoClients;
+import com.typesafe.config.ConfigFactory;
+import io.tidemark.Await;
+import io.tidemark.Clusters;
+import io.tidemark.checkpoint.InMemoryCheckpointStore;
+import io.tidemark.embedded.EmbeddedMongo;
+import io.tidemark.embedded.EmbeddedSettings;
+import io.tidemark.pipeline.Pipeline;
+import io.tidemark.pipeline.PipelineBuilder;
+import io.tidemark.pipeline.RunningPipelines;
+import io.tidemark.source.MongoConnector;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.bson.Document;
+import org.junit.jupiter.api.Test;
+
+/** Six streams on three nodes: one consumer each, spread over the nodes, every event delivered once. */
+class StreamShardsIT {
+  @Test
+  void manyStreamsRunOnceEachSpreadOverTheNodes() throws Exception {
+    int streams = 6;
+    List<ActorSystem<Void>> nodes = Clusters.start("shards-it", 3, ConfigFactory.empty());
+    Map<String, AtomicInteger> delivered = new ConcurrentHashMap<>();
+    Map<String, Set<String>> hosts = new ConcurrentHashMap<>();
+    try (EmbeddedMongo mongo = EmbeddedMongo.inMemory(EmbeddedSettings.defaults().withCommitBeforeAck(false));
+        MongoClient client = MongoClients.create(mongo.connectionString())) {
+      for (ActorSystem<Void> node : nodes) {
+        InMemoryCheckpointStore store = InMemoryCheckpointStore.create();
+        List<PipelineBuilder<?>> pipelines = new ArrayList<>();
+        for (int i = 0; i < streams; i++) {
+          String stream = "stream-" + i;
+          pipelines.add(Pipeline.named(stream)
+              .mongoClient(client)
+              .collection("shop", stream)
+              .checkpoints(store)
+              .mapAsync(event -> {
+                delivered.computeIfAbsent(stream + "/" + event.documentKey().toJson(), k -> new AtomicInteger()).incrementAndGet();
+                hosts.computeIfAbsent(stream, k -> ConcurrentHashMap.newKeySet()).add(node.address().toString());
+                return CompletableFuture.completedFuture(Done.getInstance());
+              }));
+        }
+        StreamShards.init(node, "it", pipelines, error -> { });
+      }
+      Await.until(Duration.ofSeconds(60),
+          () -> nodes.stream().mapToLong(node -> RunningPipelines.get(node).all().stream()
+              .filter(entry -> entry.control().stats().startedFrom() != null).count()).sum() == streams,
+          () -> streams + " streams started");
+      for (int i = 0; i < streams; i++) {
+        for (int id = 0; id < 20; id++) {
+          MongoConnector.first(client.getDatabase("shop").getCollection("stream-" + i).insertOne(new Document("_id", id))).get();
+        }
+      }
+      Await.until(Duration.ofSeconds(60), () -> delivered.size() == streams * 20, () -> "every event delivered: " + delivered.size());
+
+      assertThat(delivered.values()).allSatisfy(count -> assertThat(count.get()).isEqualTo(1));
+      assertThat(hosts).hasSize(streams).allSatisfy((stream, onNodes) -> assertThat(onNodes).as(stream).hasSize(1));
+      long nodesUsed = hosts.values().stream().flatMap(Set::stream).distinct().count();
+      assertThat(nodesUsed).as("streams spread over the nodes").isGreaterThan(1);
+    } finally {
+      Clusters.stopAll(nodes);
+    }
+  }
+}
