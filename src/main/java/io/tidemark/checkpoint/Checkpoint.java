@@ -17,13 +17,25 @@ public final class Checkpoint {
   private final BsonTimestamp clusterTime;
   private final Instant savedAt;
   private final long epoch;
+  private final CheckpointKind kind;
+  private final String note;
 
   public Checkpoint(String stream, BsonDocument resumeToken, BsonTimestamp clusterTime, Instant savedAt) {
-    this(stream, resumeToken, clusterTime, savedAt, 0);
+    this(stream, resumeToken, clusterTime, savedAt, 0, CheckpointKind.EVENT, null);
   }
 
-  /** @param epoch the fencing epoch of the consumer that wrote it; 0 before it is saved */
   public Checkpoint(String stream, BsonDocument resumeToken, BsonTimestamp clusterTime, Instant savedAt, long epoch) {
+    this(stream, resumeToken, clusterTime, savedAt, epoch, CheckpointKind.EVENT, null);
+  }
+
+  /**
+   * @param epoch the fencing epoch of the consumer that wrote it; 0 before it is saved
+   * @param kind why it was written
+   * @param note what a gap skipped, or who rewound; null otherwise
+   */
+  public Checkpoint(
+      String stream, BsonDocument resumeToken, BsonTimestamp clusterTime, Instant savedAt, long epoch,
+      CheckpointKind kind, String note) {
     this.stream = Objects.requireNonNull(stream, "stream");
     if (resumeToken == null && clusterTime == null) {
       throw new IllegalArgumentException("a checkpoint needs a resume token or an operation time");
@@ -32,6 +44,8 @@ public final class Checkpoint {
     this.clusterTime = clusterTime;
     this.savedAt = Objects.requireNonNull(savedAt, "savedAt");
     this.epoch = epoch;
+    this.kind = Objects.requireNonNull(kind, "kind");
+    this.note = note;
   }
 
   public static Checkpoint atToken(String stream, BsonDocument token, BsonTimestamp clusterTime) {
@@ -39,7 +53,12 @@ public final class Checkpoint {
   }
 
   public static Checkpoint atOperationTime(String stream, BsonTimestamp operationTime) {
-    return new Checkpoint(stream, null, Objects.requireNonNull(operationTime, "operationTime"), Instant.now());
+    return new Checkpoint(stream, null, Objects.requireNonNull(operationTime, "operationTime"), Instant.now(), 0, CheckpointKind.START, null);
+  }
+
+  /** The same place, written for another reason. */
+  public Checkpoint as(CheckpointKind kind, String note) {
+    return new Checkpoint(stream, resumeToken, clusterTime, savedAt, epoch, kind, note);
   }
 
   public String stream() {
@@ -64,16 +83,24 @@ public final class Checkpoint {
     return epoch;
   }
 
+  public CheckpointKind kind() {
+    return kind;
+  }
+
+  /** What a gap skipped, or why the checkpoint was rewound; null otherwise. */
+  public String note() {
+    return note;
+  }
+
   /** Whether this checkpoint lies before {@code other} in the stream (by cluster time). */
   public boolean isBefore(Checkpoint other) {
     return clusterTime != null && other.clusterTime != null && clusterTime.compareTo(other.clusterTime) < 0;
   }
 
-  /** Where the stream continues from this checkpoint. */
+  /** Where the stream continues from this checkpoint (after an invalidate: only with startAfter). */
   public ResumePosition position() {
-    return resumeToken != null
-        ? ResumePosition.resumeAfter(resumeToken)
-        : ResumePosition.startAtOperationTime(clusterTime);
+    if (resumeToken == null) return ResumePosition.startAtOperationTime(clusterTime);
+    return kind == CheckpointKind.INVALIDATE ? ResumePosition.startAfter(resumeToken) : ResumePosition.resumeAfter(resumeToken);
   }
 
   @Override
@@ -92,6 +119,6 @@ public final class Checkpoint {
 
   @Override
   public String toString() {
-    return "Checkpoint(" + stream + " " + position().describe() + ")";
+    return "Checkpoint(" + stream + " " + kind.label() + " " + position().describe() + ")";
   }
 }

@@ -44,15 +44,25 @@ public final class CheckpointEntity
     public final Long clusterTime;
     public final long savedAtMillis;
     public final long epoch;
+    public final String kind;
+    public final String note;
     public final ActorRef<StatusReply<Done>> replyTo;
 
     @JsonCreator
-    public Save(String tokenJson, Long clusterTime, long savedAtMillis, long epoch, ActorRef<StatusReply<Done>> replyTo) {
+    public Save(String tokenJson, Long clusterTime, long savedAtMillis, long epoch, String kind, String note,
+        ActorRef<StatusReply<Done>> replyTo) {
       this.tokenJson = tokenJson;
       this.clusterTime = clusterTime;
       this.savedAtMillis = savedAtMillis;
       this.epoch = epoch;
+      this.kind = kind;
+      this.note = note;
       this.replyTo = replyTo;
+    }
+
+    /** A checkpoint after processed events. */
+    public Save(String tokenJson, Long clusterTime, long savedAtMillis, long epoch, ActorRef<StatusReply<Done>> replyTo) {
+      this(tokenJson, clusterTime, savedAtMillis, epoch, CheckpointKind.EVENT.label(), null, replyTo);
     }
   }
 
@@ -90,13 +100,39 @@ public final class CheckpointEntity
     public final long savedAtMillis;
     /** The epoch of the consumer that saved it. */
     public final long epoch;
+    /** Why: event, heartbeat, start, gap, invalidate, rewind ({@link CheckpointKind}). */
+    public final String kind;
+    /** What a gap skipped or why it was rewound; null otherwise. */
+    public final String note;
 
     @JsonCreator
-    public TokenSaved(String tokenJson, Long clusterTime, long savedAtMillis, long epoch) {
+    public TokenSaved(String tokenJson, Long clusterTime, long savedAtMillis, long epoch, String kind, String note) {
       this.tokenJson = tokenJson;
       this.clusterTime = clusterTime;
       this.savedAtMillis = savedAtMillis;
       this.epoch = epoch;
+      this.kind = kind;
+      this.note = note;
+    }
+  }
+
+  /** One line of a stream's checkpoint history. */
+  public static final class HistoryEntry implements JsonSerializable {
+    public final String kind;
+    public final String tokenJson;
+    public final Long clusterTime;
+    public final long epoch;
+    public final long savedAtMillis;
+    public final String note;
+
+    @JsonCreator
+    public HistoryEntry(String kind, String tokenJson, Long clusterTime, long epoch, long savedAtMillis, String note) {
+      this.kind = kind;
+      this.tokenJson = tokenJson;
+      this.clusterTime = clusterTime;
+      this.epoch = epoch;
+      this.savedAtMillis = savedAtMillis;
+      this.note = note;
     }
   }
 
@@ -112,7 +148,7 @@ public final class CheckpointEntity
 
   /** The newest saved checkpoint, as stored, and the newest epoch taken; empty before the first save. */
   public static final class State implements JsonSerializable {
-    static final State EMPTY = new State(null, null, 0L, 0L, 0L, 0L);
+    static final State EMPTY = new State(null, null, 0L, 0L, 0L, 0L, null, null, java.util.List.of());
 
     public final String tokenJson;
     public final Long clusterTime;
@@ -122,27 +158,60 @@ public final class CheckpointEntity
     public final long epoch;
     /** The epoch of the consumer that wrote the stored checkpoint. */
     public final long writerEpoch;
+    public final String kind;
+    public final String note;
+    /** The newest checkpoints, oldest first: at most {@code history-size} routine ones and as many notable ones. */
+    public final java.util.List<HistoryEntry> history;
 
     @JsonCreator
-    public State(String tokenJson, Long clusterTime, long savedAtMillis, long saves, long epoch, long writerEpoch) {
+    public State(String tokenJson, Long clusterTime, long savedAtMillis, long saves, long epoch, long writerEpoch,
+        String kind, String note, java.util.List<HistoryEntry> history) {
       this.tokenJson = tokenJson;
       this.clusterTime = clusterTime;
       this.savedAtMillis = savedAtMillis;
       this.saves = saves;
       this.epoch = epoch;
       this.writerEpoch = writerEpoch;
+      this.kind = kind;
+      this.note = note;
+      this.history = history == null ? java.util.List.of() : java.util.List.copyOf(history);
     }
 
     public boolean isEmpty() {
       return saves == 0;
     }
 
-    State apply(TokenSaved event) {
-      return new State(event.tokenJson, event.clusterTime, event.savedAtMillis, saves + 1, Math.max(epoch, event.epoch), event.epoch);
+    State apply(TokenSaved event, int historySize) {
+      java.util.List<HistoryEntry> kept = new java.util.ArrayList<>(history);
+      kept.add(new HistoryEntry(event.kind, event.tokenJson, event.clusterTime, event.epoch, event.savedAtMillis, event.note));
+      prune(kept, true, historySize);
+      prune(kept, false, historySize);
+      return new State(event.tokenJson, event.clusterTime, event.savedAtMillis, saves + 1, Math.max(epoch, event.epoch),
+          event.epoch, event.kind, event.note, kept);
+    }
+
+    /**
+     * Keeps the newest {@code size} routine entries (event, heartbeat) and, apart from them, the
+     * newest {@code size} notable ones (gap, invalidate, start, rewind), so that a gap stays in the
+     * history however many events follow it.
+     */
+    private static void prune(java.util.List<HistoryEntry> entries, boolean routine, int size) {
+      long count = entries.stream().filter(entry -> isRoutine(entry) == routine).count();
+      for (var it = entries.iterator(); it.hasNext() && count > size; ) {
+        if (isRoutine(it.next()) == routine) {
+          it.remove();
+          count--;
+        }
+      }
+    }
+
+    private static boolean isRoutine(HistoryEntry entry) {
+      CheckpointKind kind = CheckpointKind.parse(entry.kind);
+      return kind == CheckpointKind.EVENT || kind == CheckpointKind.HEARTBEAT;
     }
 
     State apply(EpochTaken event) {
-      return new State(tokenJson, clusterTime, savedAtMillis, saves, Math.max(epoch, event.epoch), writerEpoch);
+      return new State(tokenJson, clusterTime, savedAtMillis, saves, Math.max(epoch, event.epoch), writerEpoch, kind, note, history);
     }
 
     /** Why a save must be refused, or null. */
@@ -201,7 +270,7 @@ public final class CheckpointEntity
       return Effect().reply(save.replyTo, StatusReply.error(REFUSED + refusal));
     }
     return Effect()
-        .persist(new TokenSaved(save.tokenJson, save.clusterTime, save.savedAtMillis, save.epoch))
+        .persist(new TokenSaved(save.tokenJson, save.clusterTime, save.savedAtMillis, save.epoch, save.kind, save.note))
         .thenReply(save.replyTo, saved -> StatusReply.ack());
   }
 
@@ -212,7 +281,7 @@ public final class CheckpointEntity
   public EventHandler<State, Event> eventHandler() {
     return newEventHandlerBuilder()
         .forAnyState()
-        .onEvent(TokenSaved.class, State::apply)
+        .onEvent(TokenSaved.class, (state, saved) -> state.apply(saved, settings.historySize))
         .onEvent(EpochTaken.class, State::apply)
         .build();
   }

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class InMemoryCheckpointStore implements CheckpointStore {
   private final ConcurrentHashMap<String, Checkpoint> checkpoints = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Long> epochs = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, java.util.List<Checkpoint>> history = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Boolean> openStreams = new ConcurrentHashMap<>();
   private final AtomicLong saves = new AtomicLong();
 
@@ -45,6 +46,11 @@ public final class InMemoryCheckpointStore implements CheckpointStore {
           }
 
           @Override
+          public CompletionStage<java.util.List<Checkpoint>> history() {
+            return CompletableFuture.completedFuture(InMemoryCheckpointStore.this.history(stream));
+          }
+
+          @Override
           public CompletionStage<Done> save(Checkpoint checkpoint, long epoch) {
             if (!checkpoint.stream().equals(stream)) {
               throw new IllegalArgumentException(
@@ -61,7 +67,9 @@ public final class InMemoryCheckpointStore implements CheckpointStore {
                 return CompletableFuture.failedFuture(new FencedException(
                     "stream '" + stream + "': checkpoint refused: it would move the checkpoint backwards"));
               }
-              checkpoints.put(stream, new Checkpoint(stream, checkpoint.resumeToken(), checkpoint.clusterTime(), checkpoint.savedAt(), epoch));
+              checkpoints.put(stream, new Checkpoint(
+                  stream, checkpoint.resumeToken(), checkpoint.clusterTime(), checkpoint.savedAt(), epoch, checkpoint.kind(), checkpoint.note()));
+              history.computeIfAbsent(stream, k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(checkpoints.get(stream));
             }
             saves.incrementAndGet();
             return CompletableFuture.completedFuture(Done.getInstance());
@@ -77,6 +85,11 @@ public final class InMemoryCheckpointStore implements CheckpointStore {
 
   public Optional<Checkpoint> get(String stream) {
     return Optional.ofNullable(checkpoints.get(stream));
+  }
+
+  /** Every checkpoint saved for the stream, oldest first. */
+  public java.util.List<Checkpoint> history(String stream) {
+    return java.util.List.copyOf(history.getOrDefault(stream, java.util.List.of()));
   }
 
   /** Durable writes so far, over all streams. */

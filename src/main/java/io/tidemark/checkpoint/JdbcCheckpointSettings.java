@@ -13,15 +13,18 @@ public final class JdbcCheckpointSettings {
   public final int keepSnapshots;
   public final String journalPlugin;
   public final String snapshotPlugin;
+  public final int historySize;
 
   private JdbcCheckpointSettings(
-      boolean createSchema, Duration askTimeout, int snapshotEvery, int keepSnapshots, String journalPlugin, String snapshotPlugin) {
+      boolean createSchema, Duration askTimeout, int snapshotEvery, int keepSnapshots, String journalPlugin, String snapshotPlugin,
+      int historySize) {
     this.createSchema = createSchema;
     this.askTimeout = askTimeout;
     this.snapshotEvery = snapshotEvery;
     this.keepSnapshots = keepSnapshots;
     this.journalPlugin = journalPlugin;
     this.snapshotPlugin = snapshotPlugin;
+    this.historySize = historySize;
   }
 
   public static JdbcCheckpointSettings create(ActorSystem<?> system) {
@@ -36,7 +39,8 @@ public final class JdbcCheckpointSettings {
         ConfigCheck.positiveInt(config, p + "snapshot-every"),
         ConfigCheck.positiveInt(config, p + "keep-snapshots"),
         plugin(config, p + "journal-plugin", "akka.persistence.journal.plugin"),
-        plugin(config, p + "snapshot-plugin", "akka.persistence.snapshot-store.plugin"));
+        plugin(config, p + "snapshot-plugin", "akka.persistence.snapshot-store.plugin"),
+        ConfigCheck.positiveInt(config, p + "history-size"));
   }
 
   /** The plugin named by {@code key}, or when that is empty Akka's default one. */

@@ -102,7 +102,13 @@ public final class JdbcCheckpointStore implements CheckpointStore {
     public CompletionStage<Acquired> acquire() {
       CompletionStage<CheckpointEntity.State> reply =
           AskPattern.ask(entity, CheckpointEntity.Acquire::new, settings.askTimeout, system.scheduler());
-      return unavailableOnTimeout(reply, "acquire").thenApply(state -> new Acquired(state.epoch, decode(stream, state)));
+      return unavailableOnTimeout(reply, "acquire").thenApply(state -> {
+        try {
+          return new Acquired(state.epoch, decode(stream, state));
+        } catch (CorruptCheckpointException corrupt) {
+          return new Acquired(state.epoch, Optional.empty(), corrupt);
+        }
+      });
     }
 
     @Override
@@ -110,6 +116,13 @@ public final class JdbcCheckpointStore implements CheckpointStore {
       CompletionStage<CheckpointEntity.State> reply =
           AskPattern.ask(entity, CheckpointEntity.Get::new, settings.askTimeout, system.scheduler());
       return unavailableOnTimeout(reply, "load").thenApply(state -> decode(stream, state));
+    }
+
+    @Override
+    public CompletionStage<java.util.List<Checkpoint>> history() {
+      CompletionStage<CheckpointEntity.State> reply =
+          AskPattern.ask(entity, CheckpointEntity.Get::new, settings.askTimeout, system.scheduler());
+      return unavailableOnTimeout(reply, "history").thenApply(state -> decodeHistory(stream, state));
     }
 
     @Override
@@ -132,6 +145,8 @@ public final class JdbcCheckpointStore implements CheckpointStore {
                       time == null ? null : time.getValue(),
                       checkpoint.savedAt().toEpochMilli(),
                       epoch,
+                      checkpoint.kind().label(),
+                      checkpoint.note(),
                       replyTo),
               settings.askTimeout,
               system.scheduler());
@@ -171,6 +186,22 @@ public final class JdbcCheckpointStore implements CheckpointStore {
     }
   }
 
+  static java.util.List<Checkpoint> decodeHistory(String stream, CheckpointEntity.State state) {
+    java.util.List<Checkpoint> history = new java.util.ArrayList<>();
+    for (CheckpointEntity.HistoryEntry entry : state.history) {
+      try {
+        BsonDocument token = entry.tokenJson == null ? null : BsonDocument.parse(entry.tokenJson);
+        BsonTimestamp time = entry.clusterTime == null ? null : new BsonTimestamp(entry.clusterTime);
+        if (token == null && time == null) continue;
+        history.add(new Checkpoint(
+            stream, token, time, Instant.ofEpochMilli(entry.savedAtMillis), entry.epoch, CheckpointKind.parse(entry.kind), entry.note));
+      } catch (RuntimeException unparsable) {
+        log.warn("stream '{}': a history entry saved at {} does not parse; left out", stream, Instant.ofEpochMilli(entry.savedAtMillis));
+      }
+    }
+    return history;
+  }
+
   /** Turns a stored state into a checkpoint, refusing what cannot be a resume position. */
   static Optional<Checkpoint> decode(String stream, CheckpointEntity.State state) {
     if (state.isEmpty()) return Optional.empty();
@@ -188,6 +219,7 @@ public final class JdbcCheckpointStore implements CheckpointStore {
       throw new CorruptCheckpointException(stream, null, "is missing and so is the operation time");
     }
     BsonTimestamp time = state.clusterTime == null ? null : new BsonTimestamp(state.clusterTime);
-    return Optional.of(new Checkpoint(stream, token, time, Instant.ofEpochMilli(state.savedAtMillis), state.writerEpoch));
+    return Optional.of(new Checkpoint(
+        stream, token, time, Instant.ofEpochMilli(state.savedAtMillis), state.writerEpoch, CheckpointKind.parse(state.kind), state.note));
   }
 }

@@ -1,6 +1,7 @@
 package io.tidemark.checkpoint;
 
 import akka.Done;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 
@@ -23,6 +24,13 @@ public interface StreamCheckpoints {
 
   /** The stored checkpoint, without taking an epoch (for reading only). */
   CompletionStage<Optional<Checkpoint>> load();
+
+  /**
+   * The stream's checkpoint history, oldest first: the newest routine checkpoints (events,
+   * heartbeats) and, kept apart so that they do not scroll away, the notable ones (gaps,
+   * invalidates, starts, rewinds). Entries whose token does not parse are left out.
+   */
+  CompletionStage<List<Checkpoint>> history();
 
   /** Completes once the checkpoint is durable; fails with {@link FencedException} for an older epoch. */
   CompletionStage<Done> save(Checkpoint checkpoint, long epoch);

@@ -10,8 +10,6 @@ import java.util.Map;
 final class ChangeEvents {
   private ChangeEvents() {}
 
-  static final String INVALIDATE_SUFFIX = "01";
-
   static boolean isReplacement(Document update) {
     return update.keySet().stream().noneMatch(key -> key.startsWith("$"));
   }
@@ -51,10 +49,6 @@ final class ChangeEvents {
     return value;
   }
 
-  static Document token(long ts, boolean invalidate) {
-    return new Document("_data", String.format("%016x", ts) + (invalidate ? INVALIDATE_SUFFIX : ""));
-  }
-
   /** The event of a data entry (insert, update, replace, delete), or of a drop. */
   static Document event(Document entry, boolean lookUpUpdates, ChangeStreamOplog oplog) {
     long ts = ((BsonTimestamp) entry.get("ts")).getValue();
@@ -62,7 +56,7 @@ final class ChangeEvents {
     String namespace = (String) entry.get("ns");
     int dot = namespace.indexOf('.');
     String db = namespace.substring(0, dot);
-    Document event = new Document("_id", token(ts, false));
+    Document event = new Document("_id", Tokens.event(ts));
     Document object = (Document) entry.get("o");
     switch (op) {
       case "i":
@@ -107,15 +101,52 @@ final class ChangeEvents {
               .append("wallTime", entry.get("wall"))
               .append("ns", new Document("db", db).append("coll", object.get("drop")));
         }
+        if (object.get("renameCollection") instanceof String from && object.get("to") instanceof String to) {
+          return event.append("operationType", "rename")
+              .append("clusterTime", entry.get("ts"))
+              .append("wallTime", entry.get("wall"))
+              .append("ns", namespace(from))
+              .append("to", namespace(to));
+        }
         return null;
       default:
         return null;
     }
   }
 
+  private static Document namespace(String full) {
+    int dot = full.indexOf('.');
+    return new Document("db", full.substring(0, dot)).append("coll", full.substring(dot + 1));
+  }
+
+  /** Splits an event into fragments of at most {@code maxBytes}, by its top-level fields, as $changeStreamSplitLargeEvent does. */
+  static java.util.List<Document> split(Document event, long ts, int maxBytes) {
+    java.util.List<Document> groups = new java.util.ArrayList<>();
+    Document current = new Document();
+    for (Map.Entry<String, Object> field : event.entrySet()) {
+      if ("_id".equals(field.getKey())) continue;
+      Document candidate = current.cloneDeeply();
+      candidate.put(field.getKey(), field.getValue());
+      if (!current.isEmpty() && Tokens.bsonSize(candidate) + 200 > maxBytes) {
+        groups.add(current);
+        current = new Document();
+      }
+      current.put(field.getKey(), field.getValue());
+    }
+    if (!current.isEmpty()) groups.add(current);
+    java.util.List<Document> fragments = new java.util.ArrayList<>();
+    for (int i = 0; i < groups.size(); i++) {
+      Document fragment = new Document("_id", Tokens.fragment(ts, i + 1, groups.size()));
+      fragment.putAll(groups.get(i));
+      fragment.put("splitEvent", new Document("fragment", i + 1).append("of", groups.size()));
+      fragments.add(fragment);
+    }
+    return fragments;
+  }
+
   static Document invalidate(Document entry) {
     long ts = ((BsonTimestamp) entry.get("ts")).getValue();
-    return new Document("_id", token(ts, true))
+    return new Document("_id", Tokens.invalidate(ts))
         .append("operationType", "invalidate")
         .append("clusterTime", entry.get("ts"))
         .append("wallTime", entry.get("wall"));

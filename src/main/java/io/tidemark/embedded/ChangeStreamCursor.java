@@ -13,29 +13,41 @@ import java.util.stream.Stream;
 /**
  * A change-stream cursor over {@link ChangeStreamOplog}: remembers the timestamp it has read up
  * to, and on every batch seeks there and reads on. A collection stream ends with an
- * {@code invalidate} event after the collection is dropped.
+ * {@code invalidate} event after the collection is dropped or renamed. An event larger than the
+ * server's limit fails the cursor with {@code BSONObjectTooLarge} (10334), naming the event's
+ * {@code _id}, or is split into fragments when the pipeline ends with
+ * {@code $changeStreamSplitLargeEvent}.
  */
 final class ChangeStreamCursor extends AbstractCursor {
+  /** Set by the backend in the $changeStream stage when the pipeline asked to split large events. */
+  static final String SPLIT_LARGE_EVENTS = "tidemarkSplitLargeEvents";
+
   private final ChangeStreamOplog oplog;
   private final String database;
   private final String collection;
   private final boolean lookUpUpdates;
   private final Aggregation aggregation;
+  private final int maxEventBytes;
+  private final boolean splitLargeEvents;
   private long position;
   private boolean inclusive;
+  private int skipFragments;
   private boolean invalidated;
 
   private ChangeStreamCursor(
       ChangeStreamOplog oplog, long id, String database, String collection, boolean lookUpUpdates,
-      Aggregation aggregation, long position, boolean inclusive) {
+      Aggregation aggregation, int maxEventBytes, boolean splitLargeEvents, long position, boolean inclusive, int skipFragments) {
     super(id);
     this.oplog = oplog;
     this.database = database;
     this.collection = collection;
     this.lookUpUpdates = lookUpUpdates;
     this.aggregation = aggregation;
+    this.maxEventBytes = maxEventBytes;
+    this.splitLargeEvents = splitLargeEvents;
     this.position = position;
     this.inclusive = inclusive;
+    this.skipFragments = skipFragments;
   }
 
   static ChangeStreamCursor open(ChangeStreamOplog oplog, long id, Document spec, String namespace, Aggregation aggregation) {
@@ -45,43 +57,41 @@ final class ChangeStreamCursor extends AbstractCursor {
     if ("1".equals(collection)) collection = null; // db.watch(): every collection of the database
     Object mode = spec.get("fullDocument");
     boolean lookUp = mode != null && !"default".equals(mode);
+    boolean split = Boolean.TRUE.equals(spec.get(SPLIT_LARGE_EVENTS));
+    int maxEventBytes = oplog.maxEventBytes();
     Document startAfter = (Document) spec.get("startAfter");
     Document resumeAfter = (Document) spec.get("resumeAfter");
     Object startAt = spec.get("startAtOperationTime");
     long truncatedThrough = oplog.truncatedThrough();
     if (startAfter != null || resumeAfter != null) {
       Document token = startAfter != null ? startAfter : resumeAfter;
-      Object data = token.get("_data");
-      if (!(data instanceof String hex) || hex.isEmpty() || hex.length() > 18) {
-        throw ChangeStreamError.invalidToken("malformed resume token " + token.toString());
-      }
-      boolean afterInvalidate = hex.length() == 18 && hex.endsWith(ChangeEvents.INVALIDATE_SUFFIX);
-      long ts;
-      try {
-        ts = Long.parseUnsignedLong(hex.length() == 18 ? hex.substring(0, 16) : hex, 16);
-      } catch (NumberFormatException e) {
-        throw ChangeStreamError.invalidToken("malformed resume token " + token.toString());
-      }
-      if (afterInvalidate && resumeAfter != null) {
+      Tokens.Parsed parsed = Tokens.parse(token.get("_data"));
+      if (parsed == null) throw ChangeStreamError.invalidToken("malformed resume token " + token);
+      if (parsed.kind() == Tokens.Kind.INVALIDATE && resumeAfter != null) {
         throw ChangeStreamError.invalidToken(
             "Attempting to resume a change stream using 'resumeAfter' is not allowed from an invalidate notification; use startAfter");
       }
-      if (ts <= truncatedThrough) {
+      if (parsed.ts() <= truncatedThrough) {
         throw ChangeStreamError.historyLost("The oplog was truncated through " + describe(truncatedThrough) + ".");
       }
-      if (oplog.entryAt(ts) == null) {
-        throw ChangeStreamError.tokenNotFound("No oplog entry at " + describe(ts) + ".");
+      if (parsed.kind() != Tokens.Kind.HIGH_WATER_MARK && oplog.entryAt(parsed.ts()) == null) {
+        throw ChangeStreamError.tokenNotFound("No oplog entry at " + describe(parsed.ts()) + ".");
       }
-      return new ChangeStreamCursor(oplog, id, database, collection, lookUp, aggregation, ts, false);
+      if (parsed.kind() == Tokens.Kind.FRAGMENT && parsed.fragment() < parsed.fragments()) {
+        // Within a split event: go on with its next fragment.
+        return new ChangeStreamCursor(oplog, id, database, collection, lookUp, aggregation, maxEventBytes, split,
+            parsed.ts(), true, parsed.fragment());
+      }
+      return new ChangeStreamCursor(oplog, id, database, collection, lookUp, aggregation, maxEventBytes, split, parsed.ts(), false, 0);
     }
     if (startAt instanceof BsonTimestamp time) {
       if (time.getValue() <= truncatedThrough) {
         throw ChangeStreamError.historyLost("The oplog was truncated through " + describe(truncatedThrough) + ".");
       }
-      return new ChangeStreamCursor(oplog, id, database, collection, lookUp, aggregation, time.getValue(), true);
+      return new ChangeStreamCursor(oplog, id, database, collection, lookUp, aggregation, maxEventBytes, split, time.getValue(), true, 0);
     }
     long now = Math.max(oplog.newest(), Instant.now().getEpochSecond() << 32);
-    return new ChangeStreamCursor(oplog, id, database, collection, lookUp, aggregation, now, false);
+    return new ChangeStreamCursor(oplog, id, database, collection, lookUp, aggregation, maxEventBytes, split, now, false, 0);
   }
 
   private static String describe(long ts) {
@@ -93,19 +103,40 @@ final class ChangeStreamCursor extends AbstractCursor {
     return invalidated;
   }
 
+  /** The high-water mark after the last batch: where a resume would continue. */
+  Document postBatchResumeToken() {
+    return Tokens.highWaterMark(inclusive ? position - 1 : position);
+  }
+
   @Override
   public List<Document> takeDocuments(int numberToReturn) {
     List<Document> batch = new ArrayList<>();
     if (invalidated) return batch;
     for (Map.Entry<Object, Document> item : oplog.from(position, inclusive)) {
-      position = (Long) item.getKey();
-      inclusive = false;
+      long ts = (Long) item.getKey();
       Document entry = item.getValue();
-      if (!watches(entry)) continue;
+      if (!watches(entry)) {
+        position = ts;
+        inclusive = false;
+        continue;
+      }
       Document event = ChangeEvents.event(entry, lookUpUpdates, oplog);
-      if (event == null) continue;
-      batch.addAll(aggregation.runStages(Stream.of(event)));
-      if (collection != null && "drop".equals(event.get("operationType"))) {
+      if (event == null) {
+        position = ts;
+        inclusive = false;
+        continue;
+      }
+      List<Document> matched = aggregation.runStages(Stream.of(event));
+      if (!matched.isEmpty() && maxEventBytes > 0 && Tokens.bsonSize(matched.get(0)) > maxEventBytes) {
+        if (!splitLargeEvents) throw ChangeStreamError.tooLarge(Tokens.bsonSize(matched.get(0)), maxEventBytes, event.get("_id"));
+        List<Document> fragments = ChangeEvents.split(matched.get(0), ts, maxEventBytes);
+        matched = fragments.subList(Math.min(skipFragments, fragments.size()), fragments.size());
+      }
+      skipFragments = 0;
+      position = ts;
+      inclusive = false;
+      batch.addAll(matched);
+      if (collection != null && isCollectionEnd(event)) {
         batch.add(ChangeEvents.invalidate(entry));
         invalidated = true;
         break;
@@ -115,14 +146,20 @@ final class ChangeStreamCursor extends AbstractCursor {
     return batch;
   }
 
+  private static boolean isCollectionEnd(Document event) {
+    Object type = event.get("operationType");
+    return "drop".equals(type) || "rename".equals(type);
+  }
+
   private boolean watches(Document entry) {
     String namespace = (String) entry.get("ns");
     if (collection == null) {
       return namespace.startsWith(database + ".") && !namespace.startsWith(database + ".system.");
     }
-    if (namespace.equals(database + "." + collection)) return true;
+    String watched = database + "." + collection;
+    if (namespace.equals(watched)) return true;
     return namespace.equals(database + ".$cmd")
         && entry.get("o") instanceof Document command
-        && collection.equals(command.get("drop"));
+        && (collection.equals(command.get("drop")) || watched.equals(command.get("renameCollection")));
   }
 }

@@ -32,6 +32,20 @@ final class ChangeStreamError extends MongoServerError {
     return new ChangeStreamError(260, "InvalidResumeToken", detail, List.of(NON_RESUMABLE));
   }
 
+  /** An event over the size limit; the message names its _id, as a replica set's does. */
+  static ChangeStreamError tooLarge(int size, int limit, Object id) {
+    Object data = id instanceof Document token ? token.get("_data") : id;
+    return new ChangeStreamError(10334, "BSONObjectTooLarge",
+        "Executor error during getMore :: caused by :: BSONObj size: " + size + " (0x" + Integer.toHexString(size).toUpperCase()
+            + ") is invalid. Size must be between 0 and " + limit + "(" + (limit / (1024 * 1024)) + "MB) First element: _id: { _data: \""
+            + data + "\" }",
+        List.of());
+  }
+
+  static ChangeStreamError notReplicaSet() {
+    return new ChangeStreamError(40573, "Location40573", "The $changeStream stage is only supported on replica sets", List.of());
+  }
+
   Document reply() {
     Document reply = new Document("ok", 0.0)
         .append("errmsg", getMessageWithoutErrorCode())

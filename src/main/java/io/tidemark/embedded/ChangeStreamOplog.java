@@ -38,6 +38,7 @@ final class ChangeStreamOplog implements Oplog {
   static final String COLLECTION = "oplog.rs";
   private static final String META_MAP = "tidemark.oplog.meta";
   private static final String TRUNCATED_THROUGH = "truncatedThrough";
+  private static final String BYTES = "bytes";
 
   private final MongoBackend backend;
   private final MongoCollection<Object> collection;
@@ -45,12 +46,15 @@ final class ChangeStreamOplog implements Oplog {
   private final MVMap<String, Long> meta;
   private final CursorRegistry cursors;
   private final long maxEntries;
+  private final long maxBytes;
+  private final int maxEventBytes;
+  private final java.util.Set<Long> cursorIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final Object appended = new Object();
   private long appends;
   private long lastTs;
 
   @SuppressWarnings("unchecked")
-  ChangeStreamOplog(MongoBackend backend, MVStore store, CursorRegistry cursors, long maxEntries) {
+  ChangeStreamOplog(MongoBackend backend, MVStore store, CursorRegistry cursors, long maxEntries, long maxBytes, int maxEventBytes) {
     this.backend = backend;
     MongoDatabase local = backend.resolveDatabase(DATABASE);
     MongoCollection<?> existing = local.resolveCollection(COLLECTION, false);
@@ -59,6 +63,13 @@ final class ChangeStreamOplog implements Oplog {
     this.meta = store.openMap(META_MAP);
     this.cursors = cursors;
     this.maxEntries = maxEntries;
+    this.maxBytes = maxBytes;
+    this.maxEventBytes = maxEventBytes;
+    if (maxBytes > 0 && !meta.containsKey(BYTES)) {
+      long bytes = 0;
+      for (Document entry : entries.values()) bytes += Tokens.bsonSize(entry);
+      meta.put(BYTES, bytes);
+    }
     Object last = entries.isEmpty() ? null : entries.lastKey();
     this.lastTs = last instanceof Long ts ? ts : 0L;
   }
@@ -105,6 +116,15 @@ final class ChangeStreamOplog implements Oplog {
     announce();
   }
 
+  /** A collection was renamed: a command entry, as a replica set writes. */
+  void handleRename(String from, String to) {
+    if (isOplog(from)) return;
+    synchronized (this) {
+      append(entry("c", from.substring(0, from.indexOf('.')) + ".$cmd").append("o", new Document("renameCollection", from).append("to", to)));
+    }
+    announce();
+  }
+
   @Override
   public void handleDropCollection(String namespace) {
     if (isOplog(namespace)) return;
@@ -132,19 +152,37 @@ final class ChangeStreamOplog implements Oplog {
 
   private void append(Document entry) {
     collection.addDocument(entry);
-    if (entries.size() > maxEntries + Math.max(1, maxEntries / 100)) truncate();
+    long bytes = 0;
+    if (maxBytes > 0) {
+      bytes = meta.getOrDefault(BYTES, 0L) + Tokens.bsonSize(entry);
+      meta.put(BYTES, bytes);
+    }
+    if (entries.size() > maxEntries + Math.max(1, maxEntries / 100) || (maxBytes > 0 && bytes > maxBytes)) truncate();
   }
 
-  /** Drops the oldest entries down to the cap, and remembers how far history now reaches. */
+  /** Drops the oldest entries down to the caps, and remembers how far history now reaches. */
   private void truncate() {
     long through = 0;
-    while (entries.size() > maxEntries) {
+    long bytes = maxBytes > 0 ? meta.getOrDefault(BYTES, 0L) : 0;
+    while (entries.size() > maxEntries || (maxBytes > 0 && bytes > maxBytes && entries.size() > 1)) {
       Object oldest = entries.firstKey();
       Document entry = entries.get(oldest);
+      if (maxBytes > 0) bytes -= Tokens.bsonSize(entry);
       collection.removeDocument(entry);
       through = (Long) oldest;
     }
-    meta.put(TRUNCATED_THROUGH, through);
+    if (maxBytes > 0) meta.put(BYTES, bytes);
+    if (through != 0) meta.put(TRUNCATED_THROUGH, through);
+  }
+
+  /** Removes every open change-stream cursor: their next getMore fails with CursorNotFound (43). */
+  int killCursors() {
+    int killed = 0;
+    for (Long id : cursorIds) {
+      if (cursors.remove(id)) killed++;
+      cursorIds.remove(id);
+    }
+    return killed;
   }
 
   private Document lookup(String namespace, Object id) {
@@ -184,6 +222,11 @@ final class ChangeStreamOplog implements Oplog {
   }
 
   // ---- reads --------------------------------------------------------------------------------
+
+  /** The largest change event the server returns (0: no limit). */
+  int maxEventBytes() {
+    return maxEventBytes;
+  }
 
   /** Timestamp value of the newest entry, 0 when empty. */
   long newest() {
@@ -236,6 +279,7 @@ final class ChangeStreamOplog implements Oplog {
   public Cursor createCursor(Document changeStream, String namespace, Aggregation aggregation) {
     ChangeStreamCursor cursor = ChangeStreamCursor.open(this, cursors.generateCursorId(), changeStream, namespace, aggregation);
     cursors.add(cursor);
+    cursorIds.add(cursor.getId());
     return cursor;
   }
 }

@@ -1,5 +1,6 @@
 package io.tidemark.embedded;
 
+import de.bwaldvogel.mongo.MongoVersion;
 import de.bwaldvogel.mongo.backend.Cursor;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.bson.BsonTimestamp;
@@ -25,17 +26,37 @@ import org.h2.mvstore.MVStore;
  */
 final class EmbeddedBackend extends H2Backend {
   private final EmbeddedSettings settings;
+  private final FailPoints failPoints = new FailPoints();
   private final Object commitLock = new Object();
   private long commits;
 
   EmbeddedBackend(MVStore store, EmbeddedSettings settings) {
     super(store);
     this.settings = settings;
+    version(SERVER_VERSION);
   }
+
+  /**
+   * Reports MongoDB 4.4 (wire version 9), from which servers label resumable change-stream errors
+   * and clients resume by label: the kit's errors are labelled as such a server's are, so a client
+   * classifies them as it would a replica set's. (mongo-java-server itself reports wire version 8.)
+   */
+  static final MongoVersion SERVER_VERSION = new MongoVersion() {
+    @Override
+    public List<Integer> getVersionArray() {
+      return List.of(4, 4, 0);
+    }
+
+    @Override
+    public int getWireVersion() {
+      return 9;
+    }
+  };
 
   @Override
   protected Oplog createOplog() {
-    return new ChangeStreamOplog(this, getMvStore(), getCursorRegistry(), settings.oplogMaxEntries);
+    return new ChangeStreamOplog(
+        this, getMvStore(), getCursorRegistry(), settings.oplogMaxEntries, settings.oplogMaxBytes, settings.maxEventBytes);
   }
 
   ChangeStreamOplog changeStreamOplog() {
@@ -44,16 +65,82 @@ final class EmbeddedBackend extends H2Backend {
 
   @Override
   public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
+    if (command.equalsIgnoreCase("configureFailPoint")) {
+      return settings.testCommands
+          ? failPoints.configure(query)
+          : FailPoints.error(59, "CommandNotFound", "no such command: 'configureFailPoint' (test commands are off)");
+    }
+    FailPoints.Injected fault = settings.testCommands ? failPoints.check(command) : null;
+    if (fault != null) {
+      if (fault.closeConnection()) channel.close();
+      return fault.reply();
+    }
+    boolean changeStream = command.equalsIgnoreCase("aggregate") && isChangeStream(query);
+    if (changeStream && !settings.replicaSet) return ChangeStreamError.notReplicaSet().reply();
+    if (changeStream) markSplitLargeEvents(query);
     Document response;
     try {
       response = super.handleCommand(channel, databaseName, command, query);
     } catch (ChangeStreamError e) {
       return e.reply();
     }
+    if (command.equalsIgnoreCase("renameCollection") && changeStreamOplog() != null && response.get("ok") instanceof Number ok && ok.doubleValue() == 1.0) {
+      changeStreamOplog().handleRename(String.valueOf(query.get("renameCollection")), String.valueOf(query.get("to")));
+    }
     if (settings.commitBeforeAck) commitIfChanged();
+    addPostBatchResumeToken(response);
     closeFinishedChangeStream(response);
     stampOperationTime(response);
     return response;
+  }
+
+  private static boolean isChangeStream(Document query) {
+    return query.get("pipeline") instanceof List<?> pipeline
+        && !pipeline.isEmpty()
+        && pipeline.get(0) instanceof Document first
+        && first.containsKey("$changeStream");
+  }
+
+  /** Index of a $changeStreamSplitLargeEvent stage in the pipeline, or -1. */
+  private static int splitStage(Document query) {
+    if (!(query.get("pipeline") instanceof List<?> pipeline)) return -1;
+    for (int i = 0; i < pipeline.size(); i++) {
+      if (pipeline.get(i) instanceof Document stage && stage.containsKey("$changeStreamSplitLargeEvent")) return i;
+    }
+    return -1;
+  }
+
+  /** mongo-java-server does not know the stage: take it out, and tell the cursor to split instead. */
+  @SuppressWarnings("unchecked")
+  private static void markSplitLargeEvents(Document query) {
+    int index = splitStage(query);
+    if (index < 0) return;
+    List<Object> pipeline = new java.util.ArrayList<>((List<Object>) query.get("pipeline"));
+    pipeline.remove(index);
+    Document changeStream = ((Document) ((Document) pipeline.get(0)).get("$changeStream")).cloneDeeply();
+    changeStream.put(ChangeStreamCursor.SPLIT_LARGE_EVENTS, true);
+    pipeline.set(0, new Document("$changeStream", changeStream));
+    query.put("pipeline", pipeline);
+  }
+
+  /** Change-stream replies carry where a resume would continue, as replica sets do from 4.0.7 on. */
+  private void addPostBatchResumeToken(Document response) {
+    if (!(response.get("cursor") instanceof Document cursor) || !(cursor.get("id") instanceof Number id) || id.longValue() == 0) {
+      return;
+    }
+    try {
+      if (getCursorRegistry().getCursor(id.longValue()) instanceof ChangeStreamCursor stream) {
+        cursor.put("postBatchResumeToken", stream.postBatchResumeToken());
+      }
+    } catch (CursorNotFoundException e) {
+      // closed meanwhile
+    }
+  }
+
+  /** Kills every open change-stream cursor; their next getMore fails with CursorNotFound (43). */
+  int killChangeStreamCursors() {
+    ChangeStreamOplog changeStreams = changeStreamOplog();
+    return changeStreams == null ? 0 : changeStreams.killCursors();
   }
 
   /** Like a replica-set member, every reply carries the time of the newest oplog entry. */
@@ -102,6 +189,7 @@ final class EmbeddedBackend extends H2Backend {
     long seen = changeStreams.appends();
     Document response = super.handleGetMore(databaseName, command, query);
     if (!isEmptyBatch(response)) return response;
+    addPostBatchResumeToken(response);
     long maxMillis = settings.maxAwaitTime.toMillis();
     if (query.get("maxTimeMS") instanceof Number requested) maxMillis = Math.min(maxMillis, requested.longValue());
     try {
@@ -110,7 +198,9 @@ final class EmbeddedBackend extends H2Backend {
       Thread.currentThread().interrupt();
       return response;
     }
-    return super.handleGetMore(databaseName, command, query);
+    Document again = super.handleGetMore(databaseName, command, query);
+    addPostBatchResumeToken(again);
+    return again;
   }
 
   private boolean isChangeStreamCursor(long cursorId) {

@@ -82,6 +82,11 @@ public final class EmbeddedMongo implements AutoCloseable {
     return connectionString;
   }
 
+  /** Kills every open change-stream cursor: the next getMore of each fails with CursorNotFound (43). */
+  public int killChangeStreamCursors() {
+    return backend.killChangeStreamCursors();
+  }
+
   public int port() {
     return server.getLocalAddress().getPort();
   }

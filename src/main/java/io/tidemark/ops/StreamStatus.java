@@ -32,6 +32,8 @@ public final class StreamStatus {
     status.put("inFlight", window.inFlight());
     status.put("restarts", control.stats().restarts());
     status.put("deadLetters", control.stats().deadLetters());
+    status.put("gaps", control.stats().gaps());
+    status.put("failedCommands", control.stats().errors());
     return status;
   }
 }

@@ -4,6 +4,7 @@ import akka.Done;
 import akka.NotUsed;
 import akka.actor.Cancellable;
 import akka.actor.typed.ActorSystem;
+import akka.actor.typed.DispatcherSelector;
 import akka.japi.Pair;
 import akka.stream.UniqueKillSwitch;
 import akka.stream.javadsl.Flow;
@@ -15,6 +16,7 @@ import io.tidemark.Errors;
 import io.tidemark.TidemarkException;
 import io.tidemark.checkpoint.Acquired;
 import io.tidemark.checkpoint.Checkpoint;
+import io.tidemark.checkpoint.CheckpointKind;
 import io.tidemark.checkpoint.CheckpointReplica;
 import io.tidemark.checkpoint.CheckpointStore;
 import io.tidemark.checkpoint.CheckpointStoreUnavailableException;
@@ -22,6 +24,9 @@ import io.tidemark.checkpoint.StreamCheckpoints;
 import io.tidemark.source.ChangeEnvelope;
 import io.tidemark.source.ChangeStreamSource;
 import io.tidemark.source.ChangeStreamTarget;
+import io.tidemark.source.CommandFailures;
+import io.tidemark.source.FaultSettings;
+import io.tidemark.source.CursorProbe;
 import io.tidemark.source.MongoConnector;
 import io.tidemark.source.MongoSettings;
 import io.tidemark.source.ResumableErrors;
@@ -34,6 +39,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -66,6 +72,7 @@ public final class PipelineBuilder<T> {
     WindowSettings windowSettings;
     SourceSettings sourceSettings;
     FailureSettings failureSettings;
+    FaultSettings faultSettings;
     Integer parallelism;
     DeadLetterStore deadLetters;
     CheckpointReplica replica;
@@ -172,6 +179,11 @@ public final class PipelineBuilder<T> {
     return with(s -> s.parallelism = parallelism);
   }
 
+  /** The fault policies (history lost, invalid token, invalidate, oversize events) and heartbeats; default from config. */
+  public PipelineBuilder<T> faults(FaultSettings settings) {
+    return with(s -> s.faultSettings = settings);
+  }
+
   /** The failing-stage policy; default from {@code tidemark.pipeline.on-failure}. */
   public PipelineBuilder<T> onFailure(FailureSettings settings) {
     return with(s -> s.failureSettings = settings);
@@ -259,6 +271,7 @@ public final class PipelineBuilder<T> {
     WindowSettings window = spec.windowSettings != null ? spec.windowSettings : WindowSettings.create(system);
     SourceSettings source = spec.sourceSettings != null ? spec.sourceSettings : SourceSettings.create(system);
     FailureSettings failure = spec.failureSettings != null ? spec.failureSettings : FailureSettings.create(system);
+    FaultSettings faults = spec.faultSettings != null ? spec.faultSettings : FaultSettings.create(system);
     int parallelism = spec.parallelism != null
         ? spec.parallelism
         : ConfigCheck.positiveInt(system.settings().config(), "tidemark.pipeline.parallelism");
@@ -268,14 +281,23 @@ public final class PipelineBuilder<T> {
     }
     spec.runtime.bind(system, failure, spec.deadLetters, spec.stats);
     String uri = spec.mongoClient != null ? null : (spec.mongoUri != null ? spec.mongoUri : mongo.uri);
-    MongoClient client = spec.mongoClient != null ? spec.mongoClient : MongoConnector.connect(uri, mongo.connectTimeout);
+    CommandFailures failures = new CommandFailures();
+    MongoClient client = spec.mongoClient != null ? spec.mongoClient : MongoConnector.connect(uri, mongo.connectTimeout, failures);
+    spec.stats.errorsFrom(failures::counts);
     String where = uri != null ? MongoConnector.redact(uri) : "the given client";
+    CursorProbe probe = uri == null ? null : new CursorProbe(MongoConnector.connectSync(uri, mongo.connectTimeout), spec.target, spec.match);
+    if (uri == null && faults.heartbeat) {
+      log.info("stream '{}': no heartbeats with a client given by the caller (they need the URI); a quiet stream's checkpoint"
+          + " follows only its own events", spec.stream);
+    }
     Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed> userStages = widened(stages.asFlow());
 
     PipelineRunner runner = new PipelineRunner(
-        spec.stream, () -> runOnce(system, client, where, mongo, source, window, parallelism, userStages), failure, system, spec.stats);
+        spec.stream, () -> runOnce(system, client, where, mongo, source, faults, probe, window, parallelism, userStages),
+        failure, system, spec.stats);
     runner.completion().whenComplete((done, error) -> {
       if (spec.mongoClient == null) client.close();
+      if (probe != null) probe.close();
       if (error != null) log.error("stream '{}' stopped: {}", spec.stream, Errors.summary(error));
     });
     log.info("stream '{}': watching {} on {} (window {}, checkpoint every {} events or {} ms, parallelism {}, on failure {})",
@@ -291,18 +313,20 @@ public final class PipelineBuilder<T> {
   /** One run: open the stream's checkpoint record, materialize the graph, release the record at the end. */
   private Pair<UniqueKillSwitch, CompletionStage<Done>> runOnce(
       ActorSystem<?> system, MongoClient client, String where, MongoSettings mongo, SourceSettings source,
-      WindowSettings window, int parallelism,
+      FaultSettings faults, CursorProbe probe, WindowSettings window, int parallelism,
       Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed> userStages) {
     CompletableFuture<StreamCheckpoints> opened = spec.checkpoints.open(spec.stream).toCompletableFuture();
     CompletableFuture<Long> epoch = new CompletableFuture<>();
     Function<Checkpoint, CompletionStage<Done>> save =
         checkpoint -> opened.thenCompose(record -> epoch.thenCompose(taken -> record.save(checkpoint, taken)));
+    PipelineRecovery recovery =
+        new PipelineRecovery(spec.stream, client, where, mongo.connectTimeout, faults, opened, epoch, spec.stats);
     Pair<UniqueKillSwitch, CompletionStage<Done>> running =
         PipelineGraph.create(
-                ChangeStreamSource.create(
-                    spec.stream, client, spec.target, spec.match, spec.fullDocument, source,
-                    () -> initialPosition(client, where, mongo, opened, epoch),
-                    PipelineBuilder::restartable),
+                ChangeStreamSource.create(new ChangeStreamSource.Definition(
+                    spec.stream, client, spec.target, spec.match, spec.fullDocument, source, faults,
+                    () -> initialPosition(system, client, where, mongo, opened, epoch, faults, recovery, probe),
+                    PipelineBuilder::restartable, recovery, faults.heartbeat ? probe : null)),
                 spec.stream, window, parallelism, userStages, save, spec.stats.window())
             .run(system);
     Cancellable publishing = spec.replica == null ? null : publishSafeTokens(system, epoch);
@@ -316,21 +340,66 @@ public final class PipelineBuilder<T> {
             log.info("stream '{}' stopped; last checkpoint: {}", spec.stream, at);
             return CompletableFuture.completedFuture(Done.getInstance());
           }
-          log.warn("stream '{}' run failed: {}; last checkpoint: {}", spec.stream, Errors.summary(error), at);
-          return CompletableFuture.<Done>failedFuture(Errors.unwrap(error));
+          Throwable explained = Faults.explain(spec.stream, Errors.unwrap(error), faults);
+          log.warn("stream '{}' run failed: {}; last checkpoint: {}", spec.stream, Errors.summary(explained), at);
+          return CompletableFuture.<Done>failedFuture(explained);
         }).thenCompose(result -> result);
     return Pair.create(running.first(), ended);
   }
 
   private CompletionStage<ResumePosition> initialPosition(
-      MongoClient client, String where, MongoSettings mongo, CompletableFuture<StreamCheckpoints> opened,
-      CompletableFuture<Long> epoch) {
+      ActorSystem<?> system, MongoClient client, String where, MongoSettings mongo, CompletableFuture<StreamCheckpoints> opened,
+      CompletableFuture<Long> epoch, FaultSettings faults, PipelineRecovery recovery, CursorProbe probe) {
     return MongoConnector.ping(client, where, mongo.connectTimeout)
-        .thenCompose(pong -> resolvePosition(pong, opened, epoch))
+        .thenCompose(pong -> resolvePosition(pong, opened, epoch, faults, recovery))
+        .thenCompose(start -> start.checked() ? validated(system, start.position(), probe, faults, recovery)
+            : CompletableFuture.completedFuture(start.position()))
         .thenApply(position -> {
           spec.stats.markStarted(position);
           return position;
         });
+  }
+
+  /**
+   * Checks the position before the pipeline starts from it: opens a cursor there and reads a
+   * batch. When the server says the position is lost or its token invalid, the policy decides
+   * now (fail with a clear error, or record the gap and move on); any other trouble is left to the
+   * stream, which opens the same cursor and retries.
+   */
+  private CompletionStage<ResumePosition> validated(
+      ActorSystem<?> system, ResumePosition position, CursorProbe probe, FaultSettings faults, PipelineRecovery recovery) {
+    if (probe == null) return CompletableFuture.completedFuture(position);
+    Executor blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
+    return CompletableFuture.runAsync(() -> probe.validate(position), blocking)
+        .handle((ok, error) -> {
+          if (error == null) return CompletableFuture.completedFuture(position);
+          ResumableErrors.Kind kind = ResumableErrors.classify(error);
+          if (kind == ResumableErrors.Kind.HISTORY_LOST || kind == ResumableErrors.Kind.INVALID_TOKEN) {
+            log.warn("stream '{}': the server refuses the start position {}: {}", spec.stream, position.describe(),
+                ResumableErrors.describe(error));
+            return recovery.handles(kind)
+                ? recovery.recover(kind, error, position)
+                : CompletableFuture.<ResumePosition>failedFuture(Faults.explain(spec.stream, Errors.unwrap(error), faults));
+          }
+          if (kind == ResumableErrors.Kind.NOT_A_REPLICA_SET) {
+            return CompletableFuture.<ResumePosition>failedFuture(Faults.explain(spec.stream, Errors.unwrap(error), faults));
+          }
+          log.debug("stream '{}': could not check the start position ({}); the stream opens it itself", spec.stream,
+              ResumableErrors.describe(error));
+          return CompletableFuture.completedFuture(position);
+        })
+        .thenCompose(next -> next);
+  }
+
+  /** Where a run starts, and whether it is a position from before (which the server may no longer have) or just made. */
+  private record Start(ResumePosition position, boolean checked) {
+    static Start stored(ResumePosition position) {
+      return new Start(position, true);
+    }
+
+    static Start fresh(ResumePosition position) {
+      return new Start(position, false);
+    }
   }
 
   /** Publishes the window's safe token to the replica whenever it has moved, every replica interval. */
@@ -353,16 +422,28 @@ public final class PipelineBuilder<T> {
    * replicated one when it is fresher and no older in epoch), else the configured position, else
    * now (saved at once).
    */
-  private CompletionStage<ResumePosition> resolvePosition(
-      Document pong, CompletableFuture<StreamCheckpoints> opened, CompletableFuture<Long> epoch) {
+  private CompletionStage<Start> resolvePosition(
+      Document pong, CompletableFuture<StreamCheckpoints> opened, CompletableFuture<Long> epoch, FaultSettings faults,
+      PipelineRecovery recovery) {
     return opened.thenCompose(StreamCheckpoints::acquire).thenCompose(acquired -> {
           epoch.complete(acquired.epoch());
+          if (acquired.corruption() != null) {
+            if (faults.onInvalidToken == FaultSettings.Restart.FAIL) return CompletableFuture.failedFuture(acquired.corruption());
+            return recovery.recoverCorrupt(acquired.corruption()).thenApply(Start::fresh);
+          }
+          Optional<Checkpoint> stored = acquired.checkpoint();
+          if (stored.isPresent() && stored.get().kind() == CheckpointKind.INVALIDATE && !faults.followCollection) {
+            return CompletableFuture.failedFuture(new TidemarkException(
+                "stream '" + spec.stream + "' ended at an invalidate (its collection was dropped or renamed; checkpoint saved "
+                    + stored.get().savedAt() + "): set tidemark.pipeline.faults.follow-collection = on to go on with startAfter,"
+                    + " or rewind or reset its checkpoint"));
+          }
           return freshest(acquired).thenCompose(replicated -> replicated.isPresent()
               ? opened.thenCompose(record -> record.save(replicated.get(), acquired.epoch())).thenApply(saved -> {
                   Checkpoint checkpoint = replicated.get();
                   log.info("stream '{}': resuming from the replicated checkpoint, {} (fresher than the durable one; written under epoch {}; this consumer holds epoch {})",
                       spec.stream, checkpoint.position().describe(), checkpoint.epoch(), acquired.epoch());
-                  return checkpoint.position();
+                  return Start.stored(checkpoint.position());
                 })
               : positionFromStore(pong, acquired, opened));
         });
@@ -379,18 +460,18 @@ public final class PipelineBuilder<T> {
             && (stored.isEmpty() || (candidate.epoch() >= stored.get().epoch() && stored.get().isBefore(candidate)))));
   }
 
-  private CompletionStage<ResumePosition> positionFromStore(
+  private CompletionStage<Start> positionFromStore(
       Document pong, Acquired acquired, CompletableFuture<StreamCheckpoints> opened) {
     Optional<Checkpoint> stored = acquired.checkpoint();
     if (stored.isPresent()) {
       Checkpoint checkpoint = stored.get();
       log.info("stream '{}': resuming from the stored checkpoint, {} (saved {}; this consumer holds epoch {})",
           spec.stream, checkpoint.position().describe(), checkpoint.savedAt(), acquired.epoch());
-      return CompletableFuture.completedFuture(checkpoint.position());
+      return CompletableFuture.completedFuture(Start.stored(checkpoint.position()));
     }
     if (spec.configuredStart != null) {
       log.info("stream '{}': no stored checkpoint; starting at the configured position, {}", spec.stream, spec.configuredStart.describe());
-      return CompletableFuture.completedFuture(spec.configuredStart);
+      return CompletableFuture.completedFuture(Start.stored(spec.configuredStart));
     }
     BsonTimestamp now = operationTime(pong);
     ResumePosition position = ResumePosition.startAtOperationTime(now);
@@ -398,7 +479,7 @@ public final class PipelineBuilder<T> {
     return opened.thenCompose(record -> record.save(Checkpoint.atOperationTime(spec.stream, now), acquired.epoch()))
         .thenApply(saved -> {
           log.info("stream '{}': no stored checkpoint; starting now, {} (saved as the first checkpoint)", spec.stream, position.describe());
-          return position;
+          return Start.fresh(position);
         });
   }
 

@@ -13,6 +13,8 @@ public final class PipelineStats {
   private volatile ResumePosition startedFrom;
   private final AtomicLong restarts = new AtomicLong();
   private final AtomicLong deadLetters = new AtomicLong();
+  private final AtomicLong gaps = new AtomicLong();
+  private volatile java.util.function.Supplier<java.util.Map<String, Long>> errors = java.util.Map::of;
 
   void markStarted(ResumePosition position) {
     startedFrom = position;
@@ -35,6 +37,24 @@ public final class PipelineStats {
 
   void onDeadLetter() {
     deadLetters.incrementAndGet();
+  }
+
+  void onGap() {
+    gaps.incrementAndGet();
+  }
+
+  void errorsFrom(java.util.function.Supplier<java.util.Map<String, Long>> source) {
+    errors = source;
+  }
+
+  /** Gaps a fault policy recorded (history lost, invalid token, oversize event skipped). */
+  public long gaps() {
+    return gaps.get();
+  }
+
+  /** Failed MongoDB commands of this pipeline's client, by error code (those the driver resumed from too). */
+  public java.util.Map<String, Long> errors() {
+    return errors.get();
   }
 
   /** Restarts after a failing stage, under the retry policy. */

@@ -28,6 +28,8 @@ public final class ChangeEnvelope {
   private final BsonDocument documentKey;
   private final ChangeStreamDocument<Document> event;
 
+  public static final String HEARTBEAT = "heartbeat";
+
   private ChangeEnvelope(long seqNr, ChangeStreamDocument<Document> event) {
     this.seqNr = seqNr;
     this.event = event;
@@ -35,6 +37,27 @@ public final class ChangeEnvelope {
     this.clusterTime = event.getClusterTime();
     this.operationType = event.getOperationTypeString();
     this.documentKey = event.getDocumentKey();
+  }
+
+  private ChangeEnvelope(long seqNr, BsonDocument heartbeatToken) {
+    this.seqNr = seqNr;
+    this.event = null;
+    this.resumeToken = heartbeatToken;
+    this.clusterTime = ResumeTokens.clusterTime(heartbeatToken);
+    this.operationType = HEARTBEAT;
+    this.documentKey = null;
+  }
+
+  /**
+   * A quiet stream's position, from the server's postBatchResumeToken: no event, only a token that
+   * a checkpoint may move to. It never reaches the user's stages.
+   */
+  public static ChangeEnvelope heartbeat(long seqNr, BsonDocument postBatchResumeToken) {
+    return new ChangeEnvelope(seqNr, Objects.requireNonNull(postBatchResumeToken, "postBatchResumeToken"));
+  }
+
+  public boolean isHeartbeat() {
+    return event == null;
   }
 
   /**
@@ -76,15 +99,17 @@ public final class ChangeEnvelope {
 
   /** The full document when the event carries one (inserts, replaces, update lookups). */
   public Document fullDocument() {
-    return event.getFullDocument();
+    return event == null ? null : event.getFullDocument();
   }
 
+  /** The driver's event; null for a heartbeat. */
   public ChangeStreamDocument<Document> event() {
     return event;
   }
 
   /** The event as the BSON document the server sent, for storing it or sending it to another node. */
   public BsonDocument eventDocument() {
+    if (event == null) return new BsonDocument("_id", resumeToken).append("operationType", new org.bson.BsonString(HEARTBEAT));
     BsonDocument document = new BsonDocument();
     CODEC.encode(new BsonDocumentWriter(document), event, EncoderContext.builder().build());
     return document;

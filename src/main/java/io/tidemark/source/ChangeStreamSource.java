@@ -4,17 +4,22 @@ import akka.NotUsed;
 import akka.stream.alpakka.mongodb.javadsl.MongoSource;
 import akka.stream.javadsl.RestartSource;
 import akka.stream.javadsl.Source;
+import com.mongodb.client.model.changestream.ChangeStreamDocument;
 import com.mongodb.client.model.changestream.FullDocument;
 import com.mongodb.reactivestreams.client.ChangeStreamPublisher;
 import com.mongodb.reactivestreams.client.MongoClient;
+import io.tidemark.Errors;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
+import org.bson.BsonDocument;
 import org.bson.Document;
 import org.bson.conversions.Bson;
 import org.slf4j.Logger;
@@ -24,90 +29,215 @@ import org.slf4j.LoggerFactory;
  * The change stream of one target as a source of {@link ChangeEnvelope}s: Alpakka's
  * {@link MongoSource} over {@code watch()}, opened at the initial position and, after a resumable
  * error, reopened with capped backoff from the last token it delivered downstream — so a restart
- * neither skips nor repeats an event. Errors that are not resumable fail the source.
+ * neither skips nor repeats an event. Beyond that it:
+ *
+ * <ul>
+ *   <li>hands faults it cannot resume from (history lost, an invalid token, an oversize event) to
+ *       the {@link Recovery} when the policy allows, and reopens where it says; otherwise fails;
+ *   <li>after an {@code invalidate} (the collection was dropped or renamed) ends, or, with
+ *       {@code follow-collection}, reopens with {@code startAfter} the invalidate;
+ *   <li>joins the fragments of a split event ({@code $changeStreamSplitLargeEvent}) into one;
+ *   <li>when the stream is quiet, adds heartbeats: the server's postBatchResumeToken, so that a
+ *       checkpoint can follow the oplog without events.
+ * </ul>
  */
 public final class ChangeStreamSource {
   private static final Logger log = LoggerFactory.getLogger(ChangeStreamSource.class);
 
   private ChangeStreamSource() {}
 
-  /**
-   * @param initialPosition asked once per materialization, for the first opening
-   * @param restartable which failures reopen the stream (resumable errors, a store that is down)
-   */
-  public static Source<ChangeEnvelope, NotUsed> create(
+  /** Everything a change-stream source is made of. */
+  public record Definition(
       String stream,
       MongoClient client,
       ChangeStreamTarget target,
       List<Bson> pipeline,
       FullDocument fullDocument,
       SourceSettings settings,
+      FaultSettings faults,
       Supplier<CompletionStage<ResumePosition>> initialPosition,
-      Predicate<Throwable> restartable) {
+      Predicate<Throwable> restartable,
+      Recovery recovery,
+      CursorProbe heartbeat) {}
+
+  /** What arrives before numbering: an event of the stream, or a heartbeat probed while it was quiet. */
+  private sealed interface Incoming {}
+
+  private record Event(ChangeStreamDocument<Document> event) implements Incoming {}
+
+  private record Heartbeat(BsonDocument token, long deliveredWhenProbed) implements Incoming {}
+
+  /** The source's memory across restarts of one materialization. */
+  private static final class State {
+    volatile ResumePosition initial;
+    volatile ResumePosition lastDelivered;
+    volatile ResumableErrors.Kind pendingKind;
+    volatile Throwable pendingError;
+    volatile long delivered;
+    volatile long lastDeliveryNanos = System.nanoTime();
+    long seqNr;
+    final List<BsonDocument> fragments = new ArrayList<>();
+
+    ResumePosition current() {
+      return lastDelivered != null ? lastDelivered : initial;
+    }
+  }
+
+  public static Source<ChangeEnvelope, NotUsed> create(Definition definition) {
     return Source.fromMaterializer(
-            (mat, attributes) -> {
-              AtomicReference<ResumePosition> initial = new AtomicReference<>();
-              AtomicReference<ResumePosition> lastDelivered = new AtomicReference<>();
-              AtomicLong seqNr = new AtomicLong();
-              Source<com.mongodb.client.model.changestream.ChangeStreamDocument<Document>, NotUsed> restarting =
-                  RestartSource.onFailuresWithBackoff(
-                      settings.restartSettings().withRestartOn(error -> restarts(stream, error, restartable)),
-                      () ->
-                          Source.completionStageSource(
-                                  position(stream, initial, lastDelivered, initialPosition)
-                                      .thenApply(
-                                          position -> {
-                                            ChangeStreamPublisher<Document> publisher =
-                                                target
-                                                    .watch(client, pipeline)
-                                                    .batchSize(settings.batchSize)
-                                                    .maxAwaitTime(settings.maxAwaitTime.toMillis(), TimeUnit.MILLISECONDS);
-                                            if (fullDocument != null) publisher = publisher.fullDocument(fullDocument);
-                                            return MongoSource.create(position.applyTo(publisher));
-                                          }))
-                              .mapMaterializedValue(future -> NotUsed.getInstance()));
-              return restarting.map(
-                  event -> {
-                    ChangeEnvelope envelope = ChangeEnvelope.of(seqNr.incrementAndGet(), event);
-                    lastDelivered.set(ResumePosition.resumeAfter(envelope.resumeToken()));
-                    return envelope;
-                  });
+            (materializer, attributes) -> {
+              State state = new State();
+              Source<Incoming, NotUsed> changes = reopening(definition, state).map(Event::new);
+              Source<Incoming, NotUsed> incoming =
+                  definition.heartbeat() == null || !definition.faults().heartbeat
+                      ? changes
+                      : changes.merge(
+                          heartbeats(definition, state, materializer.system().dispatchers().lookup("akka.actor.default-blocking-io-dispatcher")),
+                          true);
+              return incoming.mapConcat(arrived -> deliver(definition, state, arrived));
             })
         .mapMaterializedValue(future -> NotUsed.getInstance());
   }
 
-  private static CompletionStage<ResumePosition> position(
-      String stream,
-      AtomicReference<ResumePosition> initial,
-      AtomicReference<ResumePosition> lastDelivered,
-      Supplier<CompletionStage<ResumePosition>> initialPosition) {
-    ResumePosition delivered = lastDelivered.get();
-    if (delivered != null) {
-      log.info("stream '{}': reopening the change stream from the last delivered token: {}", stream, delivered.describe());
-      return CompletableFuture.completedFuture(delivered);
-    }
-    ResumePosition known = initial.get();
-    if (known != null) {
-      log.info("stream '{}': reopening the change stream at its initial position: {}", stream, known.describe());
-      return CompletableFuture.completedFuture(known);
-    }
-    return initialPosition
-        .get()
-        .thenApply(
-            position -> {
-              initial.set(position);
-              return position;
-            });
+  private static Source<ChangeStreamDocument<Document>, NotUsed> reopening(Definition definition, State state) {
+    var settings = definition.settings().restartSettings().withRestartOn(error -> decide(definition, state, error));
+    akka.japi.function.Creator<Source<ChangeStreamDocument<Document>, ?>> open = () ->
+        Source.completionStageSource(position(definition, state).thenApply(position -> MongoSource.create(publisher(definition, position))))
+            .mapMaterializedValue(future -> NotUsed.getInstance());
+    // Following the collection, the stream reopens after it ends, which it only does after an invalidate.
+    return definition.faults().followCollection
+        ? RestartSource.withBackoff(settings, open)
+        : RestartSource.onFailuresWithBackoff(settings, open);
   }
 
-  /** Decides, for a failure of the change stream itself, whether to reopen it; says which. */
-  private static boolean restarts(String stream, Throwable error, Predicate<Throwable> restartable) {
-    boolean restart = restartable.test(error);
-    if (restart) {
-      log.warn("stream '{}': {}; reopening the change stream with backoff", stream, ResumableErrors.describe(error));
-    } else {
-      log.error("stream '{}': {}; not resumable, stopping", stream, ResumableErrors.describe(error));
+  private static ChangeStreamPublisher<Document> publisher(Definition definition, ResumePosition position) {
+    List<Bson> pipeline = new ArrayList<>(definition.pipeline());
+    if (definition.faults().onOversizeEvent == FaultSettings.Oversize.SPLIT) {
+      pipeline.add(new Document("$changeStreamSplitLargeEvent", new Document()));
     }
-    return restart;
+    ChangeStreamPublisher<Document> publisher =
+        definition.target()
+            .watch(definition.client(), pipeline)
+            .batchSize(definition.settings().batchSize)
+            .maxAwaitTime(definition.settings().maxAwaitTime.toMillis(), TimeUnit.MILLISECONDS);
+    if (definition.fullDocument() != null) publisher = publisher.fullDocument(definition.fullDocument());
+    return position.applyTo(publisher);
+  }
+
+  /** Whether to reopen after a failure of the stream itself; says which it is. */
+  private static boolean decide(Definition definition, State state, Throwable error) {
+    ResumableErrors.Kind kind = ResumableErrors.classify(error);
+    if (definition.restartable().test(error)) {
+      log.warn("stream '{}': {}; reopening the change stream with backoff", definition.stream(), ResumableErrors.describe(error));
+      return true;
+    }
+    if (definition.recovery() != null && definition.recovery().handles(kind)) {
+      state.pendingKind = kind;
+      state.pendingError = error;
+      return true;
+    }
+    log.error("stream '{}': {}; not resumable, stopping", definition.stream(), ResumableErrors.describe(error));
+    return false;
+  }
+
+  private static CompletionStage<ResumePosition> position(Definition definition, State state) {
+    if (state.pendingKind != null) {
+      ResumableErrors.Kind kind = state.pendingKind;
+      Throwable error = state.pendingError;
+      state.pendingKind = null;
+      state.pendingError = null;
+      return definition.recovery().recover(kind, error, state.current()).thenApply(position -> {
+        state.initial = position;
+        state.lastDelivered = null;
+        return position;
+      });
+    }
+    ResumePosition delivered = state.lastDelivered;
+    if (delivered != null) {
+      log.info("stream '{}': reopening the change stream from the last delivered token: {}", definition.stream(), delivered.describe());
+      return CompletableFuture.completedFuture(delivered);
+    }
+    ResumePosition known = state.initial;
+    if (known != null) {
+      log.info("stream '{}': reopening the change stream at its initial position: {}", definition.stream(), known.describe());
+      return CompletableFuture.completedFuture(known);
+    }
+    return definition.initialPosition().get().thenApply(position -> {
+      state.initial = position;
+      return position;
+    });
+  }
+
+  /** Numbers what arrived, joins fragments, and drops a heartbeat an event has overtaken. */
+  private static List<ChangeEnvelope> deliver(Definition definition, State state, Incoming arrived) {
+    if (arrived instanceof Heartbeat heartbeat) {
+      if (heartbeat.deliveredWhenProbed() != state.delivered) return List.of();
+      state.lastDelivered = ResumePosition.resumeAfter(heartbeat.token());
+      return List.of(ChangeEnvelope.heartbeat(++state.seqNr, heartbeat.token()));
+    }
+    ChangeStreamDocument<Document> event = ((Event) arrived).event();
+    ChangeEnvelope envelope;
+    if (event.getSplitEvent() != null) {
+      if (event.getSplitEvent().getFragment() == 1) state.fragments.clear(); // a reopen resends from the first
+      ChangeEnvelope fragment = ChangeEnvelope.of(state.seqNr + 1, event);
+      state.fragments.add(fragment.eventDocument());
+      if (event.getSplitEvent().getFragment() < event.getSplitEvent().getOf()) return List.of();
+      envelope = ChangeEnvelope.fromEventDocument(++state.seqNr, joined(state.fragments));
+      state.fragments.clear();
+    } else {
+      envelope = ChangeEnvelope.of(++state.seqNr, event);
+    }
+    state.lastDelivered = "invalidate".equals(envelope.operationType())
+        ? ResumePosition.startAfter(envelope.resumeToken())
+        : ResumePosition.resumeAfter(envelope.resumeToken());
+    state.delivered++;
+    state.lastDeliveryNanos = System.nanoTime();
+    if ("invalidate".equals(envelope.operationType())) {
+      log.warn("stream '{}': invalidated (the collection was dropped or renamed); {}", definition.stream(),
+          definition.faults().followCollection
+              ? "following the collection: reopening with startAfter the invalidate"
+              : "the stream ends here and keeps its checkpoint (set tidemark.pipeline.faults.follow-collection = on to follow)");
+    }
+    return List.of(envelope);
+  }
+
+  /** The fragments of a split event as one event, with the last fragment's token. */
+  private static BsonDocument joined(List<BsonDocument> fragments) {
+    BsonDocument event = new BsonDocument();
+    for (BsonDocument fragment : fragments) {
+      fragment.forEach((field, value) -> {
+        if (!"splitEvent".equals(field)) event.put(field, value);
+      });
+    }
+    return event;
+  }
+
+  /** While the stream is quiet, the server's position after the last token, every heartbeat interval. */
+  private static Source<Incoming, NotUsed> heartbeats(Definition definition, State state, Executor blocking) {
+    Duration interval = definition.faults().heartbeatInterval;
+    return Source.tick(interval, interval, NotUsed.getInstance())
+        .filter(tick -> state.current() != null && System.nanoTime() - state.lastDeliveryNanos >= interval.toNanos())
+        .mapAsync(1, tick -> {
+          long delivered = state.delivered;
+          ResumePosition after = state.current();
+          return CompletableFuture.supplyAsync(() -> probe(definition, after), blocking)
+              .thenApply(token -> token.map(t -> (Incoming) new Heartbeat(t, delivered)));
+        })
+        .filter(Optional::isPresent)
+        .map(Optional::get)
+        .mapMaterializedValue(cancellable -> NotUsed.getInstance());
+  }
+
+  private static Optional<BsonDocument> probe(Definition definition, ResumePosition after) {
+    try {
+      Optional<BsonDocument> token = definition.heartbeat().positionAfter(after);
+      if (token.isPresent() && after instanceof ResumePosition.ResumeAfter resume && token.get().equals(resume.token())) {
+        return Optional.empty();
+      }
+      return token;
+    } catch (RuntimeException e) {
+      log.debug("stream '{}': heartbeat probe failed: {}", definition.stream(), Errors.summary(e));
+      return Optional.empty();
+    }
   }
 }

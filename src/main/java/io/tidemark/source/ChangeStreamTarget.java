@@ -34,7 +34,7 @@ public final class ChangeStreamTarget {
     return collection;
   }
 
-  ChangeStreamPublisher<Document> watch(MongoClient client, List<Bson> pipeline) {
+  public ChangeStreamPublisher<Document> watch(MongoClient client, List<Bson> pipeline) {
     var db = client.getDatabase(database);
     return collection == null ? db.watch(pipeline) : db.getCollection(collection).watch(pipeline);
   }

@@ -43,14 +43,28 @@ public final class MongoConnector {
 
   /** A client whose server selection and connects give up after {@code timeout}. */
   public static MongoClient connect(String uri, Duration timeout) {
+    return MongoClients.create(settings(uri, timeout, null));
+  }
+
+  /** The same, with a listener that learns where each failure came from. */
+  public static MongoClient connect(String uri, Duration timeout, CommandFailures failures) {
+    return MongoClients.create(settings(uri, timeout, failures));
+  }
+
+  /** A blocking client with the same settings, for the few things only the sync API does. */
+  public static com.mongodb.client.MongoClient connectSync(String uri, Duration timeout) {
+    return com.mongodb.client.MongoClients.create(settings(uri, timeout, null));
+  }
+
+  private static MongoClientSettings settings(String uri, Duration timeout, CommandFailures failures) {
     ConnectionString connection = parse(uri);
-    MongoClientSettings settings =
+    MongoClientSettings.Builder builder =
         MongoClientSettings.builder()
             .applyConnectionString(connection)
             .applyToClusterSettings(b -> b.serverSelectionTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS))
-            .applyToSocketSettings(b -> b.connectTimeout((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()), TimeUnit.MILLISECONDS))
-            .build();
-    return MongoClients.create(settings);
+            .applyToSocketSettings(b -> b.connectTimeout((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()), TimeUnit.MILLISECONDS));
+    if (failures != null) builder.addCommandListener(failures);
+    return builder.build();
   }
 
   /**
@@ -80,7 +94,7 @@ public final class MongoConnector {
 
   static String hosts(String uri) {
     try {
-      return String.join(",", new ConnectionString(uri).getHosts());
+      return String.join(",", new ConnectionString(CREDENTIALS.matcher(uri).replaceFirst("$1")).getHosts());
     } catch (IllegalArgumentException e) {
       return redact(uri);
     }

@@ -2,17 +2,26 @@ package io.tidemark.source;
 
 import com.mongodb.MongoCursorNotFoundException;
 import com.mongodb.MongoException;
-import com.mongodb.MongoSocketException;
-import com.mongodb.MongoTimeoutException;
+import com.mongodb.MongoServerException;
 import io.tidemark.Errors;
 import java.util.Set;
 
 /**
  * Which change-stream errors are resumable, after the driver spec
- * ({@code source/change-streams/change-streams.md}, "Resumable Error"): network errors and
- * timeouts; CursorNotFound 43; errors labelled {@code ResumableChangeStreamError}; and on servers
- * older than 4.4, which do not label, the listed codes. An error labelled
- * {@code NonResumableChangeStreamError} never is.
+ * ({@code source/change-streams/change-streams.md}, "Resumable Error"):
+ *
+ * <ul>
+ *   <li>any error that is not a server error (a network error, a timeout);
+ *   <li>CursorNotFound (43), and CursorKilled (237), which Tidemark treats alike;
+ *   <li>on a connection of wire version 9 or more (MongoDB 4.4+), a server error labelled
+ *       {@code ResumableChangeStreamError};
+ *   <li>on an older one, a server error with one of the listed codes.
+ * </ul>
+ *
+ * A server error on the {@code aggregate} that opens the stream is never resumable; nor is one
+ * labelled {@code NonResumableChangeStreamError}. Where the command and wire version are not known
+ * (the error did not pass a {@link CommandFailures} listener), the label decides when there is one,
+ * else the code list.
  */
 public final class ResumableErrors {
   private ResumableErrors() {}
@@ -21,26 +30,66 @@ public final class ResumableErrors {
   public static final String NON_RESUMABLE_LABEL = "NonResumableChangeStreamError";
   public static final int CURSOR_NOT_FOUND = 43;
   public static final int CURSOR_KILLED = 237;
+  public static final int CAPPED_POSITION_LOST = 136;
+  public static final int INVALID_RESUME_TOKEN = 260;
+  public static final int CHANGE_STREAM_FATAL = 280;
+  public static final int CHANGE_STREAM_HISTORY_LOST = 286;
+  public static final int BSON_OBJECT_TOO_LARGE = 10334;
+  public static final int NOT_A_REPLICA_SET = 40573;
+  static final int LABELS_FROM_WIRE_VERSION = 9;
 
-  /** The codes the spec lists as resumable for servers that do not send the label. */
+  /** The codes the spec lists as resumable for servers before 4.4, which do not label. */
   static final Set<Integer> LEGACY_RESUMABLE_CODES =
       Set.of(6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436, 63, 150, 13388, 234, 133);
 
+  /** What a failure of the change stream means for it. */
+  public enum Kind {
+    /** Reopen from the last delivered token. */
+    RESUMABLE,
+    /** The position fell off the oplog (286, 136), or its token was not found (280). */
+    HISTORY_LOST,
+    /** The token is not valid (260). */
+    INVALID_TOKEN,
+    /** An event is over the size limit (10334). */
+    TOO_LARGE,
+    /** The server is not a replica set (40573). */
+    NOT_A_REPLICA_SET,
+    /** Anything else: stop. */
+    FATAL
+  }
+
   public static boolean isResumable(Throwable error) {
-    Throwable e = unwrap(error);
-    if (e instanceof MongoSocketException || e instanceof MongoTimeoutException) {
-      return true;
+    return classify(error) == Kind.RESUMABLE;
+  }
+
+  public static Kind classify(Throwable error) {
+    Throwable e = Errors.unwrap(error);
+    if (!(e instanceof MongoServerException server)) {
+      return e instanceof MongoException ? Kind.RESUMABLE : Kind.FATAL;
     }
-    if (e instanceof MongoCursorNotFoundException) {
-      return true;
+    int code = server.getCode();
+    switch (code) {
+      case CHANGE_STREAM_HISTORY_LOST, CAPPED_POSITION_LOST:
+        return Kind.HISTORY_LOST;
+      case CHANGE_STREAM_FATAL:
+        return String.valueOf(e.getMessage()).contains("resume token was not found") ? Kind.HISTORY_LOST : Kind.FATAL;
+      case INVALID_RESUME_TOKEN:
+        return Kind.INVALID_TOKEN;
+      case BSON_OBJECT_TOO_LARGE:
+        return Kind.TOO_LARGE;
+      case NOT_A_REPLICA_SET:
+        return Kind.NOT_A_REPLICA_SET;
+      default:
+        break;
     }
-    if (e instanceof MongoException mongo) {
-      if (mongo.hasErrorLabel(NON_RESUMABLE_LABEL)) return false;
-      if (mongo.hasErrorLabel(RESUMABLE_LABEL)) return true;
-      int code = mongo.getCode();
-      return code == CURSOR_NOT_FOUND || code == CURSOR_KILLED || LEGACY_RESUMABLE_CODES.contains(code);
-    }
-    return false;
+    CommandFailures.Origin origin = CommandFailures.origin(e);
+    if (origin != null && "aggregate".equals(origin.command())) return Kind.FATAL;
+    // CursorKilled (237): the cursor was killed under the stream (killCursors, killOp); reopen it.
+    if (e instanceof MongoCursorNotFoundException || code == CURSOR_NOT_FOUND || code == CURSOR_KILLED) return Kind.RESUMABLE;
+    if (server.hasErrorLabel(NON_RESUMABLE_LABEL)) return Kind.FATAL;
+    boolean labelled = origin != null ? origin.wireVersion() >= LABELS_FROM_WIRE_VERSION : !server.getErrorLabels().isEmpty();
+    if (labelled) return server.hasErrorLabel(RESUMABLE_LABEL) ? Kind.RESUMABLE : Kind.FATAL;
+    return LEGACY_RESUMABLE_CODES.contains(code) ? Kind.RESUMABLE : Kind.FATAL;
   }
 
   /** A short label for logs and metrics: the server code and name, or the exception class. */

@@ -17,6 +17,7 @@ import akka.stream.stage.TimerGraphStageLogic;
 import io.tidemark.Errors;
 import io.tidemark.TidemarkException;
 import io.tidemark.checkpoint.Checkpoint;
+import io.tidemark.checkpoint.CheckpointKind;
 import io.tidemark.source.ChangeEnvelope;
 import java.time.Duration;
 import java.util.List;
@@ -100,6 +101,11 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
     return new Logic();
   }
 
+  private static CheckpointKind kindOf(ChangeEnvelope safe) {
+    if (safe.isHeartbeat()) return CheckpointKind.HEARTBEAT;
+    return "invalidate".equals(safe.operationType()) ? CheckpointKind.INVALIDATE : CheckpointKind.EVENT;
+  }
+
   private final class Logic extends TimerGraphStageLogic {
     private final InFlightWindow window = new InFlightWindow(settings.size);
     private final long admitLimit = settings.replayBound();
@@ -126,6 +132,12 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
             public void onPush() {
               ChangeEnvelope envelope = grab(events);
               window.admit(envelope);
+              if (envelope.isHeartbeat()) {
+                // A position without an event: done as soon as everything before it is.
+                onCompleted(envelope.seqNr());
+                admitMore();
+                return;
+              }
               stats.onAdmitted(window.inFlight());
               push(toStages, envelope);
             }
@@ -160,14 +172,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
           new AbstractInHandler() {
             @Override
             public void onPush() {
-              long seqNr = grab(completions);
-              long safeBefore = window.safeSeq();
-              ChangeEnvelope done = window.complete(seqNr);
-              if (window.safeSeq() != safeBefore) stats.onSafe(window.safe());
-              if (done != null) {
-                stats.onCompleted(done.clusterTime() == null ? 0 : done.clusterTime().getValue(), window.inFlight());
-                saveIfDue();
-              }
+              onCompleted(grab(completions));
               pull(completions);
               admitMore();
             }
@@ -220,6 +225,16 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
       stats.snapshotsGone(snapshots);
     }
 
+    private void onCompleted(long seqNr) {
+      long safeBefore = window.safeSeq();
+      ChangeEnvelope done = window.complete(seqNr);
+      if (window.safeSeq() != safeBefore) stats.onSafe(window.safe());
+      if (done != null) {
+        if (!done.isHeartbeat()) stats.onCompleted(done.clusterTime() == null ? 0 : done.clusterTime().getValue(), window.inFlight());
+        saveIfDue();
+      }
+    }
+
     private void admitMore() {
       if (!terminating
           && isAvailable(toStages)
@@ -254,7 +269,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
 
     private void startSave() {
       ChangeEnvelope safe = window.safe();
-      Checkpoint checkpoint = Checkpoint.atToken(stream, safe.resumeToken(), safe.clusterTime());
+      Checkpoint checkpoint = Checkpoint.atToken(stream, safe.resumeToken(), safe.clusterTime()).as(kindOf(safe), null);
       saving = true;
       savingSeq = window.safeSeq();
       cancelTimer(INTERVAL_TIMER);

@@ -19,7 +19,7 @@ class CheckpointEntityTest {
       ActorTestKit.create(EventSourcedBehaviorTestKit.config().withFallback(ConfigFactory.load()));
   private final JdbcCheckpointSettings settings =
       JdbcCheckpointSettings.create(
-          ConfigFactory.parseString("tidemark.checkpoint.jdbc.snapshot-every = 3")
+          ConfigFactory.parseString("tidemark.checkpoint.jdbc.snapshot-every = 3\ntidemark.checkpoint.jdbc.history-size = 4")
               .withFallback(testKit.system().settings().config()));
   private final EventSourcedBehaviorTestKit<CheckpointEntity.Command, CheckpointEntity.Event, CheckpointEntity.State> entity =
       EventSourcedBehaviorTestKit.create(testKit.system(), CheckpointEntity.create("orders", settings));
@@ -101,5 +101,21 @@ class CheckpointEntityTest {
     var checkpoint = JdbcCheckpointStore.decode("orders", state).orElseThrow();
     assertThat(checkpoint.resumeToken()).isNull();
     assertThat(checkpoint.position().describe()).startsWith("startAtOperationTime");
+  }
+
+  @Test
+  void theHistoryKeepsGapsApartFromRoutineCheckpoints() {
+    entity.<StatusReply<Done>>runCommand(replyTo -> new CheckpointEntity.Save(
+        "{\"_data\": \"01\"}", 1L, 1L, 1L, "gap", "history lost at resumeAfter 00: restart-from-now", replyTo));
+    for (int i = 2; i <= 20; i++) {
+      long time = i;
+      entity.<StatusReply<Done>>runCommand(replyTo -> new CheckpointEntity.Save(
+          "{\"_data\": \"" + time + "\"}", time, time, 1L, time % 2 == 0 ? "event" : "heartbeat", null, replyTo));
+    }
+    entity.restart();
+    var history = entity.<CheckpointEntity.State>runCommand(CheckpointEntity.Get::new).reply().history;
+    assertThat(history).extracting(entry -> entry.kind).containsExactly("gap", "heartbeat", "event", "heartbeat", "event");
+    assertThat(history.get(0).note).isEqualTo("history lost at resumeAfter 00: restart-from-now");
+    assertThat(history).extracting(entry -> entry.clusterTime).containsExactly(1L, 17L, 18L, 19L, 20L);
   }
 }

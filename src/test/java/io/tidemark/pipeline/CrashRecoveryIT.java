@@ -130,7 +130,7 @@ class CrashRecoveryIT {
   /** The resume token of every event of shop.orders, from the oplog. */
   private static Set<String> oplogTokens(MongoClient client) {
     return Flux.from(client.getDatabase("local").getCollection("oplog.rs").find(Filters.eq("ns", "shop.orders")))
-        .map(entry -> String.format("%016x", entry.get("ts", BsonTimestamp.class).getValue()))
+        .map(entry -> String.format("82%016x", entry.get("ts", BsonTimestamp.class).getValue()))
         .collect(Collectors.toSet())
         .block(Duration.ofSeconds(60));
   }

@@ -41,7 +41,7 @@ class ResumableErrorsTest {
   }
 
   @ParameterizedTest
-  @ValueSource(ints = {286, 280, 260, 136, 10334, 40573, 11000, 2, 13})
+  @ValueSource(ints = {286, 280, 260, 136, 10334, 40573, 11000, 2, 13, 11601})
   void otherCodesAreNot(int code) {
     assertThat(ResumableErrors.isResumable(commandError(code))).isFalse();
   }
@@ -77,6 +77,45 @@ class ResumableErrorsTest {
     for (Throwable error : List.of(new IllegalStateException("bug"), new TidemarkException("bad config"))) {
       assertThat(ResumableErrors.isResumable(error)).isFalse();
     }
+  }
+
+  @Test
+  void aServerErrorOnTheAggregateIsNeverResumable() {
+    MongoCommandException onAggregate = commandError(11602, ResumableErrors.RESUMABLE_LABEL);
+    new CommandFailures().commandFailed(failed("aggregate", 17, onAggregate));
+    assertThat(ResumableErrors.isResumable(onAggregate)).isFalse();
+    MongoCommandException onGetMore = commandError(11602, ResumableErrors.RESUMABLE_LABEL);
+    new CommandFailures().commandFailed(failed("getMore", 17, onGetMore));
+    assertThat(ResumableErrors.isResumable(onGetMore)).isTrue();
+  }
+
+  @Test
+  void fromWireVersion9OnlyTheLabelCountsBeforeItTheCodes() {
+    MongoCommandException modernUnlabelled = commandError(11602);
+    new CommandFailures().commandFailed(failed("getMore", 9, modernUnlabelled));
+    assertThat(ResumableErrors.isResumable(modernUnlabelled)).isFalse();
+    MongoCommandException oldUnlabelled = commandError(11602);
+    new CommandFailures().commandFailed(failed("getMore", 8, oldUnlabelled));
+    assertThat(ResumableErrors.isResumable(oldUnlabelled)).isTrue();
+  }
+
+  @Test
+  void classifiesWhatTheFaultPoliciesActOn() {
+    assertThat(ResumableErrors.classify(commandError(286, ResumableErrors.NON_RESUMABLE_LABEL))).isEqualTo(ResumableErrors.Kind.HISTORY_LOST);
+    assertThat(ResumableErrors.classify(commandError(136))).isEqualTo(ResumableErrors.Kind.HISTORY_LOST);
+    assertThat(ResumableErrors.classify(commandError(260))).isEqualTo(ResumableErrors.Kind.INVALID_TOKEN);
+    assertThat(ResumableErrors.classify(commandError(10334))).isEqualTo(ResumableErrors.Kind.TOO_LARGE);
+    assertThat(ResumableErrors.classify(commandError(40573))).isEqualTo(ResumableErrors.Kind.NOT_A_REPLICA_SET);
+    BsonDocument notFound = BsonDocument.parse("{ok: 0, code: 280, errmsg: 'cannot resume stream; the resume token was not found.'}");
+    assertThat(ResumableErrors.classify(new MongoCommandException(notFound, SERVER))).isEqualTo(ResumableErrors.Kind.HISTORY_LOST);
+    assertThat(ResumableErrors.classify(commandError(280))).isEqualTo(ResumableErrors.Kind.FATAL);
+  }
+
+  private static com.mongodb.event.CommandFailedEvent failed(String command, int wireVersion, Throwable error) {
+    var connection = new com.mongodb.connection.ConnectionDescription(
+        new com.mongodb.connection.ConnectionId(new com.mongodb.connection.ServerId(new com.mongodb.connection.ClusterId(), SERVER)),
+        wireVersion, com.mongodb.connection.ServerType.REPLICA_SET_PRIMARY, 1000, 16 * 1024 * 1024, 48 * 1024 * 1024, List.of());
+    return new com.mongodb.event.CommandFailedEvent(null, 1, 1, connection, "test", command, 1L, error);
   }
 
   @Test

@@ -1,0 +1,27 @@
+package io.tidemark.checkpoint;
+
+import java.util.Locale;
+
+/** Why a checkpoint was written: it is what the checkpoint history shows. */
+public enum CheckpointKind {
+  /** The safe token after processed events. */
+  EVENT,
+  /** A quiet stream's postBatchResumeToken, so that its position does not age out of the oplog. */
+  HEARTBEAT,
+  /** The position a stream started at, before its first event. */
+  START,
+  /** A fault policy moved the position on: events in between were skipped, and the note says which. */
+  GAP,
+  /** The collection was dropped or renamed: the stream ended at this invalidate event. */
+  INVALIDATE,
+  /** Someone moved the checkpoint back (or to a given time) by hand. */
+  REWIND;
+
+  public String label() {
+    return name().toLowerCase(Locale.ROOT);
+  }
+
+  public static CheckpointKind parse(String label) {
+    return label == null ? EVENT : valueOf(label.toUpperCase(Locale.ROOT));
+  }
+}

@@ -1,0 +1,74 @@
+package io.tidemark.embedded;
+
+import de.bwaldvogel.mongo.bson.Document;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import de.bwaldvogel.mongo.wire.bson.BsonEncoder;
+
+/**
+ * Resume tokens of the embedded server. Like a replica set's, {@code _data} starts with
+ * {@code 82} and the oplog timestamp in 16 hex digits (seconds, then increment), so that clients
+ * which read the time out of a token (as Tidemark does for heartbeats) read it here too; then a
+ * kind: nothing for an event, {@code 01} for an invalidate, {@code 02} for a high-water mark (a
+ * postBatchResumeToken), {@code 03ffnn} for fragment ff of nn of a split event. Strings of at
+ * most 16 hex digits (earlier tokens of the kit, mongo-java-server's own) are timestamps.
+ */
+final class Tokens {
+  private Tokens() {}
+
+  enum Kind {
+    EVENT,
+    INVALIDATE,
+    HIGH_WATER_MARK,
+    FRAGMENT
+  }
+
+  record Parsed(long ts, Kind kind, int fragment, int fragments) {}
+
+  static Document event(long ts) {
+    return new Document("_data", String.format("82%016x", ts));
+  }
+
+  static Document invalidate(long ts) {
+    return new Document("_data", String.format("82%016x01", ts));
+  }
+
+  static Document highWaterMark(long ts) {
+    return new Document("_data", String.format("82%016x02", ts));
+  }
+
+  static Document fragment(long ts, int fragment, int fragments) {
+    return new Document("_data", String.format("82%016x03%02x%02x", ts, fragment, fragments));
+  }
+
+  /** Null when the token is not one of ours. */
+  static Parsed parse(Object data) {
+    if (!(data instanceof String hex) || hex.isEmpty()) return null;
+    try {
+      if (hex.length() <= 16) return new Parsed(Long.parseUnsignedLong(hex, 16), Kind.EVENT, 0, 0);
+      if (!hex.startsWith("82") || hex.length() < 18) return null;
+      long ts = Long.parseUnsignedLong(hex.substring(2, 18), 16);
+      String kind = hex.substring(18);
+      if (kind.isEmpty()) return new Parsed(ts, Kind.EVENT, 0, 0);
+      if (kind.equals("01")) return new Parsed(ts, Kind.INVALIDATE, 0, 0);
+      if (kind.equals("02")) return new Parsed(ts, Kind.HIGH_WATER_MARK, 0, 0);
+      if (kind.length() == 6 && kind.startsWith("03")) {
+        return new Parsed(ts, Kind.FRAGMENT, Integer.parseInt(kind.substring(2, 4), 16), Integer.parseInt(kind.substring(4, 6), 16));
+      }
+      return null;
+    } catch (NumberFormatException e) {
+      return null;
+    }
+  }
+
+  /** The BSON size of a document, as the wire would carry it. */
+  static int bsonSize(Document document) {
+    ByteBuf buffer = Unpooled.buffer();
+    try {
+      BsonEncoder.encodeDocument(document, buffer);
+      return buffer.readableBytes();
+    } finally {
+      buffer.release();
+    }
+  }
+}

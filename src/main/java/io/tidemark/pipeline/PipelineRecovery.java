@@ -1,0 +1,145 @@
+package io.tidemark.pipeline;
+
+import com.mongodb.client.model.Sorts;
+import com.mongodb.reactivestreams.client.MongoClient;
+import io.tidemark.Errors;
+import io.tidemark.TidemarkException;
+import io.tidemark.checkpoint.Checkpoint;
+import io.tidemark.checkpoint.CheckpointKind;
+import io.tidemark.checkpoint.StreamCheckpoints;
+import io.tidemark.source.FaultSettings;
+import io.tidemark.source.MongoConnector;
+import io.tidemark.source.Recovery;
+import io.tidemark.source.ResumableErrors;
+import io.tidemark.source.ResumePosition;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.bson.BsonDocument;
+import org.bson.BsonString;
+import org.bson.BsonTimestamp;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The fault policies of one pipeline run: after a fault the stream cannot resume from, moves the
+ * position on as the policy says — to now, to the oldest entry of the oplog, past an oversize
+ * event — and records the gap first: a {@link CheckpointKind#GAP} checkpoint whose note says what was
+ * skipped, a WARN line, and a count. Never silently: with the policy {@code fail} it does nothing,
+ * and the stream stops.
+ */
+final class PipelineRecovery implements Recovery {
+  private static final Logger log = LoggerFactory.getLogger(PipelineRecovery.class);
+  private static final Pattern TOKEN_IN_MESSAGE = Pattern.compile("_id: \\{ _data: \"([0-9A-Fa-f]+)\" \\}");
+
+  private final String stream;
+  private final MongoClient client;
+  private final String where;
+  private final Duration timeout;
+  private final FaultSettings faults;
+  private final CompletableFuture<StreamCheckpoints> opened;
+  private final CompletableFuture<Long> epoch;
+  private final PipelineStats stats;
+
+  PipelineRecovery(
+      String stream, MongoClient client, String where, Duration timeout, FaultSettings faults,
+      CompletableFuture<StreamCheckpoints> opened, CompletableFuture<Long> epoch, PipelineStats stats) {
+    this.stream = stream;
+    this.client = client;
+    this.where = where;
+    this.timeout = timeout;
+    this.faults = faults;
+    this.opened = opened;
+    this.epoch = epoch;
+    this.stats = stats;
+  }
+
+  @Override
+  public boolean handles(ResumableErrors.Kind kind) {
+    return switch (kind) {
+      case HISTORY_LOST -> faults.onHistoryLost != FaultSettings.Restart.FAIL;
+      case INVALID_TOKEN -> faults.onInvalidToken != FaultSettings.Restart.FAIL;
+      case TOO_LARGE -> faults.onOversizeEvent == FaultSettings.Oversize.SKIP;
+      default -> false;
+    };
+  }
+
+  @Override
+  public CompletionStage<ResumePosition> recover(ResumableErrors.Kind kind, Throwable error, ResumePosition lost) {
+    String what = describe(kind, error);
+    String from = lost == null ? "the stored position" : lost.describe();
+    if (kind == ResumableErrors.Kind.TOO_LARGE) {
+      BsonDocument token = tokenOf(error);
+      if (token == null) {
+        return CompletableFuture.failedFuture(new TidemarkException(
+            "stream '" + stream + "': an event over the size limit (BSONObjectTooLarge 10334) cannot be skipped: the error does not name"
+                + " its _id (" + Errors.oneLine(error.getMessage()) + ")"));
+      }
+      String note = "skipped an event over the size limit (BSONObjectTooLarge 10334) after " + from + "; its token " + token.toJson();
+      return record(Checkpoint.atToken(stream, token, null).as(CheckpointKind.GAP, note), note, "on-oversize-event = skip")
+          .thenApply(saved -> ResumePosition.resumeAfter(token));
+    }
+    FaultSettings.Restart policy = kind == ResumableErrors.Kind.HISTORY_LOST ? faults.onHistoryLost : faults.onInvalidToken;
+    String key = kind == ResumableErrors.Kind.HISTORY_LOST ? "on-history-lost" : "on-invalid-token";
+    // From now: after the newest operation, which is part of the gap; from the oldest: at the oldest entry, inclusive.
+    CompletionStage<BsonTimestamp> target = policy == FaultSettings.Restart.RESTART_FROM_OLDEST
+        ? oldest()
+        : now().thenApply(time -> new BsonTimestamp(time.getValue() + 1));
+    return target.thenCompose(time -> {
+      ResumePosition position = ResumePosition.startAtOperationTime(time);
+      String note = what + " at " + from + ": " + FaultSettings.label(policy) + ", from " + position.describe()
+          + "; events in between are skipped";
+      return record(Checkpoint.atOperationTime(stream, time).as(CheckpointKind.GAP, note), note, key + " = " + FaultSettings.label(policy))
+          .thenApply(saved -> position);
+    });
+  }
+
+  /** Recovers from a stored checkpoint that does not parse, as the invalid-token policy says. */
+  CompletionStage<ResumePosition> recoverCorrupt(TidemarkException corrupt) {
+    return recover(ResumableErrors.Kind.INVALID_TOKEN, corrupt, null);
+  }
+
+  private CompletionStage<Object> record(Checkpoint gap, String note, String policy) {
+    log.warn("stream '{}': {} ({}); the gap is recorded in the checkpoint history", stream, note, policy);
+    stats.onGap();
+    return opened.thenCompose(record -> epoch.thenCompose(taken -> record.save(gap, taken))).thenApply(done -> done);
+  }
+
+  private CompletionStage<BsonTimestamp> now() {
+    return MongoConnector.ping(client, where, timeout).thenApply(pong ->
+        pong != null && pong.get("operationTime") instanceof BsonTimestamp time
+            ? time
+            : new BsonTimestamp((int) Instant.now().getEpochSecond(), 0));
+  }
+
+  /** The time of the oldest entry the oplog still holds. */
+  private CompletionStage<BsonTimestamp> oldest() {
+    return MongoConnector.first(
+            client.getDatabase("local").getCollection("oplog.rs").find().sort(Sorts.ascending("$natural")).limit(1))
+        .thenCompose(first -> {
+          BsonTimestamp ts = first == null ? null : first.get("ts", BsonTimestamp.class);
+          if (ts == null) {
+            return CompletableFuture.failedFuture(new TidemarkException(
+                "stream '" + stream + "': restart-from-oldest needs to read local.oplog.rs, which is empty or not readable here"));
+          }
+          return CompletableFuture.completedFuture(ts);
+        });
+  }
+
+  private static String describe(ResumableErrors.Kind kind, Throwable error) {
+    Throwable cause = Errors.unwrap(error);
+    if (kind == ResumableErrors.Kind.HISTORY_LOST) return "history lost (" + ResumableErrors.describe(cause) + ")";
+    if (cause instanceof TidemarkException) return "unusable stored token (" + Errors.oneLine(cause.getMessage()) + ")";
+    return "invalid resume token (" + ResumableErrors.describe(cause) + ")";
+  }
+
+  /** The _id the server names in a BSONObjectTooLarge message. */
+  static BsonDocument tokenOf(Throwable error) {
+    Matcher matcher = TOKEN_IN_MESSAGE.matcher(String.valueOf(Errors.unwrap(error).getMessage()));
+    return matcher.find() ? new BsonDocument("_data", new BsonString(matcher.group(1))) : null;
+  }
+
+}

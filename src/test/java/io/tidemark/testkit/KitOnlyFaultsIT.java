@@ -1,0 +1,156 @@
+package io.tidemark.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import io.tidemark.checkpoint.Checkpoint;
+import io.tidemark.checkpoint.CheckpointKind;
+import io.tidemark.checkpoint.InMemoryCheckpointStore;
+import io.tidemark.embedded.EmbeddedSettings;
+import io.tidemark.pipeline.Pipeline;
+import io.tidemark.pipeline.PipelineControl;
+import io.tidemark.source.ChangeEnvelope;
+import io.tidemark.source.FaultSettings;
+import io.tidemark.source.FaultSettings.Oversize;
+import io.tidemark.window.WindowSettings;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.bson.Document;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Faults only the kit can make on demand: events over the size limit (a replica set's is 16 MiB;
+ * the kit's is set to 64 KiB here), and a server that is not a replica set.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class KitOnlyFaultsIT {
+  private static final String DB = "kit";
+  private static final int LIMIT = 64 * 1024;
+
+  private final FaultyMongo mongo = FaultyMongo.embedded(EmbeddedSettings.defaults().withCommitBeforeAck(false).withMaxEventBytes(LIMIT));
+  private final ActorTestKit testKit = ActorTestKit.create("kit-faults-it");
+  private final List<PipelineControl> running = new CopyOnWriteArrayList<>();
+
+  @AfterAll
+  void shutdown() throws Exception {
+    for (PipelineControl control : running) {
+      control.drainAndStop().toCompletableFuture().exceptionally(error -> null).get(30, TimeUnit.SECONDS);
+    }
+    testKit.shutdownTestKit();
+    mongo.close();
+  }
+
+  private final Map<String, List<ChangeEnvelope>> received = new ConcurrentHashMap<>();
+
+  private PipelineControl start(String stream, String uri, FaultSettings faults, InMemoryCheckpointStore store) throws Exception {
+    List<ChangeEnvelope> into = received.computeIfAbsent(stream, k -> new CopyOnWriteArrayList<>());
+    PipelineControl control = Pipeline.named(stream)
+        .mongoUri(uri)
+        .collection(DB, stream)
+        .checkpoints(store)
+        .windowSettings(WindowSettings.of(20, 5, Duration.ofMillis(100)))
+        .faults(faults.heartbeat(false, Duration.ofSeconds(10)))
+        .mapAsync(event -> {
+          into.add(event);
+          return CompletableFuture.completedFuture(event);
+        })
+        .run(testKit.system());
+    running.add(control);
+    return control;
+  }
+
+  /** Events 0..2, then 3 over the limit, then 4..6. */
+  private void insertAroundABigOne(String collection) {
+    var target = mongo.database(DB).getCollection(collection);
+    for (int id = 0; id < 7; id++) {
+      Document document = new Document("_id", id);
+      if (id == 3) document.append("blob", "x".repeat(LIMIT + 1024));
+      target.insertOne(document);
+    }
+  }
+
+  private List<Integer> ids(String stream) {
+    return received.getOrDefault(stream, List.of()).stream().map(e -> e.documentKey().getInt32("_id").getValue()).toList();
+  }
+
+  private static Throwable failure(PipelineControl control) throws Exception {
+    try {
+      control.completion().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      return e.getCause();
+    }
+    throw new AssertionError("the pipeline completed without an error");
+  }
+
+  private static void awaitIds(KitOnlyFaultsIT test, String stream, List<Integer> expected) {
+    io.tidemark.Await.until(Duration.ofSeconds(30), () -> test.ids(stream).containsAll(expected),
+        () -> "events " + expected + " delivered; have " + test.ids(stream));
+  }
+
+  @Test
+  void anOversizeEventStopsTheStreamByDefault() throws Exception {
+    InMemoryCheckpointStore store = InMemoryCheckpointStore.create();
+    PipelineControl control = start("oversize-fail", mongo.uri(), FaultSettings.defaults(), store);
+    control.stats().started().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    insertAroundABigOne("oversize-fail");
+
+    assertThat(failure(control))
+        .hasMessageContaining("stream 'oversize-fail': an event is over the size limit")
+        .hasMessageContaining("10334")
+        .hasMessageContaining("on-oversize-event = fail: stopped, checkpoint untouched");
+    assertThat(ids("oversize-fail")).containsExactly(0, 1, 2);
+    assertThat(store.get("oversize-fail").orElseThrow().resumeToken()).isEqualTo(received.get("oversize-fail").get(2).resumeToken());
+  }
+
+  @Test
+  void skippingAnOversizeEventRecordsItAndGoesOn() throws Exception {
+    InMemoryCheckpointStore store = InMemoryCheckpointStore.create();
+    PipelineControl control = start("oversize-skip", mongo.uri(), FaultSettings.defaults().onOversizeEvent(Oversize.SKIP), store);
+    control.stats().started().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    insertAroundABigOne("oversize-skip");
+
+    awaitIds(this, "oversize-skip", List.of(0, 1, 2, 4, 5, 6));
+    assertThat(ids("oversize-skip")).containsExactly(0, 1, 2, 4, 5, 6);
+    List<Checkpoint> gaps = store.history("oversize-skip").stream().filter(c -> c.kind() == CheckpointKind.GAP).toList();
+    assertThat(gaps).singleElement().satisfies(gap -> {
+      assertThat(gap.note()).contains("skipped an event over the size limit").contains("10334");
+      assertThat(gap.clusterTime()).isNull();
+      assertThat(gap.resumeToken()).isNotNull();
+    });
+    assertThat(control.stats().gaps()).isEqualTo(1);
+  }
+
+  @Test
+  void splittingAnOversizeEventDeliversItWhole() throws Exception {
+    InMemoryCheckpointStore store = InMemoryCheckpointStore.create();
+    PipelineControl control = start("oversize-split", mongo.uri(), FaultSettings.defaults().onOversizeEvent(Oversize.SPLIT), store);
+    control.stats().started().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    insertAroundABigOne("oversize-split");
+
+    awaitIds(this, "oversize-split", List.of(0, 1, 2, 3, 4, 5, 6));
+    assertThat(ids("oversize-split")).containsExactly(0, 1, 2, 3, 4, 5, 6);
+    ChangeEnvelope big = received.get("oversize-split").get(3);
+    assertThat(big.eventDocument().getDocument("fullDocument").getString("blob").getValue()).hasSize(LIMIT + 1024);
+    assertThat(big.eventDocument().containsKey("splitEvent")).isFalse();
+    assertThat(control.stats().gaps()).isZero();
+  }
+
+  @Test
+  void aServerThatIsNotAReplicaSetIsAClearStartUpError() throws Exception {
+    try (FaultyMongo standalone = FaultyMongo.embedded(EmbeddedSettings.defaults().withReplicaSet(false))) {
+      PipelineControl control = start("standalone", standalone.uri(), FaultSettings.defaults(), InMemoryCheckpointStore.create());
+      assertThat(failure(control))
+          .hasMessageContaining("stream 'standalone': the server is not a replica set")
+          .hasMessageContaining("40573")
+          .hasMessageContaining("--replSet");
+    }
+  }
+}
