@@ -37,7 +37,7 @@ public final class Checkpoint {
       String stream, BsonDocument resumeToken, BsonTimestamp clusterTime, Instant savedAt, long epoch,
       CheckpointKind kind, String note) {
     this.stream = Objects.requireNonNull(stream, "stream");
-    if (resumeToken == null && clusterTime == null) {
+    if (resumeToken == null && clusterTime == null && kind != CheckpointKind.RESET) {
       throw new IllegalArgumentException("a checkpoint needs a resume token or an operation time");
     }
     this.resumeToken = resumeToken;
@@ -97,8 +97,12 @@ public final class Checkpoint {
     return clusterTime != null && other.clusterTime != null && clusterTime.compareTo(other.clusterTime) < 0;
   }
 
-  /** Where the stream continues from this checkpoint (after an invalidate: only with startAfter). */
+  /**
+   * Where the stream continues from this checkpoint (after an invalidate: only with startAfter);
+   * null for a reset in the history, which cleared the position.
+   */
   public ResumePosition position() {
+    if (resumeToken == null && clusterTime == null) return null;
     if (resumeToken == null) return ResumePosition.startAtOperationTime(clusterTime);
     return kind == CheckpointKind.INVALIDATE ? ResumePosition.startAfter(resumeToken) : ResumePosition.resumeAfter(resumeToken);
   }
@@ -119,6 +123,6 @@ public final class Checkpoint {
 
   @Override
   public String toString() {
-    return "Checkpoint(" + stream + " " + kind.label() + " " + position().describe() + ")";
+    return "Checkpoint(" + stream + " " + kind.label() + " " + (position() == null ? "none" : position().describe()) + ")";
   }
 }

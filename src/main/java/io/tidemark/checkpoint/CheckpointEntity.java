@@ -76,6 +76,43 @@ public final class CheckpointEntity
     }
   }
 
+  /** The consumer holding {@code epoch} stops: the stream is free (when no newer consumer took it). */
+  public static final class Release implements Command {
+    public final long epoch;
+    public final ActorRef<Done> replyTo;
+
+    @JsonCreator
+    public Release(long epoch, ActorRef<Done> replyTo) {
+      this.epoch = epoch;
+      this.replyTo = replyTo;
+    }
+  }
+
+  /**
+   * Sets the checkpoint by hand, backwards or forwards, and takes a new epoch so that no earlier
+   * consumer can write after it; or, with neither token nor time, clears it (a reset: the next run
+   * starts at its configured position or now). Refused while a consumer holds the stream, unless
+   * {@code force} (which fences that consumer out).
+   */
+  public static final class Rewind implements Command {
+    public final String tokenJson;
+    public final Long clusterTime;
+    public final long savedAtMillis;
+    public final String note;
+    public final boolean force;
+    public final ActorRef<StatusReply<State>> replyTo;
+
+    @JsonCreator
+    public Rewind(String tokenJson, Long clusterTime, long savedAtMillis, String note, boolean force, ActorRef<StatusReply<State>> replyTo) {
+      this.tokenJson = tokenJson;
+      this.clusterTime = clusterTime;
+      this.savedAtMillis = savedAtMillis;
+      this.note = note;
+      this.force = force;
+      this.replyTo = replyTo;
+    }
+  }
+
   /** Replies with the current {@link State}. */
   public static final class Get implements Command {
     public final ActorRef<State> replyTo;
@@ -139,16 +176,47 @@ public final class CheckpointEntity
   /** A consumer took the stream: from now on only writes with this epoch or newer are accepted. */
   public static final class EpochTaken implements Event {
     public final long epoch;
+    /** When; null in events written before it was recorded. */
+    public final Long atMillis;
 
     @JsonCreator
-    public EpochTaken(long epoch) {
+    public EpochTaken(long epoch, Long atMillis) {
       this.epoch = epoch;
+      this.atMillis = atMillis;
+    }
+  }
+
+  /** The consumer holding this epoch stopped and let go of the stream. */
+  public static final class EpochReleased implements Event {
+    public final long epoch;
+
+    @JsonCreator
+    public EpochReleased(long epoch) {
+      this.epoch = epoch;
+    }
+  }
+
+  /** The checkpoint was set (or cleared, with neither token nor time) by hand, under a new epoch. */
+  public static final class Rewound implements Event {
+    public final String tokenJson;
+    public final Long clusterTime;
+    public final long savedAtMillis;
+    public final long epoch;
+    public final String note;
+
+    @JsonCreator
+    public Rewound(String tokenJson, Long clusterTime, long savedAtMillis, long epoch, String note) {
+      this.tokenJson = tokenJson;
+      this.clusterTime = clusterTime;
+      this.savedAtMillis = savedAtMillis;
+      this.epoch = epoch;
+      this.note = note;
     }
   }
 
   /** The newest saved checkpoint, as stored, and the newest epoch taken; empty before the first save. */
   public static final class State implements JsonSerializable {
-    static final State EMPTY = new State(null, null, 0L, 0L, 0L, 0L, null, null, java.util.List.of());
+    static final State EMPTY = new State(null, null, 0L, 0L, 0L, 0L, null, null, java.util.List.of(), 0L, 0L);
 
     public final String tokenJson;
     public final Long clusterTime;
@@ -162,10 +230,14 @@ public final class CheckpointEntity
     public final String note;
     /** The newest checkpoints, oldest first: at most {@code history-size} routine ones and as many notable ones. */
     public final java.util.List<HistoryEntry> history;
+    /** The epoch of the consumer holding the stream now (taken, not released), or 0. */
+    public final long holder;
+    /** When the holder took the stream (0: not known). */
+    public final long heldSinceMillis;
 
     @JsonCreator
     public State(String tokenJson, Long clusterTime, long savedAtMillis, long saves, long epoch, long writerEpoch,
-        String kind, String note, java.util.List<HistoryEntry> history) {
+        String kind, String note, java.util.List<HistoryEntry> history, long holder, long heldSinceMillis) {
       this.tokenJson = tokenJson;
       this.clusterTime = clusterTime;
       this.savedAtMillis = savedAtMillis;
@@ -175,10 +247,13 @@ public final class CheckpointEntity
       this.kind = kind;
       this.note = note;
       this.history = history == null ? java.util.List.of() : java.util.List.copyOf(history);
+      this.holder = holder;
+      this.heldSinceMillis = heldSinceMillis;
     }
 
+    /** No checkpoint: never saved, or reset. */
     public boolean isEmpty() {
-      return saves == 0;
+      return tokenJson == null && clusterTime == null;
     }
 
     State apply(TokenSaved event, int historySize) {
@@ -187,7 +262,23 @@ public final class CheckpointEntity
       prune(kept, true, historySize);
       prune(kept, false, historySize);
       return new State(event.tokenJson, event.clusterTime, event.savedAtMillis, saves + 1, Math.max(epoch, event.epoch),
-          event.epoch, event.kind, event.note, kept);
+          event.epoch, event.kind, event.note, kept, holder, heldSinceMillis);
+    }
+
+    State apply(Rewound event, int historySize) {
+      boolean reset = event.tokenJson == null && event.clusterTime == null;
+      String kind = reset ? CheckpointKind.RESET.label() : CheckpointKind.REWIND.label();
+      java.util.List<HistoryEntry> kept = new java.util.ArrayList<>(history);
+      kept.add(new HistoryEntry(kind, event.tokenJson, event.clusterTime, event.epoch, event.savedAtMillis, event.note));
+      prune(kept, true, historySize);
+      prune(kept, false, historySize);
+      return new State(event.tokenJson, event.clusterTime, event.savedAtMillis, saves + 1, Math.max(epoch, event.epoch),
+          event.epoch, kind, event.note, kept, 0L, 0L);
+    }
+
+    State apply(EpochReleased event) {
+      return holder != event.epoch ? this
+          : new State(tokenJson, clusterTime, savedAtMillis, saves, epoch, writerEpoch, kind, note, history, 0L, 0L);
     }
 
     /**
@@ -211,7 +302,16 @@ public final class CheckpointEntity
     }
 
     State apply(EpochTaken event) {
-      return new State(tokenJson, clusterTime, savedAtMillis, saves, Math.max(epoch, event.epoch), writerEpoch, kind, note, history);
+      return new State(tokenJson, clusterTime, savedAtMillis, saves, Math.max(epoch, event.epoch), writerEpoch, kind, note, history,
+          event.epoch, event.atMillis == null ? 0L : event.atMillis);
+    }
+
+    /** Why a rewind must be refused, or null. */
+    String refusal(Rewind rewind) {
+      if (holder == 0 || rewind.force) return null;
+      return "the consumer with epoch " + holder + " holds the stream"
+          + (heldSinceMillis > 0 ? " (since " + java.time.Instant.ofEpochMilli(heldSinceMillis) + ")" : "")
+          + ": stop it first; a consumer that crashed never lets go: then pass --force, which fences it out";
     }
 
     /** Why a save must be refused, or null. */
@@ -258,7 +358,11 @@ public final class CheckpointEntity
         .forAnyState()
         .onCommand(Save.class, this::onSave)
         .onCommand(Acquire.class, (state, acquire) ->
-            Effect().persist(new EpochTaken(state.epoch + 1)).thenReply(acquire.replyTo, taken -> taken))
+            Effect().persist(new EpochTaken(state.epoch + 1, System.currentTimeMillis())).thenReply(acquire.replyTo, taken -> taken))
+        .onCommand(Release.class, (state, release) -> state.holder == release.epoch
+            ? Effect().persist(new EpochReleased(release.epoch)).thenReply(release.replyTo, released -> Done.getInstance())
+            : Effect().reply(release.replyTo, Done.getInstance()))
+        .onCommand(Rewind.class, this::onRewind)
         .onCommand(Get.class, (state, get) -> Effect().reply(get.replyTo, state))
         .onCommand(Stop.class, (state, stop) -> Effect().stop().thenNoReply())
         .build();
@@ -274,6 +378,14 @@ public final class CheckpointEntity
         .thenReply(save.replyTo, saved -> StatusReply.ack());
   }
 
+  private ReplyEffect<Event, State> onRewind(State state, Rewind rewind) {
+    String refusal = state.refusal(rewind);
+    if (refusal != null) return Effect().reply(rewind.replyTo, StatusReply.error(REFUSED + refusal));
+    return Effect()
+        .persist(new Rewound(rewind.tokenJson, rewind.clusterTime, rewind.savedAtMillis, state.epoch + 1, rewind.note))
+        .thenReply(rewind.replyTo, StatusReply::success);
+  }
+
   /** Prefix of the error reply to a refused save. */
   static final String REFUSED = "checkpoint refused: ";
 
@@ -283,6 +395,8 @@ public final class CheckpointEntity
         .forAnyState()
         .onEvent(TokenSaved.class, (state, saved) -> state.apply(saved, settings.historySize))
         .onEvent(EpochTaken.class, State::apply)
+        .onEvent(EpochReleased.class, State::apply)
+        .onEvent(Rewound.class, (state, rewound) -> state.apply(rewound, settings.historySize))
         .build();
   }
 

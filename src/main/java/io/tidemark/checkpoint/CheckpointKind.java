@@ -15,7 +15,9 @@ public enum CheckpointKind {
   /** The collection was dropped or renamed: the stream ended at this invalidate event. */
   INVALIDATE,
   /** Someone moved the checkpoint back (or to a given time) by hand. */
-  REWIND;
+  REWIND,
+  /** Someone cleared the checkpoint by hand: the next run starts at its configured position, or now. */
+  RESET;
 
   public String label() {
     return name().toLowerCase(Locale.ROOT);

@@ -80,6 +80,7 @@ public final class JdbcCheckpointStore implements CheckpointStore {
     private final String stream;
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile ActorRef<CheckpointEntity.Command> entity;
+    private volatile long acquired;
 
     Handle(String stream) {
       this.stream = stream;
@@ -103,6 +104,7 @@ public final class JdbcCheckpointStore implements CheckpointStore {
       CompletionStage<CheckpointEntity.State> reply =
           AskPattern.ask(entity, CheckpointEntity.Acquire::new, settings.askTimeout, system.scheduler());
       return unavailableOnTimeout(reply, "acquire").thenApply(state -> {
+        acquired = state.epoch;
         try {
           return new Acquired(state.epoch, decode(stream, state));
         } catch (CorruptCheckpointException corrupt) {
@@ -156,6 +158,8 @@ public final class JdbcCheckpointStore implements CheckpointStore {
     @Override
     public CompletionStage<Done> close() {
       if (closed.compareAndSet(false, true)) {
+        // Let go of the stream (rewind and reset are refused while it is held); then stop, after the write.
+        if (acquired > 0) entity.tell(new CheckpointEntity.Release(acquired, system.ignoreRef()));
         entity.tell(CheckpointEntity.Stop.INSTANCE);
         openStreams.remove(stream, this);
       }
@@ -192,7 +196,6 @@ public final class JdbcCheckpointStore implements CheckpointStore {
       try {
         BsonDocument token = entry.tokenJson == null ? null : BsonDocument.parse(entry.tokenJson);
         BsonTimestamp time = entry.clusterTime == null ? null : new BsonTimestamp(entry.clusterTime);
-        if (token == null && time == null) continue;
         history.add(new Checkpoint(
             stream, token, time, Instant.ofEpochMilli(entry.savedAtMillis), entry.epoch, CheckpointKind.parse(entry.kind), entry.note));
       } catch (RuntimeException unparsable) {
@@ -215,8 +218,6 @@ public final class JdbcCheckpointStore implements CheckpointStore {
       if (!token.containsKey("_data")) {
         throw new CorruptCheckpointException(stream, state.tokenJson, "has no _data field");
       }
-    } else if (state.clusterTime == null) {
-      throw new CorruptCheckpointException(stream, null, "is missing and so is the operation time");
     }
     BsonTimestamp time = state.clusterTime == null ? null : new BsonTimestamp(state.clusterTime);
     return Optional.of(new Checkpoint(

@@ -64,6 +64,36 @@ public final class JournalSchema {
     }
   }
 
+  /**
+   * Checks that the checkpoint database is reachable and has the tables, without changing it: for
+   * tools that only read it. Fails with the URL (password hidden) and what is wrong.
+   */
+  public static void check(Config config, String journalPlugin) {
+    Config db = database(config, journalPlugin);
+    String url = db.getString("db.url");
+    String user = db.hasPath("db.user") ? db.getString("db.user") : null;
+    String password = db.hasPath("db.password") ? db.getString("db.password") : null;
+    dialect(url);
+    if (url.toLowerCase(Locale.ROOT).startsWith("jdbc:h2:file:") && !url.contains("IFEXISTS")) {
+      url = url + ";IFEXISTS=TRUE"; // reading must not create an empty database where there was none
+    }
+    try (Connection connection = DriverManager.getConnection(url, user, password)) {
+      try (var tables = connection.getMetaData().getTables(null, null, "%", new String[] {"TABLE"})) {
+        while (tables.next()) {
+          if ("event_journal".equalsIgnoreCase(tables.getString("TABLE_NAME"))) return;
+        }
+      }
+      throw new TidemarkException("the checkpoint database " + redactUrl(url) + " has no checkpoint tables (event_journal):"
+          + " no Tidemark stream has run against it");
+    } catch (SQLException e) {
+      String message = Errors.oneLine(e.getMessage());
+      String hint = message.contains("already in use") || message.contains("locked")
+          ? " (a running Tidemark holds this H2 file: stop it, or use `tidemark status` to ask it)"
+          : message.contains("not found") ? " (no database there: check --checkpoints or --data)" : "";
+      throw new TidemarkException("cannot reach the checkpoint database " + redactUrl(url) + ": " + message + hint, e);
+    }
+  }
+
   public static String ddl(String dialect) {
     String resource = "tidemark/schema/" + dialect + ".sql";
     try (InputStream in = JournalSchema.class.getClassLoader().getResourceAsStream(resource)) {

@@ -28,7 +28,7 @@ public interface StreamCheckpoints {
   /**
    * The stream's checkpoint history, oldest first: the newest routine checkpoints (events,
    * heartbeats) and, kept apart so that they do not scroll away, the notable ones (gaps,
-   * invalidates, starts, rewinds). Entries whose token does not parse are left out.
+   * invalidates, starts, rewinds, resets: a reset has no position). Entries whose token does not parse are left out.
    */
   CompletionStage<List<Checkpoint>> history();
 

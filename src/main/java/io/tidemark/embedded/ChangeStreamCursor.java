@@ -112,6 +112,12 @@ final class ChangeStreamCursor extends AbstractCursor {
   public List<Document> takeDocuments(int numberToReturn) {
     List<Document> batch = new ArrayList<>();
     if (invalidated) return batch;
+    long truncatedThrough = oplog.truncatedThrough();
+    if (inclusive ? position <= truncatedThrough : position < truncatedThrough) {
+      // The oplog rolled over the cursor's position while it waited: entries it had not read are gone.
+      throw ChangeStreamError.historyLost("The oplog was truncated through " + describe(truncatedThrough)
+          + ", past this cursor's position " + describe(position) + ".");
+    }
     for (Map.Entry<Object, Document> item : oplog.from(position, inclusive)) {
       long ts = (Long) item.getKey();
       Document entry = item.getValue();

@@ -175,6 +175,16 @@ final class ChangeStreamOplog implements Oplog {
     if (through != 0) meta.put(TRUNCATED_THROUGH, through);
   }
 
+  /** What collStats says of a capped collection: entries and their cap, and bytes where they are counted. */
+  Document stats() {
+    Document stats = new Document("ns", DATABASE + "." + COLLECTION)
+        .append("count", (long) entries.size())
+        .append("capped", true)
+        .append("max", maxEntries);
+    if (maxBytes > 0) stats.append("size", meta.getOrDefault(BYTES, 0L)).append("maxSize", maxBytes);
+    return stats.append("ok", 1.0);
+  }
+
   /** Removes every open change-stream cursor: their next getMore fails with CursorNotFound (43). */
   int killCursors() {
     int killed = 0;

@@ -75,6 +75,10 @@ final class EmbeddedBackend extends H2Backend {
       if (fault.closeConnection()) channel.close();
       return fault.reply();
     }
+    if (command.equalsIgnoreCase("collStats") && "local".equals(databaseName) && ChangeStreamOplog.COLLECTION.equals(query.get("collStats"))
+        && changeStreamOplog() != null) {
+      return changeStreamOplog().stats();
+    }
     boolean changeStream = command.equalsIgnoreCase("aggregate") && isChangeStream(query);
     if (changeStream && !settings.replicaSet) return ChangeStreamError.notReplicaSet().reply();
     if (changeStream) markSplitLargeEvents(query);
@@ -148,7 +152,8 @@ final class EmbeddedBackend extends H2Backend {
     ChangeStreamOplog changeStreams = changeStreamOplog();
     if (changeStreams == null || response.containsKey("operationTime")) return;
     long newest = changeStreams.newest();
-    if (newest != 0) response.put("operationTime", new BsonTimestamp(newest));
+    // An empty oplog still has a "now": the clock, as the next entry's time will be at least that.
+    response.put("operationTime", new BsonTimestamp(newest != 0 ? newest : java.time.Instant.now().getEpochSecond() << 32));
   }
 
   /** A change stream that ended in its first batch (invalidated) must say so with cursor id 0. */

@@ -10,8 +10,8 @@ import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
  * {@code java -jar tidemark.jar <command>}. Exit codes: 0 success; 1 a check found a problem
- * (verify: missing events); 2 a usage error; 3 bad configuration or input (the message names it);
- * 4 a runtime failure.
+ * (verify: missing events; status: a failed stream); 2 a usage error; 3 bad configuration or input,
+ * or a refusal (the message names it); 4 a runtime failure.
  */
 @Command(
     name = "tidemark",
@@ -20,7 +20,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
     versionProvider = Main.Version.class,
     subcommands = {
       DemoCommand.class, VerifyCommand.class, MongoCommand.class, NodeCommand.class, WorkloadCommand.class,
-      CommandLine.HelpCommand.class
+      CheckpointsCommand.class, StatusCommand.class, ReportCommand.class, CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {
   public static final int PROBLEM_FOUND = 1;

@@ -60,13 +60,7 @@ final class NodeCommand implements Callable<Integer> {
       seedNodes.add("akka://tidemark@" + seed);
     }
     options.put("akka.cluster.seed-nodes", seedNodes);
-    String url = checkpoints != null ? checkpoints : DEFAULT_CHECKPOINTS;
-    String dialect = JournalSchema.dialect(url);
-    options.put("akka-persistence-jdbc.shared-databases.slick.db.url", url);
-    options.put("akka-persistence-jdbc.shared-databases.slick.profile",
-        "postgres".equals(dialect) ? "slick.jdbc.PostgresProfile$" : "slick.jdbc.H2Profile$");
-    options.put("akka-persistence-jdbc.shared-databases.slick.db.driver",
-        "postgres".equals(dialect) ? "org.postgresql.Driver" : "org.h2.Driver");
+    options.putAll(CheckpointDatabase.options(checkpoints != null ? checkpoints : DEFAULT_CHECKPOINTS));
     if (managementPort != null) options.put("akka.management.http.port", managementPort);
     new DemoJob(CliConfig.load(config, options), mongodb, DemoJob.Mode.CLUSTER_NODE).run();
     return 0;

@@ -29,8 +29,26 @@ public final class StatusRoutes extends AllDirectives implements ManagementRoute
 
   @Override
   public Route routes(ManagementRouteProviderSettings settings) {
-    return pathPrefix("tidemark", () -> path("streams", () -> get(() -> complete(
-        HttpEntities.create(ContentTypes.APPLICATION_JSON, render())))));
+    Samples samples = Samples.get(Adapter.toTyped(system)); // starts recording with the endpoints
+    return pathPrefix("tidemark", () -> concat(
+        path("streams", () -> get(() -> complete(HttpEntities.create(ContentTypes.APPLICATION_JSON, render())))),
+        path("samples", () -> get(() -> complete(HttpEntities.create(ContentTypes.APPLICATION_JSON, json(samplesBody(samples))))))));
+  }
+
+  private Map<String, Object> samplesBody(Samples samples) {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("node", system.provider().getDefaultAddress().toString());
+    body.put("intervalMillis", samples.interval().toMillis());
+    body.put("streams", samples.all());
+    return body;
+  }
+
+  private static String json(Object body) {
+    try {
+      return JSON.writeValueAsString(body);
+    } catch (JsonProcessingException e) {
+      return "{\"error\": \"" + e.getMessage().replace("\"", "'") + "\"}";
+    }
   }
 
   private String render() {

@@ -32,7 +32,13 @@ public final class StreamStatus {
     status.put("inFlight", window.inFlight());
     status.put("restarts", control.stats().restarts());
     status.put("deadLetters", control.stats().deadLetters());
+    status.put("replayedEvents", window.replayed());
     status.put("gaps", control.stats().gaps());
+    io.tidemark.source.OplogSample oplog = control.stats().oplog();
+    status.put("oplogWindowSeconds", oplog == null ? null : oplog.windowSeconds());
+    status.put("oplogUsage", oplog == null ? null : oplog.usage());
+    status.put("headroomSeconds", oplog == null ? null : oplog.headroomSeconds());
+    status.put("recommendedCheckpointIntervalSeconds", oplog == null ? null : oplog.recommendedCheckpointIntervalSeconds());
     status.put("failedCommands", control.stats().errors());
     return status;
   }

@@ -29,7 +29,10 @@ import io.tidemark.source.FaultSettings;
 import io.tidemark.source.CursorProbe;
 import io.tidemark.source.MongoConnector;
 import io.tidemark.source.MongoSettings;
+import io.tidemark.source.OplogMonitor;
+import io.tidemark.source.OplogSettings;
 import io.tidemark.source.ResumableErrors;
+import io.tidemark.source.ResumeTokens;
 import io.tidemark.source.ResumePosition;
 import io.tidemark.source.SourceSettings;
 import io.tidemark.window.WindowSettings;
@@ -295,7 +298,12 @@ public final class PipelineBuilder<T> {
     PipelineRunner runner = new PipelineRunner(
         spec.stream, () -> runOnce(system, client, where, mongo, source, faults, probe, window, parallelism, userStages),
         failure, system, spec.stats);
+    OplogSettings oplog = OplogSettings.create(system);
+    Cancellable monitoring = oplog.enabled
+        ? new OplogMonitor(spec.stream, client, oplog, this::checkpointTime, spec.stats::onOplogSample).start(system)
+        : null;
     runner.completion().whenComplete((done, error) -> {
+      if (monitoring != null) monitoring.cancel();
       if (spec.mongoClient == null) client.close();
       if (probe != null) probe.close();
       if (error != null) log.error("stream '{}' stopped: {}", spec.stream, Errors.summary(error));
@@ -315,6 +323,7 @@ public final class PipelineBuilder<T> {
       ActorSystem<?> system, MongoClient client, String where, MongoSettings mongo, SourceSettings source,
       FaultSettings faults, CursorProbe probe, WindowSettings window, int parallelism,
       Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed> userStages) {
+    spec.stats.window().startRun();
     CompletableFuture<StreamCheckpoints> opened = spec.checkpoints.open(spec.stream).toCompletableFuture();
     CompletableFuture<Long> epoch = new CompletableFuture<>();
     Function<Checkpoint, CompletionStage<Done>> save =
@@ -378,7 +387,7 @@ public final class PipelineBuilder<T> {
             log.warn("stream '{}': the server refuses the start position {}: {}", spec.stream, position.describe(),
                 ResumableErrors.describe(error));
             return recovery.handles(kind)
-                ? recovery.recover(kind, error, position)
+                ? recovery.recoverAtStart(kind, error, position)
                 : CompletableFuture.<ResumePosition>failedFuture(Faults.explain(spec.stream, Errors.unwrap(error), faults));
           }
           if (kind == ResumableErrors.Kind.NOT_A_REPLICA_SET) {
@@ -389,6 +398,13 @@ public final class PipelineBuilder<T> {
           return CompletableFuture.completedFuture(position);
         })
         .thenCompose(next -> next);
+  }
+
+  /** The cluster time of the newest saved checkpoint, read out of its token when it has none of its own. */
+  private BsonTimestamp checkpointTime() {
+    Checkpoint saved = spec.stats.window().lastSaved();
+    if (saved == null) return null;
+    return saved.clusterTime() != null ? saved.clusterTime() : ResumeTokens.clusterTime(saved.resumeToken());
   }
 
   /** Where a run starts, and whether it is a position from before (which the server may no longer have) or just made. */
@@ -429,7 +445,7 @@ public final class PipelineBuilder<T> {
           epoch.complete(acquired.epoch());
           if (acquired.corruption() != null) {
             if (faults.onInvalidToken == FaultSettings.Restart.FAIL) return CompletableFuture.failedFuture(acquired.corruption());
-            return recovery.recoverCorrupt(acquired.corruption()).thenApply(Start::fresh);
+            return recovery.recoverAtStart(ResumableErrors.Kind.INVALID_TOKEN, acquired.corruption(), null).thenApply(Start::fresh);
           }
           Optional<Checkpoint> stored = acquired.checkpoint();
           if (stored.isPresent() && stored.get().kind() == CheckpointKind.INVALIDATE && !faults.followCollection) {

@@ -10,8 +10,10 @@ import io.tidemark.checkpoint.StreamCheckpoints;
 import io.tidemark.source.FaultSettings;
 import io.tidemark.source.MongoConnector;
 import io.tidemark.source.Recovery;
+import io.tidemark.source.Recovery.Recovered;
 import io.tidemark.source.ResumableErrors;
 import io.tidemark.source.ResumePosition;
+import io.tidemark.source.ResumeTokens;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
@@ -33,7 +35,6 @@ import org.slf4j.LoggerFactory;
  */
 final class PipelineRecovery implements Recovery {
   private static final Logger log = LoggerFactory.getLogger(PipelineRecovery.class);
-  private static final Pattern TOKEN_IN_MESSAGE = Pattern.compile("_id: \\{ _data: \"([0-9A-Fa-f]+)\" \\}");
 
   private final String stream;
   private final MongoClient client;
@@ -68,19 +69,20 @@ final class PipelineRecovery implements Recovery {
   }
 
   @Override
-  public CompletionStage<ResumePosition> recover(ResumableErrors.Kind kind, Throwable error, ResumePosition lost) {
+  public CompletionStage<Recovered> recover(ResumableErrors.Kind kind, Throwable error, ResumePosition lost) {
     String what = describe(kind, error);
     String from = lost == null ? "the stored position" : lost.describe();
     if (kind == ResumableErrors.Kind.TOO_LARGE) {
-      BsonDocument token = tokenOf(error);
+      // The stream reopens where it was, with the event filtered out by its _id: the events before it
+      // in the failed batch are still delivered. The gap checkpoint is the skipped event's own token.
+      BsonDocument token = ResumableErrors.oversizeToken(error);
       if (token == null) {
         return CompletableFuture.failedFuture(new TidemarkException(
             "stream '" + stream + "': an event over the size limit (BSONObjectTooLarge 10334) cannot be skipped: the error does not name"
                 + " its _id (" + Errors.oneLine(error.getMessage()) + ")"));
       }
       String note = "skipped an event over the size limit (BSONObjectTooLarge 10334) after " + from + "; its token " + token.toJson();
-      return record(Checkpoint.atToken(stream, token, null).as(CheckpointKind.GAP, note), note, "on-oversize-event = skip")
-          .thenApply(saved -> ResumePosition.resumeAfter(token));
+      return CompletableFuture.completedFuture(noted(new Recovered(lost, lost, note), "on-oversize-event = skip"));
     }
     FaultSettings.Restart policy = kind == ResumableErrors.Kind.HISTORY_LOST ? faults.onHistoryLost : faults.onInvalidToken;
     String key = kind == ResumableErrors.Kind.HISTORY_LOST ? "on-history-lost" : "on-invalid-token";
@@ -88,24 +90,38 @@ final class PipelineRecovery implements Recovery {
     CompletionStage<BsonTimestamp> target = policy == FaultSettings.Restart.RESTART_FROM_OLDEST
         ? oldest()
         : now().thenApply(time -> new BsonTimestamp(time.getValue() + 1));
-    return target.thenCompose(time -> {
+    return target.thenApply(time -> {
       ResumePosition position = ResumePosition.startAtOperationTime(time);
       String note = what + " at " + from + ": " + FaultSettings.label(policy) + ", from " + position.describe()
           + "; events in between are skipped";
-      return record(Checkpoint.atOperationTime(stream, time).as(CheckpointKind.GAP, note), note, key + " = " + FaultSettings.label(policy))
-          .thenApply(saved -> position);
+      return noted(new Recovered(position, position, note), key + " = " + FaultSettings.label(policy));
     });
   }
 
-  /** Recovers from a stored checkpoint that does not parse, as the invalid-token policy says. */
-  CompletionStage<ResumePosition> recoverCorrupt(TidemarkException corrupt) {
-    return recover(ResumableErrors.Kind.INVALID_TOKEN, corrupt, null);
+  private Recovered noted(Recovered recovered, String policy) {
+    log.warn("stream '{}': {} ({}); the gap is recorded in the checkpoint history", stream, recovered.note(), policy);
+    stats.onGap();
+    return recovered;
   }
 
-  private CompletionStage<Object> record(Checkpoint gap, String note, String policy) {
-    log.warn("stream '{}': {} ({}); the gap is recorded in the checkpoint history", stream, note, policy);
-    stats.onGap();
-    return opened.thenCompose(record -> epoch.thenCompose(taken -> record.save(gap, taken))).thenApply(done -> done);
+  /**
+   * Recovers before the stream starts (the stored position was checked and refused, or does not
+   * parse): nothing is in flight, so the gap checkpoint is saved at once, and the run starts there.
+   */
+  CompletionStage<ResumePosition> recoverAtStart(ResumableErrors.Kind kind, Throwable error, ResumePosition lost) {
+    return recover(kind, error, lost).thenCompose(recovered -> {
+      ResumePosition at = recovered.gapAt();
+      Checkpoint gap = at instanceof ResumePosition.StartAtOperationTime time
+          ? Checkpoint.atOperationTime(stream, time.time()).as(CheckpointKind.GAP, recovered.note())
+          : Checkpoint.atToken(stream, tokenOf(at), null).as(CheckpointKind.GAP, recovered.note());
+      return opened.thenCompose(record -> epoch.thenCompose(taken -> record.save(gap, taken))).thenApply(saved -> recovered.position());
+    });
+  }
+
+  private static BsonDocument tokenOf(ResumePosition position) {
+    if (position instanceof ResumePosition.ResumeAfter resume) return resume.token();
+    if (position instanceof ResumePosition.StartAfter start) return start.token();
+    throw new IllegalArgumentException("no token in " + position);
   }
 
   private CompletionStage<BsonTimestamp> now() {
@@ -136,10 +152,5 @@ final class PipelineRecovery implements Recovery {
     return "invalid resume token (" + ResumableErrors.describe(cause) + ")";
   }
 
-  /** The _id the server names in a BSONObjectTooLarge message. */
-  static BsonDocument tokenOf(Throwable error) {
-    Matcher matcher = TOKEN_IN_MESSAGE.matcher(String.valueOf(Errors.unwrap(error).getMessage()));
-    return matcher.find() ? new BsonDocument("_data", new BsonString(matcher.group(1))) : null;
-  }
 
 }

@@ -15,6 +15,7 @@ public final class PipelineStats {
   private final AtomicLong deadLetters = new AtomicLong();
   private final AtomicLong gaps = new AtomicLong();
   private volatile java.util.function.Supplier<java.util.Map<String, Long>> errors = java.util.Map::of;
+  private volatile io.tidemark.source.OplogSample oplog;
 
   void markStarted(ResumePosition position) {
     startedFrom = position;
@@ -41,6 +42,15 @@ public final class PipelineStats {
 
   void onGap() {
     gaps.incrementAndGet();
+  }
+
+  void onOplogSample(io.tidemark.source.OplogSample sample) {
+    oplog = sample;
+  }
+
+  /** The newest look at the oplog (window, usage, this stream's headroom), or null before the first or without a monitor. */
+  public io.tidemark.source.OplogSample oplog() {
+    return oplog;
   }
 
   void errorsFrom(java.util.function.Supplier<java.util.Map<String, Long>> source) {

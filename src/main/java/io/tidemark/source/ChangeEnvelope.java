@@ -27,8 +27,12 @@ public final class ChangeEnvelope {
   private final String operationType;
   private final BsonDocument documentKey;
   private final ChangeStreamDocument<Document> event;
+  private final String note;
 
+  /** The operation type of a heartbeat: a quiet stream's position, no event. */
   public static final String HEARTBEAT = "heartbeat";
+  /** The operation type of a gap: where a fault policy moved the stream on, and what it skipped. */
+  public static final String GAP = "gap";
 
   private ChangeEnvelope(long seqNr, ChangeStreamDocument<Document> event) {
     this.seqNr = seqNr;
@@ -37,15 +41,18 @@ public final class ChangeEnvelope {
     this.clusterTime = event.getClusterTime();
     this.operationType = event.getOperationTypeString();
     this.documentKey = event.getDocumentKey();
+    this.note = null;
   }
 
-  private ChangeEnvelope(long seqNr, BsonDocument heartbeatToken) {
+  /** A marker: a position without an event. */
+  private ChangeEnvelope(long seqNr, String type, BsonDocument token, BsonTimestamp clusterTime, String note) {
     this.seqNr = seqNr;
     this.event = null;
-    this.resumeToken = heartbeatToken;
-    this.clusterTime = ResumeTokens.clusterTime(heartbeatToken);
-    this.operationType = HEARTBEAT;
+    this.resumeToken = token;
+    this.clusterTime = clusterTime;
+    this.operationType = type;
     this.documentKey = null;
+    this.note = note;
   }
 
   /**
@@ -53,11 +60,43 @@ public final class ChangeEnvelope {
    * a checkpoint may move to. It never reaches the user's stages.
    */
   public static ChangeEnvelope heartbeat(long seqNr, BsonDocument postBatchResumeToken) {
-    return new ChangeEnvelope(seqNr, Objects.requireNonNull(postBatchResumeToken, "postBatchResumeToken"));
+    Objects.requireNonNull(postBatchResumeToken, "postBatchResumeToken");
+    return new ChangeEnvelope(seqNr, HEARTBEAT, postBatchResumeToken, ResumeTokens.clusterTime(postBatchResumeToken), null);
+  }
+
+  /**
+   * Where a fault policy moved the stream on, in order with its events, so that the gap is saved
+   * (as a checkpoint of kind gap, with the note) only when every event before it is done. It never
+   * reaches the user's stages.
+   */
+  public static ChangeEnvelope gap(long seqNr, ResumePosition at, String note) {
+    Objects.requireNonNull(note, "note");
+    if (at instanceof ResumePosition.ResumeAfter resume) {
+      return new ChangeEnvelope(seqNr, GAP, resume.token(), ResumeTokens.clusterTime(resume.token()), note);
+    }
+    if (at instanceof ResumePosition.StartAfter start) {
+      return new ChangeEnvelope(seqNr, GAP, null, ResumeTokens.clusterTime(start.token()), note);
+    }
+    if (at instanceof ResumePosition.StartAtOperationTime time) return new ChangeEnvelope(seqNr, GAP, null, time.time(), note);
+    throw new IllegalArgumentException("a gap needs a position, was " + at);
+  }
+
+  /** A position without an event (a heartbeat or a gap): done as soon as everything before it is. */
+  public boolean isMarker() {
+    return event == null;
   }
 
   public boolean isHeartbeat() {
-    return event == null;
+    return event == null && HEARTBEAT.equals(operationType);
+  }
+
+  public boolean isGap() {
+    return event == null && GAP.equals(operationType);
+  }
+
+  /** What a gap skipped; null otherwise. */
+  public String note() {
+    return note;
   }
 
   /**
@@ -102,14 +141,20 @@ public final class ChangeEnvelope {
     return event == null ? null : event.getFullDocument();
   }
 
-  /** The driver's event; null for a heartbeat. */
+  /** The driver's event; null for a marker (heartbeat, gap). */
   public ChangeStreamDocument<Document> event() {
     return event;
   }
 
   /** The event as the BSON document the server sent, for storing it or sending it to another node. */
   public BsonDocument eventDocument() {
-    if (event == null) return new BsonDocument("_id", resumeToken).append("operationType", new org.bson.BsonString(HEARTBEAT));
+    if (event == null) {
+      BsonDocument marker = new BsonDocument("operationType", new org.bson.BsonString(operationType));
+      if (resumeToken != null) marker.append("_id", resumeToken);
+      if (clusterTime != null) marker.append("clusterTime", clusterTime);
+      if (note != null) marker.append("note", new org.bson.BsonString(note));
+      return marker;
+    }
     BsonDocument document = new BsonDocument();
     CODEC.encode(new BsonDocumentWriter(document), event, EncoderContext.builder().build());
     return document;

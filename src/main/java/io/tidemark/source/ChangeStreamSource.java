@@ -67,6 +67,12 @@ public final class ChangeStreamSource {
 
   private record Heartbeat(BsonDocument token, long deliveredWhenProbed) implements Incoming {}
 
+  /** A gap a policy recorded, to go through the window in order with the events. */
+  private record Gap(ResumePosition at, String note) implements Incoming {}
+
+  /** Where the stream opens, and the gap to emit first when a policy moved it there. */
+  private record Opening(ResumePosition position, Gap gap) {}
+
   /** The source's memory across restarts of one materialization. */
   private static final class State {
     volatile ResumePosition initial;
@@ -77,6 +83,8 @@ public final class ChangeStreamSource {
     volatile long lastDeliveryNanos = System.nanoTime();
     long seqNr;
     final List<BsonDocument> fragments = new ArrayList<>();
+    /** Oversize events skipped by policy: filtered out by _id whenever the stream reopens. */
+    final List<BsonDocument> excluded = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     ResumePosition current() {
       return lastDelivered != null ? lastDelivered : initial;
@@ -87,7 +95,7 @@ public final class ChangeStreamSource {
     return Source.fromMaterializer(
             (materializer, attributes) -> {
               State state = new State();
-              Source<Incoming, NotUsed> changes = reopening(definition, state).map(Event::new);
+              Source<Incoming, NotUsed> changes = reopening(definition, state);
               Source<Incoming, NotUsed> incoming =
                   definition.heartbeat() == null || !definition.faults().heartbeat
                       ? changes
@@ -99,10 +107,14 @@ public final class ChangeStreamSource {
         .mapMaterializedValue(future -> NotUsed.getInstance());
   }
 
-  private static Source<ChangeStreamDocument<Document>, NotUsed> reopening(Definition definition, State state) {
+  private static Source<Incoming, NotUsed> reopening(Definition definition, State state) {
     var settings = definition.settings().restartSettings().withRestartOn(error -> decide(definition, state, error));
-    akka.japi.function.Creator<Source<ChangeStreamDocument<Document>, ?>> open = () ->
-        Source.completionStageSource(position(definition, state).thenApply(position -> MongoSource.create(publisher(definition, position))))
+    akka.japi.function.Creator<Source<Incoming, ?>> open = () ->
+        Source.completionStageSource(position(definition, state).thenApply(opening -> {
+              Source<Incoming, NotUsed> events =
+                  MongoSource.create(publisher(definition, state, opening.position())).map(event -> (Incoming) new Event(event));
+              return opening.gap() == null ? events : Source.<Incoming>single(opening.gap()).concat(events);
+            }))
             .mapMaterializedValue(future -> NotUsed.getInstance());
     // Following the collection, the stream reopens after it ends, which it only does after an invalidate.
     return definition.faults().followCollection
@@ -110,8 +122,12 @@ public final class ChangeStreamSource {
         : RestartSource.onFailuresWithBackoff(settings, open);
   }
 
-  private static ChangeStreamPublisher<Document> publisher(Definition definition, ResumePosition position) {
-    List<Bson> pipeline = new ArrayList<>(definition.pipeline());
+  private static ChangeStreamPublisher<Document> publisher(Definition definition, State state, ResumePosition position) {
+    List<Bson> pipeline = new ArrayList<>();
+    if (!state.excluded.isEmpty()) {
+      pipeline.add(new Document("$match", new Document("_id", new Document("$nin", new ArrayList<>(state.excluded)))));
+    }
+    pipeline.addAll(definition.pipeline());
     if (definition.faults().onOversizeEvent == FaultSettings.Oversize.SPLIT) {
       pipeline.add(new Document("$changeStreamSplitLargeEvent", new Document()));
     }
@@ -140,36 +156,46 @@ public final class ChangeStreamSource {
     return false;
   }
 
-  private static CompletionStage<ResumePosition> position(Definition definition, State state) {
+  private static CompletionStage<Opening> position(Definition definition, State state) {
     if (state.pendingKind != null) {
       ResumableErrors.Kind kind = state.pendingKind;
       Throwable error = state.pendingError;
       state.pendingKind = null;
       state.pendingError = null;
-      return definition.recovery().recover(kind, error, state.current()).thenApply(position -> {
-        state.initial = position;
-        state.lastDelivered = null;
-        return position;
+      return definition.recovery().recover(kind, error, state.current()).thenApply(recovered -> {
+        if (kind == ResumableErrors.Kind.TOO_LARGE) {
+          BsonDocument oversize = ResumableErrors.oversizeToken(error);
+          state.excluded.add(oversize);
+          log.warn("stream '{}': reopening at {} without the oversize event {}", definition.stream(),
+              recovered.position().describe(), oversize.toJson());
+        } else {
+          state.initial = recovered.position();
+          state.lastDelivered = null;
+        }
+        return new Opening(recovered.position(), new Gap(recovered.gapAt(), recovered.note()));
       });
     }
     ResumePosition delivered = state.lastDelivered;
     if (delivered != null) {
       log.info("stream '{}': reopening the change stream from the last delivered token: {}", definition.stream(), delivered.describe());
-      return CompletableFuture.completedFuture(delivered);
+      return CompletableFuture.completedFuture(new Opening(delivered, null));
     }
     ResumePosition known = state.initial;
     if (known != null) {
       log.info("stream '{}': reopening the change stream at its initial position: {}", definition.stream(), known.describe());
-      return CompletableFuture.completedFuture(known);
+      return CompletableFuture.completedFuture(new Opening(known, null));
     }
     return definition.initialPosition().get().thenApply(position -> {
       state.initial = position;
-      return position;
+      return new Opening(position, null);
     });
   }
 
   /** Numbers what arrived, joins fragments, and drops a heartbeat an event has overtaken. */
   private static List<ChangeEnvelope> deliver(Definition definition, State state, Incoming arrived) {
+    if (arrived instanceof Gap gap) {
+      return List.of(ChangeEnvelope.gap(++state.seqNr, gap.at(), gap.note()));
+    }
     if (arrived instanceof Heartbeat heartbeat) {
       if (heartbeat.deliveredWhenProbed() != state.delivered) return List.of();
       state.lastDelivered = ResumePosition.resumeAfter(heartbeat.token());

@@ -92,6 +92,15 @@ public final class ResumableErrors {
     return LEGACY_RESUMABLE_CODES.contains(code) ? Kind.RESUMABLE : Kind.FATAL;
   }
 
+  private static final java.util.regex.Pattern TOKEN_IN_MESSAGE =
+      java.util.regex.Pattern.compile("_id: \\{ _data: \"([0-9A-Fa-f]+)\" \\}");
+
+  /** The resume token a BSONObjectTooLarge (10334) message names as the oversize event's _id, or null. */
+  public static org.bson.BsonDocument oversizeToken(Throwable error) {
+    java.util.regex.Matcher matcher = TOKEN_IN_MESSAGE.matcher(String.valueOf(Errors.unwrap(error).getMessage()));
+    return matcher.find() ? new org.bson.BsonDocument("_data", new org.bson.BsonString(matcher.group(1))) : null;
+  }
+
   /** A short label for logs and metrics: the server code and name, or the exception class. */
   public static String describe(Throwable error) {
     Throwable e = unwrap(error);

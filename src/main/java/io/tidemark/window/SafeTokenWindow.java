@@ -103,7 +103,16 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
 
   private static CheckpointKind kindOf(ChangeEnvelope safe) {
     if (safe.isHeartbeat()) return CheckpointKind.HEARTBEAT;
+    if (safe.isGap()) return CheckpointKind.GAP;
     return "invalidate".equals(safe.operationType()) ? CheckpointKind.INVALIDATE : CheckpointKind.EVENT;
+  }
+
+  /** The checkpoint at the safe envelope: its token, or for a gap without one, its operation time. */
+  private Checkpoint checkpointAt(ChangeEnvelope safe) {
+    if (safe.resumeToken() == null) {
+      return new Checkpoint(stream, null, safe.clusterTime(), java.time.Instant.now(), 0, kindOf(safe), safe.note());
+    }
+    return Checkpoint.atToken(stream, safe.resumeToken(), safe.clusterTime()).as(kindOf(safe), safe.note());
   }
 
   private final class Logic extends TimerGraphStageLogic {
@@ -117,6 +126,8 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
     private long savedSeq;
     private boolean saving;
     private long savingSeq;
+    /** Gap markers admitted and not yet saved, oldest first. */
+    private final java.util.ArrayDeque<ChangeEnvelope> gaps = new java.util.ArrayDeque<>();
     private long lastSaveNanos = System.nanoTime();
     private Duration retryBackoff = settings.retryMinBackoff;
     private Checkpoint unemitted;
@@ -132,13 +143,14 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
             public void onPush() {
               ChangeEnvelope envelope = grab(events);
               window.admit(envelope);
-              if (envelope.isHeartbeat()) {
-                // A position without an event: done as soon as everything before it is.
+              if (envelope.isMarker()) {
+                // A position without an event (heartbeat, gap): done as soon as everything before it is.
+                if (envelope.isGap()) gaps.add(envelope);
                 onCompleted(envelope.seqNr());
                 admitMore();
                 return;
               }
-              stats.onAdmitted(window.inFlight());
+              stats.onAdmitted(envelope.clusterTime() == null ? 0 : envelope.clusterTime().getValue(), window.inFlight());
               push(toStages, envelope);
             }
 
@@ -230,7 +242,12 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
       ChangeEnvelope done = window.complete(seqNr);
       if (window.safeSeq() != safeBefore) stats.onSafe(window.safe());
       if (done != null) {
-        if (!done.isHeartbeat()) stats.onCompleted(done.clusterTime() == null ? 0 : done.clusterTime().getValue(), window.inFlight());
+        long clusterTime = done.clusterTime() == null ? 0 : done.clusterTime().getValue();
+        if (done.isMarker()) {
+          if (done.isHeartbeat()) stats.onQuietPosition(clusterTime); // caught up to here: lag stays true on a quiet stream
+        } else {
+          stats.onCompleted(clusterTime, window.inFlight());
+        }
         saveIfDue();
       }
     }
@@ -248,7 +265,8 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
 
     private void saveIfDue() {
       if (saving || window.safeSeq() <= savedSeq) return;
-      if (window.safeSeq() - savedSeq >= settings.checkpointEveryEvents) {
+      boolean gapDone = !gaps.isEmpty() && gaps.peek().seqNr() <= window.safeSeq();
+      if (gapDone || window.safeSeq() - savedSeq >= settings.checkpointEveryEvents) {
         startSave();
       } else if (!isTimerActive(INTERVAL_TIMER)) {
         long sinceLast = System.nanoTime() - lastSaveNanos;
@@ -268,10 +286,13 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
     }
 
     private void startSave() {
-      ChangeEnvelope safe = window.safe();
-      Checkpoint checkpoint = Checkpoint.atToken(stream, safe.resumeToken(), safe.clusterTime()).as(kindOf(safe), null);
+      // A gap is saved as itself, with its note, before any position after it: the history must show it.
+      ChangeEnvelope gap = gaps.peek();
+      boolean gapFirst = gap != null && gap.seqNr() <= window.safeSeq();
+      ChangeEnvelope safe = gapFirst ? gap : window.safe();
+      Checkpoint checkpoint = checkpointAt(safe);
       saving = true;
-      savingSeq = window.safeSeq();
+      savingSeq = safe.seqNr();
       cancelTimer(INTERVAL_TIMER);
       CompletionStage<Done> write;
       try {
@@ -302,6 +323,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
         return;
       }
       savedSeq = savingSeq;
+      while (!gaps.isEmpty() && gaps.peek().seqNr() <= savedSeq) gaps.poll();
       lastSaveNanos = System.nanoTime();
       retryBackoff = settings.retryMinBackoff;
       stats.onSaved(checkpoint, System.currentTimeMillis());

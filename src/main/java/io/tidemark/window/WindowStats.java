@@ -16,6 +16,9 @@ public final class WindowStats {
   private final AtomicLong admitted = new AtomicLong();
   private final AtomicLong completed = new AtomicLong();
   private final AtomicLong saves = new AtomicLong();
+  private final AtomicLong replayed = new AtomicLong();
+  private volatile long admittedThrough;
+  private volatile long replayedThrough;
   private volatile int inFlight;
   private volatile long lastCompletedClusterTime;
   private volatile Checkpoint lastSaved;
@@ -23,15 +26,38 @@ public final class WindowStats {
   private volatile long lastSavedAtMillis;
   private volatile Consumer<CompletableFuture<List<InFlightEvent>>> snapshots;
 
-  void onAdmitted(int inFlightNow) {
+  void onAdmitted(long clusterTime, int inFlightNow) {
     admitted.incrementAndGet();
+    if (clusterTime != 0 && clusterTime <= replayedThrough) replayed.incrementAndGet();
+    if (clusterTime > admittedThrough) admittedThrough = clusterTime;
     inFlight = inFlightNow;
+  }
+
+  /**
+   * A new run of the pipeline begins (after a failing stage, or a new consumer in this process):
+   * the events it admits up to the newest one admitted before are replays.
+   */
+  public void startRun() {
+    replayedThrough = admittedThrough;
+  }
+
+  /**
+   * Events admitted again after a restart in this process: at most the window plus the throttle
+   * per restart. (A replay after a crash or a failover to another node is not seen here: the
+   * process that admitted the events first is gone; {@code verify} counts those.)
+   */
+  public long replayed() {
+    return replayed.get();
   }
 
   void onCompleted(long clusterTime, int inFlightNow) {
     completed.incrementAndGet();
     if (clusterTime > lastCompletedClusterTime) lastCompletedClusterTime = clusterTime;
     inFlight = inFlightNow;
+  }
+
+  void onQuietPosition(long clusterTime) {
+    if (clusterTime > lastCompletedClusterTime) lastCompletedClusterTime = clusterTime;
   }
 
   void snapshotsFrom(Consumer<CompletableFuture<List<InFlightEvent>>> source) {
@@ -91,7 +117,10 @@ public final class WindowStats {
     return inFlight;
   }
 
-  /** {@code BsonTimestamp.getValue()} of the newest completed event's cluster time; 0 before the first. */
+  /**
+   * {@code BsonTimestamp.getValue()} of the newest completed event's cluster time, or of the newest
+   * heartbeat's when the stream is quiet; 0 before the first.
+   */
   public long lastCompletedClusterTime() {
     return lastCompletedClusterTime;
   }

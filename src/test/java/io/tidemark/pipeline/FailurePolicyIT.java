@@ -91,6 +91,9 @@ class FailurePolicyIT {
 
     assertThat(control.stats().restarts()).isEqualTo(2);
     assertThat(deliveries.get(20).get()).isEqualTo(3);
+    assertThat(control.stats().window().replayed())
+        .as("event 20 twice, and what was admitted after it before each failure: at most the replay bound per restart")
+        .isBetween(2L, 2L * WindowSettings.of(10, 5, Duration.ofMillis(100)).replayBound());
     for (int id = 0; id < 50; id++) {
       if (id != 20) assertThat(deliveries.get(id).get()).as("event %d, processed one at a time, is not replayed", id).isEqualTo(1);
     }

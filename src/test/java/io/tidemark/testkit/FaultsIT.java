@@ -74,10 +74,11 @@ class FaultsIT {
   @AfterEach
   void stopPipelines() throws Exception {
     mongo.failPointsOff();
-    for (PipelineControl control : running) {
+    List<PipelineControl> stopping = List.copyOf(running);
+    running.clear();
+    for (PipelineControl control : stopping) {
       control.drainAndStop().toCompletableFuture().exceptionally(error -> null).get(30, TimeUnit.SECONDS);
     }
-    running.clear();
   }
 
   @AfterAll
@@ -370,6 +371,60 @@ class FaultsIT {
     assertThat(gap.note()).contains("history lost").contains("restart-from-now").contains("events in between are skipped");
     assertThat(received.ids()).as("exactly the events after now").isEqualTo(range(203, 206));
     assertThat(control.stats().gaps()).isEqualTo(1);
+  }
+
+  @Test
+  void historyLostWhileRunningRecordsTheGapAfterTheEventsBeforeIt() throws Exception {
+    assumeTrue(mongo.canTruncateOplog(), "needs an oplog a test can turn over while the stream waits");
+    InMemoryCheckpointStore store = InMemoryCheckpointStore.create();
+    Received received = new Received();
+    CompletableFuture<Void> gate = new CompletableFuture<>();
+    PipelineControl control = Pipeline.named("behind")
+        .mongoUri(mongo.uri())
+        .collection(DB, "behind")
+        .checkpoints(store)
+        .windowSettings(WindowSettings.of(5, 5, Duration.ofMillis(100)))
+        .sourceSettings(SourceSettings.create(testKit.system()).withRestartBackoff(Duration.ofMillis(50), Duration.ofMillis(200)))
+        .faults(quiet().onHistoryLost(Restart.RESTART_FROM_OLDEST))
+        .mapAsync(event -> gate.thenApply(open -> received.record(event)))
+        .run(testKit.system());
+    running.add(control);
+    started(control);
+    BsonTimestamp lastWritten;
+    try {
+      insert("behind", 0, 30);
+      // The stage holds the first event: the window and the buffers fill, the source stops asking, the cursor stands still.
+      Await.until(Duration.ofSeconds(10), () -> control.stats().window().admitted() > 0, () -> "the first event admitted");
+      long admitted;
+      do {
+        admitted = control.stats().window().admitted();
+        Thread.sleep(500);
+      } while (control.stats().window().admitted() != admitted);
+      lastWritten = operationTime();
+      mongo.pushOutOfOplog(lastWritten, DB, "behind-filler");
+    } finally {
+      gate.complete(null);
+    }
+    insert("behind", 100, 103);
+
+    awaitIds(received, range(100, 103));
+    Set<Object> before = new TreeSet<>(received.ids());
+    before.removeAll(range(100, 103));
+    assertThat(before).as("what the cursor had read before the oplog rolled over it, in order, without holes")
+        .isEqualTo(range(0, before.size())).isNotEmpty();
+    assertThat(received.counts.values()).as("each event once").allMatch(n -> n.get() == 1);
+    Checkpoint gap = onlyGap(store, "behind");
+    assertThat(gap.note()).contains("history lost").contains("restart-from-oldest");
+    assertThat(gap.clusterTime()).as("the gap ends past everything truncated").isGreaterThan(lastWritten);
+    List<Checkpoint> history = store.history("behind");
+    assertThat(history).extracting(Checkpoint::clusterTime).isSortedAccordingTo(BsonTimestamp::compareTo);
+    int gapAt = history.indexOf(gap);
+    ChangeEnvelope lastBefore = received.events.stream().filter(e -> !range(100, 103).contains(e.documentKey().getInt32("_id").getValue()))
+        .reduce((a, b) -> b).orElseThrow();
+    assertThat(history.subList(0, gapAt)).as("the events before the gap were checkpointed before it")
+        .anyMatch(c -> lastBefore.resumeToken().equals(c.resumeToken()));
+    assertThat(control.stats().gaps()).isEqualTo(1);
+    assertThat(control.completion().toCompletableFuture()).isNotDone();
   }
 
   private static Checkpoint onlyGap(InMemoryCheckpointStore store, String stream) {

@@ -16,6 +16,8 @@ import akka.stream.testkit.javadsl.StreamTestKit;
 import akka.stream.testkit.javadsl.TestSink;
 import akka.stream.testkit.javadsl.TestSource;
 import io.tidemark.checkpoint.Checkpoint;
+import io.tidemark.checkpoint.CheckpointKind;
+import io.tidemark.source.ResumePosition;
 import io.tidemark.source.ChangeEnvelope;
 import io.tidemark.source.Envelopes;
 import java.time.Duration;
@@ -220,6 +222,33 @@ class SafeTokenWindowTest {
     probes.stages.expectComplete();
     probes.completions.sendComplete();
     probes.saved.expectComplete();
+  }
+
+  @Test
+  void aGapIsSavedAsItselfOnceEverythingBeforeItIsDoneAndNeverReachesTheStages() {
+    List<Checkpoint> saves = new CopyOnWriteArrayList<>();
+    Probes probes = run(WindowSettings.of(100, 50, LONG), recording(saves));
+    probes.saved.request(10);
+    probes.stages.request(10);
+    envelopes(1, 2).forEach(probes.events()::sendNext);
+    ResumePosition restart = ResumePosition.startAtOperationTime(new org.bson.BsonTimestamp(1_800_000_000, 1));
+    probes.events().sendNext(ChangeEnvelope.gap(3, restart, "history lost: restart-from-now"));
+    probes.events().sendNext(Envelopes.event(4, 1_000_000_000_000L, "key-4"));
+    assertThat(next(probes.stages, 3)).extracting(ChangeEnvelope::seqNr).containsExactly(1L, 2L, 4L);
+
+    probes.completions.sendNext(2L).sendNext(4L);
+    probes.saved.expectNoMessage(Duration.ofMillis(200));
+    probes.completions.sendNext(1L);
+    // Everything is done now; the gap is saved first, with its note, though #4 is safe too and K is far.
+    Checkpoint gap = probes.saved.expectNext();
+    assertThat(gap.kind()).isEqualTo(CheckpointKind.GAP);
+    assertThat(gap.note()).isEqualTo("history lost: restart-from-now");
+    assertThat(gap.resumeToken()).isNull();
+    assertThat(gap.position()).isEqualTo(restart);
+    probes.events().sendComplete();
+    probes.completions.sendComplete();
+    assertThat(probes.saved.expectNext().kind()).isEqualTo(CheckpointKind.EVENT);
+    assertThat(saves).hasSize(2);
   }
 
   @Test

@@ -1,0 +1,90 @@
+package io.tidemark.source;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.mongodb.reactivestreams.client.MongoClient;
+import com.mongodb.reactivestreams.client.MongoClients;
+import io.tidemark.embedded.EmbeddedSettings;
+import io.tidemark.testkit.FaultyMongo;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.bson.BsonTimestamp;
+import org.bson.Document;
+import org.junit.jupiter.api.Test;
+
+/** The oplog monitor on the fault kit's capped oplog: window, usage, and a headroom that shrinks as writes push the oldest entry on. */
+class OplogMonitorIT {
+  private static final int CAP = 400;
+
+  @Test
+  void headroomShrinksAsWritesPushTheOldestEntryForward() throws Exception {
+    try (FaultyMongo mongo = FaultyMongo.embedded(EmbeddedSettings.defaults().withCommitBeforeAck(false).withOplogMaxEntries(CAP));
+        MongoClient client = MongoClients.create(mongo.uri())) {
+      var other = mongo.database("shop").getCollection("other");
+      // One batch of 100 entries per second: 0, 1, 2; the checkpoint at the end of batch 2.
+      writeBatchInItsOwnSecond(other, 0);
+      writeBatchInItsOwnSecond(other, 1);
+      writeBatchInItsOwnSecond(other, 2);
+      BsonTimestamp checkpoint = newest(mongo);
+
+      OplogSample before = sample(client, checkpoint);
+      assertThat(before.first()).isEqualTo(mongo.oldestOplogTime());
+      assertThat(before.windowSeconds()).isGreaterThanOrEqualTo(2);
+      assertThat(before.headroomSeconds()).isEqualTo(before.windowSeconds());
+      assertThat(before.usage()).isEqualTo(300.0 / CAP);
+      assertThat(before.recommendedCheckpointIntervalSeconds()).isEqualTo(before.windowSeconds() / 10);
+
+      List<Long> headrooms = new ArrayList<>(List.of(before.headroomSeconds()));
+      for (int batch = 3; batch <= 6; batch++) {
+        writeBatchInItsOwnSecond(other, batch);
+        OplogSample sample = sample(client, checkpoint);
+        assertThat(sample.headroomSeconds()).isEqualTo((long) checkpoint.getTime() - mongo.oldestOplogTime().getTime());
+        headrooms.add(sample.headroomSeconds());
+      }
+      assertThat(headrooms).as("headroom per batch: %s", headrooms).isSortedAccordingTo((a, b) -> Long.compare(b, a));
+      assertThat(headrooms.get(headrooms.size() - 1)).as("the checkpoint has fallen off").isNegative();
+      assertThat(headrooms.get(0) - headrooms.get(headrooms.size() - 1)).isGreaterThanOrEqualTo(3);
+      assertThat(sample(client, checkpoint).usage()).isBetween(0.95, 1.0 + 4.0 / CAP);
+    }
+  }
+
+  @Test
+  void withoutACheckpointThereIsNoHeadroom() throws Exception {
+    try (FaultyMongo mongo = FaultyMongo.embedded(EmbeddedSettings.defaults().withCommitBeforeAck(false));
+        MongoClient client = MongoClients.create(mongo.uri())) {
+      mongo.database("shop").getCollection("other").insertOne(new Document("_id", 1));
+      OplogSample sample = sample(client, null);
+      assertThat(sample.headroomSeconds()).isNull();
+      assertThat(sample.windowSeconds()).isZero();
+    }
+  }
+
+  @Test
+  void humanDurationsShowTheTwoLargestUnits() {
+    assertThat(OplogMonitor.human(0)).isEqualTo("0s");
+    assertThat(OplogMonitor.human(59)).isEqualTo("59s");
+    assertThat(OplogMonitor.human(3_600)).isEqualTo("1h");
+    assertThat(OplogMonitor.human(90_061)).isEqualTo("1d 1h");
+    assertThat(OplogMonitor.human(3_725)).isEqualTo("1h 2m");
+    assertThat(OplogMonitor.human(-125)).isEqualTo("-2m 5s");
+  }
+
+  private static OplogSample sample(MongoClient client, BsonTimestamp checkpoint) throws Exception {
+    return OplogMonitor.read(client, checkpoint).toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  private static BsonTimestamp newest(FaultyMongo mongo) {
+    return mongo.database("local").getCollection("oplog.rs", org.bson.BsonDocument.class)
+        .find().sort(new Document("$natural", -1)).limit(1).first().getTimestamp("ts");
+  }
+
+  /** Waits for the next second of the clock, then writes 100 entries within it. */
+  private static void writeBatchInItsOwnSecond(com.mongodb.client.MongoCollection<Document> collection, int batch) throws InterruptedException {
+    long second = System.currentTimeMillis() / 1000;
+    while (System.currentTimeMillis() / 1000 == second) Thread.sleep(5);
+    List<Document> documents = new ArrayList<>();
+    for (int i = 0; i < 100; i++) documents.add(new Document("_id", batch * 1000 + i));
+    collection.insertMany(documents);
+  }
+}
