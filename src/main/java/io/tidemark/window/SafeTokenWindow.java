@@ -104,13 +104,19 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
   private static CheckpointKind kindOf(ChangeEnvelope safe) {
     if (safe.isHeartbeat()) return CheckpointKind.HEARTBEAT;
     if (safe.isGap()) return CheckpointKind.GAP;
+    if (safe.isSnapshot()) return CheckpointKind.SNAPSHOT;
+    if (safe.isSnapshotComplete()) return CheckpointKind.START;
     return "invalidate".equals(safe.operationType()) ? CheckpointKind.INVALIDATE : CheckpointKind.EVENT;
   }
 
-  /** The checkpoint at the safe envelope: its token, or for a gap without one, its operation time. */
+  /**
+   * The checkpoint at the safe envelope: its token, or for one without (a gap, a snapshot's
+   * progress or end), its operation time, with the snapshot progress it must keep.
+   */
   private Checkpoint checkpointAt(ChangeEnvelope safe) {
     if (safe.resumeToken() == null) {
-      return new Checkpoint(stream, null, safe.clusterTime(), java.time.Instant.now(), 0, kindOf(safe), safe.note());
+      return new Checkpoint(
+          stream, null, safe.clusterTime(), java.time.Instant.now(), 0, kindOf(safe), safe.note(), safe.snapshotProgress());
     }
     return Checkpoint.atToken(stream, safe.resumeToken(), safe.clusterTime()).as(kindOf(safe), safe.note());
   }
