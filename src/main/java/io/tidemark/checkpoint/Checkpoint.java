@@ -178,12 +178,13 @@ public final class Checkpoint {
     if (!(o instanceof Checkpoint other)) return false;
     return stream.equals(other.stream)
         && Objects.equals(resumeToken, other.resumeToken)
-        && Objects.equals(clusterTime, other.clusterTime);
+        && Objects.equals(clusterTime, other.clusterTime)
+        && Objects.equals(snapshot(), other.snapshot());
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(stream, resumeToken, clusterTime);
+    return Objects.hash(stream, resumeToken, clusterTime, snapshot());
   }
 
   @Override

@@ -182,9 +182,10 @@ public final class ChangeStreamSource {
               return (Incoming) new Copy(snapshot, until, note);
             }))
         .mapMaterializedValue(future -> NotUsed.getInstance());
-    Source<Incoming, NotUsed> copied = documents.concat(complete);
+    // concatLazy: plain concat would materialize and pull what follows at once, before the copy is done.
+    Source<Incoming, NotUsed> copied = documents.concatLazy(complete);
     if (definition.snapshot().mode == StartupMode.SNAPSHOT_ONLY) return copied;
-    return copied.concat(Source.lazySource(() -> streamFrom(definition, state, snapshot.stream()))
+    return copied.concatLazy(Source.lazySource(() -> streamFrom(definition, state, snapshot.stream()))
         .mapMaterializedValue(future -> NotUsed.getInstance()));
   }
 

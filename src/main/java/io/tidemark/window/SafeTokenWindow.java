@@ -132,7 +132,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
     private long savedSeq;
     private boolean saving;
     private long savingSeq;
-    /** Gap markers admitted and not yet saved, oldest first. */
+    /** Markers saved as themselves (gaps, a snapshot's end) admitted and not yet saved, oldest first. */
     private final java.util.ArrayDeque<ChangeEnvelope> gaps = new java.util.ArrayDeque<>();
     private long lastSaveNanos = System.nanoTime();
     private Duration retryBackoff = settings.retryMinBackoff;
@@ -151,7 +151,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
               window.admit(envelope);
               if (envelope.isMarker()) {
                 // A position without an event (heartbeat, gap): done as soon as everything before it is.
-                if (envelope.isGap()) gaps.add(envelope);
+                if (envelope.isGap() || envelope.isSnapshotComplete()) gaps.add(envelope);
                 onCompleted(envelope.seqNr());
                 admitMore();
                 return;
@@ -292,7 +292,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
     }
 
     private void startSave() {
-      // A gap is saved as itself, with its note, before any position after it: the history must show it.
+      // A gap (or a snapshot's end) is saved as itself, with its note, before any position after it: the history must show it.
       ChangeEnvelope gap = gaps.peek();
       boolean gapFirst = gap != null && gap.seqNr() <= window.safeSeq();
       ChangeEnvelope safe = gapFirst ? gap : window.safe();
