@@ -279,6 +279,47 @@ class SnapshotIT {
     }
   }
 
+  @Test
+  void reSnapshotWhileRunningRecordsTheGapAfterTheEventsBeforeIt() throws Exception {
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "snapshot-running");
+    try (FaultyMongo mongo = FaultyMongo.embedded(EmbeddedSettings.defaults().withCommitBeforeAck(false))) {
+      MongoCollection<Document> orders = mongo.database(DB).getCollection("running");
+      InMemoryCheckpointStore store = InMemoryCheckpointStore.create();
+      View view = new View();
+      PipelineControl control = run(
+          pipeline("running", mongo, store, StartupMode.STREAM_ONLY, quiet().onHistoryLost(FaultSettings.Restart.RE_SNAPSHOT)), view, system);
+      await(control.stats().started());
+      insert(orders, 0, 50);
+      awaitViewEqualsSource(view, orders);
+
+      // The server says the cursor's position fell off the oplog (as a real mongod does after it turned over).
+      mongo.failCommand(io.tidemark.testkit.FailCommand.on("getMore").errorCode(286).times(1));
+      Await.until(Duration.ofSeconds(30), () -> control.stats().snapshot().at() != null && !control.stats().snapshot().running(),
+          () -> "the re-snapshot complete");
+      insert(orders, 50, 60);
+      awaitViewEqualsSource(view, orders);
+      await(control.drainAndStop());
+
+      assertThat(view.copies.keySet()).as("the collection copied again").containsAll(java.util.stream.IntStream.range(0, 50).boxed().toList());
+      assertThat(control.stats().gaps()).isEqualTo(1);
+      List<Checkpoint> history = store.history("running");
+      List<Checkpoint> gaps = history.stream().filter(c -> c.kind() == CheckpointKind.GAP).toList();
+      assertThat(gaps).singleElement().satisfies(gap -> {
+        assertThat(gap.note()).contains("history lost").contains("286").contains("re-snapshot");
+        assertThat(gap.inSnapshot()).as("the gap itself says: copy again").isTrue();
+      });
+      int gapAt = history.indexOf(gaps.get(0));
+      assertThat(history.subList(0, gapAt)).as("the events before the fault were checkpointed before the gap")
+          .anyMatch(c -> c.kind() == CheckpointKind.EVENT);
+      assertThat(history.subList(gapAt, history.size())).extracting(Checkpoint::kind)
+          .as("after the gap: the copy's end, then events").containsSubsequence(CheckpointKind.GAP, CheckpointKind.START, CheckpointKind.EVENT);
+      assertThat(history).extracting(Checkpoint::clusterTime).isSortedAccordingTo(BsonTimestamp::compareTo);
+    } finally {
+      system.terminate();
+      system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
   private static BsonTimestamp operationTime(FaultyMongo mongo) {
     return mongo.database(DB).runCommand(new Document("ping", 1)).get("operationTime", BsonTimestamp.class);
   }
