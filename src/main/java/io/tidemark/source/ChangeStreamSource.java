@@ -163,8 +163,8 @@ public final class ChangeStreamSource {
         : MongoConnector.first(collection.countDocuments(com.mongodb.client.model.Filters.lte("_id", snapshot.after())));
     Source<Incoming, NotUsed> documents = Source.completionStageSource(estimated.thenCombine(before, (total, copied) -> {
           definition.progress().started(snapshot.at(), total == null ? -1 : total, copied == null ? 0 : copied, snapshot.after() == null);
-          log.info("stream '{}': {} {} ({} documents, estimated; {} copied before)", definition.stream(),
-              snapshot.after() == null ? "copying" : "going on copying", namespace, total, copied, snapshot.describe());
+          log.info("stream '{}': {} {}: {} ({} documents, estimated; {} copied before)", definition.stream(),
+              snapshot.after() == null ? "copying" : "going on copying", namespace, snapshot.describe(), total, copied);
           return SnapshotScan.create(definition.stream(), definition.client(), target, snapshot.after(), definition.snapshot(),
                   definition.progress(), materializer)
               .map(document -> (Incoming) new Copied(document, snapshot));
@@ -176,8 +176,9 @@ public final class ChangeStreamSource {
               org.bson.BsonTimestamp until = pong != null && pong.get("operationTime") instanceof org.bson.BsonTimestamp time ? time : null;
               SnapshotProgress progress = definition.progress();
               progress.completed();
-              String note = "snapshot complete: " + progress.copied() + " documents of " + namespace + " copied; streaming from "
-                  + snapshot.stream().describe();
+              String note = "snapshot complete: " + progress.copied() + " documents of " + namespace + " copied; "
+                  + (definition.snapshot().mode == StartupMode.SNAPSHOT_ONLY
+                      ? "snapshot-only: the stream ends here" : "streaming from " + snapshot.stream().describe());
               log.info("stream '{}': {} ({})", definition.stream(), note, progress.describe());
               return (Incoming) new Copy(snapshot, until, note);
             }))

@@ -320,6 +320,33 @@ class SnapshotIT {
     }
   }
 
+  @Test
+  void snapshotOnlyCopiesThenStopsAndDoesNotCopyAgain() throws Exception {
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "snapshot-only");
+    try (FaultyMongo mongo = FaultyMongo.embedded(EmbeddedSettings.defaults().withCommitBeforeAck(false))) {
+      MongoCollection<Document> orders = mongo.database(DB).getCollection("only");
+      insert(orders, 0, 1_200);
+      InMemoryCheckpointStore store = InMemoryCheckpointStore.create();
+      View view = new View();
+      PipelineControl control = run(pipeline("only", mongo, store, StartupMode.SNAPSHOT_ONLY, quiet()), view, system);
+      await(control.completion());
+      assertThat(view.versions).isEqualTo(source(orders));
+      assertThat(view.copies.values()).allMatch(n -> n.get() == 1);
+      Checkpoint last = store.get("only").orElseThrow();
+      assertThat(last.kind()).isEqualTo(CheckpointKind.START);
+      assertThat(last.note()).contains("snapshot complete: 1200 documents").contains("snapshot-only");
+
+      insert(orders, 1_200, 1_210);
+      PipelineControl again = run(pipeline("only", mongo, store, StartupMode.SNAPSHOT_ONLY, quiet()), view, system);
+      await(again.completion());
+      assertThat(again.stats().snapshot().documents()).as("a complete snapshot is not copied again").isZero();
+      assertThat(view.copied.get()).isEqualTo(1_200);
+    } finally {
+      system.terminate();
+      system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
   private static BsonTimestamp operationTime(FaultyMongo mongo) {
     return mongo.database(DB).runCommand(new Document("ping", 1)).get("operationTime", BsonTimestamp.class);
   }
