@@ -161,6 +161,7 @@ class SnapshotIT {
       assertThat(progress.overlapEvents()).as("changes made during the copy, counted as overlap").isPositive();
       assertThat(control.stats().startedFrom()).isInstanceOf(ResumePosition.Snapshot.class);
       await(control.drainAndStop());
+      assertThat(view.versions).as("the view equals the source: nothing missing, nothing stale").isEqualTo(source(orders));
       System.out.printf("snapshot of 20,000 under writes: %d copied, %d writes during the copy, %d overlap events%n",
           view.copied.get(), writesDuringCopy.get(), progress.overlapEvents());
     } finally {
@@ -178,8 +179,11 @@ class SnapshotIT {
       View view = new View();
 
       ActorSystem<Void> first = ActorSystem.create(Behaviors.empty(), "snapshot-first", config);
-      PipelineControl firstRun =
-          run(pipeline("crash", mongo, JdbcCheckpointStore.create(first), StartupMode.SNAPSHOT_THEN_STREAM, quiet()), view, first);
+      // A stage that takes a little time per document, so that the kill finds documents in flight and not yet checkpointed.
+      java.util.concurrent.Executor slow = CompletableFuture.delayedExecutor(200, TimeUnit.MICROSECONDS);
+      PipelineControl firstRun = pipeline("crash", mongo, JdbcCheckpointStore.create(first), StartupMode.SNAPSHOT_THEN_STREAM, quiet())
+          .mapAsync(event -> CompletableFuture.supplyAsync(() -> view.apply(event), slow))
+          .run(first);
       Await.until(Duration.ofSeconds(60), () -> view.copied.get() >= 8_000, () -> "8,000 documents copied before the crash");
       BsonTimestamp at = firstRun.stats().snapshot().at();
       first.terminate(); // abrupt: no drain, no last checkpoint
