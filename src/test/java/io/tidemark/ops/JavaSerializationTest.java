@@ -13,11 +13,16 @@ import akka.serialization.Serializer;
 import akka.serialization.jackson.JacksonCborSerializer;
 import com.typesafe.config.Config;
 import io.tidemark.JsonSerializable;
+import io.tidemark.cluster.ShardedWorker;
+import io.tidemark.source.ChangeEnvelope;
 import java.io.ByteArrayOutputStream;
 import java.io.ObjectOutputStream;
 import java.io.Serializable;
 import java.nio.file.Path;
 import java.util.Map;
+import org.bson.BsonDocument;
+import org.bson.json.JsonMode;
+import org.bson.json.JsonWriterSettings;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -26,7 +31,7 @@ import org.junit.jupiter.api.TestInstance;
 /**
  * Java serialization is off in the service's configuration: a message that is only
  * {@link Serializable} can be neither sent nor received, and Tidemark's own messages go through
- * Jackson CBOR.
+ * Jackson CBOR; an event's content travels between nodes as data.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class JavaSerializationTest {
@@ -96,5 +101,34 @@ class JavaSerializationTest {
     byte[] bytes = serialization.serialize(message).get();
     String manifest = akka.serialization.Serializers.manifestFor(serializer, message);
     assertThat(serialization.deserialize(bytes, serializer.identifier(), manifest).get()).isEqualTo(message);
+  }
+
+  @Test
+  void eventContentCrossesNodesAsDataNeverAsCodeOrConfig() {
+    // Field values that would mean something to HOCON, to Jackson's polymorphic typing, to Java
+    // serialization or to a server-side JavaScript evaluator arrive as the same strings.
+    BsonDocument event = BsonDocument.parse("""
+        {"_id": {"_data": "8200000001"}, "operationType": "insert",
+         "clusterTime": {"$timestamp": {"t": 1700000000, "i": 1}},
+         "ns": {"db": "shop", "coll": "orders"}, "documentKey": {"_id": 1},
+         "fullDocument": {"_id": 1,
+           "note": "${akka.remote.artery.canonical.hostname}",
+           "include": "include file(\\"/etc/passwd\\")",
+           "@class": "java.lang.ProcessBuilder", "$where": "function() { return true }",
+           "payload": {"$binary": {"base64": "rO0ABXNyABFqYXZhLnV0aWwuSGFzaE1hcA==", "subType": "00"}}}}
+        """);
+    ChangeEnvelope envelope = ChangeEnvelope.fromEventDocument(7, event);
+    ShardedWorker.Process process =
+        new ShardedWorker.Process("orders", 7, envelope.eventDocument().toJson(JsonWriterSettings.builder().outputMode(JsonMode.EXTENDED).build()),
+            system.deadLetters());
+    Serializer serializer = serialization.findSerializerFor(process);
+    assertThat(serializer).isInstanceOf(JacksonCborSerializer.class);
+    byte[] bytes = serialization.serialize(process).get();
+    ShardedWorker.Process received = (ShardedWorker.Process) serialization
+        .deserialize(bytes, serializer.identifier(), akka.serialization.Serializers.manifestFor(serializer, process)).get();
+    ChangeEnvelope arrived = ChangeEnvelope.fromEventDocument(received.seqNr, BsonDocument.parse(received.eventJson));
+    assertThat(arrived.eventDocument().getDocument("fullDocument")).isEqualTo(event.getDocument("fullDocument"));
+    assertThat(arrived.eventDocument().getDocument("fullDocument").getString("note").getValue())
+        .isEqualTo("${akka.remote.artery.canonical.hostname}");
   }
 }
