@@ -270,6 +270,45 @@ class DockerComposeTest {
     }
   }
 
+  @Test
+  void theCommandsOfTheDeploymentGuideNameRealServicesPortsAndPaths() throws IOException {
+    String guide = Files.readString(Path.of("docs", "deployment.md"));
+    Set<String> hostPorts = new TreeSet<>();
+    services.values().forEach(service -> strings(service.get("ports")).forEach(port -> {
+      String[] parts = port.split(":");
+      hostPorts.add(parts[parts.length - 2]);
+    }));
+    Set<String> paths = Set.of("/alive", "/ready", "/cluster/members", "/tidemark/streams", "/metrics");
+    Pattern serviceVerb = Pattern.compile(
+        "docker compose (?:-f \\S+ )*(?:--profile \\S+ )?(?:up -d(?: --no-deps| --build)*|stop|start|kill -s KILL|run --rm|exec) ((?:[a-z][a-z0-9-]* ?)+)");
+    Pattern address = Pattern.compile("127\\.0\\.0\\.1:(\\d+)(/[a-z/]*)?");
+    int commands = 0;
+    Matcher block = Pattern.compile("```bash\\n(.*?)```", Pattern.DOTALL).matcher(guide);
+    while (block.find()) {
+      for (String line : block.group(1).split("\\n")) {
+        String command = line.replaceAll("\\s+#.*$", "").strip();
+        if (command.isEmpty()) continue;
+        commands++;
+        Matcher verb = serviceVerb.matcher(command);
+        if (verb.find()) {
+          for (String word : verb.group(1).strip().split(" ")) {
+            if (word.equals("mongosh") || word.equals("verify") || word.equals("java")) break; // the command run inside
+            assertThat(services.keySet()).as(command).contains(word);
+          }
+        }
+        Matcher files = Pattern.compile("-f (\\S+)").matcher(command);
+        while (files.find()) assertThat(Path.of(files.group(1))).as(command).exists();
+        Matcher at = address.matcher(command);
+        while (at.find()) {
+          if (at.group(1).equals("27017") || at.group(1).equals("5432")) continue;
+          assertThat(hostPorts).as(command + ": a published management port").contains(at.group(1));
+          if (at.group(2) != null) assertThat(paths).as(command).contains(at.group(2));
+        }
+      }
+    }
+    assertThat(commands).as("commands in docs/deployment.md").isGreaterThan(15);
+  }
+
   /** The variables a config file and the files it includes read: name to whether it is required ({@code ${X}}, not {@code ${?X}}). */
   static Map<String, Boolean> variablesRead(Path file) throws IOException {
     Map<String, Boolean> read = new HashMap<>();
