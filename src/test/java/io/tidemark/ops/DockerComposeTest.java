@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.mongodb.ConnectionString;
 import com.typesafe.config.Config;
 import io.tidemark.SecretFiles;
+import io.tidemark.checkpoint.JdbcCheckpointSettings;
+import io.tidemark.checkpoint.JournalSchema;
 import io.tidemark.source.MongoSettings;
+import io.tidemark.window.WindowSettings;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -133,6 +136,9 @@ class DockerComposeTest {
       Config config = CliConfig.load(PRODUCTION, Map.of(), onThisMachine(environment(entry.getValue())));
 
       MongoSettings mongo = MongoSettings.create(config);
+      WindowSettings.create(config);
+      assertThat(JdbcCheckpointSettings.create(config).journalPlugin).isEqualTo("jdbc-journal");
+      assertThat(JournalSchema.dialect(config.getString("akka-persistence-jdbc.shared-databases.slick.db.url"))).isEqualTo("postgres");
       assertThat(mongo.uri).isEqualTo(secret("mongodb-uri"));
       assertThat(config.getString("akka.remote.artery.canonical.hostname")).isEqualTo(name);
       assertThat(config.getInt("akka.remote.artery.canonical.port")).isEqualTo(25520);
