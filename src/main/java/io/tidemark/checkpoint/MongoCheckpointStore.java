@@ -146,8 +146,7 @@ public final class MongoCheckpointStore implements CheckpointStore {
         throw new IllegalArgumentException(
             "checkpoint of stream '" + checkpoint.stream() + "' saved through the record of '" + stream + "'");
       }
-      Checkpoint saved = new Checkpoint(
-          stream, checkpoint.resumeToken(), checkpoint.clusterTime(), checkpoint.savedAt(), epoch, checkpoint.kind(), checkpoint.note());
+      Checkpoint saved = checkpoint.withEpoch(epoch);
       BsonDocument fields = encode(saved);
       List<Bson> conditions = new ArrayList<>(List.of(Filters.eq("_id", stream), Filters.lte(EPOCH, epoch)));
       if (saved.clusterTime() != null) {
@@ -216,6 +215,10 @@ public final class MongoCheckpointStore implements CheckpointStore {
       if (clusterTime != null && !clusterTime.isNull() && !clusterTime.isTimestamp()) {
         throw new CorruptCheckpointException(stream, String.valueOf(clusterTime), "has a clusterTime that is not a timestamp");
       }
+      BsonValue snapshot = document.get("snapshot");
+      if (snapshot != null && !snapshot.isNull() && !snapshot.isDocument()) {
+        throw new CorruptCheckpointException(stream, String.valueOf(snapshot), "has snapshot progress that is not a document");
+      }
       return new Checkpoint(
           stream,
           token == null || token.isNull() ? null : token.asDocument(),
@@ -223,7 +226,8 @@ public final class MongoCheckpointStore implements CheckpointStore {
           document.isDateTime("savedAt") ? Instant.ofEpochMilli(document.getDateTime("savedAt").getValue()) : Instant.EPOCH,
           document.isNumber("savedEpoch") ? document.getNumber("savedEpoch").longValue() : 0,
           CheckpointKind.parse(document.isString("kind") ? document.getString("kind").getValue() : null),
-          document.isString("note") ? document.getString("note").getValue() : null);
+          document.isString("note") ? document.getString("note").getValue() : null,
+          snapshot == null || snapshot.isNull() ? null : snapshot.asDocument());
     }
   }
 
@@ -236,6 +240,8 @@ public final class MongoCheckpointStore implements CheckpointStore {
     fields.put("savedEpoch", new BsonInt64(checkpoint.epoch()));
     fields.put("kind", new org.bson.BsonString(checkpoint.kind().label()));
     fields.put("note", checkpoint.note() == null ? org.bson.BsonNull.VALUE : new org.bson.BsonString(checkpoint.note()));
+    // Snapshot progress ({} or {_id: last copied}) as BSON, which keeps the _id's type.
+    fields.put("snapshot", checkpoint.snapshot() == null ? org.bson.BsonNull.VALUE : checkpoint.snapshot());
     return fields;
   }
 

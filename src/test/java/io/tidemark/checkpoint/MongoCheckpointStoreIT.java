@@ -154,6 +154,23 @@ class MongoCheckpointStoreIT {
   }
 
   @Test
+  void snapshotProgressIsKeptWithItsIdType() throws Exception {
+    StreamCheckpoints copying = await(newStore().open("copying"));
+    long epoch = await(copying.acquire()).epoch();
+    org.bson.BsonTimestamp at = new org.bson.BsonTimestamp(1_700_000_000, 1);
+    org.bson.types.ObjectId last = new org.bson.types.ObjectId();
+    await(copying.save(Checkpoint.snapshot("copying", at, null, null), epoch));
+    await(copying.save(Checkpoint.snapshot("copying", at, new org.bson.BsonObjectId(last), null), epoch));
+    await(copying.close());
+
+    Checkpoint stored = await(await(newStore().open("copying")).acquire()).checkpoint().orElseThrow();
+    assertThat(stored.kind()).isEqualTo(CheckpointKind.SNAPSHOT);
+    assertThat(stored.inSnapshot()).isTrue();
+    assertThat(stored.snapshot().get("_id")).isEqualTo(new org.bson.BsonObjectId(last));
+    assertThat(stored.position().describe()).contains("snapshot").contains(last.toHexString());
+  }
+
+  @Test
   void aCorruptStoredTokenIsReportedAndLeftAsItIs() throws Exception {
     mongo.database(DB).getCollection("tidemark_checkpoints").insertOne(
         new Document("_id", "corrupt").append("epoch", 3L).append("token", "not-a-token").append("kind", "event"));
