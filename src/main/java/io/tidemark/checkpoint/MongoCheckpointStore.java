@@ -47,8 +47,8 @@ import org.bson.conversions.Bson;
  * {@code MongoTransactionalSink}, whose transactions need them in the same replica set.
  */
 public final class MongoCheckpointStore implements CheckpointStore {
-  private static final String EPOCH = "epoch";
-  private static final String AT = "at";
+  static final String EPOCH = "epoch";
+  static final String AT = "at";
 
   private final MongoCollection<BsonDocument> collection;
   private final MongoCheckpointSettings settings;
@@ -157,6 +157,7 @@ public final class MongoCheckpointStore implements CheckpointStore {
       for (String field : fields.keySet()) updates.add(Updates.set(field, fields.get(field)));
       if (saved.clusterTime() == null) updates.add(Updates.unset(AT));
       updates.add(Updates.max(EPOCH, epoch));
+      updates.add(Updates.inc("saves", 1L));
       updates.add(Updates.pushEach(routine ? "history" : "notable", List.of(fields),
           new com.mongodb.client.model.PushOptions().slice(-settings.historySize)));
       return call("save the checkpoint", collection.updateOne(Filters.and(conditions), Updates.combine(updates), new UpdateOptions()))
@@ -198,40 +199,50 @@ public final class MongoCheckpointStore implements CheckpointStore {
     }
 
     private Optional<Checkpoint> decode(BsonDocument document) {
-      if (!document.containsKey("kind") && !document.containsKey("token") && !document.containsKey("clusterTime")) {
-        return Optional.empty();
-      }
-      Checkpoint checkpoint = checkpoint(document);
-      return checkpoint.position() == null ? Optional.empty() : Optional.of(checkpoint);
+      return MongoCheckpointStore.decode(stream, document, settings);
     }
 
     private Checkpoint checkpoint(BsonDocument document) {
-      BsonValue token = document.get("token");
-      if (token != null && !token.isNull() && !(token.isDocument() && token.asDocument().isString("_data"))) {
-        throw new CorruptCheckpointException(stream, String.valueOf(token), "in " + settings.database + "." + settings.collection
-            + " is not a resume token");
-      }
-      BsonValue clusterTime = document.get("clusterTime");
-      if (clusterTime != null && !clusterTime.isNull() && !clusterTime.isTimestamp()) {
-        throw new CorruptCheckpointException(stream, String.valueOf(clusterTime), "has a clusterTime that is not a timestamp");
-      }
-      BsonValue snapshot = document.get("snapshot");
-      if (snapshot != null && !snapshot.isNull() && !snapshot.isDocument()) {
-        throw new CorruptCheckpointException(stream, String.valueOf(snapshot), "has snapshot progress that is not a document");
-      }
-      return new Checkpoint(
-          stream,
-          token == null || token.isNull() ? null : token.asDocument(),
-          clusterTime == null || clusterTime.isNull() ? null : clusterTime.asTimestamp(),
-          document.isDateTime("savedAt") ? Instant.ofEpochMilli(document.getDateTime("savedAt").getValue()) : Instant.EPOCH,
-          document.isNumber("savedEpoch") ? document.getNumber("savedEpoch").longValue() : 0,
-          CheckpointKind.parse(document.isString("kind") ? document.getString("kind").getValue() : null),
-          document.isString("note") ? document.getString("note").getValue() : null,
-          snapshot == null || snapshot.isNull() ? null : snapshot.asDocument());
+      return MongoCheckpointStore.checkpoint(stream, document, settings);
     }
   }
 
-  private static BsonDocument encode(Checkpoint checkpoint) {
+/** The checkpoint in a stream's document; empty when it has none (new, or reset). */
+  static Optional<Checkpoint> decode(String stream, BsonDocument document, MongoCheckpointSettings settings) {
+    if (!document.containsKey("kind") && !document.containsKey("token") && !document.containsKey("clusterTime")) {
+      return Optional.empty();
+    }
+    Checkpoint checkpoint = checkpoint(stream, document, settings);
+    return checkpoint.position() == null ? Optional.empty() : Optional.of(checkpoint);
+  }
+
+  /** One checkpoint (the current one, or a history entry) from its fields. */
+  static Checkpoint checkpoint(String stream, BsonDocument document, MongoCheckpointSettings settings) {
+    BsonValue token = document.get("token");
+    if (token != null && !token.isNull() && !(token.isDocument() && token.asDocument().isString("_data"))) {
+      throw new CorruptCheckpointException(stream, String.valueOf(token), "in " + settings.database + "." + settings.collection
+          + " is not a resume token");
+    }
+    BsonValue clusterTime = document.get("clusterTime");
+    if (clusterTime != null && !clusterTime.isNull() && !clusterTime.isTimestamp()) {
+      throw new CorruptCheckpointException(stream, String.valueOf(clusterTime), "has a clusterTime that is not a timestamp");
+    }
+    BsonValue snapshot = document.get("snapshot");
+    if (snapshot != null && !snapshot.isNull() && !snapshot.isDocument()) {
+      throw new CorruptCheckpointException(stream, String.valueOf(snapshot), "has snapshot progress that is not a document");
+    }
+    return new Checkpoint(
+        stream,
+        token == null || token.isNull() ? null : token.asDocument(),
+        clusterTime == null || clusterTime.isNull() ? null : clusterTime.asTimestamp(),
+        document.isDateTime("savedAt") ? Instant.ofEpochMilli(document.getDateTime("savedAt").getValue()) : Instant.EPOCH,
+        document.isNumber("savedEpoch") ? document.getNumber("savedEpoch").longValue() : 0,
+        CheckpointKind.parse(document.isString("kind") ? document.getString("kind").getValue() : null),
+        document.isString("note") ? document.getString("note").getValue() : null,
+        snapshot == null || snapshot.isNull() ? null : snapshot.asDocument());
+  }
+
+  static BsonDocument encode(Checkpoint checkpoint) {
     BsonDocument fields = new BsonDocument();
     fields.put("token", checkpoint.resumeToken() == null ? org.bson.BsonNull.VALUE : checkpoint.resumeToken());
     fields.put("clusterTime", checkpoint.clusterTime() == null ? org.bson.BsonNull.VALUE : checkpoint.clusterTime());

@@ -54,6 +54,8 @@ final class EmbeddedBackend extends H2Backend {
     }
   };
 
+  private final Object readModifyWrites = new Object();
+
   @Override
   protected Oplog createOplog() {
     return new ChangeStreamOplog(
@@ -86,7 +88,17 @@ final class EmbeddedBackend extends H2Backend {
     if (changeStream) markSplitLargeEvents(query);
     Document response;
     try {
-      response = super.handleCommand(channel, databaseName, command, query);
+      if (isReadModifyWrite(command)) {
+        // mongo-java-server modifies stored documents in place and answers with the stored
+        // object itself, encoded after this returns: two racing findAndModify {$inc} could both
+        // answer with the later value. A mongod applies each atomically and answers with its own
+        // post-image; fencing epochs rely on that. So these run one at a time, answering a copy.
+        synchronized (readModifyWrites) {
+          response = super.handleCommand(channel, databaseName, command, query).cloneDeeply();
+        }
+      } else {
+        response = super.handleCommand(channel, databaseName, command, query);
+      }
     } catch (ChangeStreamError e) {
       return e.reply();
     }
@@ -112,6 +124,10 @@ final class EmbeddedBackend extends H2Backend {
     }
     return FailPoints.error(334, "MechanismUnavailable",
         "Received authentication for mechanism " + query.get("mechanism") + " which is not enabled (the embedded server takes PLAIN)");
+  }
+
+  private static boolean isReadModifyWrite(String command) {
+    return command.equalsIgnoreCase("findAndModify") || command.equalsIgnoreCase("update");
   }
 
   private static boolean isChangeStream(Document query) {

@@ -74,11 +74,20 @@ final class CheckpointsCommand implements Runnable {
     @Option(names = "--config", paramLabel = "FILE", description = "A HOCON file whose keys override the defaults.")
     Path config;
 
+    @Option(names = "--mongodb", paramLabel = "URI",
+        description = "Read and write the checkpoints of the MongoDB store (MongoCheckpointStore) at this deployment instead, in"
+            + " tidemark.checkpoint.mongodb.database / .collection (default tidemark.tidemark_checkpoints).")
+    String mongodb;
+
     /** Runs {@code work} with an admin over this database, in a local actor system that lives as long as it. */
     <T> T withAdmin(java.util.function.Function<CheckpointAdmin, T> work) {
       Map<String, Object> options = new HashMap<>();
       if (data != null) options.put("tidemark.demo.data-dir", data.toAbsolutePath().normalize().toString());
       if (url != null) options.putAll(CheckpointDatabase.options(url));
+      if (mongodb != null) {
+        if (url != null) throw new io.tidemark.TidemarkException("--checkpoints and --mongodb name two stores: give one");
+        return withMongoAdmin(CliConfig.load(config, options), work);
+      }
       Config loaded = CliConfig.load(config, options);
       Config local = ConfigFactory.parseString(String.join("\n",
               "akka.actor.provider = local",
@@ -89,11 +98,22 @@ final class CheckpointsCommand implements Runnable {
       CliLogging.quiet();
       ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "tidemark-checkpoints", local);
       try {
-        CheckpointAdmin admin = new CheckpointAdmin(system, Duration.ofSeconds(10));
+        CheckpointAdmin admin = new io.tidemark.checkpoint.JdbcCheckpointAdmin(system, Duration.ofSeconds(10));
         return work.apply(admin);
       } finally {
         system.terminate();
         system.getWhenTerminated().toCompletableFuture().join();
+      }
+    }
+
+    private <T> T withMongoAdmin(Config loaded, java.util.function.Function<CheckpointAdmin, T> work) {
+      io.tidemark.checkpoint.MongoCheckpointSettings settings = io.tidemark.checkpoint.MongoCheckpointSettings.create(loaded);
+      io.tidemark.source.MongoConnector.parse(mongodb);
+      CliLogging.quiet();
+      try (com.mongodb.reactivestreams.client.MongoClient client = io.tidemark.source.MongoConnector.connect(mongodb, settings.timeout)) {
+        CheckpointAdmin admin = new io.tidemark.checkpoint.MongoCheckpointAdmin(client, settings);
+        admin.ready();
+        return work.apply(admin);
       }
     }
   }

@@ -119,6 +119,35 @@ public final class MongoConnector {
     }
   }
 
+  /** Every element of a publisher, in order. */
+  public static <T> CompletableFuture<java.util.List<T>> all(Publisher<T> publisher) {
+    CompletableFuture<java.util.List<T>> result = new CompletableFuture<>();
+    java.util.List<T> elements = new java.util.ArrayList<>();
+    publisher.subscribe(
+        new Subscriber<T>() {
+          @Override
+          public void onSubscribe(Subscription s) {
+            s.request(Long.MAX_VALUE);
+          }
+
+          @Override
+          public void onNext(T t) {
+            elements.add(t);
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            result.completeExceptionally(t);
+          }
+
+          @Override
+          public void onComplete() {
+            result.complete(elements);
+          }
+        });
+    return result;
+  }
+
   /** The first element of a publisher, or null when it completes empty. */
   public static <T> CompletableFuture<T> first(Publisher<T> publisher) {
     CompletableFuture<T> result = new CompletableFuture<>();
