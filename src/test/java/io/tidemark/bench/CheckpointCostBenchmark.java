@@ -28,16 +28,18 @@ final class CheckpointCostBenchmark {
 
   static final int SEQUENTIAL_SAVES = 1_000;
   static final int SEQUENTIAL_WARM_UP = 50;
+  static final int WARM_UP_PIPELINES = 2;
 
   /** One store's figures; {@code unavailable} says why there are none. */
-  record Result(String store, String description, String unavailable, long events, double eventsPerSecond, long saves,
-      Stats fullRateMillis, Stats sequentialMillis, double sequentialPerSecond) {
+  record Result(String store, String description, String unavailable, long events, double eventsPerSecond, double cpuMicrosPerEvent,
+      long saves, Stats fullRateMillis, Stats sequentialMillis, double sequentialPerSecond, double cpuMillisPerSave) {
     double writesPerThousand() {
       return saves * 1_000.0 / events;
     }
   }
 
   static void run(int events) throws Exception {
+    double loadBefore = Report.loadAverage();
     System.out.printf("== checkpoints: durable writes per 1,000 events at full rate (%,d events) and save latency, per store%n", events);
     List<Result> results = new ArrayList<>();
     WindowSettings window = WindowSettings.create(CheckpointStores.quiet());
@@ -47,6 +49,11 @@ final class CheckpointCostBenchmark {
       System.out.printf("writing %,d events%n", events);
       BenchEvents.insert(sync, 0, events);
       BsonTimestamp from = BenchEvents.firstEventTime(sync);
+      // Warm up the JIT on the whole path first, so that the first store measured is not the slowest for that alone.
+      System.out.printf("warm-up: %d pipelines over all %,d events, checkpoints in memory%n", WARM_UP_PIPELINES, events);
+      try (CheckpointStores.Opened warmUp = CheckpointStores.all().get(0).opener().open(mongo.connectionString())) {
+        for (int i = 0; i < WARM_UP_PIPELINES; i++) fullRate(warmUp, mongo.connectionString(), from, events, "warm-up");
+      }
       for (CheckpointStores.Factory factory : CheckpointStores.all()) {
         System.out.printf("%s: %s%n", factory.name(), factory.description());
         CheckpointStores.Opened opened;
@@ -54,7 +61,7 @@ final class CheckpointCostBenchmark {
           opened = factory.opener().open(mongo.connectionString());
         } catch (CheckpointStores.Unavailable e) {
           System.out.println("  skipped: " + e.getMessage());
-          results.add(new Result(factory.name(), factory.description(), e.getMessage(), 0, 0, 0, Stats.of(), Stats.of(), 0));
+          results.add(new Result(factory.name(), factory.description(), e.getMessage(), 0, 0, 0, 0, Stats.of(), Stats.of(), 0, 0));
           continue;
         }
         try (opened) {
@@ -62,7 +69,7 @@ final class CheckpointCostBenchmark {
         }
       }
     }
-    String md = markdown(events, window, results);
+    String md = markdown(events, window, results, Report.conditions(loadBefore, Report.loadAverage()));
     chart(results);
     Report.writeSection("checkpoints", md);
     System.out.println(md);
@@ -96,18 +103,20 @@ final class CheckpointCostBenchmark {
     }
     List<Long> fullRate = counted.latencies();
     long saves = savesAtEnd[0];
-    System.out.printf(Locale.ROOT, "  full rate: %,d events at %,.0f events/s, %d durable writes while reading (%.2f per 1,000 events; %d with the one at the stop)%n",
-        events, run.eventsPerSecond(), saves, saves * 1_000.0 / events, counted.saves());
+    System.out.printf(Locale.ROOT, "  full rate: %,d events at %,.0f events/s (CPU %.1f µs/event), %d durable writes while reading (%.2f per 1,000 events; %d with the one at the stop)%n",
+        events, run.eventsPerSecond(), run.cpuMicrosPerEvent(), saves, saves * 1_000.0 / events, counted.saves());
     Stats fullRateMillis = Stats.of(fullRate.stream().map(n -> n / 1e6).toList());
     System.out.printf(Locale.ROOT, "  full rate: save p50 %.2f ms, p99 %.2f ms (%d saves)%n",
         fullRateMillis.median(), fullRateMillis.percentile(99), fullRateMillis.count());
+    long cpuBefore = CpuProfile.processCpuNanos();
     double[] sequential = sequential(opened);
+    double cpuMillisPerSave = (CpuProfile.processCpuNanos() - cpuBefore) / 1e6 / (SEQUENTIAL_WARM_UP + SEQUENTIAL_SAVES);
     Stats sequentialMillis = Stats.of(sequential);
     double total = java.util.Arrays.stream(sequential).sum();
-    System.out.printf(Locale.ROOT, "  one after the other: save p50 %.2f ms, p99 %.2f ms (%d saves, %.0f saves/s)%n",
-        sequentialMillis.median(), sequentialMillis.percentile(99), sequential.length, sequential.length * 1_000 / total);
-    return new Result(factory.name(), factory.description(), null, events, run.eventsPerSecond(), saves, fullRateMillis, sequentialMillis,
-        sequential.length * 1_000 / total);
+    System.out.printf(Locale.ROOT, "  one after the other: save p50 %.2f ms, p99 %.2f ms (%d saves, %.0f saves/s, %.2f ms of CPU each)%n",
+        sequentialMillis.median(), sequentialMillis.percentile(99), sequential.length, sequential.length * 1_000 / total, cpuMillisPerSave);
+    return new Result(factory.name(), factory.description(), null, events, run.eventsPerSecond(), run.cpuMicrosPerEvent(), saves,
+        fullRateMillis, sequentialMillis, sequential.length * 1_000 / total, cpuMillisPerSave);
   }
 
   private static void fullRate(CheckpointStores.Opened opened, String uri, BsonTimestamp from, int events, String what) throws Exception {
@@ -150,7 +159,7 @@ final class CheckpointCostBenchmark {
     }
   }
 
-  static String markdown(int events, WindowSettings window, List<Result> results) {
+  static String markdown(int events, WindowSettings window, List<Result> results, String conditions) {
     StringBuilder md = new StringBuilder();
     md.append("## Checkpoint cost per store\n\n");
     md.append(String.format(Locale.ROOT,
@@ -162,18 +171,21 @@ final class CheckpointCostBenchmark {
         window.size, window.checkpointEveryEvents, window.checkpointEveryInterval.toMillis()));
     md.append("`CountingCheckpointStore` wraps the store and counts the saves that reach it and are acknowledged (durable),\n");
     md.append("and times each from the call to the acknowledgement. Then, on a stream of its own, 1,000 saves one after the other\n");
-    md.append("(after 50 unmeasured): the time of a save with nothing else going on. Target: ≤ 1 durable write per 1,000 events\n");
-    md.append("at full rate.\n\n");
-    md.append("| store | pipeline events/s | durable writes while reading | per 1,000 events | save at full rate, p50 / p99 | save alone, p50 / p99 | saves/s alone |\n");
-    md.append("|---|---|---|---|---|---|---|\n");
+    md.append("(after 50 unmeasured): the time of a save with nothing else going on, and the CPU the whole process spent per save.\n");
+    md.append("Target: ≤ 1 durable write per 1,000 events at full rate.\n\n");
+    md.append(conditions).append("\n\n");
+    md.append("| store | pipeline events/s | CPU per event | durable writes while reading | per 1,000 events | save at full rate, p50 / p99 | save alone, p50 / p99 | saves/s alone | CPU per save alone |\n");
+    md.append("|---|---|---|---|---|---|---|---|---|\n");
     for (Result r : results) {
       if (r.unavailable() != null) {
-        md.append(String.format(Locale.ROOT, "| %s | not measured: %s | | | | | |%n", r.store(), r.unavailable()));
+        md.append(String.format(Locale.ROOT, "| %s | not measured: %s | | | | | | | |%n", r.store(), r.unavailable()));
         continue;
       }
-      md.append(String.format(Locale.ROOT, "| %s | %,.0f | %,d | **%.2f** | %.2f / %.2f ms | %.2f / %.2f ms | %,.0f |%n",
-          r.store(), r.eventsPerSecond(), r.saves(), r.writesPerThousand(), r.fullRateMillis().median(), r.fullRateMillis().percentile(99),
-          r.sequentialMillis().median(), r.sequentialMillis().percentile(99), r.sequentialPerSecond()));
+      md.append(String.format(Locale.ROOT, "| %s | %,.0f | %.1f µs | %,d | **%.2f** | %s / %s ms | %s / %s ms | %,.0f | %s ms |%n",
+          r.store(), r.eventsPerSecond(), r.cpuMicrosPerEvent(), r.saves(), r.writesPerThousand(),
+          Report.format(r.fullRateMillis().median()), Report.format(r.fullRateMillis().percentile(99)),
+          Report.format(r.sequentialMillis().median()), Report.format(r.sequentialMillis().percentile(99)), r.sequentialPerSecond(),
+          Report.format(r.cpuMillisPerSave())));
     }
     md.append("\nThe stores: ");
     md.append(String.join("; ", results.stream().map(r -> "*" + r.store() + "*: " + r.description()).toList()));

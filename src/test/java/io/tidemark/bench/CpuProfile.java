@@ -19,7 +19,7 @@ import jdk.jfr.consumer.RecordingFile;
 
 /**
  * Where the CPU goes while a piece of work runs: a JDK Flight Recorder recording of execution
- * samples (every 10 ms on each running Java thread), summarized by layer (what code the sampled
+ * samples (every 5 ms on each running Java thread), summarized by layer (what code the sampled
  * thread was in, judged by the innermost frame that is not the JDK's) and by hot method. Also the
  * process CPU time spent, which is what the samples share out.
  */
@@ -54,7 +54,7 @@ final class CpuProfile {
     long cpuBefore;
     long cpuAfter;
     try (Recording recording = new Recording()) {
-      recording.enable("jdk.ExecutionSample").withPeriod(Duration.ofMillis(10));
+      recording.enable("jdk.ExecutionSample").withPeriod(Duration.ofMillis(5));
       recording.start();
       cpuBefore = processCpuNanos();
       work.run();

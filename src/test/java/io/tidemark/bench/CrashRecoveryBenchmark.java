@@ -39,11 +39,25 @@ final class CrashRecoveryBenchmark {
 
   static final int[] WINDOWS = {100, 1_000, 10_000};
 
+  /** The user's stage in the killed pipelines. */
+  enum Workload {
+    INSTANT("instant", "`mapAsync(1)`; every event is done at once"),
+    HELD("held", "`mapAsync(N)`; every N-th event takes N / 20 ms (at least 20 ms), long enough for the N after it to be done\n"
+        + "and wait behind it");
+    final String label;
+    final String description;
+
+    Workload(String label, String description) {
+      this.label = label;
+      this.description = description;
+    }
+  }
+
   /** One restart after a crash: what it replayed and how soon it delivered again. */
   record Restart(int window, int crash, long replayed, double firstEventMillis) {}
 
   /** The outcome for one window size. */
-  record Outcome(int window, long bound, long written, long lost, long boundViolations, List<Restart> restarts, double seconds) {
+  record Outcome(Workload workload, int window, long bound, long written, long lost, long boundViolations, List<Restart> restarts, double seconds) {
     Stats replayed() {
       return Stats.of(restarts.stream().map(Restart::replayed).toList());
     }
@@ -122,18 +136,21 @@ final class CrashRecoveryBenchmark {
   }
 
   static List<Outcome> run(int kills) throws Exception {
+    double loadBefore = Report.loadAverage();
     System.out.printf("== recovery: window sizes %s, %d crashes each at random points, replay and restart measured%n",
         java.util.Arrays.toString(WINDOWS), kills);
     List<Outcome> outcomes = new ArrayList<>();
-    for (int window : WINDOWS) outcomes.add(measure(window, kills));
-    String md = markdown(kills, outcomes);
+    for (Workload workload : Workload.values()) {
+      for (int window : WINDOWS) outcomes.add(measure(window, kills, workload));
+    }
+    String md = markdown(kills, outcomes, Report.conditions(loadBefore, Report.loadAverage()));
     chart(outcomes);
     Report.writeSection("recovery", md);
     System.out.println(md);
     return outcomes;
   }
 
-  static Outcome measure(int size, int kills) throws Exception {
+  static Outcome measure(int size, int kills, Workload workload) throws Exception {
     long started = System.nanoTime();
     Path dir = Files.createTempDirectory("tidemark-bench-recovery");
     Config config = TestConfigs.h2FileJournal(dir.resolve("checkpoints").toString()).withFallback(CheckpointStores.quiet());
@@ -146,8 +163,10 @@ final class CrashRecoveryBenchmark {
     List<Restart> restarts = new ArrayList<>();
     long violations = 0;
     int written = 0;
-    System.out.printf("-- window N = %,d, checkpoint every %,d events or %d ms: replay bound N + K = %,d%n",
-        size, window.checkpointEveryEvents, window.checkpointEveryInterval.toMillis(), bound);
+    System.out.printf("-- %s stage, window N = %,d, checkpoint every %,d events or %d ms: replay bound N + K = %,d%n",
+        workload.label, size, window.checkpointEveryEvents, window.checkpointEveryInterval.toMillis(), bound);
+    java.util.concurrent.Executor hold = CompletableFuture.delayedExecutor(Math.max(20, size / 20), TimeUnit.MILLISECONDS);
+    int parallelism = workload == Workload.HELD ? size : 1;
     EmbeddedSettings settings = EmbeddedSettings.defaults().withCommitBeforeAck(false).withOplogMaxEntries(5_000_000);
     try (EmbeddedMongo mongo = EmbeddedMongo.inMemory(settings);
         com.mongodb.client.MongoClient sync = com.mongodb.client.MongoClients.create(mongo.connectionString())) {
@@ -175,8 +194,9 @@ final class CrashRecoveryBenchmark {
             .startAtOperationTime(from)
             .checkpoints(checkpoints)
             .windowSettings(window)
-            .via(FlowWithContext.<ChangeEnvelope, EventContext>create().mapAsync(1, event -> {
-              switch (audit.onEvent(event.documentKey().getInt32("_id").getValue())) {
+            .via(FlowWithContext.<ChangeEnvelope, EventContext>create().mapAsync(parallelism, event -> {
+              int id = event.documentKey().getInt32("_id").getValue();
+              switch (audit.onEvent(id)) {
                 case KILL -> {
                   checkpoints.freeze();
                   system.terminate();
@@ -186,7 +206,9 @@ final class CrashRecoveryBenchmark {
                   return new CompletableFuture<ChangeEnvelope>();
                 }
                 default -> {
-                  return CompletableFuture.completedFuture(event);
+                  return workload == Workload.HELD && id % size == 0
+                      ? CompletableFuture.supplyAsync(() -> event, hold)
+                      : CompletableFuture.completedFuture(event);
                 }
               }
             }))
@@ -211,50 +233,54 @@ final class CrashRecoveryBenchmark {
           restarts.add(restart);
           if (restart.replayed() > bound) violations++;
         }
-        System.out.printf(Locale.ROOT, "N=%,d run %d/%d: %s after %,d deliveries, %,d of them replays%s; first event %,.0f ms after the restart; %,d of %,d events delivered so far%n",
-            size, run, kills + 1, last ? "drained" : "killed", audit.runDelivered(), audit.runReplayed(),
+        System.out.printf(Locale.ROOT, "%s N=%,d run %d/%d: %s after %,d deliveries, %,d of them replays%s; first event %,.0f ms after the restart; %,d of %,d events delivered so far%n",
+            workload.label, size, run, kills + 1, last ? "drained" : "killed", audit.runDelivered(), audit.runReplayed(),
             audit.runReplayed() > bound ? " (OVER THE BOUND " + bound + ")" : "",
             audit.runFirstNanos() == 0 ? Double.NaN : (audit.runFirstNanos() - restartAt) / 1e6, audit.distinct(), written);
       }
     }
     long lost = audit.missing(written);
-    Outcome outcome = new Outcome(size, bound, written, lost, violations, restarts, (System.nanoTime() - started) / 1e9);
-    System.out.printf(Locale.ROOT, "N=%,d: %d crashes, replayed max %,d mean %,.0f (bound %,d), first event after a restart median %,.0f ms p95 %,.0f ms, lost %d of %,d%n",
-        size, kills, (long) outcome.replayed().max(), outcome.replayed().mean(), bound, outcome.firstEvent().median(),
+    Outcome outcome = new Outcome(workload, size, bound, written, lost, violations, restarts, (System.nanoTime() - started) / 1e9);
+    System.out.printf(Locale.ROOT, "%s N=%,d: %d crashes, replayed max %,d mean %,.0f (bound %,d), first event after a restart median %,.0f ms p95 %,.0f ms, lost %d of %,d%n",
+        workload.label, size, kills, (long) outcome.replayed().max(), outcome.replayed().mean(), bound, outcome.firstEvent().median(),
         outcome.firstEvent().percentile(95), lost, written);
     return outcome;
   }
 
-  static String markdown(int kills, List<Outcome> outcomes) {
+  static String markdown(int kills, List<Outcome> outcomes, String conditions) {
     StringBuilder md = new StringBuilder();
     md.append("## Crash recovery: replay and restart\n\n");
     md.append(String.format(Locale.ROOT,
         "Command: `mvn -B -Pbench test-compile exec:exec -Dbench=recovery [-Dbench.kills=%d]`. `CrashRecoveryBenchmark`: for each window%n", kills));
-    md.append("size N, a pipeline (no-op stage, checkpoints on an H2 file through akka-persistence-jdbc, the default throttle K)\n");
-    md.append("reads pre-written inserts from the embedded MongoDB and is killed at a random point: after a number of deliveries\n");
-    md.append("drawn uniformly from 0 to 2 (N + K), it stops processing events and writing checkpoints at once, as a killed process\n");
-    md.append("does, and its actor system is terminated with no drain and no flush, as `CrashRecoveryIT` does. A fresh actor\n");
-    md.append("system on the same checkpoint database and MongoDB then resumes from the\n");
+    md.append("size N, a pipeline (checkpoints on an H2 file through akka-persistence-jdbc, the default throttle K) reads\n");
+    md.append("pre-written inserts from the embedded MongoDB and is killed at a random point: after a number of deliveries drawn\n");
+    md.append("uniformly from 0 to 2 (N + K), it stops processing events and writing checkpoints at once, as a killed process does,\n");
+    md.append("and its actor system is terminated with no drain and no flush, as `CrashRecoveryIT` does. A fresh actor system on\n");
     md.append(String.format(Locale.ROOT,
-        "stored checkpoint; %d crashes per N, then a last run that reads to the end and drains. More events are written between%n", kills));
-    md.append("runs whenever fewer than 2 (N + K) remain, so every kill falls before the end. The bench keeps its own audit of\n");
-    md.append("every event each run delivered: *replayed* is, for each restart, the events it delivered that an earlier run had\n");
-    md.append("already delivered; the bound is N + K (the window plus `checkpoint.every-events`, as `WindowSettings.replayBound()`\n");
-    md.append("and `CrashRecoveryIT` use); *first event* is the time from creating the new actor system to its first delivery\n");
-    md.append("(start-up, checkpoint recovery and epoch, opening the change stream, reading the first batch). *Lost* is every event written and never\n");
-    md.append("delivered by any run: the bench exits non-zero when it is not 0, or when a replay exceeds the bound.\n\n");
-    md.append("| window N | bound N + K | crashes | replayed, max | replayed, mean | first event after restart, median | p95 | events written | lost |\n");
-    md.append("|---|---|---|---|---|---|---|---|---|\n");
+        "the same checkpoint database and MongoDB then resumes from the stored checkpoint; %d crashes per N, then a last run%n", kills));
+    md.append("that reads to the end and drains. More events are written between runs whenever fewer than 2 (N + K) remain, so\n");
+    md.append("every kill falls before the end. Two user stages: ");
+    md.append(String.join("; ", java.util.Arrays.stream(Workload.values()).map(w -> "*" + w.label + "*: " + w.description).toList()));
+    md.append(" (so the window\nfills up to N: the worst case).\n\n");
+    md.append("The bench keeps its own audit of every event each run delivered (handed to the stage): *replayed* is, for each\n");
+    md.append("restart, the events it delivered that an earlier run had already delivered, against the bound N + K (the window\n");
+    md.append("plus `checkpoint.every-events`, as in `WindowSettings.replayBound()` and `CrashRecoveryIT`); *first event* is the\n");
+    md.append("time from creating the new actor system to its first event (start-up, checkpoint recovery and a new epoch, opening\n");
+    md.append("and reading the change stream); *lost* is every event written and never delivered by any run. The bench exits\n");
+    md.append("non-zero when anything is lost or a replay exceeds the bound.\n\n");
+    md.append(conditions).append("\n\n");
+    md.append("| stage | window N | bound N + K | crashes | replayed, max | replayed, mean | first event after restart, median | p95 | events written | lost |\n");
+    md.append("|---|---|---|---|---|---|---|---|---|---|\n");
     for (Outcome o : outcomes) {
-      md.append(String.format(Locale.ROOT, "| %,d | %,d | %d | %,d | %,.0f | %,.0f ms | %,.0f ms | %,d | **%d** |%n",
-          o.window(), o.bound(), o.restarts().size(), (long) o.replayed().max(), o.replayed().mean(), o.firstEvent().median(),
-          o.firstEvent().percentile(95), o.written(), o.lost()));
+      md.append(String.format(Locale.ROOT, "| %s | %,d | %,d | %d | %,d | %,.0f | %,.0f ms | %,.0f ms | %,d | **%d** |%n",
+          o.workload().label, o.window(), o.bound(), o.restarts().size(), (long) o.replayed().max(), o.replayed().mean(),
+          o.firstEvent().median(), o.firstEvent().percentile(95), o.written(), o.lost()));
     }
     long lost = outcomes.stream().mapToLong(Outcome::lost).sum();
     long violations = outcomes.stream().mapToLong(Outcome::boundViolations).sum();
     md.append(String.format(Locale.ROOT, "%nAudit: **%d events lost** over %d crashes; %s.%n%n", lost,
         outcomes.stream().mapToInt(o -> o.restarts().size()).sum(),
-        violations == 0 ? "no restart replayed more than N + K" : violations + " restarts replayed more than N + K"));
+        violations == 0 ? "no restart replayed more than N + K" : "**" + violations + " restarts replayed more than N + K**"));
     md.append("![events replayed after a crash, against the bound](img/recovery.svg)\n\n");
     md.append("![time from the restart to the first event](img/recovery-restart.svg)\n\n");
     md.append(CrashRecoveryAnalysis.TEXT);
@@ -263,18 +289,22 @@ final class CrashRecoveryBenchmark {
 
   static void chart(List<Outcome> outcomes) throws java.io.IOException {
     List<Report.Bar> bars = new ArrayList<>();
-    for (Outcome o : outcomes) {
-      String n = String.format(Locale.ROOT, "N=%,d", o.window());
-      bars.add(new Report.Bar(n + ", replayed (mean, min–max)", o.replayed().mean(), "replayed after a crash", o.replayed().min(), o.replayed().max()));
-      bars.add(new Report.Bar(n + ", bound N + K", o.bound(), "bound N + K"));
+    for (int window : WINDOWS) {
+      String n = String.format(Locale.ROOT, "N=%,d", window);
+      for (Outcome o : outcomes) {
+        if (o.window() != window) continue;
+        bars.add(new Report.Bar(n + ", " + o.workload().label + " stage", o.replayed().mean(), "replayed, " + o.workload().label + " stage (mean, min–max)",
+            o.replayed().min(), o.replayed().max()));
+      }
+      outcomes.stream().filter(o -> o.window() == window).findFirst()
+          .ifPresent(o -> bars.add(new Report.Bar(n + ", bound N + K", o.bound(), "bound N + K")));
     }
     long k = outcomes.isEmpty() ? 0 : outcomes.get(0).bound() - outcomes.get(0).window();
     Report.barChart("recovery.svg", String.format(Locale.ROOT, "Events replayed after a crash, per window size N (K = %,d)", k), "events", bars);
     List<Report.Bar> times = new ArrayList<>();
     for (Outcome o : outcomes) {
-      String n = String.format(Locale.ROOT, "N=%,d", o.window());
-      times.add(new Report.Bar(n + ", median (min–max)", o.firstEvent().median(), "first event after the restart", o.firstEvent().min(),
-          o.firstEvent().max()));
+      String n = String.format(Locale.ROOT, "N=%,d, %s stage", o.window(), o.workload().label);
+      times.add(new Report.Bar(n, o.firstEvent().median(), "median (min–max)", o.firstEvent().min(), o.firstEvent().max()));
     }
     Report.barChart("recovery-restart.svg", "Time from the restart to the first event (lower is better)", "ms", times);
   }

@@ -28,6 +28,19 @@ final class Report {
         System.getProperty("os.name"), System.getProperty("os.arch"), LocalDate.now());
   }
 
+  /** The system load now: the one-minute load average against the cores, for a section to say how busy the machine was. */
+  static double loadAverage() {
+    return ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+  }
+
+  /** "Measured on <date> with the load average at <from> to <to> on <n> cores": how busy the shared machine was. */
+  static String conditions(double loadBefore, double loadAfter) {
+    return String.format(Locale.ROOT,
+        "Measured %s; the one-minute load average was %.1f at the start and %.1f at the end, on %d cores shared with other"
+            + " engineers' builds.",
+        LocalDate.now(), loadBefore, loadAfter, Runtime.getRuntime().availableProcessors());
+  }
+
   /** Replaces the section {@code name} (or appends it) and refreshes the machine line. */
   static void writeSection(String name, String markdown) throws IOException {
     String begin = "<!-- bench:" + name + ":begin -->";
@@ -68,7 +81,9 @@ final class Report {
     double max = bars.stream().mapToDouble(bar -> bar.hasSpread() ? Math.max(bar.value(), bar.high()) : bar.value()).max().orElse(1);
     List<String> groups = bars.stream().map(Bar::group).distinct().toList();
     String[] colors = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2"};
-    int height = 60 + rowHeight * bars.size() + 30;
+    // One bar per group, named as its label: the legend would only repeat the labels.
+    boolean legend = bars.stream().anyMatch(bar -> !bar.group().equals(bar.label()));
+    int height = 60 + rowHeight * bars.size() + (legend ? 30 : 0);
     StringBuilder svg = new StringBuilder();
     svg.append(String.format(Locale.ROOT,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" font-size=\"13\">%n", width, height));
@@ -96,7 +111,7 @@ final class Report {
       svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\">%s %s%s</text>%n", labelAt, y + 16, format(bar.value()), escape(unit), spread));
     }
     int legendY = 44 + bars.size() * rowHeight + 14;
-    for (int i = 0; i < groups.size(); i++) {
+    for (int i = 0; legend && i < groups.size(); i++) {
       int x = groups.size() <= 2 ? left + i * 200 : 20 + i * (width - 20) / groups.size();
       svg.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>%n", x, legendY - 10, colors[i % colors.length]));
       svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\">%s</text>%n", x + 18, legendY, escape(groups.get(i))));
