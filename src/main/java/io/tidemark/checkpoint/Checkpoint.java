@@ -9,7 +9,9 @@ import org.bson.BsonTimestamp;
 /**
  * A saved place in one stream: the resume token of the newest event before which everything is
  * done, with its cluster time. A checkpoint taken before any event (a stream started "now") has
- * no token, only the operation time it started at.
+ * no token, only the operation time it started at. A checkpoint during a snapshot (kind
+ * {@link CheckpointKind#SNAPSHOT}, or a gap that starts a re-snapshot) holds the snapshot's
+ * operation time and the last {@code _id} copied: the copy goes on after it.
  */
 public final class Checkpoint {
   private final String stream;
@@ -19,6 +21,7 @@ public final class Checkpoint {
   private final long epoch;
   private final CheckpointKind kind;
   private final String note;
+  private final BsonDocument snapshot;
 
   public Checkpoint(String stream, BsonDocument resumeToken, BsonTimestamp clusterTime, Instant savedAt) {
     this(stream, resumeToken, clusterTime, savedAt, 0, CheckpointKind.EVENT, null);
@@ -36,6 +39,17 @@ public final class Checkpoint {
   public Checkpoint(
       String stream, BsonDocument resumeToken, BsonTimestamp clusterTime, Instant savedAt, long epoch,
       CheckpointKind kind, String note) {
+    this(stream, resumeToken, clusterTime, savedAt, epoch, kind, note, null);
+  }
+
+  /**
+   * @param snapshot a snapshot still to copy: {@code {}} from the first document, or
+   *     {@code {_id: <last copied>}}; null when no snapshot is in progress (a checkpoint of kind
+   *     snapshot without it copies from the first document)
+   */
+  public Checkpoint(
+      String stream, BsonDocument resumeToken, BsonTimestamp clusterTime, Instant savedAt, long epoch,
+      CheckpointKind kind, String note, BsonDocument snapshot) {
     this.stream = Objects.requireNonNull(stream, "stream");
     if (resumeToken == null && clusterTime == null && kind != CheckpointKind.RESET) {
       throw new IllegalArgumentException("a checkpoint needs a resume token or an operation time");
@@ -46,6 +60,19 @@ public final class Checkpoint {
     this.epoch = epoch;
     this.kind = Objects.requireNonNull(kind, "kind");
     this.note = note;
+    if ((kind == CheckpointKind.SNAPSHOT || snapshot != null) && (clusterTime == null || resumeToken != null)) {
+      throw new IllegalArgumentException("a snapshot checkpoint needs its operation time and no resume token");
+    }
+    this.snapshot = snapshot;
+  }
+
+  /**
+   * A snapshot in progress at {@code at}: {@code after} is the last {@code _id} copied (null: none
+   * yet). It is saved only when every document before it is done.
+   */
+  public static Checkpoint snapshot(String stream, BsonTimestamp at, org.bson.BsonValue after, String note) {
+    BsonDocument progress = after == null ? new BsonDocument() : new BsonDocument("_id", after);
+    return new Checkpoint(stream, null, Objects.requireNonNull(at, "at"), Instant.now(), 0, CheckpointKind.SNAPSHOT, note, progress);
   }
 
   public static Checkpoint atToken(String stream, BsonDocument token, BsonTimestamp clusterTime) {
@@ -58,7 +85,44 @@ public final class Checkpoint {
 
   /** The same place, written for another reason. */
   public Checkpoint as(CheckpointKind kind, String note) {
-    return new Checkpoint(stream, resumeToken, clusterTime, savedAt, epoch, kind, note);
+    return new Checkpoint(stream, resumeToken, clusterTime, savedAt, epoch, kind, note, snapshot);
+  }
+
+  /** The same checkpoint, with its snapshot progress ({@code {}} or {@code {_id: ...}}; null: none). */
+  public Checkpoint withSnapshot(BsonDocument progress) {
+    return new Checkpoint(stream, resumeToken, clusterTime, savedAt, epoch, kind, note, progress);
+  }
+
+  /** The same checkpoint as written by the consumer holding {@code epoch}. */
+  public Checkpoint withEpoch(long epoch) {
+    return new Checkpoint(stream, resumeToken, clusterTime, savedAt, epoch, kind, note, snapshot);
+  }
+
+  /**
+   * The snapshot still to copy: {@code {}} from the first document, {@code {_id: ...}} after that
+   * document; null when no snapshot is in progress.
+   */
+  public BsonDocument snapshot() {
+    if (snapshot == null && kind == CheckpointKind.SNAPSHOT) return new BsonDocument();
+    return snapshot;
+  }
+
+  /** {@link #snapshot()} as extended JSON (which keeps the {@code _id}'s BSON type), or null. */
+  public String snapshotJson() {
+    return snapshot == null ? null : snapshot.toJson(EXTENDED);
+  }
+
+  /** Reads what {@link #snapshotJson()} wrote. */
+  public static BsonDocument parseSnapshot(String json) {
+    return json == null ? null : BsonDocument.parse(json);
+  }
+
+  private static final org.bson.json.JsonWriterSettings EXTENDED =
+      org.bson.json.JsonWriterSettings.builder().outputMode(org.bson.json.JsonMode.EXTENDED).build();
+
+  /** Whether a snapshot is in progress at this checkpoint: the next run goes on copying. */
+  public boolean inSnapshot() {
+    return snapshot() != null;
   }
 
   public String stream() {
@@ -103,6 +167,7 @@ public final class Checkpoint {
    */
   public ResumePosition position() {
     if (resumeToken == null && clusterTime == null) return null;
+    if (inSnapshot()) return ResumePosition.snapshot(clusterTime, snapshot().get("_id"));
     if (resumeToken == null) return ResumePosition.startAtOperationTime(clusterTime);
     return kind == CheckpointKind.INVALIDATE ? ResumePosition.startAfter(resumeToken) : ResumePosition.resumeAfter(resumeToken);
   }
@@ -113,12 +178,13 @@ public final class Checkpoint {
     if (!(o instanceof Checkpoint other)) return false;
     return stream.equals(other.stream)
         && Objects.equals(resumeToken, other.resumeToken)
-        && Objects.equals(clusterTime, other.clusterTime);
+        && Objects.equals(clusterTime, other.clusterTime)
+        && Objects.equals(snapshot(), other.snapshot());
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(stream, resumeToken, clusterTime);
+    return Objects.hash(stream, resumeToken, clusterTime, snapshot());
   }
 
   @Override

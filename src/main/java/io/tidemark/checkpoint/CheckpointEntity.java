@@ -46,23 +46,31 @@ public final class CheckpointEntity
     public final long epoch;
     public final String kind;
     public final String note;
+    /** A snapshot in progress, as JSON ({@code {}} or {@code {"_id": ...}}); null otherwise. */
+    public final String snapshotJson;
     public final ActorRef<StatusReply<Done>> replyTo;
 
     @JsonCreator
     public Save(String tokenJson, Long clusterTime, long savedAtMillis, long epoch, String kind, String note,
-        ActorRef<StatusReply<Done>> replyTo) {
+        String snapshotJson, ActorRef<StatusReply<Done>> replyTo) {
       this.tokenJson = tokenJson;
       this.clusterTime = clusterTime;
       this.savedAtMillis = savedAtMillis;
       this.epoch = epoch;
       this.kind = kind;
       this.note = note;
+      this.snapshotJson = snapshotJson;
       this.replyTo = replyTo;
+    }
+
+    public Save(String tokenJson, Long clusterTime, long savedAtMillis, long epoch, String kind, String note,
+        ActorRef<StatusReply<Done>> replyTo) {
+      this(tokenJson, clusterTime, savedAtMillis, epoch, kind, note, null, replyTo);
     }
 
     /** A checkpoint after processed events. */
     public Save(String tokenJson, Long clusterTime, long savedAtMillis, long epoch, ActorRef<StatusReply<Done>> replyTo) {
-      this(tokenJson, clusterTime, savedAtMillis, epoch, CheckpointKind.EVENT.label(), null, replyTo);
+      this(tokenJson, clusterTime, savedAtMillis, epoch, CheckpointKind.EVENT.label(), null, null, replyTo);
     }
   }
 
@@ -141,15 +149,22 @@ public final class CheckpointEntity
     public final String kind;
     /** What a gap skipped or why it was rewound; null otherwise. */
     public final String note;
+    /** A snapshot in progress, as JSON; null otherwise, and in events written before snapshots existed. */
+    public final String snapshotJson;
 
     @JsonCreator
-    public TokenSaved(String tokenJson, Long clusterTime, long savedAtMillis, long epoch, String kind, String note) {
+    public TokenSaved(String tokenJson, Long clusterTime, long savedAtMillis, long epoch, String kind, String note, String snapshotJson) {
       this.tokenJson = tokenJson;
       this.clusterTime = clusterTime;
       this.savedAtMillis = savedAtMillis;
       this.epoch = epoch;
       this.kind = kind;
       this.note = note;
+      this.snapshotJson = snapshotJson;
+    }
+
+    public TokenSaved(String tokenJson, Long clusterTime, long savedAtMillis, long epoch, String kind, String note) {
+      this(tokenJson, clusterTime, savedAtMillis, epoch, kind, note, null);
     }
   }
 
@@ -161,15 +176,22 @@ public final class CheckpointEntity
     public final long epoch;
     public final long savedAtMillis;
     public final String note;
+    /** A snapshot in progress, as JSON; null otherwise. */
+    public final String snapshotJson;
 
     @JsonCreator
-    public HistoryEntry(String kind, String tokenJson, Long clusterTime, long epoch, long savedAtMillis, String note) {
+    public HistoryEntry(String kind, String tokenJson, Long clusterTime, long epoch, long savedAtMillis, String note, String snapshotJson) {
       this.kind = kind;
       this.tokenJson = tokenJson;
       this.clusterTime = clusterTime;
       this.epoch = epoch;
       this.savedAtMillis = savedAtMillis;
       this.note = note;
+      this.snapshotJson = snapshotJson;
+    }
+
+    public HistoryEntry(String kind, String tokenJson, Long clusterTime, long epoch, long savedAtMillis, String note) {
+      this(kind, tokenJson, clusterTime, epoch, savedAtMillis, note, null);
     }
   }
 
@@ -216,7 +238,7 @@ public final class CheckpointEntity
 
   /** The newest saved checkpoint, as stored, and the newest epoch taken; empty before the first save. */
   public static final class State implements JsonSerializable {
-    static final State EMPTY = new State(null, null, 0L, 0L, 0L, 0L, null, null, java.util.List.of(), 0L, 0L);
+    static final State EMPTY = new State(null, null, 0L, 0L, 0L, 0L, null, null, java.util.List.of(), 0L, 0L, null);
 
     public final String tokenJson;
     public final Long clusterTime;
@@ -234,10 +256,12 @@ public final class CheckpointEntity
     public final long holder;
     /** When the holder took the stream (0: not known). */
     public final long heldSinceMillis;
+    /** The snapshot in progress at the stored checkpoint, as JSON; null otherwise (and in older snapshots). */
+    public final String snapshotJson;
 
     @JsonCreator
     public State(String tokenJson, Long clusterTime, long savedAtMillis, long saves, long epoch, long writerEpoch,
-        String kind, String note, java.util.List<HistoryEntry> history, long holder, long heldSinceMillis) {
+        String kind, String note, java.util.List<HistoryEntry> history, long holder, long heldSinceMillis, String snapshotJson) {
       this.tokenJson = tokenJson;
       this.clusterTime = clusterTime;
       this.savedAtMillis = savedAtMillis;
@@ -249,6 +273,12 @@ public final class CheckpointEntity
       this.history = history == null ? java.util.List.of() : java.util.List.copyOf(history);
       this.holder = holder;
       this.heldSinceMillis = heldSinceMillis;
+      this.snapshotJson = snapshotJson;
+    }
+
+    public State(String tokenJson, Long clusterTime, long savedAtMillis, long saves, long epoch, long writerEpoch,
+        String kind, String note, java.util.List<HistoryEntry> history, long holder, long heldSinceMillis) {
+      this(tokenJson, clusterTime, savedAtMillis, saves, epoch, writerEpoch, kind, note, history, holder, heldSinceMillis, null);
     }
 
     /** No checkpoint: never saved, or reset. */
@@ -258,11 +288,12 @@ public final class CheckpointEntity
 
     State apply(TokenSaved event, int historySize) {
       java.util.List<HistoryEntry> kept = new java.util.ArrayList<>(history);
-      kept.add(new HistoryEntry(event.kind, event.tokenJson, event.clusterTime, event.epoch, event.savedAtMillis, event.note));
+      kept.add(new HistoryEntry(
+          event.kind, event.tokenJson, event.clusterTime, event.epoch, event.savedAtMillis, event.note, event.snapshotJson));
       prune(kept, true, historySize);
       prune(kept, false, historySize);
       return new State(event.tokenJson, event.clusterTime, event.savedAtMillis, saves + 1, Math.max(epoch, event.epoch),
-          event.epoch, event.kind, event.note, kept, holder, heldSinceMillis);
+          event.epoch, event.kind, event.note, kept, holder, heldSinceMillis, event.snapshotJson);
     }
 
     State apply(Rewound event, int historySize) {
@@ -278,11 +309,11 @@ public final class CheckpointEntity
 
     State apply(EpochReleased event) {
       return holder != event.epoch ? this
-          : new State(tokenJson, clusterTime, savedAtMillis, saves, epoch, writerEpoch, kind, note, history, 0L, 0L);
+          : new State(tokenJson, clusterTime, savedAtMillis, saves, epoch, writerEpoch, kind, note, history, 0L, 0L, snapshotJson);
     }
 
     /**
-     * Keeps the newest {@code size} routine entries (event, heartbeat) and, apart from them, the
+     * Keeps the newest {@code size} routine entries (event, heartbeat, snapshot progress) and, apart from them, the
      * newest {@code size} notable ones (gap, invalidate, start, rewind), so that a gap stays in the
      * history however many events follow it.
      */
@@ -298,12 +329,12 @@ public final class CheckpointEntity
 
     private static boolean isRoutine(HistoryEntry entry) {
       CheckpointKind kind = CheckpointKind.parse(entry.kind);
-      return kind == CheckpointKind.EVENT || kind == CheckpointKind.HEARTBEAT;
+      return kind == CheckpointKind.EVENT || kind == CheckpointKind.HEARTBEAT || kind == CheckpointKind.SNAPSHOT;
     }
 
     State apply(EpochTaken event) {
       return new State(tokenJson, clusterTime, savedAtMillis, saves, Math.max(epoch, event.epoch), writerEpoch, kind, note, history,
-          event.epoch, event.atMillis == null ? 0L : event.atMillis);
+          event.epoch, event.atMillis == null ? 0L : event.atMillis, snapshotJson);
     }
 
     /** Why a rewind must be refused, or null. */
@@ -374,7 +405,7 @@ public final class CheckpointEntity
       return Effect().reply(save.replyTo, StatusReply.error(REFUSED + refusal));
     }
     return Effect()
-        .persist(new TokenSaved(save.tokenJson, save.clusterTime, save.savedAtMillis, save.epoch, save.kind, save.note))
+        .persist(new TokenSaved(save.tokenJson, save.clusterTime, save.savedAtMillis, save.epoch, save.kind, save.note, save.snapshotJson))
         .thenReply(save.replyTo, saved -> StatusReply.ack());
   }
 

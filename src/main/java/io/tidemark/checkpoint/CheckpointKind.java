@@ -10,6 +10,11 @@ public enum CheckpointKind {
   HEARTBEAT,
   /** The position a stream started at, before its first event. */
   START,
+  /**
+   * A snapshot in progress: the operation time it started at and the last {@code _id} copied
+   * before which every document is done; a restart copies on from there.
+   */
+  SNAPSHOT,
   /** A fault policy moved the position on: events in between were skipped, and the note says which. */
   GAP,
   /** The collection was dropped or renamed: the stream ended at this invalidate event. */

@@ -67,8 +67,7 @@ public final class InMemoryCheckpointStore implements CheckpointStore {
                 return CompletableFuture.failedFuture(new FencedException(
                     "stream '" + stream + "': checkpoint refused: it would move the checkpoint backwards"));
               }
-              checkpoints.put(stream, new Checkpoint(
-                  stream, checkpoint.resumeToken(), checkpoint.clusterTime(), checkpoint.savedAt(), epoch, checkpoint.kind(), checkpoint.note()));
+              checkpoints.put(stream, checkpoint.withEpoch(epoch));
               history.computeIfAbsent(stream, k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(checkpoints.get(stream));
             }
             saves.incrementAndGet();

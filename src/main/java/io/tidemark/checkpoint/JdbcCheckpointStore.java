@@ -149,6 +149,7 @@ public final class JdbcCheckpointStore implements CheckpointStore {
                       epoch,
                       checkpoint.kind().label(),
                       checkpoint.note(),
+                      checkpoint.snapshotJson(),
                       replyTo),
               settings.askTimeout,
               system.scheduler());
@@ -197,7 +198,8 @@ public final class JdbcCheckpointStore implements CheckpointStore {
         BsonDocument token = entry.tokenJson == null ? null : BsonDocument.parse(entry.tokenJson);
         BsonTimestamp time = entry.clusterTime == null ? null : new BsonTimestamp(entry.clusterTime);
         history.add(new Checkpoint(
-            stream, token, time, Instant.ofEpochMilli(entry.savedAtMillis), entry.epoch, CheckpointKind.parse(entry.kind), entry.note));
+            stream, token, time, Instant.ofEpochMilli(entry.savedAtMillis), entry.epoch, CheckpointKind.parse(entry.kind), entry.note,
+            Checkpoint.parseSnapshot(entry.snapshotJson)));
       } catch (RuntimeException unparsable) {
         log.warn("stream '{}': a history entry saved at {} does not parse; left out", stream, Instant.ofEpochMilli(entry.savedAtMillis));
       }
@@ -220,7 +222,18 @@ public final class JdbcCheckpointStore implements CheckpointStore {
       }
     }
     BsonTimestamp time = state.clusterTime == null ? null : new BsonTimestamp(state.clusterTime);
-    return Optional.of(new Checkpoint(
-        stream, token, time, Instant.ofEpochMilli(state.savedAtMillis), state.writerEpoch, CheckpointKind.parse(state.kind), state.note));
+    BsonDocument snapshot;
+    try {
+      snapshot = Checkpoint.parseSnapshot(state.snapshotJson);
+    } catch (RuntimeException e) {
+      throw new CorruptCheckpointException(stream, state.snapshotJson, "is not a snapshot position: " + Errors.oneLine(e.getMessage()));
+    }
+    try {
+      return Optional.of(new Checkpoint(
+          stream, token, time, Instant.ofEpochMilli(state.savedAtMillis), state.writerEpoch, CheckpointKind.parse(state.kind), state.note,
+          snapshot));
+    } catch (IllegalArgumentException e) {
+      throw new CorruptCheckpointException(stream, state.tokenJson, Errors.oneLine(e.getMessage()));
+    }
   }
 }

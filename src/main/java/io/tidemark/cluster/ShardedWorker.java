@@ -72,7 +72,7 @@ public final class ShardedWorker {
             process.replyTo.tell(StatusReply.error("unreadable event #" + process.seqNr + ": " + Errors.summary(e)));
             return Behaviors.same();
           }
-          if (envelope.resumeToken().equals(lastDone)) {
+          if (envelope.resumeToken() != null && envelope.resumeToken().equals(lastDone)) { // snapshot documents have no token
             process.replyTo.tell(StatusReply.ack());
             return Behaviors.same();
           }

@@ -19,6 +19,7 @@ import io.tidemark.Errors;
 import io.tidemark.TidemarkException;
 import io.tidemark.checkpoint.Checkpoint;
 import io.tidemark.checkpoint.JdbcCheckpointStore;
+import io.tidemark.checkpoint.MongoCheckpointStore;
 import io.tidemark.cluster.StreamSingleton;
 import io.tidemark.cluster.TokenReplica;
 import io.tidemark.pipeline.Pipeline;
@@ -121,7 +122,9 @@ public final class DemoJob {
         Pipeline.named(settings.stream)
             .mongoUri(uri)
             .collection(settings.database, settings.collection)
-            .checkpoints(JdbcCheckpointStore.create(system))
+            .checkpoints(settings.checkpointStore.equals("mongodb")
+                ? MongoCheckpointStore.create(client, system)
+                : JdbcCheckpointStore.create(system))
             .replica(TokenReplica.create(system))
             .via(OrdersView.stage(database, settings));
     StreamSingleton.init(system, pipeline, error -> {

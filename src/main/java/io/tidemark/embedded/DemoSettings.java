@@ -15,9 +15,12 @@ public final class DemoSettings {
   public final int rate;
   public final long events;
   public final Duration progressInterval;
+  /** Where the job keeps its checkpoints: {@code jdbc} (the journal database) or {@code mongodb} (the watched deployment). */
+  public final String checkpointStore;
 
   private DemoSettings(
-      Path dataDir, int mongodbPort, String database, String collection, String stream, int rate, long events, Duration progressInterval) {
+      Path dataDir, int mongodbPort, String database, String collection, String stream, int rate, long events, Duration progressInterval,
+      String checkpointStore) {
     this.dataDir = dataDir;
     this.mongodbPort = mongodbPort;
     this.database = database;
@@ -26,6 +29,7 @@ public final class DemoSettings {
     this.rate = rate;
     this.events = events;
     this.progressInterval = progressInterval;
+    this.checkpointStore = checkpointStore;
   }
 
   public static DemoSettings create(Config config) {
@@ -38,7 +42,16 @@ public final class DemoSettings {
         ConfigCheck.nonEmptyString(config, p + "stream"),
         ConfigCheck.positiveInt(config, p + "rate"),
         ConfigCheck.nonNegativeLong(config, p + "events"),
-        ConfigCheck.positiveDuration(config, p + "progress-interval"));
+        ConfigCheck.positiveDuration(config, p + "progress-interval"),
+        checkpointStore(config, p + "checkpoint-store"));
+  }
+
+  private static String checkpointStore(Config config, String key) {
+    String store = ConfigCheck.nonEmptyString(config, key);
+    if (!store.equals("jdbc") && !store.equals("mongodb")) {
+      throw new io.tidemark.TidemarkException("invalid " + key + " = '" + store + "': expected jdbc or mongodb");
+    }
+    return store;
   }
 
   /** The materialized view the demo maintains. */

@@ -3,6 +3,7 @@ package io.tidemark.embedded;
 import de.bwaldvogel.mongo.MongoVersion;
 import de.bwaldvogel.mongo.backend.Cursor;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import de.bwaldvogel.mongo.bson.BinData;
 import de.bwaldvogel.mongo.bson.BsonTimestamp;
 import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.exception.CursorNotFoundException;
@@ -65,6 +66,7 @@ final class EmbeddedBackend extends H2Backend {
 
   @Override
   public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
+    if (command.equalsIgnoreCase("saslStart")) return authenticate(query);
     if (command.equalsIgnoreCase("configureFailPoint")) {
       return settings.testCommands
           ? failPoints.configure(query)
@@ -96,6 +98,20 @@ final class EmbeddedBackend extends H2Backend {
     closeFinishedChangeStream(response);
     stampOperationTime(response);
     return response;
+  }
+
+  /**
+   * The embedded server has no users and no access control: a client without credentials may do
+   * anything. It accepts the PLAIN mechanism (as LDAP users authenticate) with any user and
+   * password, so that a URI written with credentials runs against it as against a real server;
+   * other mechanisms are refused as not enabled. (mongo-java-server itself knows no saslStart.)
+   */
+  private static Document authenticate(Document query) {
+    if ("PLAIN".equals(query.get("mechanism"))) {
+      return new Document("conversationId", 1).append("done", true).append("payload", new BinData(new byte[0])).append("ok", 1.0);
+    }
+    return FailPoints.error(334, "MechanismUnavailable",
+        "Received authentication for mechanism " + query.get("mechanism") + " which is not enabled (the embedded server takes PLAIN)");
   }
 
   private static boolean isChangeStream(Document query) {

@@ -400,7 +400,7 @@ final class CheckpointsCommand implements Runnable {
     }
   }
 
-  /** The export format: {"exportedAt": ..., "streams": [{"stream", "token", "clusterTime": {"t", "i"}, "kind", "savedAt", "epoch", "note"}]}. */
+  /** The export format: {"exportedAt": ..., "streams": [{"stream", "token", "clusterTime": {"t", "i"}, "kind", "savedAt", "epoch", "note", "snapshot"}]}. */
   static final class CheckpointJson {
     private CheckpointJson() {}
 
@@ -427,6 +427,7 @@ final class CheckpointsCommand implements Runnable {
         entry.put("savedAt", checkpoint.savedAt().toString());
         entry.put("epoch", checkpoint.epoch());
         if (checkpoint.note() != null) entry.put("note", checkpoint.note());
+        if (checkpoint.inSnapshot()) entry.set("snapshot", parse(checkpoint.snapshotJson()));
       }
       try {
         return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root);
@@ -454,6 +455,10 @@ final class CheckpointsCommand implements Runnable {
         String where = file + ": streams[" + index++ + "]";
         String stream = node.path("stream").asText(null);
         if (stream == null || stream.isBlank()) throw new TidemarkException(where + " has no \"stream\" name");
+        if (node.hasNonNull("snapshot") || "snapshot".equals(node.path("kind").asText(null))) {
+          throw new TidemarkException(where + " (" + stream + "): exported in the middle of a snapshot; an import cannot carry"
+              + " snapshot progress (it would skip the documents not yet copied): leave the stream out, or reset it to copy again");
+        }
         BsonDocument token = null;
         if (node.hasNonNull("token")) {
           try {

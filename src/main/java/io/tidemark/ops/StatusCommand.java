@@ -62,6 +62,12 @@ final class StatusCommand implements Callable<Integer> {
     CheckpointsCommand.Text.table(out, rows);
     for (JsonNode stream : body.get("streams")) {
       if (stream.hasNonNull("failure")) out.println(stream.path("stream").asText() + " failed: " + stream.get("failure").asText());
+      JsonNode snapshot = stream.path("snapshot");
+      if (!snapshot.isMissingNode() && "copying".equals(snapshot.path("state").asText())) {
+        out.println(stream.path("stream").asText() + " snapshot: " + snapshot.path("documentsCopied").asText() + " of ~"
+            + snapshot.path("estimatedDocuments").asText("?") + " documents copied, " + snapshot.path("documentsPerSecond").asText("-")
+            + " documents/s, ETA " + seconds(snapshot.get("etaSeconds")));
+      }
     }
     return failed ? Main.PROBLEM_FOUND : 0;
   }

@@ -28,7 +28,7 @@ public final class StreamStatus {
     status.put("checkpoint", saved == null ? null : saved.position().describe());
     status.put("checkpointAgeSeconds", saved == null ? null : (nowMillis - window.lastSavedAtMillis()) / 1000.0);
     ChangeEnvelope safe = window.safe();
-    status.put("safeToken", safe == null ? null : safe.resumeToken().toJson());
+    status.put("safeToken", safe == null || safe.resumeToken() == null ? null : safe.resumeToken().toJson());
     status.put("inFlight", window.inFlight());
     status.put("restarts", control.stats().restarts());
     status.put("deadLetters", control.stats().deadLetters());
@@ -40,6 +40,17 @@ public final class StreamStatus {
     status.put("headroomSeconds", oplog == null ? null : oplog.headroomSeconds());
     status.put("recommendedCheckpointIntervalSeconds", oplog == null ? null : oplog.recommendedCheckpointIntervalSeconds());
     status.put("failedCommands", control.stats().errors());
+    io.tidemark.source.SnapshotProgress snapshot = control.stats().snapshot();
+    if (snapshot.at() != null) {
+      Map<String, Object> copy = new LinkedHashMap<>();
+      copy.put("state", snapshot.running() ? "copying" : "complete");
+      copy.put("documentsCopied", snapshot.copied());
+      copy.put("estimatedDocuments", snapshot.estimated() < 0 ? null : snapshot.estimated());
+      copy.put("documentsPerSecond", snapshot.running() ? Math.round(snapshot.rate() * 10) / 10.0 : null);
+      copy.put("etaSeconds", snapshot.etaSeconds());
+      copy.put("overlapEvents", snapshot.overlapEvents());
+      status.put("snapshot", copy);
+    }
     return status;
   }
 }

@@ -70,6 +70,24 @@ public final class TidemarkMetrics implements Extension {
       OplogSample oplog = stats.oplog();
       if (oplog != null && oplog.usage() != null) emit.accept(oplog.usage(), null);
     });
+    counter("tidemark_snapshot_documents", "Documents read by snapshots (startup or re-snapshot).", stats -> stats.snapshot().documents());
+    gauge("tidemark_snapshot_estimated_documents", "The collection's estimated document count when the snapshot started.",
+        (stats, emit) -> {
+          if (stats.snapshot().at() != null && stats.snapshot().estimated() >= 0) emit.accept((double) stats.snapshot().estimated(), null);
+        });
+    gauge("tidemark_snapshot_copied_documents", "Documents of the current (or last) snapshot copied, counting those before a resume.",
+        (stats, emit) -> {
+          if (stats.snapshot().at() != null) emit.accept((double) stats.snapshot().copied(), null);
+        });
+    gauge("tidemark_snapshot_running", "1 while a snapshot copies, 0 otherwise.",
+        (stats, emit) -> emit.accept(stats.snapshot().running() ? 1.0 : 0.0, null));
+    gauge("tidemark_snapshot_eta_seconds", "Seconds until the running snapshot is done, at its current rate.", (stats, emit) -> {
+      Long eta = stats.snapshot().etaSeconds();
+      if (eta != null) emit.accept((double) eta, null);
+    });
+    counter("tidemark_snapshot_overlap_events",
+        "Change events made while a snapshot copied: possibly seen twice (copied, then as a change).",
+        stats -> stats.snapshot().overlapEvents());
     GaugeWithCallback.builder()
         .name("tidemark_stream_up")
         .help("1 while the stream runs on this node, 0 when it stopped on a failure here.")

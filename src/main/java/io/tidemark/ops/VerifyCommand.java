@@ -48,7 +48,7 @@ final class VerifyCommand implements Callable<Integer> {
     Config quiet = ConfigFactory.parseString("akka.actor.provider = local\nakka.loglevel = WARNING").withFallback(withUri);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "tidemark-verify", quiet);
     try (MongoClient client = MongoConnector.connect(uri, mongoSettings.connectTimeout)) {
-      MongoConnector.ping(client, uri, mongoSettings.connectTimeout).toCompletableFuture().join();
+      MongoConnector.ping(client, MongoConnector.redact(uri), mongoSettings.connectTimeout).toCompletableFuture().join();
       ViewAudit.Result result = ViewAudit.run(system, client, settings).toCompletableFuture().join();
       System.out.println(result.line());
       if (!result.oplogChecked()) {

@@ -34,7 +34,9 @@ import io.tidemark.source.OplogSettings;
 import io.tidemark.source.ResumableErrors;
 import io.tidemark.source.ResumeTokens;
 import io.tidemark.source.ResumePosition;
+import io.tidemark.source.SnapshotSettings;
 import io.tidemark.source.SourceSettings;
+import io.tidemark.source.StartupMode;
 import io.tidemark.window.WindowSettings;
 import java.time.Instant;
 import java.util.Arrays;
@@ -76,6 +78,8 @@ public final class PipelineBuilder<T> {
     SourceSettings sourceSettings;
     FailureSettings failureSettings;
     FaultSettings faultSettings;
+    SnapshotSettings snapshotSettings;
+    StartupMode startup;
     Integer parallelism;
     DeadLetterStore deadLetters;
     CheckpointReplica replica;
@@ -187,6 +191,22 @@ public final class PipelineBuilder<T> {
     return with(s -> s.faultSettings = settings);
   }
 
+  /**
+   * What the stream does when it has no checkpoint yet: follow the change stream only (the
+   * default, {@code tidemark.pipeline.startup.mode}), or first copy the collection's documents
+   * (then stream, or stop). See docs/snapshot.md.
+   */
+  public PipelineBuilder<T> startup(StartupMode mode) {
+    Objects.requireNonNull(mode, "mode");
+    return with(s -> s.startup = mode);
+  }
+
+  /** How snapshots copy (batch size, progress interval); default from {@code tidemark.pipeline.startup}. */
+  public PipelineBuilder<T> snapshotSettings(SnapshotSettings settings) {
+    Objects.requireNonNull(settings, "settings");
+    return with(s -> s.snapshotSettings = settings);
+  }
+
   /** The failing-stage policy; default from {@code tidemark.pipeline.on-failure}. */
   public PipelineBuilder<T> onFailure(FailureSettings settings) {
     return with(s -> s.failureSettings = settings);
@@ -275,6 +295,9 @@ public final class PipelineBuilder<T> {
     SourceSettings source = spec.sourceSettings != null ? spec.sourceSettings : SourceSettings.create(system);
     FailureSettings failure = spec.failureSettings != null ? spec.failureSettings : FailureSettings.create(system);
     FaultSettings faults = spec.faultSettings != null ? spec.faultSettings : FaultSettings.create(system);
+    SnapshotSettings configuredSnapshots = spec.snapshotSettings != null ? spec.snapshotSettings : SnapshotSettings.create(system);
+    SnapshotSettings snapshots = spec.startup != null ? configuredSnapshots.withMode(spec.startup) : configuredSnapshots;
+    checkSnapshots(snapshots, faults);
     int parallelism = spec.parallelism != null
         ? spec.parallelism
         : ConfigCheck.positiveInt(system.settings().config(), "tidemark.pipeline.parallelism");
@@ -296,7 +319,7 @@ public final class PipelineBuilder<T> {
     Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed> userStages = widened(stages.asFlow());
 
     PipelineRunner runner = new PipelineRunner(
-        spec.stream, () -> runOnce(system, client, where, mongo, source, faults, probe, window, parallelism, userStages),
+        spec.stream, () -> runOnce(system, client, where, mongo, source, faults, snapshots, probe, window, parallelism, userStages),
         failure, system, spec.stats);
     OplogSettings oplog = OplogSettings.create(system);
     Cancellable monitoring = oplog.enabled
@@ -308,9 +331,9 @@ public final class PipelineBuilder<T> {
       if (probe != null) probe.close();
       if (error != null) log.error("stream '{}' stopped: {}", spec.stream, Errors.summary(error));
     });
-    log.info("stream '{}': watching {} on {} (window {}, checkpoint every {} events or {} ms, parallelism {}, on failure {})",
+    log.info("stream '{}': watching {} on {} (window {}, checkpoint every {} events or {} ms, parallelism {}, on failure {}, startup {})",
         spec.stream, spec.target, where, window.size, window.checkpointEveryEvents, window.checkpointEveryInterval.toMillis(),
-        parallelism, failure.policy.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));
+        parallelism, failure.policy.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'), snapshots.mode.label());
     PipelineControl control = new PipelineControl(spec.stream, runner, spec.stats);
     RunningPipelines.get(system).started(control);
     runner.completion().whenComplete((done, error) -> RunningPipelines.get(system).stopped(control, error));
@@ -321,7 +344,7 @@ public final class PipelineBuilder<T> {
   /** One run: open the stream's checkpoint record, materialize the graph, release the record at the end. */
   private Pair<UniqueKillSwitch, CompletionStage<Done>> runOnce(
       ActorSystem<?> system, MongoClient client, String where, MongoSettings mongo, SourceSettings source,
-      FaultSettings faults, CursorProbe probe, WindowSettings window, int parallelism,
+      FaultSettings faults, SnapshotSettings snapshots, CursorProbe probe, WindowSettings window, int parallelism,
       Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed> userStages) {
     spec.stats.window().startRun();
     CompletableFuture<StreamCheckpoints> opened = spec.checkpoints.open(spec.stream).toCompletableFuture();
@@ -334,8 +357,8 @@ public final class PipelineBuilder<T> {
         PipelineGraph.create(
                 ChangeStreamSource.create(new ChangeStreamSource.Definition(
                     spec.stream, client, spec.target, spec.match, spec.fullDocument, source, faults,
-                    () -> initialPosition(system, client, where, mongo, opened, epoch, faults, recovery, probe),
-                    PipelineBuilder::restartable, recovery, faults.heartbeat ? probe : null)),
+                    () -> initialPosition(system, client, where, mongo, opened, epoch, faults, snapshots, recovery, probe),
+                    PipelineBuilder::restartable, recovery, faults.heartbeat ? probe : null, snapshots, spec.stats.snapshot())),
                 spec.stream, window, parallelism, userStages, save, spec.stats.window())
             .run(system);
     Cancellable publishing = spec.replica == null ? null : publishSafeTokens(system, epoch);
@@ -358,10 +381,12 @@ public final class PipelineBuilder<T> {
 
   private CompletionStage<ResumePosition> initialPosition(
       ActorSystem<?> system, MongoClient client, String where, MongoSettings mongo, CompletableFuture<StreamCheckpoints> opened,
-      CompletableFuture<Long> epoch, FaultSettings faults, PipelineRecovery recovery, CursorProbe probe) {
+      CompletableFuture<Long> epoch, FaultSettings faults, SnapshotSettings snapshots, PipelineRecovery recovery, CursorProbe probe) {
     return MongoConnector.ping(client, where, mongo.connectTimeout)
-        .thenCompose(pong -> resolvePosition(pong, opened, epoch, faults, recovery))
-        .thenCompose(start -> start.checked() ? validated(system, start.position(), probe, faults, recovery)
+        .thenCompose(pong -> resolvePosition(pong, opened, epoch, faults, snapshots, recovery))
+        // A snapshot-only stream never opens the change stream: whether its time is still in the oplog does not matter.
+        .thenCompose(start -> start.checked() && snapshots.mode != StartupMode.SNAPSHOT_ONLY
+            ? validated(system, start.position(), probe, faults, recovery)
             : CompletableFuture.completedFuture(start.position()))
         .thenApply(position -> {
           spec.stats.markStarted(position);
@@ -400,6 +425,24 @@ public final class PipelineBuilder<T> {
         .thenCompose(next -> next);
   }
 
+  /** Refuses snapshot settings this pipeline cannot honour, naming the setting. */
+  private void checkSnapshots(SnapshotSettings snapshots, FaultSettings faults) {
+    boolean database = spec.target.collection() == null;
+    if (snapshots.mode.snapshots() && database) {
+      throw new TidemarkException("pipeline '" + spec.stream + "': startup " + snapshots.mode.label() + " copies one collection, but "
+          + spec.target + " is a whole database: watch a collection (collection(database, collection)), one pipeline per"
+          + " collection, or use startup stream-only");
+    }
+    if (database && (faults.onHistoryLost == FaultSettings.Restart.RE_SNAPSHOT || faults.onInvalidToken == FaultSettings.Restart.RE_SNAPSHOT)) {
+      throw new TidemarkException("pipeline '" + spec.stream + "': the re-snapshot policy copies one collection, but " + spec.target
+          + " is a whole database: watch a collection, or choose fail, restart-from-now or restart-from-oldest");
+    }
+    if (snapshots.mode.snapshots() && spec.configuredStart != null) {
+      throw new TidemarkException("pipeline '" + spec.stream + "': startup " + snapshots.mode.label() + " starts at the snapshot's own"
+          + " time, so it cannot also start at " + spec.configuredStart.describe() + ": drop one of them");
+    }
+  }
+
   /** The cluster time of the newest saved checkpoint, read out of its token when it has none of its own. */
   private BsonTimestamp checkpointTime() {
     Checkpoint saved = spec.stats.window().lastSaved();
@@ -426,7 +469,8 @@ public final class PipelineBuilder<T> {
     return system.scheduler().scheduleAtFixedRate(interval, interval, () -> {
       ChangeEnvelope safe = spec.stats.window().safe();
       Long taken = epoch.getNow(null);
-      if (safe != null && taken != null && safe != published[0]) {
+      // During a snapshot the safe position has no token; the replica only carries tokens.
+      if (safe != null && taken != null && safe != published[0] && safe.resumeToken() != null) {
         published[0] = safe;
         spec.replica.publish(Checkpoint.atToken(spec.stream, safe.resumeToken(), safe.clusterTime()), taken);
       }
@@ -440,7 +484,7 @@ public final class PipelineBuilder<T> {
    */
   private CompletionStage<Start> resolvePosition(
       Document pong, CompletableFuture<StreamCheckpoints> opened, CompletableFuture<Long> epoch, FaultSettings faults,
-      PipelineRecovery recovery) {
+      SnapshotSettings snapshots, PipelineRecovery recovery) {
     return opened.thenCompose(StreamCheckpoints::acquire).thenCompose(acquired -> {
           epoch.complete(acquired.epoch());
           if (acquired.corruption() != null) {
@@ -461,7 +505,7 @@ public final class PipelineBuilder<T> {
                       spec.stream, checkpoint.position().describe(), checkpoint.epoch(), acquired.epoch());
                   return Start.stored(checkpoint.position());
                 })
-              : positionFromStore(pong, acquired, opened));
+              : positionFromStore(pong, acquired, opened, snapshots));
         });
   }
 
@@ -477,7 +521,7 @@ public final class PipelineBuilder<T> {
   }
 
   private CompletionStage<Start> positionFromStore(
-      Document pong, Acquired acquired, CompletableFuture<StreamCheckpoints> opened) {
+      Document pong, Acquired acquired, CompletableFuture<StreamCheckpoints> opened, SnapshotSettings snapshots) {
     Optional<Checkpoint> stored = acquired.checkpoint();
     if (stored.isPresent()) {
       Checkpoint checkpoint = stored.get();
@@ -490,6 +534,17 @@ public final class PipelineBuilder<T> {
       return CompletableFuture.completedFuture(Start.stored(spec.configuredStart));
     }
     BsonTimestamp now = operationTime(pong);
+    if (snapshots.mode.snapshots()) {
+      // The time is taken before the copy: every change after it comes from the stream, so none is missed.
+      ResumePosition copy = ResumePosition.snapshot(now, null);
+      String note = "snapshot started (" + snapshots.mode.label() + "): copying " + spec.target + " at Timestamp(" + now.getTime()
+          + ", " + now.getInc() + ")";
+      return opened.thenCompose(record -> record.save(Checkpoint.snapshot(spec.stream, now, null, note), acquired.epoch()))
+          .thenApply(saved -> {
+            log.info("stream '{}': no stored checkpoint; {} (saved as the first checkpoint)", spec.stream, copy.describe());
+            return Start.fresh(copy);
+          });
+    }
     ResumePosition position = ResumePosition.startAtOperationTime(now);
     // Saved before the first event, so a crash before any checkpoint resumes here, not at a later "now".
     return opened.thenCompose(record -> record.save(Checkpoint.atOperationTime(spec.stream, now), acquired.epoch()))

@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The fault policies of one pipeline run: after a fault the stream cannot resume from, moves the
  * position on as the policy says — to now, to the oldest entry of the oplog, past an oversize
- * event — and records the gap first: a {@link CheckpointKind#GAP} checkpoint whose note says what was
+ * event, or to a fresh snapshot (re-snapshot: the collection is copied again, then streamed from
+ * the copy's time) — and records the gap first: a {@link CheckpointKind#GAP} checkpoint whose note says what was
  * skipped, a WARN line, and a count. Never silently: with the policy {@code fail} it does nothing,
  * and the stream stops.
  */
@@ -86,6 +87,16 @@ final class PipelineRecovery implements Recovery {
     }
     FaultSettings.Restart policy = kind == ResumableErrors.Kind.HISTORY_LOST ? faults.onHistoryLost : faults.onInvalidToken;
     String key = kind == ResumableErrors.Kind.HISTORY_LOST ? "on-history-lost" : "on-invalid-token";
+    if (policy == FaultSettings.Restart.RE_SNAPSHOT) {
+      // The copy starts at "now", inclusive: every change after the copy's time comes from the stream.
+      return now().thenApply(time -> {
+        ResumePosition position = ResumePosition.snapshot(time, null);
+        String note = what + " at " + from + ": re-snapshot, copying the collection again and then streaming from "
+            + ResumePosition.startAtOperationTime(time).describe() + "; the events in between are not replayed: the copy"
+            + " holds their result (deletes in between are not seen)";
+        return noted(new Recovered(position, position, note), key + " = re-snapshot");
+      });
+    }
     // From now: after the newest operation, which is part of the gap; from the oldest: at the oldest entry, inclusive.
     CompletionStage<BsonTimestamp> target = policy == FaultSettings.Restart.RESTART_FROM_OLDEST
         ? oldest()
@@ -111,9 +122,15 @@ final class PipelineRecovery implements Recovery {
   CompletionStage<ResumePosition> recoverAtStart(ResumableErrors.Kind kind, Throwable error, ResumePosition lost) {
     return recover(kind, error, lost).thenCompose(recovered -> {
       ResumePosition at = recovered.gapAt();
-      Checkpoint gap = at instanceof ResumePosition.StartAtOperationTime time
-          ? Checkpoint.atOperationTime(stream, time.time()).as(CheckpointKind.GAP, recovered.note())
-          : Checkpoint.atToken(stream, tokenOf(at), null).as(CheckpointKind.GAP, recovered.note());
+      Checkpoint gap;
+      if (at instanceof ResumePosition.Snapshot copy) {
+        // The gap itself says "copy again": a crash before the first copied document still copies.
+        gap = Checkpoint.atOperationTime(stream, copy.at()).as(CheckpointKind.GAP, recovered.note()).withSnapshot(new BsonDocument());
+      } else if (at instanceof ResumePosition.StartAtOperationTime time) {
+        gap = Checkpoint.atOperationTime(stream, time.time()).as(CheckpointKind.GAP, recovered.note());
+      } else {
+        gap = Checkpoint.atToken(stream, tokenOf(at), null).as(CheckpointKind.GAP, recovered.note());
+      }
       return opened.thenCompose(record -> epoch.thenCompose(taken -> record.save(gap, taken))).thenApply(saved -> recovered.position());
     });
   }

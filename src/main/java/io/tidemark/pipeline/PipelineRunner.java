@@ -79,6 +79,11 @@ final class PipelineRunner {
       completion.completeExceptionally(cause);
       return;
     }
+    if (Errors.unwrap(cause.getCause()) instanceof io.tidemark.checkpoint.FencedException fenced) {
+      // A sink refused this consumer's writes: another consumer has taken the stream. Never retry.
+      completion.completeExceptionally(fenced);
+      return;
+    }
     restarts++;
     stats.onRestart();
     if (failure.maxRestarts > 0 && restarts > failure.maxRestarts) {

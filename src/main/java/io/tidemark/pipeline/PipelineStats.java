@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicLong;
 /** Live figures of one pipeline, kept across its runs: where it started and its window. */
 public final class PipelineStats {
   private final WindowStats window = new WindowStats();
+  private final io.tidemark.source.SnapshotProgress snapshot = new io.tidemark.source.SnapshotProgress();
   private final CompletableFuture<ResumePosition> firstStart = new CompletableFuture<>();
   private volatile ResumePosition startedFrom;
   private final AtomicLong restarts = new AtomicLong();
@@ -75,6 +76,11 @@ public final class PipelineStats {
   /** Events recorded in the dead-letter store by this pipeline. */
   public long deadLetters() {
     return deadLetters.get();
+  }
+
+  /** Snapshots of this pipeline: progress of the copy, and the overlap after it. */
+  public io.tidemark.source.SnapshotProgress snapshot() {
+    return snapshot;
   }
 
   public WindowStats window() {

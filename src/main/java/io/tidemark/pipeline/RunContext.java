@@ -44,6 +44,8 @@ final class RunContext {
     return tried.<CompletionStage<Optional<R>>>handle((result, error) -> {
       if (error == null) return CompletableFuture.completedFuture(Optional.ofNullable(result));
       Throwable cause = Errors.unwrap(error);
+      // A fenced consumer must stop, not record the event and go on.
+      if (cause instanceof io.tidemark.checkpoint.FencedException) return CompletableFuture.<Optional<R>>failedFuture(cause);
       log.warn("stream '{}': event #{} ({} {}) failed {} times ({}); recording it as a dead letter and going on",
           stream, envelope.seqNr(), envelope.operationType(), envelope.documentKey(), attempts, Errors.summary(cause));
       return deadLetters.record(DeadLetter.of(stream, envelope, cause, attempts)).thenApply(recorded -> {

@@ -16,6 +16,11 @@ import org.bson.codecs.EncoderContext;
  * One change event as it travels through a pipeline: the driver's event plus what Tidemark needs
  * to track it. {@link #seqNr()} numbers the events of one pipeline run without gaps, starting at
  * 1; {@link #resumeToken()} is where a restart resumes after this event.
+ *
+ * <p>During a snapshot, an envelope carries a copied document instead ({@link #isSnapshot()}):
+ * operation type {@value #SNAPSHOT}, the document as {@link #fullDocument()}, its {@code _id} as
+ * {@link #documentKey()}, the snapshot's operation time as {@link #clusterTime()}, and no resume
+ * token; a restart copies on after its {@code _id}.
  */
 public final class ChangeEnvelope {
   private static final Codec<ChangeStreamDocument<Document>> CODEC =
@@ -28,7 +33,13 @@ public final class ChangeEnvelope {
   private final BsonDocument documentKey;
   private final ChangeStreamDocument<Document> event;
   private final String note;
+  /** Snapshot progress at this envelope: {@code {_id: ...}} (a copied document) or {@code {}}; null otherwise. */
+  private final BsonDocument snapshot;
 
+  /** The operation type of a copied document: insert-like, with the whole document. */
+  public static final String SNAPSHOT = "snapshot";
+  /** The operation type of the marker after the last copied document: the stream goes on from the snapshot's time. */
+  public static final String SNAPSHOT_COMPLETE = "snapshot-complete";
   /** The operation type of a heartbeat: a quiet stream's position, no event. */
   public static final String HEARTBEAT = "heartbeat";
   /** The operation type of a gap: where a fault policy moved the stream on, and what it skipped. */
@@ -42,10 +53,15 @@ public final class ChangeEnvelope {
     this.operationType = event.getOperationTypeString();
     this.documentKey = event.getDocumentKey();
     this.note = null;
+    this.snapshot = SNAPSHOT.equals(operationType) ? new BsonDocument("_id", documentKey.get("_id")) : null;
   }
 
   /** A marker: a position without an event. */
   private ChangeEnvelope(long seqNr, String type, BsonDocument token, BsonTimestamp clusterTime, String note) {
+    this(seqNr, type, token, clusterTime, note, null);
+  }
+
+  private ChangeEnvelope(long seqNr, String type, BsonDocument token, BsonTimestamp clusterTime, String note, BsonDocument snapshot) {
     this.seqNr = seqNr;
     this.event = null;
     this.resumeToken = token;
@@ -53,6 +69,30 @@ public final class ChangeEnvelope {
     this.operationType = type;
     this.documentKey = null;
     this.note = note;
+    this.snapshot = snapshot;
+  }
+
+  /**
+   * A document copied by a snapshot taken at {@code at}: it goes through the user's stages like an
+   * insert, and once it and everything before it are done, a checkpoint records the copy's progress.
+   */
+  public static ChangeEnvelope snapshot(long seqNr, com.mongodb.MongoNamespace namespace, BsonTimestamp at, Document document) {
+    Objects.requireNonNull(at, "at");
+    Object id = document.get("_id");
+    if (id == null) throw new MalformedEventException("a snapshot document of " + namespace + " has no _id");
+    BsonDocument key = new BsonDocument("_id", document.toBsonDocument().get("_id"));
+    BsonDocument ns = new BsonDocument("db", new org.bson.BsonString(namespace.getDatabaseName()))
+        .append("coll", new org.bson.BsonString(namespace.getCollectionName()));
+    return new ChangeEnvelope(seqNr, new ChangeStreamDocument<>(
+        SNAPSHOT, null, ns, null, null, document, null, key, at, null, null, null, null, null, null));
+  }
+
+  /**
+   * The end of a snapshot taken at {@code at}: no event; once everything before it is done, a
+   * checkpoint at {@code at} (kind start) says the copy is complete and the stream goes on from there.
+   */
+  public static ChangeEnvelope snapshotComplete(long seqNr, BsonTimestamp at, String note) {
+    return new ChangeEnvelope(seqNr, SNAPSHOT_COMPLETE, null, Objects.requireNonNull(at, "at"), note);
   }
 
   /**
@@ -78,6 +118,11 @@ public final class ChangeEnvelope {
       return new ChangeEnvelope(seqNr, GAP, null, ResumeTokens.clusterTime(start.token()), note);
     }
     if (at instanceof ResumePosition.StartAtOperationTime time) return new ChangeEnvelope(seqNr, GAP, null, time.time(), note);
+    if (at instanceof ResumePosition.Snapshot copy) {
+      // A re-snapshot: the gap checkpoint already says "copy again", so a crash right after it still copies.
+      BsonDocument progress = copy.after() == null ? new BsonDocument() : new BsonDocument("_id", copy.after());
+      return new ChangeEnvelope(seqNr, GAP, null, copy.at(), note, progress);
+    }
     throw new IllegalArgumentException("a gap needs a position, was " + at);
   }
 
@@ -92,6 +137,24 @@ public final class ChangeEnvelope {
 
   public boolean isGap() {
     return event == null && GAP.equals(operationType);
+  }
+
+  /** A document copied by a snapshot (not a change event). */
+  public boolean isSnapshot() {
+    return event != null && SNAPSHOT.equals(operationType);
+  }
+
+  /** The marker after a snapshot's last document. */
+  public boolean isSnapshotComplete() {
+    return event == null && SNAPSHOT_COMPLETE.equals(operationType);
+  }
+
+  /**
+   * Snapshot progress a checkpoint here must keep: {@code {_id: ...}} for a copied document,
+   * {@code {}} for the gap that starts a re-snapshot; null otherwise.
+   */
+  public BsonDocument snapshotProgress() {
+    return snapshot;
   }
 
   /** What a gap skipped; null otherwise. */
@@ -153,6 +216,7 @@ public final class ChangeEnvelope {
       if (resumeToken != null) marker.append("_id", resumeToken);
       if (clusterTime != null) marker.append("clusterTime", clusterTime);
       if (note != null) marker.append("note", new org.bson.BsonString(note));
+      if (snapshot != null) marker.append("snapshot", snapshot);
       return marker;
     }
     BsonDocument document = new BsonDocument();
@@ -162,7 +226,8 @@ public final class ChangeEnvelope {
 
   /** Reads an event written by {@link #eventDocument()}. */
   public static ChangeEnvelope fromEventDocument(long seqNr, BsonDocument document) {
-    return of(seqNr, CODEC.decode(new BsonDocumentReader(document), DecoderContext.builder().build()));
+    ChangeStreamDocument<Document> event = CODEC.decode(new BsonDocumentReader(document), DecoderContext.builder().build());
+    return SNAPSHOT.equals(event.getOperationTypeString()) ? new ChangeEnvelope(seqNr, event) : of(seqNr, event);
   }
 
   @Override

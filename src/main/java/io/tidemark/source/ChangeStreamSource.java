@@ -38,7 +38,12 @@ import org.slf4j.LoggerFactory;
  *       {@code follow-collection}, reopens with {@code startAfter} the invalidate;
  *   <li>joins the fragments of a split event ({@code $changeStreamSplitLargeEvent}) into one;
  *   <li>when the stream is quiet, adds heartbeats: the server's postBatchResumeToken, so that a
- *       checkpoint can follow the oplog without events.
+ *       checkpoint can follow the oplog without events;
+ *   <li>at a {@link ResumePosition.Snapshot} position, first copies the collection's documents in
+ *       {@code _id} order ({@link SnapshotScan}), then a marker that the copy is complete, then
+ *       opens the change stream at the snapshot's operation time (unless the startup mode is
+ *       {@code snapshot-only}: then it ends). A failure during the copy goes on after the last
+ *       {@code _id} delivered.
  * </ul>
  */
 public final class ChangeStreamSource {
@@ -58,7 +63,9 @@ public final class ChangeStreamSource {
       Supplier<CompletionStage<ResumePosition>> initialPosition,
       Predicate<Throwable> restartable,
       Recovery recovery,
-      CursorProbe heartbeat) {}
+      CursorProbe heartbeat,
+      SnapshotSettings snapshot,
+      SnapshotProgress progress) {}
 
   /** What arrives before numbering: an event of the stream, or a heartbeat probed while it was quiet. */
   private sealed interface Incoming {}
@@ -69,6 +76,12 @@ public final class ChangeStreamSource {
 
   /** A gap a policy recorded, to go through the window in order with the events. */
   private record Gap(ResumePosition at, String note) implements Incoming {}
+
+  /** A document a snapshot copied. */
+  private record Copied(Document document, ResumePosition.Snapshot snapshot) implements Incoming {}
+
+  /** The snapshot's last document is delivered; changes up to {@code until} were made while it ran. */
+  private record Copy(ResumePosition.Snapshot snapshot, org.bson.BsonTimestamp until, String note) implements Incoming {}
 
   /** Where the stream opens, and the gap to emit first when a policy moved it there. */
   private record Opening(ResumePosition position, Gap gap) {}
@@ -81,6 +94,8 @@ public final class ChangeStreamSource {
     volatile Throwable pendingError;
     volatile long delivered;
     volatile long lastDeliveryNanos = System.nanoTime();
+    /** After a snapshot: change events up to this time are counted as overlap; null when past it. */
+    volatile org.bson.BsonTimestamp overlapUntil;
     long seqNr;
     final List<BsonDocument> fragments = new ArrayList<>();
     /** Oversize events skipped by policy: filtered out by _id whenever the stream reopens. */
@@ -98,6 +113,7 @@ public final class ChangeStreamSource {
               Source<Incoming, NotUsed> changes = reopening(definition, state);
               Source<Incoming, NotUsed> incoming =
                   definition.heartbeat() == null || !definition.faults().heartbeat
+                      || definition.snapshot().mode == StartupMode.SNAPSHOT_ONLY
                       ? changes
                       : changes.merge(
                           heartbeats(definition, state, materializer.system().dispatchers().lookup("akka.actor.default-blocking-io-dispatcher")),
@@ -110,16 +126,68 @@ public final class ChangeStreamSource {
   private static Source<Incoming, NotUsed> reopening(Definition definition, State state) {
     var settings = definition.settings().restartSettings().withRestartOn(error -> decide(definition, state, error));
     akka.japi.function.Creator<Source<Incoming, ?>> open = () ->
-        Source.completionStageSource(position(definition, state).thenApply(opening -> {
-              Source<Incoming, NotUsed> events =
-                  MongoSource.create(publisher(definition, state, opening.position())).map(event -> (Incoming) new Event(event));
+        Source.fromMaterializer((materializer, attributes) -> Source.completionStageSource(position(definition, state).thenApply(opening -> {
+              Source<Incoming, NotUsed> events = opening.position() instanceof ResumePosition.Snapshot snapshot
+                  ? copyThenStream(definition, state, snapshot, materializer)
+                  : streamFrom(definition, state, opening.position());
               return opening.gap() == null ? events : Source.<Incoming>single(opening.gap()).concat(events);
-            }))
+            })))
             .mapMaterializedValue(future -> NotUsed.getInstance());
     // Following the collection, the stream reopens after it ends, which it only does after an invalidate.
-    return definition.faults().followCollection
+    return definition.faults().followCollection && definition.snapshot().mode != StartupMode.SNAPSHOT_ONLY
         ? RestartSource.withBackoff(settings, open)
         : RestartSource.onFailuresWithBackoff(settings, open);
+  }
+
+  private static Source<Incoming, NotUsed> streamFrom(Definition definition, State state, ResumePosition position) {
+    if (definition.snapshot().mode == StartupMode.SNAPSHOT_ONLY) {
+      log.info("stream '{}': the snapshot is complete (checkpoint at {}); snapshot-only: nothing more to do", definition.stream(),
+          position.describe());
+      return Source.empty();
+    }
+    return MongoSource.create(publisher(definition, state, position)).map(event -> (Incoming) new Event(event));
+  }
+
+  /**
+   * The documents still to copy, the marker that the copy is complete, then (unless snapshot-only)
+   * the change stream from the snapshot's time, opened only once the copy is done.
+   */
+  private static Source<Incoming, NotUsed> copyThenStream(
+      Definition definition, State state, ResumePosition.Snapshot snapshot, akka.stream.Materializer materializer) {
+    ChangeStreamTarget target = definition.target();
+    var collection = definition.client().getDatabase(target.database()).getCollection(target.collection());
+    com.mongodb.MongoNamespace namespace = new com.mongodb.MongoNamespace(target.database(), target.collection());
+    CompletionStage<Long> estimated = MongoConnector.first(collection.estimatedDocumentCount());
+    CompletionStage<Long> before = snapshot.after() == null
+        ? CompletableFuture.completedFuture(0L)
+        : MongoConnector.first(collection.countDocuments(com.mongodb.client.model.Filters.lte("_id", snapshot.after())));
+    Source<Incoming, NotUsed> documents = Source.completionStageSource(estimated.thenCombine(before, (total, copied) -> {
+          definition.progress().started(snapshot.at(), total == null ? -1 : total, copied == null ? 0 : copied, snapshot.after() == null);
+          log.info("stream '{}': {} {}: {} ({} documents, estimated; {} copied before)", definition.stream(),
+              snapshot.after() == null ? "copying" : "going on copying", namespace, snapshot.describe(), total, copied);
+          return SnapshotScan.create(definition.stream(), definition.client(), target, snapshot.after(), definition.snapshot(),
+                  definition.progress(), materializer)
+              .map(document -> (Incoming) new Copied(document, snapshot));
+        }))
+        .mapMaterializedValue(future -> NotUsed.getInstance());
+    Source<Incoming, NotUsed> complete = Source.lazyCompletionStage(() -> MongoConnector.first(
+                definition.client().getDatabase("admin").runCommand(new Document("ping", 1)))
+            .thenApply(pong -> {
+              org.bson.BsonTimestamp until = pong != null && pong.get("operationTime") instanceof org.bson.BsonTimestamp time ? time : null;
+              SnapshotProgress progress = definition.progress();
+              progress.completed();
+              String note = "snapshot complete: " + progress.copied() + " documents of " + namespace + " copied; "
+                  + (definition.snapshot().mode == StartupMode.SNAPSHOT_ONLY
+                      ? "snapshot-only: the stream ends here" : "streaming from " + snapshot.stream().describe());
+              log.info("stream '{}': {} ({})", definition.stream(), note, progress.describe());
+              return (Incoming) new Copy(snapshot, until, note);
+            }))
+        .mapMaterializedValue(future -> NotUsed.getInstance());
+    // concatLazy: plain concat would materialize and pull what follows at once, before the copy is done.
+    Source<Incoming, NotUsed> copied = documents.concatLazy(complete);
+    if (definition.snapshot().mode == StartupMode.SNAPSHOT_ONLY) return copied;
+    return copied.concatLazy(Source.lazySource(() -> streamFrom(definition, state, snapshot.stream()))
+        .mapMaterializedValue(future -> NotUsed.getInstance()));
   }
 
   private static ChangeStreamPublisher<Document> publisher(Definition definition, State state, ResumePosition position) {
@@ -196,6 +264,22 @@ public final class ChangeStreamSource {
     if (arrived instanceof Gap gap) {
       return List.of(ChangeEnvelope.gap(++state.seqNr, gap.at(), gap.note()));
     }
+    if (arrived instanceof Copied copied) {
+      ChangeEnvelope envelope = ChangeEnvelope.snapshot(++state.seqNr,
+          new com.mongodb.MongoNamespace(definition.target().database(), definition.target().collection()),
+          copied.snapshot().at(), copied.document());
+      state.lastDelivered = ResumePosition.snapshot(copied.snapshot().at(), envelope.documentKey().get("_id"));
+      state.delivered++;
+      state.lastDeliveryNanos = System.nanoTime();
+      definition.progress().onDocument();
+      return List.of(envelope);
+    }
+    if (arrived instanceof Copy copy) {
+      state.lastDelivered = copy.snapshot().stream();
+      state.overlapUntil = copy.until();
+      state.lastDeliveryNanos = System.nanoTime();
+      return List.of(ChangeEnvelope.snapshotComplete(++state.seqNr, copy.snapshot().at(), copy.note()));
+    }
     if (arrived instanceof Heartbeat heartbeat) {
       if (heartbeat.deliveredWhenProbed() != state.delivered) return List.of();
       state.lastDelivered = ResumePosition.resumeAfter(heartbeat.token());
@@ -218,6 +302,11 @@ public final class ChangeStreamSource {
         : ResumePosition.resumeAfter(envelope.resumeToken());
     state.delivered++;
     state.lastDeliveryNanos = System.nanoTime();
+    org.bson.BsonTimestamp overlap = state.overlapUntil;
+    if (overlap != null) {
+      if (envelope.clusterTime() != null && envelope.clusterTime().compareTo(overlap) <= 0) definition.progress().onOverlapEvent();
+      else state.overlapUntil = null;
+    }
     if ("invalidate".equals(envelope.operationType())) {
       log.warn("stream '{}': invalidated (the collection was dropped or renamed); {}", definition.stream(),
           definition.faults().followCollection
@@ -242,7 +331,8 @@ public final class ChangeStreamSource {
   private static Source<Incoming, NotUsed> heartbeats(Definition definition, State state, Executor blocking) {
     Duration interval = definition.faults().heartbeatInterval;
     return Source.tick(interval, interval, NotUsed.getInstance())
-        .filter(tick -> state.current() != null && System.nanoTime() - state.lastDeliveryNanos >= interval.toNanos())
+        .filter(tick -> state.current() != null && !(state.current() instanceof ResumePosition.Snapshot)
+            && System.nanoTime() - state.lastDeliveryNanos >= interval.toNanos())
         .mapAsync(1, tick -> {
           long delivered = state.delivered;
           ResumePosition after = state.current();

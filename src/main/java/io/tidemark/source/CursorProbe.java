@@ -54,6 +54,7 @@ public final class CursorProbe {
     if (position instanceof ResumePosition.ResumeAfter resume) watch = watch.resumeAfter(resume.token());
     else if (position instanceof ResumePosition.StartAfter start) watch = watch.startAfter(start.token());
     else if (position instanceof ResumePosition.StartAtOperationTime at) watch = watch.startAtOperationTime(at.time());
+    else if (position instanceof ResumePosition.Snapshot snapshot) watch = watch.startAtOperationTime(snapshot.at());
     return watch.cursor();
   }
 

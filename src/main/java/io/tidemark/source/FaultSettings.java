@@ -19,7 +19,9 @@ public final class FaultSettings {
   public enum Restart {
     FAIL,
     RESTART_FROM_NOW,
-    RESTART_FROM_OLDEST
+    RESTART_FROM_OLDEST,
+    /** Copy the collection again (a fresh snapshot at a fresh operation time), then stream from there. */
+    RE_SNAPSHOT
   }
 
   /** For an event over the size limit. */
@@ -55,9 +57,9 @@ public final class FaultSettings {
     String p = "tidemark.pipeline.";
     return new FaultSettings(
         parse(Restart.class, ConfigCheck.nonEmptyString(config, p + "faults.on-history-lost"), p + "faults.on-history-lost",
-            "fail, restart-from-now or restart-from-oldest"),
+            "fail, restart-from-now, restart-from-oldest or re-snapshot"),
         parse(Restart.class, ConfigCheck.nonEmptyString(config, p + "faults.on-invalid-token"), p + "faults.on-invalid-token",
-            "fail, restart-from-now or restart-from-oldest"),
+            "fail, restart-from-now, restart-from-oldest or re-snapshot"),
         ConfigCheck.flag(config, p + "faults.follow-collection"),
         parse(Oversize.class, ConfigCheck.nonEmptyString(config, p + "faults.on-oversize-event"), p + "faults.on-oversize-event",
             "fail, skip or split"),

@@ -11,7 +11,6 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Pattern;
 import org.bson.Document;
 import org.reactivestreams.Publisher;
 import org.reactivestreams.Subscriber;
@@ -24,8 +23,6 @@ import org.reactivestreams.Subscription;
  */
 public final class MongoConnector {
   private MongoConnector() {}
-
-  private static final Pattern CREDENTIALS = Pattern.compile("(mongodb(?:\\+srv)?://)([^@/]*)@");
 
   /** Parses the URI, or explains what form was expected. */
   public static ConnectionString parse(String uri) {
@@ -87,14 +84,36 @@ public final class MongoConnector {
             });
   }
 
+  /**
+   * The URI as it may be shown: {@code mongodb://user:***@host/...}. Also for a URI that does not
+   * parse, whatever its scheme: everything between the scheme and the last {@code @} is taken for
+   * the user information, so that a password with an unescaped {@code @} or {@code /} is hidden
+   * whole; of it only the user name before the first {@code :} is kept.
+   */
   public static String redact(String uri) {
     if (uri == null) return null;
-    return CREDENTIALS.matcher(uri).replaceFirst("$1***@");
+    int at = uri.lastIndexOf('@');
+    if (at < 0) return uri;
+    int start = userInfoStart(uri, at);
+    String userInfo = uri.substring(start, at);
+    int colon = userInfo.indexOf(':');
+    return uri.substring(0, start) + (colon < 0 ? "***" : userInfo.substring(0, colon) + ":***") + uri.substring(at);
+  }
+
+  /** Where the user information begins: after {@code scheme://} (or {@code scheme:} and any slashes), else at 0. */
+  private static int userInfoStart(String uri, int at) {
+    int scheme = uri.indexOf(':');
+    if (scheme < 0 || scheme > at || !uri.substring(0, scheme).matches("[A-Za-z][A-Za-z0-9+.-]*")) return 0;
+    int start = scheme + 1;
+    while (start < at && uri.charAt(start) == '/') start++;
+    return start;
   }
 
   static String hosts(String uri) {
+    int at = uri.lastIndexOf('@');
+    String withoutCredentials = at < 0 ? uri : uri.substring(0, userInfoStart(uri, at)) + uri.substring(at + 1);
     try {
-      return String.join(",", new ConnectionString(CREDENTIALS.matcher(uri).replaceFirst("$1")).getHosts());
+      return String.join(",", new ConnectionString(withoutCredentials).getHosts());
     } catch (IllegalArgumentException e) {
       return redact(uri);
     }

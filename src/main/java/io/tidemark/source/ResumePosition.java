@@ -3,9 +3,14 @@ package io.tidemark.source;
 import com.mongodb.reactivestreams.client.ChangeStreamPublisher;
 import org.bson.BsonDocument;
 import org.bson.BsonTimestamp;
+import org.bson.BsonValue;
 import org.bson.Document;
 
-/** Where a change stream opens: the options {@code resumeAfter}, {@code startAfter}, {@code startAtOperationTime}, or now. */
+/**
+ * Where a change stream opens: the options {@code resumeAfter}, {@code startAfter},
+ * {@code startAtOperationTime}, or now; or a snapshot to copy first, whose stream then opens at the
+ * snapshot's operation time.
+ */
 public sealed interface ResumePosition {
 
   ChangeStreamPublisher<Document> applyTo(ChangeStreamPublisher<Document> publisher);
@@ -23,6 +28,11 @@ public sealed interface ResumePosition {
 
   static ResumePosition startAtOperationTime(BsonTimestamp time) {
     return new StartAtOperationTime(time);
+  }
+
+  /** Copy the collection's documents with {@code _id} after {@code after} (null: all), then stream from {@code at}. */
+  static ResumePosition snapshot(BsonTimestamp at, BsonValue after) {
+    return new Snapshot(at, after);
   }
 
   static ResumePosition now() {
@@ -62,6 +72,34 @@ public sealed interface ResumePosition {
     @Override
     public String describe() {
       return "startAtOperationTime Timestamp(" + time.getTime() + ", " + time.getInc() + ")";
+    }
+  }
+
+  /**
+   * A snapshot in progress: the documents after {@code _id} {@code after} (all when null) are still
+   * to be copied; the change stream then opens at {@code at}, the operation time taken before the
+   * copy started, so a change made during the copy is seen at least once.
+   */
+  record Snapshot(BsonTimestamp at, BsonValue after) implements ResumePosition {
+    public Snapshot {
+      java.util.Objects.requireNonNull(at, "at");
+    }
+
+    /** The change stream that follows the copy. */
+    @Override
+    public ChangeStreamPublisher<Document> applyTo(ChangeStreamPublisher<Document> publisher) {
+      return publisher.startAtOperationTime(at);
+    }
+
+    /** Where the stream goes on once the copy is complete. */
+    public ResumePosition stream() {
+      return new StartAtOperationTime(at);
+    }
+
+    @Override
+    public String describe() {
+      return "snapshot " + (after == null ? "from the first _id" : "after _id " + new BsonDocument("_id", after).toJson())
+          + ", then startAtOperationTime Timestamp(" + at.getTime() + ", " + at.getInc() + ")";
     }
   }
 

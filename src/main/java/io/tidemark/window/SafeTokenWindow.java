@@ -104,13 +104,19 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
   private static CheckpointKind kindOf(ChangeEnvelope safe) {
     if (safe.isHeartbeat()) return CheckpointKind.HEARTBEAT;
     if (safe.isGap()) return CheckpointKind.GAP;
+    if (safe.isSnapshot()) return CheckpointKind.SNAPSHOT;
+    if (safe.isSnapshotComplete()) return CheckpointKind.START;
     return "invalidate".equals(safe.operationType()) ? CheckpointKind.INVALIDATE : CheckpointKind.EVENT;
   }
 
-  /** The checkpoint at the safe envelope: its token, or for a gap without one, its operation time. */
+  /**
+   * The checkpoint at the safe envelope: its token, or for one without (a gap, a snapshot's
+   * progress or end), its operation time, with the snapshot progress it must keep.
+   */
   private Checkpoint checkpointAt(ChangeEnvelope safe) {
     if (safe.resumeToken() == null) {
-      return new Checkpoint(stream, null, safe.clusterTime(), java.time.Instant.now(), 0, kindOf(safe), safe.note());
+      return new Checkpoint(
+          stream, null, safe.clusterTime(), java.time.Instant.now(), 0, kindOf(safe), safe.note(), safe.snapshotProgress());
     }
     return Checkpoint.atToken(stream, safe.resumeToken(), safe.clusterTime()).as(kindOf(safe), safe.note());
   }
@@ -126,7 +132,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
     private long savedSeq;
     private boolean saving;
     private long savingSeq;
-    /** Gap markers admitted and not yet saved, oldest first. */
+    /** Markers saved as themselves (gaps, a snapshot's end) admitted and not yet saved, oldest first. */
     private final java.util.ArrayDeque<ChangeEnvelope> gaps = new java.util.ArrayDeque<>();
     private long lastSaveNanos = System.nanoTime();
     private Duration retryBackoff = settings.retryMinBackoff;
@@ -145,7 +151,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
               window.admit(envelope);
               if (envelope.isMarker()) {
                 // A position without an event (heartbeat, gap): done as soon as everything before it is.
-                if (envelope.isGap()) gaps.add(envelope);
+                if (envelope.isGap() || envelope.isSnapshotComplete()) gaps.add(envelope);
                 onCompleted(envelope.seqNr());
                 admitMore();
                 return;
@@ -286,7 +292,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
     }
 
     private void startSave() {
-      // A gap is saved as itself, with its note, before any position after it: the history must show it.
+      // A gap (or a snapshot's end) is saved as itself, with its note, before any position after it: the history must show it.
       ChangeEnvelope gap = gaps.peek();
       boolean gapFirst = gap != null && gap.seqNr() <= window.safeSeq();
       ChangeEnvelope safe = gapFirst ? gap : window.safe();

@@ -118,4 +118,58 @@ class CheckpointEntityTest {
     assertThat(history.get(0).note).isEqualTo("history lost at resumeAfter 00: restart-from-now");
     assertThat(history).extracting(entry -> entry.clusterTime).containsExactly(1L, 17L, 18L, 19L, 20L);
   }
+  @Test
+  void keepsSnapshotProgressAcrossRestartsWithTheIdsBsonType() {
+    Checkpoint progress = Checkpoint.snapshot("orders", new org.bson.BsonTimestamp(7, 1), new org.bson.BsonInt64(41), null);
+    for (long after = 40; after <= 42; after++) {
+      String json = Checkpoint.snapshot("orders", new org.bson.BsonTimestamp(7, 1), new org.bson.BsonInt64(after), null).snapshotJson();
+      entity.<StatusReply<Done>>runCommand(replyTo -> new CheckpointEntity.Save(
+          null, progress.clusterTime().getValue(), 1L, 1L, "snapshot", null, json, replyTo));
+    }
+    entity.restart();
+    var state = entity.<CheckpointEntity.State>runCommand(CheckpointEntity.Get::new).reply();
+    Checkpoint stored = JdbcCheckpointStore.decode("orders", state).orElseThrow();
+    assertThat(stored.kind()).isEqualTo(CheckpointKind.SNAPSHOT);
+    assertThat(stored.position()).isEqualTo(
+        io.tidemark.source.ResumePosition.snapshot(new org.bson.BsonTimestamp(7, 1), new org.bson.BsonInt64(42)));
+    assertThat(JdbcCheckpointStore.decodeHistory("orders", state))
+        .extracting(c -> c.snapshot().get("_id"))
+        .containsExactly(new org.bson.BsonInt64(40), new org.bson.BsonInt64(41), new org.bson.BsonInt64(42));
+  }
+
+  @Test
+  void readsEventsAndSnapshotsWrittenBeforeSnapshotProgressExisted() throws Exception {
+    var mapper = akka.serialization.jackson.JacksonObjectMapperProvider.get(testKit.system())
+        .getOrCreate("jackson-cbor", java.util.Optional.empty());
+    java.util.Map<String, Object> saved = new java.util.LinkedHashMap<>();
+    saved.put("tokenJson", "{\"_data\": \"826b\"}");
+    saved.put("clusterTime", 42L);
+    saved.put("savedAtMillis", 1_000L);
+    saved.put("epoch", 3L);
+    saved.put("kind", "event");
+    saved.put("note", null);
+    CheckpointEntity.TokenSaved old = mapper.readValue(mapper.writeValueAsBytes(saved), CheckpointEntity.TokenSaved.class);
+    assertThat(old.tokenJson).isEqualTo("{\"_data\": \"826b\"}");
+    assertThat(old.snapshotJson).isNull();
+
+    java.util.Map<String, Object> entry = new java.util.LinkedHashMap<>(saved); // a history entry has the same fields
+    java.util.Map<String, Object> state = new java.util.LinkedHashMap<>();
+    state.put("tokenJson", "{\"_data\": \"826b\"}");
+    state.put("clusterTime", 42L);
+    state.put("savedAtMillis", 1_000L);
+    state.put("saves", 1L);
+    state.put("epoch", 3L);
+    state.put("writerEpoch", 3L);
+    state.put("kind", "event");
+    state.put("note", null);
+    state.put("history", java.util.List.of(entry));
+    state.put("holder", 0L);
+    state.put("heldSinceMillis", 0L);
+    CheckpointEntity.State oldState = mapper.readValue(mapper.writeValueAsBytes(state), CheckpointEntity.State.class);
+    assertThat(oldState.snapshotJson).isNull();
+    assertThat(oldState.history).singleElement().satisfies(e -> assertThat(e.snapshotJson).isNull());
+    Checkpoint decoded = JdbcCheckpointStore.decode("orders", oldState).orElseThrow();
+    assertThat(decoded.inSnapshot()).isFalse();
+    assertThat(decoded.position().describe()).startsWith("resumeAfter");
+  }
 }

@@ -200,6 +200,44 @@ class CheckpointsCommandIT {
   }
 
   @Test
+  void historyShowsASnapshotsProgressAndImportRefusesToDropIt() throws Exception {
+    Path file = dir.resolve("snapshots");
+    String snapshotsUrl = "jdbc:h2:file:" + file + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0";
+    BsonTimestamp at = new BsonTimestamp(1_800_000_200, 3);
+    ActorTestKit kit = ActorTestKit.create("checkpoints-cli-snapshots", TestConfigs.h2FileJournal(file.toString()));
+    try {
+      JdbcCheckpointStore store = JdbcCheckpointStore.create(kit.system());
+      await(store.ready());
+      StreamCheckpoints copying = await(store.open("copying"));
+      long epoch = await(copying.acquire()).epoch();
+      await(copying.save(Checkpoint.snapshot("copying", at, null, "snapshot started (snapshot-then-stream): copying shop.orders"), epoch));
+      await(copying.save(Checkpoint.snapshot("copying", at, new org.bson.BsonInt32(999), null), epoch));
+      await(copying.save(Checkpoint.snapshot("copying", at, new org.bson.BsonInt32(1999), null), epoch));
+      await(copying.close());
+    } finally {
+      kit.shutdownTestKit();
+    }
+
+    Outcome history = runOn(snapshotsUrl, "checkpoints", "history", "copying");
+    assertThat(history.exitCode()).as(history.err()).isZero();
+    String[] lines = history.out().strip().split("\n");
+    assertThat(lines).hasSize(4);
+    assertThat(lines[1]).contains("snapshot", "snapshot from the first _id, then startAtOperationTime Timestamp(1800000200, 3)",
+        "snapshot started");
+    assertThat(lines[3]).contains("snapshot", "snapshot after _id {\"_id\": 1999}");
+    assertThat(runOn(snapshotsUrl, "checkpoints", "show", "copying").out())
+        .contains("checkpoint:    snapshot after _id {\"_id\": 1999}, then startAtOperationTime Timestamp(1800000200, 3)")
+        .contains("kind:          snapshot");
+
+    Path exported = dir.resolve("snapshots.json");
+    assertThat(runOn(snapshotsUrl, "checkpoints", "export", "--out", exported.toString()).exitCode()).isZero();
+    assertThat(Files.readString(exported)).contains("\"kind\" : \"snapshot\"", "\"snapshot\" : {", "\"$numberInt\" : \"1999\""); // its BSON type kept
+    Outcome imported = runOn(snapshotsUrl, "checkpoints", "import", exported.toString(), "--yes");
+    assertThat(imported.exitCode()).isNotZero();
+    assertThat(imported.err()).contains("streams[0] (copying): exported in the middle of a snapshot");
+  }
+
+  @Test
   void exportThenImportCarriesTheCheckpointsToAnotherDatabase() throws Exception {
     Path exported = dir.resolve("checkpoints.json");
     Outcome export = run("checkpoints", "export", "--out", exported.toString());

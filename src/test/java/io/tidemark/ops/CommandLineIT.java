@@ -72,8 +72,9 @@ class CommandLineIT {
     Outcome outcome = run("demo", "--mongodb", "htp://user:secret@db.example.com");
     assertThat(outcome.exitCode).isEqualTo(Main.BAD_INPUT);
     assertThat(outcome.onlyErrorLine())
-        .startsWith("error: malformed MongoDB URI 'htp://user:secret@db.example.com'")
-        .contains("expected mongodb://");
+        .startsWith("error: malformed MongoDB URI 'htp://user:***@db.example.com'")
+        .contains("expected mongodb://")
+        .doesNotContain("secret");
   }
 
   @Test

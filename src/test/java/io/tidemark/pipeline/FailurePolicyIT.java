@@ -135,6 +135,29 @@ class FailurePolicyIT {
     assertThat(checkpoints.get("dead-letter").orElseThrow().resumeToken()).isEqualTo(tokens.get(19));
   }
 
+  /** A sink that finds its consumer fenced (another has taken the stream) stops the pipeline under every policy. */
+  @Test
+  void aFencedStageStopsThePipelineUnderRetryAndDeadLetter() throws Exception {
+    for (FailurePolicy policy : new FailurePolicy[] {FailurePolicy.RETRY, FailurePolicy.DEAD_LETTER}) {
+      String stream = "fenced-" + policy.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+      MongoDeadLetterStore deadLetters = MongoDeadLetterStore.create(client, "ops");
+      PipelineControl control = pipeline(stream, FailureSettings.of(policy).withDeadLetterAttempts(2, Duration.ofMillis(10)))
+          .deadLetters(deadLetters)
+          .mapAsync(event -> id(event) == 3
+              ? CompletableFuture.<ChangeEnvelope>failedFuture(new io.tidemark.checkpoint.FencedException("the sink refused a write: another consumer has taken the stream"))
+              : CompletableFuture.completedFuture(event))
+          .run(testKit.system());
+      control.stats().started().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      insert(stream, 10);
+
+      assertThatThrownBy(() -> control.completion().toCompletableFuture().get(30, TimeUnit.SECONDS))
+          .isInstanceOf(ExecutionException.class).cause()
+          .isInstanceOf(io.tidemark.checkpoint.FencedException.class).hasMessageContaining("another consumer has taken the stream");
+      assertThat(control.stats().restarts()).as(policy + ": never restarted").isZero();
+      assertThat(deadLetters.count(stream).toCompletableFuture().get(10, TimeUnit.SECONDS)).as(policy + ": not a dead letter").isZero();
+    }
+  }
+
   @Test
   void stopEndsThePipelineWithTheCheckpointAtTheSafeToken() throws Exception {
     deliveries.clear();

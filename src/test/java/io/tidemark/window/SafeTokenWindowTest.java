@@ -252,6 +252,52 @@ class SafeTokenWindowTest {
   }
 
   @Test
+  void aCopiedDocumentsCheckpointHoldsItsIdAndTheEndOfTheCopyIsSavedAsItself() {
+    List<Checkpoint> saves = new CopyOnWriteArrayList<>();
+    Probes probes = run(WindowSettings.of(100, 50, LONG), recording(saves));
+    probes.saved.request(10);
+    probes.stages.request(10);
+    org.bson.BsonTimestamp at = new org.bson.BsonTimestamp(1_800_000_000, 7);
+    com.mongodb.MongoNamespace ns = new com.mongodb.MongoNamespace("test", "c");
+    for (int id = 1; id <= 3; id++) {
+      probes.events().sendNext(ChangeEnvelope.snapshot(id, ns, at, new org.bson.Document("_id", id).append("n", id)));
+    }
+    probes.events().sendNext(ChangeEnvelope.snapshotComplete(4, at, "snapshot complete: 3 documents"));
+    assertThat(next(probes.stages, 3)).allMatch(ChangeEnvelope::isSnapshot).extracting(ChangeEnvelope::resumeToken).containsOnlyNulls();
+
+    probes.completions.sendNext(1L).sendNext(3L);
+    probes.saved.expectNoMessage(Duration.ofMillis(200));
+    probes.completions.sendNext(2L);
+    // The end of the copy is saved as itself, with its note, as soon as every copied document before it is done.
+    Checkpoint complete = probes.saved.expectNext();
+    assertThat(complete.kind()).isEqualTo(CheckpointKind.START);
+    assertThat(complete.note()).isEqualTo("snapshot complete: 3 documents");
+    assertThat(complete.position()).isEqualTo(ResumePosition.startAtOperationTime(at));
+    probes.events().sendComplete();
+    probes.completions.sendComplete();
+    assertThat(saves).hasSize(1);
+
+    // During the copy (K = 2): the checkpoint is the copy's progress at the last document before which all are done.
+    List<Checkpoint> during = new CopyOnWriteArrayList<>();
+    Probes again = run(WindowSettings.of(100, 2, LONG), recording(during));
+    again.saved.request(10);
+    again.stages.request(10);
+    for (int id = 1; id <= 3; id++) {
+      again.events().sendNext(ChangeEnvelope.snapshot(id, ns, at, new org.bson.Document("_id", id)));
+    }
+    next(again.stages, 3);
+    again.completions.sendNext(2L).sendNext(1L);
+    Checkpoint progress = again.saved.expectNext();
+    assertThat(progress.kind()).isEqualTo(CheckpointKind.SNAPSHOT);
+    assertThat(progress.resumeToken()).isNull();
+    assertThat(progress.position()).isEqualTo(ResumePosition.snapshot(at, new org.bson.BsonInt32(2)));
+    again.completions.sendNext(3L);
+    again.events().sendComplete();
+    again.completions.sendComplete();
+    assertThat(again.saved.expectNext().position()).isEqualTo(ResumePosition.snapshot(at, new org.bson.BsonInt32(3)));
+  }
+
+  @Test
   void savesTheSafeTokenOnceMoreWhenTheStreamEnds() {
     List<Checkpoint> saves = new CopyOnWriteArrayList<>();
     Probes probes = run(WindowSettings.of(100, 1000, LONG), recording(saves));
