@@ -2,6 +2,8 @@ package io.tidemark.bench;
 
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.Behaviors;
+import com.mongodb.reactivestreams.client.MongoClient;
+import com.mongodb.reactivestreams.client.MongoClients;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.tidemark.Databases;
@@ -9,6 +11,9 @@ import io.tidemark.TestConfigs;
 import io.tidemark.checkpoint.CheckpointStore;
 import io.tidemark.checkpoint.InMemoryCheckpointStore;
 import io.tidemark.checkpoint.JdbcCheckpointStore;
+import io.tidemark.checkpoint.MongoCheckpointStore;
+import io.tidemark.embedded.EmbeddedMongo;
+import io.tidemark.embedded.EmbeddedSettings;
 import java.nio.file.Files;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -17,7 +22,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The checkpoint stores the benchmarks measure, each with the actor system it runs in. A factory
+ * The checkpoint stores the benchmarks measure, each with the actor system it runs in: in memory,
+ * H2, PostgreSQL and MongoDB; a new store is one more factory in {@link #all()}. A factory
  * returns {@link Unavailable} when its store cannot run here (PostgreSQL not reachable), and the
  * benchmark says so instead of measuring.
  */
@@ -42,8 +48,7 @@ final class CheckpointStores {
   }
 
   interface Opener {
-    /** @param mongoUri the benchmark's MongoDB, for a store that keeps its checkpoints there */
-    Opened open(String mongoUri) throws Exception;
+    Opened open() throws Exception;
   }
 
   record Factory(String name, String description, Opener opener) {}
@@ -55,17 +60,17 @@ final class CheckpointStores {
   /** Every store to measure, in the order of the report. */
   static List<Factory> all() {
     List<Factory> factories = new ArrayList<>();
-    factories.add(new Factory("in-memory", "`InMemoryCheckpointStore` (tests; not durable)", uri -> {
+    factories.add(new Factory("in-memory", "`InMemoryCheckpointStore` (tests; not durable)", () -> {
       ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "bench-memory", quiet());
       return new Opened(system, InMemoryCheckpointStore.create(), () -> {});
     }));
-    factories.add(new Factory("H2", "`JdbcCheckpointStore` on an H2 file (`WRITE_DELAY=0`), the embedded default", uri -> {
+    factories.add(new Factory("H2", "`JdbcCheckpointStore` on an H2 file (`WRITE_DELAY=0`), the embedded default", () -> {
       var dir = Files.createTempDirectory("tidemark-bench-h2");
       ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "bench-h2",
           TestConfigs.h2FileJournal(dir.resolve("checkpoints").toString()).withFallback(quiet()));
       return ready(system, () -> {});
     }));
-    factories.add(new Factory("PostgreSQL", "`JdbcCheckpointStore` on PostgreSQL at " + Databases.PG_URL + " (local, a fresh schema)", uri -> {
+    factories.add(new Factory("PostgreSQL", "`JdbcCheckpointStore` on PostgreSQL at " + Databases.PG_URL + " (local, a fresh schema)", () -> {
       try (Connection connection = DriverManager.getConnection(Databases.PG_URL, Databases.PG_USER, Databases.PG_PASSWORD)) {
         connection.isValid(2);
       } catch (java.sql.SQLException e) {
@@ -77,8 +82,17 @@ final class CheckpointStores {
               Databases.PG_USER, Databases.PG_PASSWORD).withFallback(quiet()));
       return ready(system, () -> Databases.dropSchema(schema));
     }));
-    // MongoDB: io.tidemark.checkpoint.MongoCheckpointStore is not on this branch yet; add it here with one line:
-    // factories.add(new Factory("MongoDB", "`MongoCheckpointStore` in the embedded MongoDB", uri -> new Opened(ActorSystem.create(Behaviors.empty(), "bench-mongo", quiet()), MongoCheckpointStore.create(...uri...), () -> {})));
+    factories.add(new Factory("MongoDB", "`MongoCheckpointStore` in an embedded MongoDB of its own, on a file and acknowledging"
+        + " a write only once it is committed (the embedded default's durability)", () -> {
+      var dir = Files.createTempDirectory("tidemark-bench-mongo-checkpoints");
+      EmbeddedMongo server = EmbeddedMongo.start(dir, "127.0.0.1", 0, EmbeddedSettings.defaults());
+      MongoClient client = MongoClients.create(server.connectionString());
+      ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "bench-mongo", quiet());
+      return new Opened(system, MongoCheckpointStore.create(client, system), () -> {
+        client.close();
+        server.close();
+      });
+    }));
     return factories;
   }
 
