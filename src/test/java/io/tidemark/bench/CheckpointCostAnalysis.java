@@ -12,7 +12,7 @@ final class CheckpointCostAnalysis {
       - *H2* and *PostgreSQL* acknowledge a save alone in about a millisecond or less at the median, but it costs this
         process milliseconds of CPU: the checkpoint entity, Jackson, akka-persistence-jdbc and Slick on every save, and
         for H2 also the database itself, which runs in the process and writes and compacts its file. PostgreSQL does that
-        part in its own process, which is not counted here, so it costs this process about half of H2's CPU.
+        part in its own process, which is not counted here, so it costs this process less.
       - *MongoDB* here is the embedded server, in the same process, committing its file before it acknowledges: the
         slowest and the most CPU per save of the four, all of it counted here because the server is in the process. A
         real `mongod` does that work in its own process and group-commits its journal; measure it there before drawing
@@ -23,6 +23,8 @@ final class CheckpointCostAnalysis {
       median and tens of milliseconds at p99. The pipeline does not wait for them — one save is outstanding at a time,
       and events go on up to N + K past the last durable one — but it pays for their CPU, on a machine where the reader
       and the embedded server share it (see b/b′ in the end-to-end section). A store that writes less often costs less:
-      `checkpoint.every-events = 10000` is a tenth of the writes, for a replay bound of N + 10,000.
+      `checkpoint.every-events = 10000` is a tenth of the writes, for a replay bound of N + 10,000. (The pipeline rates
+      in the first column are one run each, one store after the other: they scatter with the machine's load; the
+      end-to-end section compares rates side by side.)
       """;
 }

@@ -27,7 +27,7 @@ final class CpuProfile {
   private CpuProfile() {}
 
   /** Samples per layer and per method; CPU nanoseconds of the whole process. */
-  record Summary(long samples, Map<String, Long> layers, Map<String, Long> methods, long cpuNanos, Path recording) {
+  record Summary(long samples, Map<String, Long> layers, Map<String, Long> methods, long cpuNanos) {
     String percent(long count) {
       return samples == 0 ? "-" : String.format(Locale.ROOT, "%.0f %%", 100.0 * count / samples);
     }
@@ -62,7 +62,11 @@ final class CpuProfile {
       recording.stop();
       recording.dump(file);
     }
-    return summarize(file, cpuAfter - cpuBefore);
+    try {
+      return summarize(file, cpuAfter - cpuBefore);
+    } finally {
+      Files.deleteIfExists(file);
+    }
   }
 
   static Summary summarize(Path file, long cpuNanos) throws IOException {
@@ -82,7 +86,7 @@ final class CpuProfile {
     Map<String, Long> ordered = new LinkedHashMap<>();
     layers.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
         .forEach(e -> ordered.put(e.getKey(), e.getValue()));
-    return new Summary(samples, ordered, methods, cpuNanos, file);
+    return new Summary(samples, ordered, methods, cpuNanos);
   }
 
   /** The layer of a sample: the innermost frame outside the JDK decides (JDK code works for whoever called it). */
@@ -107,6 +111,6 @@ final class CpuProfile {
     if (type.startsWith("io.tidemark.bench.") || type.startsWith("reactor.")) return "bench harness";
     if (type.startsWith("io.tidemark.")) return "Tidemark (source, window, lanes, checkpointer)";
     if (type.startsWith("org.h2.") || type.startsWith("slick.") || type.startsWith("com.zaxxer.")) return "checkpoint store (H2, Slick)";
-    return "other (" + type.replaceAll("\\.[^.]*$", "") + ")";
+    return "other (configuration, logging, Jackson, ...)";
   }
 }

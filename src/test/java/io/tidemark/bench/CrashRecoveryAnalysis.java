@@ -19,7 +19,7 @@ final class CrashRecoveryAnalysis {
 
       The time to the first event after a restart — a new actor system, the checkpoint entity recovered from H2 and a new
       fencing epoch taken, the stored position checked, the change stream opened and its first batch read — is about a
-      third of a second at the median, and up to about a second when the restart meets the busy machine; it does not
-      depend on N.
+      third of a second at the median, with a p95 from under half a second to about a second depending on how busy the
+      machine is; it does not depend on N.
       """;
 }

@@ -347,12 +347,15 @@ final class EndToEndBenchmark {
         "**Where the CPU goes.** %d more runs of (a) and of (b), each set under a Java Flight Recorder recording (execution%n", PROFILED_RUNS));
     md.append("samples every 5 ms of the running threads; `CpuProfile`). A sample counts for the layer of its innermost frame\n");
     md.append("outside the JDK. Threads blocked in I/O or waiting are not sampled: this is CPU, not waiting. (The recording slows the\n");
-    md.append("runs, the first one most: their rates are not in the tables above.)\n\n");
+    md.append("runs, the first one most: their rates are not in the tables above. Layers under 0.5 % in both are left out.)\n\n");
     md.append(String.format(Locale.ROOT, "| layer | (a) bare driver: share of %,d samples | (b) Tidemark: share of %,d samples |%n|---|---|---|%n",
         bare.samples(), pipeline.samples()));
     java.util.Set<String> layers = new java.util.LinkedHashSet<>(pipeline.layers().keySet());
     layers.addAll(bare.layers().keySet());
     for (String layer : layers) {
+      long inBare = bare.layers().getOrDefault(layer, 0L);
+      long inPipeline = pipeline.layers().getOrDefault(layer, 0L);
+      if (inBare * 200 < bare.samples() && inPipeline * 200 < pipeline.samples()) continue; // under 0.5 % in both
       md.append(String.format(Locale.ROOT, "| %s | %s | %s |%n", layer,
           bare.percent(bare.layers().getOrDefault(layer, 0L)), pipeline.percent(pipeline.layers().getOrDefault(layer, 0L))));
     }

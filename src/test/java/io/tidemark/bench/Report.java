@@ -122,7 +122,7 @@ final class Report {
   }
 
   static String format(double value) {
-    if (value >= 100) return String.format(Locale.ROOT, "%,.0f", value);
+    if (value >= 100 || value == Math.rint(value)) return String.format(Locale.ROOT, "%,.0f", value);
     if (value != 0 && Math.abs(value) < 0.1) return String.format(Locale.ROOT, "%.3f", value);
     return String.format(Locale.ROOT, "%.2f", value);
   }
