@@ -41,9 +41,9 @@ final class CrashRecoveryBenchmark {
 
   /** The user's stage in the killed pipelines. */
   enum Workload {
-    INSTANT("instant", "`mapAsync(1)`; every event is done at once"),
-    HELD("held", "`mapAsync(N)`; every N-th event takes N / 20 ms (at least 20 ms), long enough for the N after it to be done\n"
-        + "and wait behind it");
+    INSTANT("instant", "`mapAsync(1)`, every event done at once"),
+    HELD("held", "`mapAsync(N)`, every N-th event taking N / 20 ms (at least 20 ms), long enough for the N after it to be done"
+        + " and wait behind it, so that the window fills up to N: the worst case");
     final String label;
     final String description;
 
@@ -259,9 +259,9 @@ final class CrashRecoveryBenchmark {
     md.append(String.format(Locale.ROOT,
         "the same checkpoint database and MongoDB then resumes from the stored checkpoint; %d crashes per N, then a last run%n", kills));
     md.append("that reads to the end and drains. More events are written between runs whenever fewer than 2 (N + K) remain, so\n");
-    md.append("every kill falls before the end. Two user stages: ");
-    md.append(String.join("; ", java.util.Arrays.stream(Workload.values()).map(w -> "*" + w.label + "*: " + w.description).toList()));
-    md.append(" (so the window\nfills up to N: the worst case).\n\n");
+    md.append("every kill falls before the end. Two user stages:\n\n");
+    for (Workload workload : Workload.values()) md.append("- *").append(workload.label).append("*: ").append(workload.description).append(";\n");
+    md.append('\n');
     md.append("The bench keeps its own audit of every event each run delivered (handed to the stage): *replayed* is, for each\n");
     md.append("restart, the events it delivered that an earlier run had already delivered, against the bound N + K (the window\n");
     md.append("plus `checkpoint.every-events`, as in `WindowSettings.replayBound()` and `CrashRecoveryIT`); *first event* is the\n");
