@@ -260,7 +260,10 @@ final class CrashRecoveryBenchmark {
         "the same checkpoint database and MongoDB then resumes from the stored checkpoint; %d crashes per N, then a last run%n", kills));
     md.append("that reads to the end and drains. More events are written between runs whenever fewer than 2 (N + K) remain, so\n");
     md.append("every kill falls before the end. Two user stages:\n\n");
-    for (Workload workload : Workload.values()) md.append("- *").append(workload.label).append("*: ").append(workload.description).append(";\n");
+    for (Workload workload : Workload.values()) {
+      md.append("- *").append(workload.label).append("*: ").append(workload.description)
+          .append(workload.ordinal() < Workload.values().length - 1 ? ";\n" : ".\n");
+    }
     md.append('\n');
     md.append("The bench keeps its own audit of every event each run delivered (handed to the stage): *replayed* is, for each\n");
     md.append("restart, the events it delivered that an earlier run had already delivered, against the bound N + K (the window\n");
