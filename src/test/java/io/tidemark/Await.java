@@ -9,6 +9,16 @@ import java.util.function.Supplier;
 public final class Await {
   private Await() {}
 
+  /** How the stage failed (without the future wrappers), or null when it succeeded; waits up to 20 s. */
+  public static Throwable failureOf(java.util.concurrent.CompletionStage<?> stage) {
+    try {
+      stage.toCompletableFuture().get(20, java.util.concurrent.TimeUnit.SECONDS);
+      return null;
+    } catch (Exception e) {
+      return Errors.unwrap(e);
+    }
+  }
+
   public static void until(Duration timeout, BooleanSupplier condition, Supplier<String> whatWasExpected) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {

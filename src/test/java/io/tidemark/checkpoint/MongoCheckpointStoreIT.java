@@ -7,7 +7,7 @@ import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.Updates;
 import com.mongodb.reactivestreams.client.MongoClient;
-import io.tidemark.Errors;
+import io.tidemark.Await;
 import io.tidemark.embedded.EmbeddedSettings;
 import io.tidemark.pipeline.Pipeline;
 import io.tidemark.pipeline.PipelineControl;
@@ -60,14 +60,6 @@ class MongoCheckpointStoreIT {
     return Checkpoint.atToken(stream, envelope.resumeToken(), envelope.clusterTime());
   }
 
-  private static Throwable failureOf(CompletionStage<?> stage) {
-    try {
-      stage.toCompletableFuture().get(20, TimeUnit.SECONDS);
-      return null;
-    } catch (Exception e) {
-      return Errors.unwrap(e);
-    }
-  }
 
   @Test
   void aSavedCheckpointIsReadBackByAnotherStoreWithTheNextEpoch() throws Exception {
@@ -93,7 +85,7 @@ class MongoCheckpointStoreIT {
   void aStreamIsOpenedOncePerStore() throws Exception {
     MongoCheckpointStore store = newStore();
     StreamCheckpoints once = await(store.open("single"));
-    assertThat(failureOf(store.open("single"))).hasMessageContaining("already open in this process");
+    assertThat(Await.failureOf(store.open("single"))).hasMessageContaining("already open in this process");
     await(once.close());
     assertThat(await(await(store.open("single")).load())).isEmpty();
   }
@@ -112,14 +104,14 @@ class MongoCheckpointStoreIT {
       assertThat(taken.checkpoint()).contains(checkpointAt("contested", 100));
 
       for (long seqNr : new long[] {150, 101, 300}) {
-        assertThat(failureOf(oldLeader.save(checkpointAt("contested", seqNr), oldEpoch)))
+        assertThat(Await.failureOf(oldLeader.save(checkpointAt("contested", seqNr), oldEpoch)))
             .isInstanceOf(FencedException.class).hasMessageContaining("another consumer has taken the stream");
       }
       await(newLeader.save(checkpointAt("contested", 120), taken.epoch()));
-      assertThat(failureOf(newLeader.save(checkpointAt("contested", 110), taken.epoch())))
+      assertThat(Await.failureOf(newLeader.save(checkpointAt("contested", 110), taken.epoch())))
           .isInstanceOf(FencedException.class).hasMessageContaining("backwards");
       await(newLeader.save(checkpointAt("contested", 130), taken.epoch()));
-      assertThat(failureOf(oldLeader.save(checkpointAt("contested", 400), oldEpoch))).isInstanceOf(FencedException.class);
+      assertThat(Await.failureOf(oldLeader.save(checkpointAt("contested", 400), oldEpoch))).isInstanceOf(FencedException.class);
 
       Checkpoint stored = await(newLeader.load()).orElseThrow();
       assertThat(stored).isEqualTo(checkpointAt("contested", 130));
@@ -192,7 +184,7 @@ class MongoCheckpointStoreIT {
     try (MongoClient nowhere = MongoConnector.connect("mongodb://127.0.0.1:" + closedPort + "/?serverSelectionTimeoutMS=500",
         Duration.ofMillis(500))) {
       StreamCheckpoints lost = await(MongoCheckpointStore.create(nowhere, settings).open("lost"));
-      assertThat(failureOf(lost.acquire())).isInstanceOf(CheckpointStoreUnavailableException.class)
+      assertThat(Await.failureOf(lost.acquire())).isInstanceOf(CheckpointStoreUnavailableException.class)
           .hasMessageContaining("could not take an epoch in checkpoint_it.tidemark_checkpoints");
     }
   }

@@ -10,7 +10,6 @@ import com.typesafe.config.ConfigFactory;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.tidemark.Await;
-import io.tidemark.Errors;
 import io.tidemark.TestConfigs;
 import io.tidemark.checkpoint.FencedException;
 import io.tidemark.checkpoint.JdbcCheckpointStore;
@@ -110,14 +109,6 @@ abstract class JdbcSinkContract {
     }
   };
 
-  private static Throwable failureOf(CompletionStage<?> stage) {
-    try {
-      stage.toCompletableFuture().get(20, TimeUnit.SECONDS);
-      return null;
-    } catch (Exception e) {
-      return Errors.unwrap(e);
-    }
-  }
 
   @Test
   void aReplayedEventIsSkippedAndANewOneWritten() throws Exception {
@@ -145,7 +136,7 @@ abstract class JdbcSinkContract {
         RECORD.write(connection, event);
         throw new SQLException("the sink's disk is full (made up)");
       });
-      assertThat(failureOf(failing.handle("failing", Envelopes.event(1, 1, "k")))).isInstanceOf(SinkUnavailableException.class)
+      assertThat(Await.failureOf(failing.handle("failing", Envelopes.event(1, 1, "k")))).isInstanceOf(SinkUnavailableException.class)
           .hasMessageContaining("could not write event #1").hasMessageContaining("disk is full");
       assertThat(count(target, "SELECT COUNT(*) FROM sink_events")).isZero();
 
@@ -164,7 +155,7 @@ abstract class JdbcSinkContract {
       successor.handle("fenced", Envelopes.event(1, 1, "a")).toCompletableFuture().get(); // replayed: skipped
       successor.handle("fenced", Envelopes.event(2, 2, "b")).toCompletableFuture().get();
 
-      assertThat(failureOf(old.handle("fenced", Envelopes.event(2, 3, "c")))).isInstanceOf(FencedException.class)
+      assertThat(Await.failureOf(old.handle("fenced", Envelopes.event(2, 3, "c")))).isInstanceOf(FencedException.class)
           .hasMessageContaining("another consumer has taken the stream");
       assertThat(count(target, "SELECT COUNT(*) FROM sink_events")).isEqualTo(2);
     }

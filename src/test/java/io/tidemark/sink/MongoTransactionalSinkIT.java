@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.mongodb.reactivestreams.client.MongoClient;
 import com.mongodb.reactivestreams.client.MongoCollection;
-import io.tidemark.Errors;
+import io.tidemark.Await;
 import io.tidemark.TidemarkException;
 import io.tidemark.checkpoint.FencedException;
 import io.tidemark.embedded.EmbeddedSettings;
@@ -45,14 +45,6 @@ class MongoTransactionalSinkIT {
     return stage.toCompletableFuture().get(20, TimeUnit.SECONDS);
   }
 
-  private static Throwable failureOf(CompletionStage<?> stage) {
-    try {
-      stage.toCompletableFuture().get(20, TimeUnit.SECONDS);
-      return null;
-    } catch (Exception e) {
-      return Errors.unwrap(e);
-    }
-  }
 
   /** The user's write: one document per event in sink_events, in the sink's transaction. */
   private MongoTransactionalSink.Write record() {
@@ -68,12 +60,12 @@ class MongoTransactionalSinkIT {
   @Test
   void aServerWithoutTransactionsIsRefusedBeforeTheFirstEvent() {
     assumeTrue(mongo.embedded(), "the embedded server is the one without transactions");
-    assertThat(failureOf(MongoTransactionalSink.create(client, DB, "no-transactions")))
+    assertThat(Await.failureOf(MongoTransactionalSink.create(client, DB, "no-transactions")))
         .isInstanceOf(TidemarkException.class)
         .hasMessageContaining("stream 'no-transactions': the transactional MongoDB sink needs multi-document transactions")
         .hasMessageContaining("(a replica set or sharded cluster, MongoDB 4.0+)")
         .hasMessageContaining("use an idempotent write instead");
-    assertThat(failureOf(MongoConnector.first(client.getDatabase(DB).getCollection(MongoTransactionalSink.EPOCHS).countDocuments())
+    assertThat(Await.failureOf(MongoConnector.first(client.getDatabase(DB).getCollection(MongoTransactionalSink.EPOCHS).countDocuments())
         .thenAccept(count -> assertThat(count).as("no epoch taken").isZero()))).isNull();
   }
 
@@ -90,7 +82,7 @@ class MongoTransactionalSinkIT {
     MongoTransactionalSink successor = await(MongoTransactionalSink.create(client, DB, "replayed"));
     await(successor.handler(record()).handle("replayed", Envelopes.event(1, 5, "k")));
     ChangeEnvelope late = Envelopes.event(5, 6, "other");
-    assertThat(failureOf(handler.handle("replayed", late))).isInstanceOf(FencedException.class)
+    assertThat(Await.failureOf(handler.handle("replayed", late))).isInstanceOf(FencedException.class)
         .hasMessageContaining("another consumer has taken the stream");
     assertThat(events()).isEqualTo(5);
   }
