@@ -102,6 +102,30 @@ public final class JdbcSink {
     return conflicts.get();
   }
 
+  /**
+   * Deletes the stream's key positions older than {@code checkpointTime}, which should be the
+   * cluster time of the stream's stored checkpoint: a replay starts after that checkpoint, so
+   * positions before it are never consulted again. The positions table keeps one row per key the
+   * stream has written, deleted documents included; call this now and then (say, hourly) to keep it
+   * to the keys written recently. Blocking; returns the rows deleted.
+   */
+  public long pruneBefore(org.bson.BsonTimestamp checkpointTime) {
+    Objects.requireNonNull(checkpointTime, "checkpointTime");
+    try (Connection connection = dataSource.getConnection();
+        PreparedStatement delete = connection.prepareStatement(
+            "DELETE FROM " + settings.positionsTable + " WHERE stream = ? AND cluster_time < ?")) {
+      delete.setString(1, stream);
+      delete.setLong(2, checkpointTime.getValue());
+      long deleted = delete.executeUpdate();
+      if (!connection.getAutoCommit()) connection.commit();
+      log.info("stream '{}': JDBC sink pruned {} key positions before {}", stream, deleted, checkpointTime);
+      return deleted;
+    } catch (SQLException e) {
+      throw new SinkUnavailableException("stream '" + stream + "': the JDBC sink could not prune " + settings.positionsTable
+          + ": " + e.getMessage(), e);
+    }
+  }
+
   /** The epoch this sink writes with, taken once (creating the tables first when configured). */
   private CompletableFuture<Long> epoch() {
     CompletableFuture<Long> taken = epoch;

@@ -17,6 +17,7 @@ import io.tidemark.embedded.EmbeddedSettings;
 import io.tidemark.pipeline.EventHandler;
 import io.tidemark.pipeline.Pipeline;
 import io.tidemark.pipeline.PipelineControl;
+import io.tidemark.source.ChangeEnvelope;
 import io.tidemark.source.Envelopes;
 import io.tidemark.testkit.FaultyMongo;
 import io.tidemark.window.WindowSettings;
@@ -124,6 +125,27 @@ abstract class JdbcSinkContract {
       assertThat(count(target, "SELECT COUNT(DISTINCT resume_token) FROM sink_events")).isEqualTo(4);
       assertThat(sink.applied()).isEqualTo(4);
       assertThat(sink.skipped()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void pruningPositionsBeforeTheCheckpointChangesNoDecisionAfterIt() throws Exception {
+    try (HikariDataSource target = newTarget()) {
+      execute(target, EVENTS_DDL);
+      JdbcSink sink = sink(target, "pruned");
+      EventHandler handler = sink.handler(RECORD);
+      // Event indexes 1..3000: clusterTime (1,700,000,000 + index / 1000, index % 1000).
+      handler.handle("pruned", Envelopes.event(1, 1, "old")).toCompletableFuture().get();
+      handler.handle("pruned", Envelopes.event(2, 2_500, "recent")).toCompletableFuture().get();
+      ChangeEnvelope checkpointed = Envelopes.event(3, 2_000, "any");
+
+      assertThat(sink.pruneBefore(checkpointed.clusterTime())).isEqualTo(1);
+      assertThat(count(target, "SELECT COUNT(*) FROM tidemark_sink_positions WHERE stream = 'pruned'")).isEqualTo(1);
+      // A replay starts after the checkpoint: the recent key's event is still known, the old key's next event is new.
+      handler.handle("pruned", Envelopes.event(1, 2_500, "recent")).toCompletableFuture().get();
+      handler.handle("pruned", Envelopes.event(2, 2_600, "old")).toCompletableFuture().get();
+      assertThat(sink.skipped()).isEqualTo(1);
+      assertThat(count(target, "SELECT COUNT(*) FROM sink_events")).isEqualTo(3);
     }
   }
 
