@@ -115,6 +115,19 @@ public final class ConfigCheck {
     return value;
   }
 
+  /**
+   * One of an enum's constants, spelled in config in lower case with dashes ({@code dead-letter} for
+   * {@code DEAD_LETTER}); {@code expected} lists the spellings for the error.
+   */
+  public static <E extends Enum<E>> E oneOf(Config config, String path, Class<E> type, String expected) {
+    String value = nonEmptyString(config, path);
+    try {
+      return Enum.valueOf(type, value.trim().toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
+    } catch (IllegalArgumentException e) {
+      throw new TidemarkException("invalid config key " + path + " = \"" + value + "\": expected " + expected);
+    }
+  }
+
   private interface Reader<T> {
     T read();
   }

@@ -45,6 +45,20 @@ class ConfigCheckTest {
   }
 
   @Test
+  void aChoiceOutsideItsListNamesTheKeyTheValueAndTheChoices() {
+    assertThatThrownBy(() -> io.tidemark.pipeline.FailureSettings.create(with("tidemark.pipeline.on-failure.policy = ignore")))
+        .hasMessage("invalid config key tidemark.pipeline.on-failure.policy = \"ignore\": expected retry, dead-letter or stop");
+    assertThatThrownBy(() -> io.tidemark.source.FaultSettings.create(with("tidemark.pipeline.faults.on-oversize-event = drop")))
+        .hasMessage("invalid config key tidemark.pipeline.faults.on-oversize-event = \"drop\": expected fail, skip or split");
+    assertThatThrownBy(() -> io.tidemark.embedded.DemoSettings.create(with("tidemark.demo.checkpoint-store = redis")))
+        .hasMessage("invalid config key tidemark.demo.checkpoint-store = \"redis\": expected jdbc or mongodb");
+    assertThat(io.tidemark.embedded.DemoSettings.create(with("tidemark.demo.checkpoint-store = mongodb")).checkpointStore)
+        .isEqualTo(io.tidemark.embedded.DemoSettings.CheckpointStoreKind.MONGODB);
+    assertThat(io.tidemark.pipeline.FailureSettings.create(with("tidemark.pipeline.on-failure.policy = dead-letter")).policy)
+        .isEqualTo(io.tidemark.pipeline.FailurePolicy.DEAD_LETTER);
+  }
+
+  @Test
   void aMissingKeyIsNamed() {
     Config without = ConfigFactory.defaultReference().withoutPath("tidemark.pipeline.window-size");
     assertThatThrownBy(() -> WindowSettings.create(without))

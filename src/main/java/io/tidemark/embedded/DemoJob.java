@@ -122,7 +122,7 @@ public final class DemoJob {
         Pipeline.named(settings.stream)
             .mongoUri(uri)
             .collection(settings.database, settings.collection)
-            .checkpoints(settings.checkpointStore.equals("mongodb")
+            .checkpoints(settings.checkpointStore == DemoSettings.CheckpointStoreKind.MONGODB
                 ? MongoCheckpointStore.create(client, system)
                 : JdbcCheckpointStore.create(system))
             .replica(TokenReplica.create(system))

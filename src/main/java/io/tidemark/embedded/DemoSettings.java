@@ -15,12 +15,19 @@ public final class DemoSettings {
   public final int rate;
   public final long events;
   public final Duration progressInterval;
-  /** Where the job keeps its checkpoints: {@code jdbc} (the journal database) or {@code mongodb} (the watched deployment). */
-  public final String checkpointStore;
+  /** Where the job keeps its checkpoints. */
+  public enum CheckpointStoreKind {
+    /** The akka-persistence-jdbc journal: H2 in the data directory, or PostgreSQL. */
+    JDBC,
+    /** {@code tidemark.checkpoint.mongodb}, in the watched deployment. */
+    MONGODB
+  }
+
+  public final CheckpointStoreKind checkpointStore;
 
   private DemoSettings(
       Path dataDir, int mongodbPort, String database, String collection, String stream, int rate, long events, Duration progressInterval,
-      String checkpointStore) {
+      CheckpointStoreKind checkpointStore) {
     this.dataDir = dataDir;
     this.mongodbPort = mongodbPort;
     this.database = database;
@@ -43,15 +50,7 @@ public final class DemoSettings {
         ConfigCheck.positiveInt(config, p + "rate"),
         ConfigCheck.nonNegativeLong(config, p + "events"),
         ConfigCheck.positiveDuration(config, p + "progress-interval"),
-        checkpointStore(config, p + "checkpoint-store"));
-  }
-
-  private static String checkpointStore(Config config, String key) {
-    String store = ConfigCheck.nonEmptyString(config, key);
-    if (!store.equals("jdbc") && !store.equals("mongodb")) {
-      throw new io.tidemark.TidemarkException("invalid " + key + " = '" + store + "': expected jdbc or mongodb");
-    }
-    return store;
+        ConfigCheck.oneOf(config, p + "checkpoint-store", CheckpointStoreKind.class, "jdbc or mongodb"));
   }
 
   /** The materialized view the demo maintains. */

@@ -32,7 +32,7 @@ public final class FailureSettings {
   public static FailureSettings create(Config config) {
     String p = "tidemark.pipeline.on-failure.";
     return new FailureSettings(
-        FailurePolicy.parse(ConfigCheck.nonEmptyString(config, p + "policy"), p + "policy"),
+        ConfigCheck.oneOf(config, p + "policy", FailurePolicy.class, "retry, dead-letter or stop"),
         ConfigCheck.positiveDuration(config, p + "restart-min-backoff"),
         ConfigCheck.positiveDuration(config, p + "restart-max-backoff"),
         ConfigCheck.nonNegativeInt(config, p + "max-restarts"),

@@ -3,7 +3,6 @@ package io.tidemark.source;
 import akka.actor.typed.ActorSystem;
 import com.typesafe.config.Config;
 import io.tidemark.ConfigCheck;
-import io.tidemark.TidemarkException;
 import java.time.Duration;
 import java.util.Locale;
 
@@ -56,13 +55,10 @@ public final class FaultSettings {
   public static FaultSettings create(Config config) {
     String p = "tidemark.pipeline.";
     return new FaultSettings(
-        parse(Restart.class, ConfigCheck.nonEmptyString(config, p + "faults.on-history-lost"), p + "faults.on-history-lost",
-            "fail, restart-from-now, restart-from-oldest or re-snapshot"),
-        parse(Restart.class, ConfigCheck.nonEmptyString(config, p + "faults.on-invalid-token"), p + "faults.on-invalid-token",
-            "fail, restart-from-now, restart-from-oldest or re-snapshot"),
+        ConfigCheck.oneOf(config, p + "faults.on-history-lost", Restart.class, "fail, restart-from-now, restart-from-oldest or re-snapshot"),
+        ConfigCheck.oneOf(config, p + "faults.on-invalid-token", Restart.class, "fail, restart-from-now, restart-from-oldest or re-snapshot"),
         ConfigCheck.flag(config, p + "faults.follow-collection"),
-        parse(Oversize.class, ConfigCheck.nonEmptyString(config, p + "faults.on-oversize-event"), p + "faults.on-oversize-event",
-            "fail, skip or split"),
+        ConfigCheck.oneOf(config, p + "faults.on-oversize-event", Oversize.class, "fail, skip or split"),
         ConfigCheck.flag(config, p + "heartbeat.enabled"),
         ConfigCheck.positiveDuration(config, p + "heartbeat.interval"));
   }
@@ -94,13 +90,5 @@ public final class FaultSettings {
   /** The config spelling of a policy: restart-from-now, skip, ... */
   public static String label(Enum<?> policy) {
     return policy.name().toLowerCase(Locale.ROOT).replace('_', '-');
-  }
-
-  private static <E extends Enum<E>> E parse(Class<E> type, String value, String key, String expected) {
-    try {
-      return Enum.valueOf(type, value.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
-    } catch (IllegalArgumentException e) {
-      throw new TidemarkException("invalid config key " + key + " = \"" + value + "\": expected " + expected);
-    }
   }
 }

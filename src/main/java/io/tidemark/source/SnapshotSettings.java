@@ -33,7 +33,7 @@ public final class SnapshotSettings {
   public static SnapshotSettings create(Config config) {
     String p = "tidemark.pipeline.startup.";
     return new SnapshotSettings(
-        StartupMode.parse(ConfigCheck.nonEmptyString(config, p + "mode"), p + "mode"),
+        ConfigCheck.oneOf(config, p + "mode", StartupMode.class, "stream-only, snapshot-then-stream or snapshot-only"),
         ConfigCheck.positiveInt(config, p + "snapshot.batch-size"),
         ConfigCheck.positiveDuration(config, p + "snapshot.progress-interval"));
   }

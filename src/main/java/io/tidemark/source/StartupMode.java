@@ -1,6 +1,5 @@
 package io.tidemark.source;
 
-import io.tidemark.TidemarkException;
 import java.util.Locale;
 
 /** What a stream does when it has no checkpoint yet. */
@@ -19,14 +18,5 @@ public enum StartupMode {
 
   public boolean snapshots() {
     return this != STREAM_ONLY;
-  }
-
-  static StartupMode parse(String value, String key) {
-    try {
-      return valueOf(value.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
-    } catch (IllegalArgumentException e) {
-      throw new TidemarkException(
-          "invalid config key " + key + " = \"" + value + "\": expected stream-only, snapshot-then-stream or snapshot-only");
-    }
   }
 }
