@@ -2,7 +2,6 @@ package io.tidemark.checkpoint;
 
 import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.FindOneAndUpdateOptions;
-import com.mongodb.client.model.PushOptions;
 import com.mongodb.client.model.ReturnDocument;
 import com.mongodb.client.model.Sorts;
 import com.mongodb.client.model.Updates;
@@ -12,8 +11,6 @@ import io.tidemark.Errors;
 import io.tidemark.TidemarkException;
 import io.tidemark.source.MongoConnector;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
@@ -77,13 +74,9 @@ public final class MongoCheckpointAdmin implements CheckpointAdmin {
 
   private StreamState write(String stream, Checkpoint checkpoint, boolean force) {
     StreamNames.validate(stream);
-    BsonDocument fields = MongoCheckpointStore.encode(checkpoint);
-    List<Bson> updates = new ArrayList<>();
-    for (String field : fields.keySet()) updates.add(Updates.set(field, fields.get(field)));
-    if (checkpoint.clusterTime() == null) updates.add(Updates.unset(MongoCheckpointStore.AT));
+    List<Bson> updates = MongoCheckpointStore.recordUpdates(checkpoint, settings);
     updates.add(Updates.inc(MongoCheckpointStore.EPOCH, 1L));
     updates.add(Updates.unset("heldSince"));
-    updates.add(Updates.pushEach("notable", List.of(fields), new PushOptions().slice(-settings.historySize)));
     Bson filter = force ? Filters.eq("_id", stream) : Filters.and(Filters.eq("_id", stream), Filters.exists("heldSince", false));
     BsonDocument after = await(MongoConnector.first(collection.findOneAndUpdate(filter, Updates.combine(updates),
             new FindOneAndUpdateOptions().returnDocument(ReturnDocument.AFTER))),
@@ -106,18 +99,7 @@ public final class MongoCheckpointAdmin implements CheckpointAdmin {
     }
     long epoch = document.isNumber(MongoCheckpointStore.EPOCH) ? document.getNumber(MongoCheckpointStore.EPOCH).longValue() : 0;
     Instant heldSince = document.isDateTime("heldSince") ? Instant.ofEpochMilli(document.getDateTime("heldSince").getValue()) : null;
-    List<Checkpoint> history = new ArrayList<>();
-    for (String field : new String[] {"history", "notable"}) {
-      if (!document.isArray(field)) continue;
-      for (BsonValue entry : document.getArray(field)) {
-        try {
-          if (entry.isDocument()) history.add(MongoCheckpointStore.checkpoint(stream, entry.asDocument(), settings));
-        } catch (RuntimeException unreadable) {
-          // left out, as the history of the other stores leaves out entries that do not parse
-        }
-      }
-    }
-    history.sort(Comparator.comparing(Checkpoint::savedAt));
+    List<Checkpoint> history = MongoCheckpointStore.history(stream, document, settings);
     return new StreamState(stream, checkpoint, corruption, epoch, heldSince == null ? 0 : epoch, heldSince,
         document.isNumber("saves") ? document.getNumber("saves").longValue() : 0, history);
   }

@@ -121,23 +121,8 @@ public final class MongoCheckpointStore implements CheckpointStore {
 
     @Override
     public CompletionStage<List<Checkpoint>> history() {
-      return call("read the history", collection.find(Filters.eq("_id", stream)).first()).thenApply(document -> {
-        List<Checkpoint> entries = new ArrayList<>();
-        if (document == null) return entries;
-        for (String field : new String[] {"history", "notable"}) {
-          if (!document.isArray(field)) continue;
-          for (BsonValue entry : document.getArray(field)) {
-            if (!entry.isDocument()) continue;
-            try {
-              entries.add(checkpoint(entry.asDocument()));
-            } catch (RuntimeException unreadable) {
-              // an entry that does not parse is left out, as the interface says
-            }
-          }
-        }
-        entries.sort(Comparator.comparing(Checkpoint::savedAt));
-        return entries;
-      });
+      return call("read the history", collection.find(Filters.eq("_id", stream)).first())
+          .thenApply(document -> document == null ? List.of() : MongoCheckpointStore.history(stream, document, settings));
     }
 
     @Override
@@ -147,19 +132,13 @@ public final class MongoCheckpointStore implements CheckpointStore {
             "checkpoint of stream '" + checkpoint.stream() + "' saved through the record of '" + stream + "'");
       }
       Checkpoint saved = checkpoint.withEpoch(epoch);
-      BsonDocument fields = encode(saved);
       List<Bson> conditions = new ArrayList<>(List.of(Filters.eq("_id", stream), Filters.lte(EPOCH, epoch)));
       if (saved.clusterTime() != null) {
         conditions.add(Filters.or(Filters.exists(AT, false), Filters.lte(AT, saved.clusterTime().getValue())));
       }
-      boolean routine = saved.kind() == CheckpointKind.EVENT || saved.kind() == CheckpointKind.HEARTBEAT;
-      List<Bson> updates = new ArrayList<>();
-      for (String field : fields.keySet()) updates.add(Updates.set(field, fields.get(field)));
-      if (saved.clusterTime() == null) updates.add(Updates.unset(AT));
+      List<Bson> updates = recordUpdates(saved, settings);
       updates.add(Updates.max(EPOCH, epoch));
       updates.add(Updates.inc("saves", 1L));
-      updates.add(Updates.pushEach(routine ? "history" : "notable", List.of(fields),
-          new com.mongodb.client.model.PushOptions().slice(-settings.historySize)));
       return call("save the checkpoint", collection.updateOne(Filters.and(conditions), Updates.combine(updates), new UpdateOptions()))
           .thenCompose(result -> {
             if (result.getMatchedCount() == 1) {
@@ -201,10 +180,6 @@ public final class MongoCheckpointStore implements CheckpointStore {
     private Optional<Checkpoint> decode(BsonDocument document) {
       return MongoCheckpointStore.decode(stream, document, settings);
     }
-
-    private Checkpoint checkpoint(BsonDocument document) {
-      return MongoCheckpointStore.checkpoint(stream, document, settings);
-    }
   }
 
 /** The checkpoint in a stream's document; empty when it has none (new, or reset). */
@@ -242,7 +217,43 @@ public final class MongoCheckpointStore implements CheckpointStore {
         snapshot == null || snapshot.isNull() ? null : snapshot.asDocument());
   }
 
-  static BsonDocument encode(Checkpoint checkpoint) {
+  /**
+   * The stream's history in its document, oldest first: the routine and the notable entries
+   * together; entries that do not parse are left out.
+   */
+  static List<Checkpoint> history(String stream, BsonDocument document, MongoCheckpointSettings settings) {
+    List<Checkpoint> entries = new ArrayList<>();
+    for (String field : new String[] {"history", "notable"}) {
+      if (!document.isArray(field)) continue;
+      for (BsonValue entry : document.getArray(field)) {
+        if (!entry.isDocument()) continue;
+        try {
+          entries.add(checkpoint(stream, entry.asDocument(), settings));
+        } catch (RuntimeException unreadable) {
+          // left out, as StreamCheckpoints.history() says
+        }
+      }
+    }
+    entries.sort(Comparator.comparing(Checkpoint::savedAt));
+    return entries;
+  }
+
+  /**
+   * The updates that make {@code checkpoint} the document's current one and append it to its
+   * history: routine entries (events, heartbeats) and notable ones in two arrays, each capped.
+   */
+  static List<Bson> recordUpdates(Checkpoint checkpoint, MongoCheckpointSettings settings) {
+    BsonDocument fields = encode(checkpoint);
+    boolean routine = checkpoint.kind() == CheckpointKind.EVENT || checkpoint.kind() == CheckpointKind.HEARTBEAT;
+    List<Bson> updates = new ArrayList<>();
+    for (String field : fields.keySet()) updates.add(Updates.set(field, fields.get(field)));
+    if (checkpoint.clusterTime() == null) updates.add(Updates.unset(AT));
+    updates.add(Updates.pushEach(routine ? "history" : "notable", List.of(fields),
+        new com.mongodb.client.model.PushOptions().slice(-settings.historySize)));
+    return updates;
+  }
+
+  private static BsonDocument encode(Checkpoint checkpoint) {
     BsonDocument fields = new BsonDocument();
     fields.put("token", checkpoint.resumeToken() == null ? org.bson.BsonNull.VALUE : checkpoint.resumeToken());
     fields.put("clusterTime", checkpoint.clusterTime() == null ? org.bson.BsonNull.VALUE : checkpoint.clusterTime());
