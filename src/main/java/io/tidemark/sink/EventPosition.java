@@ -11,6 +11,8 @@ import org.bson.BsonTimestamp;
  * documents) sort before the events of the same cluster time.
  */
 record EventPosition(long clusterTime, String token) implements Comparable<EventPosition> {
+  private static final org.bson.json.JsonWriterSettings EXTENDED_JSON =
+      org.bson.json.JsonWriterSettings.builder().outputMode(org.bson.json.JsonMode.EXTENDED).build();
 
   static EventPosition of(ChangeEnvelope event) {
     BsonTimestamp time = event.clusterTime();
@@ -23,7 +25,7 @@ record EventPosition(long clusterTime, String token) implements Comparable<Event
   /** The key a sink keeps positions by: the documentKey as canonical extended JSON ("" when the event has none). */
   static String keyOf(ChangeEnvelope event) {
     BsonDocument key = event.documentKey();
-    return key == null ? "" : key.toJson(org.bson.json.JsonWriterSettings.builder().outputMode(org.bson.json.JsonMode.EXTENDED).build());
+    return key == null ? "" : key.toJson(EXTENDED_JSON);
   }
 
   @Override

@@ -141,7 +141,6 @@ public final class JdbcSink {
       if (settings.createTables) createTables(connection);
       connection.setAutoCommit(false);
       try {
-        long taken;
         try (PreparedStatement update = connection.prepareStatement(
             "UPDATE " + settings.epochsTable + " SET epoch = epoch + 1 WHERE stream = ?")) {
           update.setString(1, stream);
@@ -153,13 +152,7 @@ public final class JdbcSink {
             }
           }
         }
-        try (PreparedStatement select = connection.prepareStatement("SELECT epoch FROM " + settings.epochsTable + " WHERE stream = ?")) {
-          select.setString(1, stream);
-          try (ResultSet row = select.executeQuery()) {
-            row.next();
-            taken = row.getLong(1);
-          }
-        }
+        long taken = currentEpoch(connection);
         connection.commit();
         log.info("stream '{}': JDBC sink took epoch {}", stream, taken);
         return taken;
@@ -268,7 +261,7 @@ public final class JdbcSink {
   /** A unique-key race on a new key's position (23505), or a serialization failure (40001). */
   private static boolean isConflict(SQLException e) {
     String state = e.getSQLState();
-    return "23505".equals(state) || "40001".equals(state) || (state != null && state.startsWith("23") && e.getErrorCode() == 23505);
+    return "23505".equals(state) || "40001".equals(state);
   }
 
   private static void rollbackQuietly(Connection connection) {
