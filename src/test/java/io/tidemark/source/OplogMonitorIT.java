@@ -80,9 +80,9 @@ class OplogMonitorIT {
   }
 
   /** Waits for the next second of the clock, then writes 100 entries within it. */
-  private static void writeBatchInItsOwnSecond(com.mongodb.client.MongoCollection<Document> collection, int batch) throws InterruptedException {
+  private static void writeBatchInItsOwnSecond(com.mongodb.client.MongoCollection<Document> collection, int batch) {
     long second = System.currentTimeMillis() / 1000;
-    while (System.currentTimeMillis() / 1000 == second) Thread.sleep(5);
+    io.tidemark.Await.until(java.time.Duration.ofSeconds(2), () -> System.currentTimeMillis() / 1000 != second, () -> "the next second of the clock");
     List<Document> documents = new ArrayList<>();
     for (int i = 0; i < 100; i++) documents.add(new Document("_id", batch * 1000 + i));
     collection.insertMany(documents);
