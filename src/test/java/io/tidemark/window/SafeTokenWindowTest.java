@@ -60,6 +60,14 @@ class SafeTokenWindowTest {
     TestPublisher.Probe<ChangeEnvelope> events() {
       return (TestPublisher.Probe<ChangeEnvelope>) eventsMaterialized;
     }
+
+    /** The source ends, the stages finish, and so does the window: each side completes in turn. */
+    void endNormally() {
+      events().sendComplete();
+      stages.expectComplete();
+      completions.sendComplete();
+      saved.expectComplete();
+    }
   }
 
   private Probes run(WindowSettings settings, Function<Checkpoint, CompletionStage<Done>> save) {
@@ -135,10 +143,7 @@ class SafeTokenWindowTest {
     assertThat(probes.saved.expectNext()).isEqualTo(at(5));
     assertThat(saves).containsExactly(at(3), at(5));
 
-    probes.events().sendComplete();
-    probes.stages.expectComplete();
-    probes.completions.sendComplete();
-    probes.saved.expectComplete();
+    probes.endNormally();
   }
 
   @Test
@@ -218,10 +223,7 @@ class SafeTokenWindowTest {
     // #21..#25 are fewer than K: they are saved when the interval has passed.
     assertThat(within(probes.saved, Duration.ofSeconds(3))).isEqualTo(at(25));
     assertThat(saves).containsExactly(at(10), at(20), at(25));
-    probes.events().sendComplete();
-    probes.stages.expectComplete();
-    probes.completions.sendComplete();
-    probes.saved.expectComplete();
+    probes.endNormally();
   }
 
   @Test
@@ -351,10 +353,7 @@ class SafeTokenWindowTest {
     assertThat(within(probes.saved, Duration.ofSeconds(3))).isEqualTo(at(3));
     assertThat(attempts.get()).isEqualTo(3);
     assertThat(saves).containsExactly(at(3));
-    probes.events().sendComplete();
-    probes.stages.expectComplete();
-    probes.completions.sendComplete();
-    probes.saved.expectComplete();
+    probes.endNormally();
   }
 
   @Test
