@@ -46,6 +46,31 @@ class ClusterProcessIT {
     return commands;
   }
 
+  /**
+   * The commands with every port they bind (after --port, --h2-port, --management-port) replaced,
+   * everywhere it appears, by a free one: other processes share the machine.
+   */
+  static List<List<String>> onFreePorts(List<List<String>> commands) {
+    Map<String, String> ports = new LinkedHashMap<>();
+    for (List<String> command : commands) {
+      for (int i = 0; i + 1 < command.size(); i++) {
+        if (List.of("--port", "--h2-port", "--management-port").contains(command.get(i))) {
+          ports.computeIfAbsent(command.get(i + 1), documented -> String.valueOf(io.tidemark.Clusters.freePort()));
+        }
+      }
+    }
+    List<List<String>> replaced = new ArrayList<>();
+    for (List<String> command : commands) {
+      List<String> argv = new ArrayList<>();
+      for (String token : command) {
+        Matcher matcher = Pattern.compile("\\b\\d{4,5}\\b").matcher(token);
+        argv.add(matcher.replaceAll(match -> ports.getOrDefault(match.group(), match.group())));
+      }
+      replaced.add(argv);
+    }
+    return replaced;
+  }
+
   private String get(int port, String path) {
     try {
       return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(2)).build(),
@@ -66,7 +91,7 @@ class ClusterProcessIT {
     assertThat(jar).as("built by mvn package").exists();
     Files.createDirectories(dir.resolve("target"));
     Files.createSymbolicLink(dir.resolve("target").resolve("tidemark.jar"), jar);
-    List<List<String>> commands = documentedCommands();
+    List<List<String>> commands = onFreePorts(documentedCommands());
     assertThat(commands).hasSize(5);
 
     Map<String, Process> processes = new LinkedHashMap<>();
@@ -130,7 +155,7 @@ class ClusterProcessIT {
 
       String[] audit = {""};
       Await.until(Duration.ofSeconds(60), () -> {
-        audit[0] = verify(dir, jar);
+        audit[0] = verify(dir, jar, mongoUri(commands));
         Matcher matcher = AUDIT.matcher(audit[0]);
         return matcher.find() && matcher.group(1).equals("0");
       }, () -> "the audit to find nothing missing: " + audit[0] + logs(dir));
@@ -148,10 +173,19 @@ class ClusterProcessIT {
     }
   }
 
-  private static String verify(Path dir, Path jar) {
+  /** The MongoDB the nodes use, as their commands name it. */
+  private static String mongoUri(List<List<String>> commands) {
+    for (List<String> command : commands) {
+      int at = command.indexOf("--mongodb");
+      if (at >= 0) return command.get(at + 1);
+    }
+    throw new AssertionError("no node command names --mongodb");
+  }
+
+  private static String verify(Path dir, Path jar, String mongoUri) {
     try {
       Process verify = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-jar", jar.toString(),
-              "verify", "--mongodb", "mongodb://127.0.0.1:27117")
+              "verify", "--mongodb", mongoUri)
           .directory(dir.toFile()).redirectErrorStream(true).start();
       String out = new String(verify.getInputStream().readAllBytes());
       verify.waitFor(60, TimeUnit.SECONDS);
