@@ -118,15 +118,15 @@ public final class DemoJob {
     }
 
     MongoDatabase database = client.getDatabase(settings.database);
-    PipelineBuilder<Done> pipeline =
+    PipelineBuilder<Done> pipeline = OrdersView.stages(
         Pipeline.named(settings.stream)
             .mongoUri(uri)
             .collection(settings.database, settings.collection)
             .checkpoints(settings.checkpointStore == DemoSettings.CheckpointStoreKind.MONGODB
                 ? MongoCheckpointStore.create(client, system)
                 : JdbcCheckpointStore.create(system))
-            .replica(TokenReplica.create(system))
-            .via(OrdersView.stage(database, settings));
+            .replica(TokenReplica.create(system)),
+        database, settings);
     StreamSingleton.init(system, pipeline, error -> {
       fatal.compareAndSet(null, error);
       shutdown.run(FATAL);

@@ -1,10 +1,6 @@
 package io.tidemark.embedded;
 
 import akka.Done;
-import akka.NotUsed;
-import akka.japi.Pair;
-import akka.stream.javadsl.Flow;
-import akka.stream.javadsl.FlowWithContext;
 import com.mongodb.client.model.BulkWriteOptions;
 import com.mongodb.client.model.DeleteOneModel;
 import com.mongodb.client.model.Filters;
@@ -17,7 +13,7 @@ import com.mongodb.client.model.WriteModel;
 import com.mongodb.client.model.changestream.UpdateDescription;
 import com.mongodb.reactivestreams.client.MongoCollection;
 import com.mongodb.reactivestreams.client.MongoDatabase;
-import io.tidemark.pipeline.EventContext;
+import io.tidemark.pipeline.PipelineBuilder;
 import io.tidemark.source.ChangeEnvelope;
 import io.tidemark.source.MongoConnector;
 import java.time.Duration;
@@ -49,21 +45,17 @@ public final class OrdersView {
     this.ledger = database.getCollection(settings.ledgerCollection());
   }
 
-  public static FlowWithContext<ChangeEnvelope, EventContext, Done, EventContext, NotUsed> stage(
-      MongoDatabase database, DemoSettings settings) {
+  /** The demo's stages: batches of events, each applied with one bulk write per collection. */
+  public static PipelineBuilder<Done> stages(PipelineBuilder<ChangeEnvelope> pipeline, MongoDatabase database, DemoSettings settings) {
     OrdersView sink = new OrdersView(database, settings);
-    return FlowWithContext.fromPairs(
-        Flow.<Pair<ChangeEnvelope, EventContext>>create()
-            .groupedWithin(BATCH, BATCH_WINDOW)
-            .mapAsync(1, batch -> sink.apply(batch).thenApply(done -> Pair.create(done, batch.get(batch.size() - 1).second()))));
+    return pipeline.grouped(BATCH, BATCH_WINDOW).mapAsync(sink::apply);
   }
 
-  /** Applies the batch; when it completes, its last event and every one before it are done. */
-  CompletionStage<Done> apply(List<Pair<ChangeEnvelope, EventContext>> batch) {
+  /** Applies the batch; when it completes, every event in it is done. */
+  CompletionStage<Done> apply(List<ChangeEnvelope> batch) {
     List<WriteModel<Document>> viewWrites = new ArrayList<>();
     List<WriteModel<Document>> ledgerWrites = new ArrayList<>();
-    for (Pair<ChangeEnvelope, EventContext> item : batch) {
-      ChangeEnvelope event = item.first();
+    for (ChangeEnvelope event : batch) {
       WriteModel<Document> write = viewWrite(event);
       if (write != null) viewWrites.add(write);
       ledgerWrites.add(ledgerWrite(event));

@@ -84,8 +84,6 @@ public final class PipelineBuilder<T> {
     DeadLetterStore deadLetters;
     CheckpointReplica replica;
     PipelineStats stats = new PipelineStats();
-    /** What per-event stages need at run time; shared by every builder of this pipeline. */
-    RunContext runtime = new RunContext();
 
     Spec with(Consumer<Spec> change) {
       try {
@@ -99,21 +97,32 @@ public final class PipelineBuilder<T> {
   }
 
   private final Spec spec;
-  private final FlowWithContext<ChangeEnvelope, EventContext, T, EventContext, NotUsed> stages;
+  /** The user's stages so far, over elements paired with their context; {@code T} is what they emit. */
+  private final Flow<Pair<Object, EventContext>, Pair<Object, EventContext>, NotUsed> stages;
+  private final int stageCount;
 
-  private PipelineBuilder(Spec spec, FlowWithContext<ChangeEnvelope, EventContext, T, EventContext, NotUsed> stages) {
+  private PipelineBuilder(Spec spec, Flow<Pair<Object, EventContext>, Pair<Object, EventContext>, NotUsed> stages, int stageCount) {
     this.spec = spec;
     this.stages = stages;
+    this.stageCount = stageCount;
   }
 
   static PipelineBuilder<ChangeEnvelope> start(String stream) {
     Spec spec = new Spec();
     spec.stream = stream;
-    return new PipelineBuilder<>(spec, FlowWithContext.<ChangeEnvelope, EventContext>create());
+    return new PipelineBuilder<>(spec, Flow.create(), 0);
   }
 
   private PipelineBuilder<T> with(Consumer<Spec> change) {
-    return new PipelineBuilder<>(spec.with(change), stages);
+    return new PipelineBuilder<>(spec.with(change), stages, stageCount);
+  }
+
+  private <R> PipelineBuilder<R> then(Flow<Pair<Object, EventContext>, Pair<Object, EventContext>, NotUsed> step) {
+    return new PipelineBuilder<>(spec, stages.via(step), stageCount + 1);
+  }
+
+  private String stageName(String operator) {
+    return "stage " + (stageCount + 1) + " (" + operator + ") of stream '" + spec.stream + "'";
   }
 
   /** Connect with this URI; the pipeline owns the client and closes it when it stops. */
@@ -227,51 +236,97 @@ public final class PipelineBuilder<T> {
     return with(s -> s.deadLetters = store);
   }
 
-  /**
-   * Appends the user's stages. They must keep order and pass the context through (all
-   * {@code FlowWithContext} operators do); filtering is allowed. An element leaving the last
-   * stage marks its event, and every event before it, done.
-   */
-  public <R> PipelineBuilder<R> via(FlowWithContext<T, EventContext, R, EventContext, ?> next) {
-    return new PipelineBuilder<>(spec, stages.via(next));
+  // ---- the user's stages -------------------------------------------------------------------------
+  //
+  // Every operator keeps order and knows when an event is done: an event is done when its last
+  // element leaves the last stage (see EventContext). Each one-event-at-a-time operator below has
+  // the same failure rule: the failing-stage policy (retry, dead-letter, stop) applies to it.
+
+  /** Turns each element into another; a null result means none (the event is done with it). */
+  @SuppressWarnings("unchecked")
+  public <R> PipelineBuilder<R> map(Function<T, R> f) {
+    Objects.requireNonNull(f, "f");
+    return then(EventStep.sync(stageName("map"), element -> java.util.Collections.singletonList(f.apply((T) element))));
+  }
+
+  /** Keeps the elements the predicate accepts; an event whose elements are all dropped is done. */
+  @SuppressWarnings("unchecked")
+  public PipelineBuilder<T> filter(java.util.function.Predicate<T> predicate) {
+    Objects.requireNonNull(predicate, "predicate");
+    return then(EventStep.sync(stageName("filter"),
+        element -> predicate.test((T) element) ? java.util.Collections.singletonList(element) : List.of()));
   }
 
   /**
-   * A per-event stage: {@code f} is applied to one element at a time, in order. It is the stage the
-   * {@code dead-letter} policy works with: when {@code f} fails on an event, the event is tried
-   * {@code dead-letter.attempts} times, then recorded in the dead-letter store and skipped.
+   * Turns each element into any number of elements (fan-out); the event is done only when every one
+   * of them has left the last stage. None: the event is done with it.
    */
+  @SuppressWarnings("unchecked")
+  public <R> PipelineBuilder<R> mapConcat(Function<T, ? extends Iterable<R>> f) {
+    Objects.requireNonNull(f, "f");
+    return then(EventStep.sync(stageName("mapConcat"), element -> f.apply((T) element)));
+  }
+
+  /**
+   * Applies {@code f} to one element at a time, in order, and waits for it: the stage for writes. A
+   * null result means no element goes on (the event is done). Under the {@code dead-letter} policy
+   * an element whose {@code f} fails is tried {@code dead-letter.attempts} times, then recorded in
+   * the dead-letter store and skipped.
+   */
+  @SuppressWarnings("unchecked")
   public <R> PipelineBuilder<R> mapAsync(Function<T, CompletionStage<R>> f) {
-    return perEvent((element, envelope) -> f.apply(element));
+    Objects.requireNonNull(f, "f");
+    return then(EventStep.async(stageName("mapAsync"), (element, context) -> f.apply((T) element)));
   }
 
   /**
    * Runs a handler for each event, such as {@code ShardedWorkers}, which runs it in the sharded
    * entity of the event's documentKey on whichever node hosts it. With {@link #parallelism(int)} P,
-   * up to P keys at a time. Per-event like {@link #mapAsync(Function)}: the {@code dead-letter}
-   * policy applies.
+   * up to P keys at a time. Per-event like {@link #mapAsync(Function)}.
    */
   public PipelineBuilder<Done> handle(EventHandler handler) {
+    Objects.requireNonNull(handler, "handler");
     String stream = spec.stream;
-    return perEvent((element, envelope) -> handler.handle(stream, envelope));
+    return then(EventStep.async(stageName("handle"), (element, context) -> handler.handle(stream, context.envelope())));
   }
 
-  private <R> PipelineBuilder<R> perEvent(java.util.function.BiFunction<T, ChangeEnvelope, CompletionStage<R>> work) {
-    RunContext runtime = spec.runtime;
-    String stream = spec.stream;
-    return via(FlowWithContext.fromPairs(
-        Flow.<Pair<T, EventContext>>create()
-            .mapAsync(1, in -> {
-              ChangeEnvelope envelope = in.second().envelope();
-              return runtime.attempt(stream, envelope, () -> work.apply(in.first(), envelope))
-                  .thenApply(out -> Pair.create(out, in.second()));
-            })
-            .filter(out -> out.first().isPresent())
-            .map(out -> Pair.create(out.first().get(), out.second()))));
+  /**
+   * Batches up to {@code size} elements, or what arrived within {@code within}, into one list (for
+   * bulk writes). A batch completes every event it holds; the time bound keeps a quiet stream's last
+   * events from waiting.
+   */
+  public PipelineBuilder<List<T>> grouped(int size, java.time.Duration within) {
+    if (size < 1) throw new TidemarkException("grouped(size, within): size must be at least 1, was " + size);
+    Objects.requireNonNull(within, "within");
+    if (within.isZero() || within.isNegative()) throw new TidemarkException("grouped(size, within): within must be positive, was " + within);
+    return then(Batches.grouped(size, within));
+  }
+
+  /**
+   * Appends stages of your own, such as Akka operators or an Alpakka connector's flow with context.
+   * They must emit exactly one element for each element, in order, and pass the context through —
+   * map-like operators and {@code mapAsync} do. Operators known to break that ({@code filter},
+   * {@code mapConcat}, {@code grouped}, {@code mapAsyncUnordered}, {@code take}, ...) are refused
+   * here, with the builder operator to use instead; anything else that breaks it stops the pipeline
+   * at the first element that shows it. Only values reach these stages; a failure in them follows
+   * the failing-stage policy's {@code retry} or {@code stop} (dead letters are for the per-event
+   * operators above).
+   */
+  public <R> PipelineBuilder<R> via(FlowWithContext<T, EventContext, R, EventContext, ?> next) {
+    Objects.requireNonNull(next, "next");
+    String name = stageName("via");
+    Flow<Pair<T, EventContext>, Pair<R, EventContext>, ?> flow = next.asFlow();
+    OneToOneOperators.check(name, flow);
+    return then(OneToOneGuard.guard(name, widened(flow)));
   }
 
   public String stream() {
     return spec.stream;
+  }
+
+  /** The user's stages as one flow, as {@link #run} composes them; for tests of stage shapes. */
+  Flow<Pair<Object, EventContext>, Pair<Object, EventContext>, NotUsed> userStages() {
+    return stages;
   }
 
   /** Live figures of this pipeline, kept across its runs. */
@@ -305,7 +360,6 @@ public final class PipelineBuilder<T> {
       throw new TidemarkException(
           "pipeline '" + spec.stream + "': the dead-letter policy needs a store: call deadLetters(MongoDeadLetterStore.create(client, database))");
     }
-    spec.runtime.bind(system, failure, spec.deadLetters, spec.stats);
     String uri = spec.mongoClient != null ? null : (spec.mongoUri != null ? spec.mongoUri : mongo.uri);
     CommandFailures failures = new CommandFailures();
     MongoClient client = spec.mongoClient != null ? spec.mongoClient : MongoConnector.connect(uri, mongo.connectTimeout, failures);
@@ -316,10 +370,8 @@ public final class PipelineBuilder<T> {
       log.info("stream '{}': no heartbeats with a client given by the caller (they need the URI); a quiet stream's checkpoint"
           + " follows only its own events", spec.stream);
     }
-    Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed> userStages = widened(stages.asFlow());
-
     PipelineRunner runner = new PipelineRunner(
-        spec.stream, () -> runOnce(system, client, where, mongo, source, faults, snapshots, probe, window, parallelism, userStages),
+        spec.stream, () -> runOnce(system, client, where, mongo, source, faults, snapshots, probe, window, parallelism, failure),
         failure, system, spec.stats);
     OplogSettings oplog = OplogSettings.create(system);
     Cancellable monitoring = oplog.enabled
@@ -345,8 +397,9 @@ public final class PipelineBuilder<T> {
   private Pair<UniqueKillSwitch, CompletionStage<Done>> runOnce(
       ActorSystem<?> system, MongoClient client, String where, MongoSettings mongo, SourceSettings source,
       FaultSettings faults, SnapshotSettings snapshots, CursorProbe probe, WindowSettings window, int parallelism,
-      Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed> userStages) {
+      FailureSettings failure) {
     spec.stats.window().startRun();
+    RunContext run = new RunContext(spec.stream, failure, spec.deadLetters, spec.stats);
     CompletableFuture<StreamCheckpoints> opened = spec.checkpoints.open(spec.stream).toCompletableFuture();
     CompletableFuture<Long> epoch = new CompletableFuture<>();
     Function<Checkpoint, CompletionStage<Done>> save =
@@ -359,7 +412,7 @@ public final class PipelineBuilder<T> {
                     spec.stream, client, spec.target, spec.match, spec.fullDocument, source, faults,
                     () -> initialPosition(system, client, where, mongo, opened, epoch, faults, snapshots, recovery, probe),
                     PipelineBuilder::restartable, recovery, faults.heartbeat ? probe : null, snapshots, spec.stats.snapshot())),
-                spec.stream, window, parallelism, userStages, save, spec.stats.window())
+                window, parallelism, stages, save, spec.stats.window(), run)
             .run(system);
     Cancellable publishing = spec.replica == null ? null : publishSafeTokens(system, epoch);
     CompletionStage<Done> ended =
@@ -461,18 +514,21 @@ public final class PipelineBuilder<T> {
     }
   }
 
-  /** Publishes the window's safe token to the replica whenever it has moved, every replica interval. */
+  /**
+   * Publishes this run's safe position to the replica whenever it has moved, every replica
+   * interval, with its kind (an invalidate must be resumed with startAfter). Only positions with a
+   * token, and none while a gap or a snapshot's end waits to be saved as itself before it.
+   */
   private Cancellable publishSafeTokens(ActorSystem<?> system, CompletableFuture<Long> epoch) {
     java.time.Duration interval =
         ConfigCheck.positiveDuration(system.settings().config(), "tidemark.pipeline.checkpoint.replica-interval");
     ChangeEnvelope[] published = {null};
     return system.scheduler().scheduleAtFixedRate(interval, interval, () -> {
-      ChangeEnvelope safe = spec.stats.window().safe();
+      ChangeEnvelope safe = spec.stats.window().replicable();
       Long taken = epoch.getNow(null);
-      // During a snapshot the safe position has no token; the replica only carries tokens.
       if (safe != null && taken != null && safe != published[0] && safe.resumeToken() != null) {
         published[0] = safe;
-        spec.replica.publish(Checkpoint.atToken(spec.stream, safe.resumeToken(), safe.clusterTime()), taken);
+        spec.replica.publish(io.tidemark.window.SafeTokenWindow.checkpointAt(spec.stream, safe), taken);
       }
     }, system.executionContext());
   }
@@ -509,15 +565,28 @@ public final class PipelineBuilder<T> {
         });
   }
 
-  /** The replicated checkpoint when it is for this stream, no older in epoch, and newer than the durable one. */
+  /**
+   * The replicated checkpoint, when it can be trusted over the durable one: for this stream, with a
+   * token, written by the consumer that held the stream just before this one (epoch e − 1: nobody
+   * took an epoch in between, so no rewind or reset by hand happened after it), and newer than the
+   * durable checkpoint.
+   */
   private CompletionStage<Optional<Checkpoint>> freshest(Acquired acquired) {
     if (spec.replica == null) return CompletableFuture.completedFuture(Optional.empty());
+    return spec.replica.read(spec.stream).thenApply(replicated -> replicated.filter(candidate -> trusted(spec.stream, candidate, acquired)));
+  }
+
+  /**
+   * Whether a replicated checkpoint may be used over the stored one. A stream without a stored
+   * checkpoint (new, or reset by hand) never starts from a replica.
+   */
+  static boolean trusted(String stream, Checkpoint replicated, Acquired acquired) {
     Optional<Checkpoint> stored = acquired.checkpoint();
-    return spec.replica.read(spec.stream).thenApply(replicated -> replicated.filter(candidate ->
-        candidate.stream().equals(spec.stream)
-            && candidate.resumeToken() != null
-            && candidate.epoch() < acquired.epoch()
-            && (stored.isEmpty() || (candidate.epoch() >= stored.get().epoch() && stored.get().isBefore(candidate)))));
+    return replicated.stream().equals(stream)
+        && replicated.resumeToken() != null
+        && replicated.epoch() == acquired.epoch() - 1
+        && stored.isPresent()
+        && stored.get().isBefore(replicated);
   }
 
   private CompletionStage<Start> positionFromStore(
@@ -561,11 +630,10 @@ public final class PipelineBuilder<T> {
     return new BsonTimestamp((int) Instant.now().getEpochSecond(), 0);
   }
 
-  /** The stages' output as Objects: only the context matters downstream, so no extra map stage is needed. */
+  /** A user's flow over the pipeline's untyped elements: only the context matters to the pipeline. */
   @SuppressWarnings("unchecked")
-  private static <R> Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed> widened(
-      Flow<Pair<ChangeEnvelope, EventContext>, Pair<R, EventContext>, NotUsed> flow) {
-    return (Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed>) (Flow<?, ?, ?>) flow;
+  private static Flow<Pair<Object, EventContext>, Pair<Object, EventContext>, ?> widened(Flow<?, ?, ?> flow) {
+    return (Flow<Pair<Object, EventContext>, Pair<Object, EventContext>, ?>) flow;
   }
 
   private static boolean restartable(Throwable error) {

@@ -104,9 +104,21 @@ final class PipelineRecovery implements Recovery {
     return target.thenApply(time -> {
       ResumePosition position = ResumePosition.startAtOperationTime(time);
       String note = what + " at " + from + ": " + FaultSettings.label(policy) + ", from " + position.describe()
-          + "; events in between are skipped";
+          + "; " + skipped(lost, time);
       return noted(new Recovered(position, position, note), key + " = " + FaultSettings.label(policy));
     });
+  }
+
+  /** What going on from {@code time} skips after the lost position: nothing when it is at or before it. */
+  static String skipped(ResumePosition lost, BsonTimestamp time) {
+    BsonTimestamp lostAt = lost == null ? null : lost.clusterTime();
+    if (lostAt == null) return "the events between the lost position and Timestamp(" + time.getTime() + ", " + time.getInc() + ") are skipped";
+    String at = "Timestamp(" + lostAt.getTime() + ", " + lostAt.getInc() + ")";
+    if (time.compareTo(lostAt) <= 0) {
+      return "nothing is skipped: that is at or before the lost position (" + at + "), so the events from it up to the lost"
+          + " position are delivered again";
+    }
+    return "the events after " + at + " and before Timestamp(" + time.getTime() + ", " + time.getInc() + ") are skipped";
   }
 
   private Recovered noted(Recovered recovered, String policy) {

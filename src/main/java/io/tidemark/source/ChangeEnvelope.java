@@ -77,14 +77,48 @@ public final class ChangeEnvelope {
    * insert, and once it and everything before it are done, a checkpoint records the copy's progress.
    */
   public static ChangeEnvelope snapshot(long seqNr, com.mongodb.MongoNamespace namespace, BsonTimestamp at, Document document) {
+    return snapshot(seqNr, namespace, at, document, null);
+  }
+
+  /**
+   * A copied document of a sharded collection: its documentKey holds the shard key's fields, in the
+   * shard key's order, then {@code _id}, as the collection's change events do (so that a sink keyed
+   * by documentKey sees the copy and the events of one document under one key).
+   *
+   * @param shardKey the collection's shard key ({@code config.collections}' {@code key}); null when not sharded
+   */
+  public static ChangeEnvelope snapshot(
+      long seqNr, com.mongodb.MongoNamespace namespace, BsonTimestamp at, Document document, BsonDocument shardKey) {
     Objects.requireNonNull(at, "at");
     Object id = document.get("_id");
     if (id == null) throw new MalformedEventException("a snapshot document of " + namespace + " has no _id");
-    BsonDocument key = new BsonDocument("_id", document.toBsonDocument().get("_id"));
+    BsonDocument key = documentKey(document.toBsonDocument(), shardKey);
     BsonDocument ns = new BsonDocument("db", new org.bson.BsonString(namespace.getDatabaseName()))
         .append("coll", new org.bson.BsonString(namespace.getCollectionName()));
     return new ChangeEnvelope(seqNr, new ChangeStreamDocument<>(
         SNAPSHOT, null, ns, null, null, document, null, key, at, null, null, null, null, null, null));
+  }
+
+  /** The documentKey of a document: the shard key's fields (dotted paths followed), then _id. */
+  static BsonDocument documentKey(BsonDocument document, BsonDocument shardKey) {
+    BsonDocument key = new BsonDocument();
+    if (shardKey != null) {
+      for (String field : shardKey.keySet()) {
+        org.bson.BsonValue value = valueAt(document, field);
+        if (value != null) key.append(field, value);
+      }
+    }
+    if (!key.containsKey("_id")) key.append("_id", document.get("_id"));
+    return key;
+  }
+
+  private static org.bson.BsonValue valueAt(BsonDocument document, String path) {
+    org.bson.BsonValue value = document;
+    for (String part : path.split("\\.")) {
+      if (!(value instanceof BsonDocument nested) || !nested.containsKey(part)) return null;
+      value = nested.get(part);
+    }
+    return value;
   }
 
   /**

@@ -63,7 +63,7 @@ public final class ChangeStreamSource {
       Supplier<CompletionStage<ResumePosition>> initialPosition,
       Predicate<Throwable> restartable,
       Recovery recovery,
-      CursorProbe heartbeat,
+      PositionProbe heartbeat,
       SnapshotSettings snapshot,
       SnapshotProgress progress) {}
 
@@ -72,13 +72,14 @@ public final class ChangeStreamSource {
 
   private record Event(ChangeStreamDocument<Document> event) implements Incoming {}
 
-  private record Heartbeat(BsonDocument token, long deliveredWhenProbed) implements Incoming {}
+  /** The server's position after {@code after}, probed when {@code takenWhenProbed} elements had left the reopening source. */
+  private record Heartbeat(BsonDocument token, long takenWhenProbed) implements Incoming {}
 
   /** A gap a policy recorded, to go through the window in order with the events. */
   private record Gap(ResumePosition at, String note) implements Incoming {}
 
-  /** A document a snapshot copied. */
-  private record Copied(Document document, ResumePosition.Snapshot snapshot) implements Incoming {}
+  /** A document a snapshot copied, of a collection with this shard key (null: not sharded). */
+  private record Copied(Document document, ResumePosition.Snapshot snapshot, BsonDocument shardKey) implements Incoming {}
 
   /** The snapshot's last document is delivered; changes up to {@code until} were made while it ran. */
   private record Copy(ResumePosition.Snapshot snapshot, org.bson.BsonTimestamp until, String note) implements Incoming {}
@@ -86,13 +87,21 @@ public final class ChangeStreamSource {
   /** Where the stream opens, and the gap to emit first when a policy moved it there. */
   private record Opening(ResumePosition position, Gap gap) {}
 
-  /** The source's memory across restarts of one materialization. */
+  /**
+   * The source's memory across restarts of one materialization. Positions are taken where an
+   * element leaves the reopening source, not where it is numbered: an element past that point is
+   * delivered even when the stream fails right after, so a reopen starts after it (neither
+   * repeating nor skipping it), whatever still holds it on its way (the heartbeat merge).
+   */
   private static final class State {
     volatile ResumePosition initial;
-    volatile ResumePosition lastDelivered;
+    /** The position after the newest element that left the reopening source; null before the first. */
+    volatile ResumePosition lastTaken;
     volatile ResumableErrors.Kind pendingKind;
     volatile Throwable pendingError;
-    volatile long delivered;
+    /** Elements (other than heartbeats) that left the reopening source, and that were numbered. */
+    volatile long taken;
+    volatile long arrived;
     volatile long lastDeliveryNanos = System.nanoTime();
     /** After a snapshot: change events up to this time are counted as overlap; null when past it. */
     volatile org.bson.BsonTimestamp overlapUntil;
@@ -102,15 +111,31 @@ public final class ChangeStreamSource {
     final List<BsonDocument> excluded = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     ResumePosition current() {
-      return lastDelivered != null ? lastDelivered : initial;
+      return lastTaken != null ? lastTaken : initial;
+    }
+
+    /** An element leaves the reopening source: a reopen goes on after {@code position} (null: where it was). */
+    void took(ResumePosition position) {
+      if (position != null) lastTaken = position;
+      taken++;
     }
   }
 
+  /** Opens the change stream at a position, with the stream's pipeline: Alpakka's MongoSource over watch(). */
+  interface Opener {
+    Source<ChangeStreamDocument<Document>, NotUsed> open(ResumePosition position, List<Bson> pipeline);
+  }
+
   public static Source<ChangeEnvelope, NotUsed> create(Definition definition) {
+    return create(definition, (position, pipeline) -> MongoSource.create(publisher(definition, position, pipeline)));
+  }
+
+  /** The source over any way of opening the stream (tests drive it with a made-up one). */
+  static Source<ChangeEnvelope, NotUsed> create(Definition definition, Opener opener) {
     return Source.fromMaterializer(
             (materializer, attributes) -> {
               State state = new State();
-              Source<Incoming, NotUsed> changes = reopening(definition, state);
+              Source<Incoming, NotUsed> changes = reopening(definition, state, opener);
               Source<Incoming, NotUsed> incoming =
                   definition.heartbeat() == null || !definition.faults().heartbeat
                       || definition.snapshot().mode == StartupMode.SNAPSHOT_ONLY
@@ -123,14 +148,18 @@ public final class ChangeStreamSource {
         .mapMaterializedValue(future -> NotUsed.getInstance());
   }
 
-  private static Source<Incoming, NotUsed> reopening(Definition definition, State state) {
+  private static Source<Incoming, NotUsed> reopening(Definition definition, State state, Opener opener) {
     var settings = definition.settings().restartSettings().withRestartOn(error -> decide(definition, state, error));
     akka.japi.function.Creator<Source<Incoming, ?>> open = () ->
         Source.fromMaterializer((materializer, attributes) -> Source.completionStageSource(position(definition, state).thenApply(opening -> {
               Source<Incoming, NotUsed> events = opening.position() instanceof ResumePosition.Snapshot snapshot
-                  ? copyThenStream(definition, state, snapshot, materializer)
-                  : streamFrom(definition, state, opening.position());
-              return opening.gap() == null ? events : Source.<Incoming>single(opening.gap()).concat(events);
+                  ? copyThenStream(definition, state, snapshot, materializer, opener)
+                  : streamFrom(definition, state, opening.position(), opener);
+              if (opening.gap() == null) return events;
+              return Source.<Incoming>single(opening.gap()).map(gap -> {
+                state.took(null);
+                return gap;
+              }).concat(events);
             })))
             .mapMaterializedValue(future -> NotUsed.getInstance());
     // Following the collection, the stream reopens after it ends, which it only does after an invalidate.
@@ -139,13 +168,25 @@ public final class ChangeStreamSource {
         : RestartSource.onFailuresWithBackoff(settings, open);
   }
 
-  private static Source<Incoming, NotUsed> streamFrom(Definition definition, State state, ResumePosition position) {
+  private static Source<Incoming, NotUsed> streamFrom(Definition definition, State state, ResumePosition position, Opener opener) {
     if (definition.snapshot().mode == StartupMode.SNAPSHOT_ONLY) {
       log.info("stream '{}': the snapshot is complete (checkpoint at {}); snapshot-only: nothing more to do", definition.stream(),
           position.describe());
       return Source.empty();
     }
-    return MongoSource.create(publisher(definition, state, position)).map(event -> (Incoming) new Event(event));
+    return opener.open(position, pipeline(definition, state)).map(event -> {
+      state.took(positionAfter(event));
+      return (Incoming) new Event(event);
+    });
+  }
+
+  /** Where a reopen goes on after this event; null for a fragment of a split event (a reopen resends it from the first). */
+  private static ResumePosition positionAfter(ChangeStreamDocument<Document> event) {
+    if (event.getSplitEvent() != null && event.getSplitEvent().getFragment() < event.getSplitEvent().getOf()) return null;
+    if (event.getResumeToken() == null) return null; // refused when numbered, with a clear message
+    return "invalidate".equals(event.getOperationTypeString())
+        ? ResumePosition.startAfter(event.getResumeToken())
+        : ResumePosition.resumeAfter(event.getResumeToken());
   }
 
   /**
@@ -153,7 +194,7 @@ public final class ChangeStreamSource {
    * the change stream from the snapshot's time, opened only once the copy is done.
    */
   private static Source<Incoming, NotUsed> copyThenStream(
-      Definition definition, State state, ResumePosition.Snapshot snapshot, akka.stream.Materializer materializer) {
+      Definition definition, State state, ResumePosition.Snapshot snapshot, akka.stream.Materializer materializer, Opener opener) {
     ChangeStreamTarget target = definition.target();
     var collection = definition.client().getDatabase(target.database()).getCollection(target.collection());
     com.mongodb.MongoNamespace namespace = new com.mongodb.MongoNamespace(target.database(), target.collection());
@@ -161,14 +202,18 @@ public final class ChangeStreamSource {
     CompletionStage<Long> before = snapshot.after() == null
         ? CompletableFuture.completedFuture(0L)
         : MongoConnector.first(collection.countDocuments(com.mongodb.client.model.Filters.lte("_id", snapshot.after())));
+    CompletionStage<BsonDocument> shardKey = shardKey(definition, namespace);
     Source<Incoming, NotUsed> documents = Source.completionStageSource(estimated.thenCombine(before, (total, copied) -> {
           definition.progress().started(snapshot.at(), total == null ? -1 : total, copied == null ? 0 : copied, snapshot.after() == null);
           log.info("stream '{}': {} {}: {} ({} documents, estimated; {} copied before)", definition.stream(),
               snapshot.after() == null ? "copying" : "going on copying", namespace, snapshot.describe(), total, copied);
           return SnapshotScan.create(definition.stream(), definition.client(), target, snapshot.after(), definition.snapshot(),
-                  definition.progress(), materializer)
-              .map(document -> (Incoming) new Copied(document, snapshot));
-        }))
+              definition.progress(), materializer);
+        }).thenCombine(shardKey, (scan, key) -> scan.map(document -> {
+                Object id = document.get("_id");
+                state.took(id == null ? null : ResumePosition.snapshot(snapshot.at(), document.toBsonDocument().get("_id")));
+                return (Incoming) new Copied(document, snapshot, key);
+              })))
         .mapMaterializedValue(future -> NotUsed.getInstance());
     Source<Incoming, NotUsed> complete = Source.lazyCompletionStage(() -> MongoConnector.first(
                 definition.client().getDatabase("admin").runCommand(new Document("ping", 1)))
@@ -180,17 +225,19 @@ public final class ChangeStreamSource {
                   + (definition.snapshot().mode == StartupMode.SNAPSHOT_ONLY
                       ? "snapshot-only: the stream ends here" : "streaming from " + snapshot.stream().describe());
               log.info("stream '{}': {} ({})", definition.stream(), note, progress.describe());
+              state.took(snapshot.stream());
               return (Incoming) new Copy(snapshot, until, note);
             }))
         .mapMaterializedValue(future -> NotUsed.getInstance());
     // concatLazy: plain concat would materialize and pull what follows at once, before the copy is done.
     Source<Incoming, NotUsed> copied = documents.concatLazy(complete);
     if (definition.snapshot().mode == StartupMode.SNAPSHOT_ONLY) return copied;
-    return copied.concatLazy(Source.lazySource(() -> streamFrom(definition, state, snapshot.stream()))
+    return copied.concatLazy(Source.lazySource(() -> streamFrom(definition, state, snapshot.stream(), opener))
         .mapMaterializedValue(future -> NotUsed.getInstance()));
   }
 
-  private static ChangeStreamPublisher<Document> publisher(Definition definition, State state, ResumePosition position) {
+  /** The stream's aggregation stages after {@code $changeStream}: skipped events left out, the user's stages, splitting. */
+  private static List<Bson> pipeline(Definition definition, State state) {
     List<Bson> pipeline = new ArrayList<>();
     if (!state.excluded.isEmpty()) {
       pipeline.add(new Document("$match", new Document("_id", new Document("$nin", new ArrayList<>(state.excluded)))));
@@ -199,6 +246,29 @@ public final class ChangeStreamSource {
     if (definition.faults().onOversizeEvent == FaultSettings.Oversize.SPLIT) {
       pipeline.add(new Document("$changeStreamSplitLargeEvent", new Document()));
     }
+    return pipeline;
+  }
+
+  /**
+   * The collection's shard key, from {@code config.collections}; null when it is not sharded (or
+   * when that cannot be read: then copies are keyed by {@code _id} alone, which is said once).
+   */
+  private static CompletionStage<BsonDocument> shardKey(Definition definition, com.mongodb.MongoNamespace namespace) {
+    return MongoConnector.first(definition.client().getDatabase("config").getCollection("collections", BsonDocument.class)
+            .find(new Document("_id", namespace.getFullName())).first())
+        .handle((entry, error) -> {
+          if (error != null) {
+            log.warn("stream '{}': could not read the shard key of {} from config.collections ({}); copied documents are keyed"
+                + " by _id alone", definition.stream(), namespace, Errors.summary(Errors.unwrap(error)));
+            return null;
+          }
+          return entry != null && entry.isDocument("key") && !entry.getBoolean("dropped", org.bson.BsonBoolean.FALSE).getValue()
+              ? entry.getDocument("key")
+              : null;
+        });
+  }
+
+  private static ChangeStreamPublisher<Document> publisher(Definition definition, ResumePosition position, List<Bson> pipeline) {
     ChangeStreamPublisher<Document> publisher =
         definition.target()
             .watch(definition.client(), pipeline)
@@ -238,15 +308,15 @@ public final class ChangeStreamSource {
               recovered.position().describe(), oversize.toJson());
         } else {
           state.initial = recovered.position();
-          state.lastDelivered = null;
+          state.lastTaken = null;
         }
         return new Opening(recovered.position(), new Gap(recovered.gapAt(), recovered.note()));
       });
     }
-    ResumePosition delivered = state.lastDelivered;
-    if (delivered != null) {
-      log.info("stream '{}': reopening the change stream from the last delivered token: {}", definition.stream(), delivered.describe());
-      return CompletableFuture.completedFuture(new Opening(delivered, null));
+    ResumePosition taken = state.lastTaken;
+    if (taken != null) {
+      log.info("stream '{}': reopening the change stream after the last event it delivered: {}", definition.stream(), taken.describe());
+      return CompletableFuture.completedFuture(new Opening(taken, null));
     }
     ResumePosition known = state.initial;
     if (known != null) {
@@ -259,31 +329,32 @@ public final class ChangeStreamSource {
     });
   }
 
-  /** Numbers what arrived, joins fragments, and drops a heartbeat an event has overtaken. */
+  /**
+   * Numbers what arrived, joins fragments, and drops a heartbeat that anything may have overtaken.
+   * A heartbeat is numbered as the event it follows: it takes no place of its own in the window.
+   */
   private static List<ChangeEnvelope> deliver(Definition definition, State state, Incoming arrived) {
+    if (arrived instanceof Heartbeat heartbeat) {
+      // Only when nothing left the reopening source since the probe began, and nothing is still on its way.
+      if (heartbeat.takenWhenProbed() != state.taken || state.arrived != state.taken) return List.of();
+      return List.of(ChangeEnvelope.heartbeat(state.seqNr, heartbeat.token()));
+    }
+    state.arrived++;
     if (arrived instanceof Gap gap) {
       return List.of(ChangeEnvelope.gap(++state.seqNr, gap.at(), gap.note()));
     }
     if (arrived instanceof Copied copied) {
       ChangeEnvelope envelope = ChangeEnvelope.snapshot(++state.seqNr,
           new com.mongodb.MongoNamespace(definition.target().database(), definition.target().collection()),
-          copied.snapshot().at(), copied.document());
-      state.lastDelivered = ResumePosition.snapshot(copied.snapshot().at(), envelope.documentKey().get("_id"));
-      state.delivered++;
+          copied.snapshot().at(), copied.document(), copied.shardKey());
       state.lastDeliveryNanos = System.nanoTime();
       definition.progress().onDocument();
       return List.of(envelope);
     }
     if (arrived instanceof Copy copy) {
-      state.lastDelivered = copy.snapshot().stream();
       state.overlapUntil = copy.until();
       state.lastDeliveryNanos = System.nanoTime();
       return List.of(ChangeEnvelope.snapshotComplete(++state.seqNr, copy.snapshot().at(), copy.note()));
-    }
-    if (arrived instanceof Heartbeat heartbeat) {
-      if (heartbeat.deliveredWhenProbed() != state.delivered) return List.of();
-      state.lastDelivered = ResumePosition.resumeAfter(heartbeat.token());
-      return List.of(ChangeEnvelope.heartbeat(++state.seqNr, heartbeat.token()));
     }
     ChangeStreamDocument<Document> event = ((Event) arrived).event();
     ChangeEnvelope envelope;
@@ -297,10 +368,6 @@ public final class ChangeStreamSource {
     } else {
       envelope = ChangeEnvelope.of(++state.seqNr, event);
     }
-    state.lastDelivered = "invalidate".equals(envelope.operationType())
-        ? ResumePosition.startAfter(envelope.resumeToken())
-        : ResumePosition.resumeAfter(envelope.resumeToken());
-    state.delivered++;
     state.lastDeliveryNanos = System.nanoTime();
     org.bson.BsonTimestamp overlap = state.overlapUntil;
     if (overlap != null) {
@@ -334,26 +401,36 @@ public final class ChangeStreamSource {
         .filter(tick -> state.current() != null && !(state.current() instanceof ResumePosition.Snapshot)
             && System.nanoTime() - state.lastDeliveryNanos >= interval.toNanos())
         .mapAsync(1, tick -> {
-          long delivered = state.delivered;
+          long taken = state.taken;
           ResumePosition after = state.current();
-          return CompletableFuture.supplyAsync(() -> probe(definition, after), blocking)
-              .thenApply(token -> token.map(t -> (Incoming) new Heartbeat(t, delivered)));
+          List<Bson> pipeline = pipeline(definition, state);
+          return CompletableFuture.supplyAsync(() -> probe(definition, after, pipeline), blocking)
+              .thenApply(token -> token.map(t -> (Incoming) new Heartbeat(t, taken)));
         })
         .filter(Optional::isPresent)
         .map(Optional::get)
         .mapMaterializedValue(cancellable -> NotUsed.getInstance());
   }
 
-  private static Optional<BsonDocument> probe(Definition definition, ResumePosition after) {
+  /**
+   * The server's position after {@code after}, read with the same pipeline and options as the
+   * stream itself (so it never passes an event the stream would deliver), when it moves past it.
+   */
+  private static Optional<BsonDocument> probe(Definition definition, ResumePosition after, List<Bson> pipeline) {
     try {
-      Optional<BsonDocument> token = definition.heartbeat().positionAfter(after);
-      if (token.isPresent() && after instanceof ResumePosition.ResumeAfter resume && token.get().equals(resume.token())) {
-        return Optional.empty();
-      }
-      return token;
+      Optional<BsonDocument> token = definition.heartbeat().positionAfter(after, pipeline, definition.fullDocument());
+      return token.filter(t -> movesPast(t, after));
     } catch (RuntimeException e) {
       log.debug("stream '{}': heartbeat probe failed: {}", definition.stream(), Errors.summary(e));
       return Optional.empty();
     }
+  }
+
+  /** Whether a heartbeat token stands after the position (by cluster time; one at the same time may be before it). */
+  static boolean movesPast(BsonDocument token, ResumePosition position) {
+    org.bson.BsonTimestamp time = ResumeTokens.clusterTime(token);
+    org.bson.BsonTimestamp at = position.clusterTime();
+    return time != null && (at == null ? !(position instanceof ResumePosition.ResumeAfter resume && token.equals(resume.token()))
+        : time.compareTo(at) > 0);
   }
 }

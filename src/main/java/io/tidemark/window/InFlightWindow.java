@@ -7,7 +7,10 @@ import java.util.List;
 /**
  * The events admitted and not yet behind the low watermark, in a ring of fixed size. Events are
  * admitted in sequence order and may complete in any order; the <em>safe</em> event is the newest
- * one before which every event has completed. Single-threaded: it lives inside one stage.
+ * one before which every event has completed. A heartbeat (a quiet stream's position, no event)
+ * takes no slot: it trails the newest admitted event, and once that event is safe, the heartbeat
+ * is the safe position. Only the newest heartbeat is kept. Single-threaded: it lives inside one
+ * stage.
  */
 final class InFlightWindow {
   private final int capacity;
@@ -17,6 +20,11 @@ final class InFlightWindow {
   private long safeSeq;
   private long admittedSeq;
   private ChangeEnvelope safe;
+  /** The newest heartbeat, after event #heartbeatSeq; null once a newer event is safe. */
+  private ChangeEnvelope heartbeat;
+  private long heartbeatSeq = -1;
+  /** Cluster time of the newest position admitted (event or heartbeat); null before the first. */
+  private org.bson.BsonTimestamp newestTime;
 
   InFlightWindow(int capacity) {
     if (capacity <= 0) throw new IllegalArgumentException("window capacity must be positive: " + capacity);
@@ -41,6 +49,32 @@ final class InFlightWindow {
     completed[slot] = false;
     admittedAtMillis[slot] = System.currentTimeMillis();
     admittedSeq = envelope.seqNr();
+    if (envelope.clusterTime() != null && (newestTime == null || envelope.clusterTime().compareTo(newestTime) > 0)) {
+      newestTime = envelope.clusterTime();
+    }
+  }
+
+  /**
+   * Takes a heartbeat after the newest admitted event, when it moves past every position admitted
+   * so far (a heartbeat at or behind them would move a checkpoint backwards: it is dropped).
+   *
+   * @return whether it was taken
+   */
+  boolean heartbeat(ChangeEnvelope envelope) {
+    org.bson.BsonTimestamp time = envelope.clusterTime();
+    if (envelope.seqNr() != admittedSeq || time == null || (newestTime != null && time.compareTo(newestTime) <= 0)) return false;
+    heartbeat = envelope;
+    heartbeatSeq = admittedSeq;
+    newestTime = time;
+    return true;
+  }
+
+  /**
+   * The newest position a checkpoint may take: the trailing heartbeat when everything before it is
+   * done, else the safe event; null before either.
+   */
+  ChangeEnvelope safePosition() {
+    return heartbeat != null && heartbeatSeq == safeSeq ? heartbeat : safe;
   }
 
   /**
@@ -65,6 +99,7 @@ final class InFlightWindow {
       safe = envelopes[s];
       envelopes[s] = null;
     }
+    if (heartbeat != null && heartbeatSeq < safeSeq) heartbeat = null;
     return envelope;
   }
 

@@ -19,8 +19,10 @@ public final class PipelineBenchmarks {
 
   public static CompletionStage<Done> run(
       ActorSystem<?> system, Source<ChangeEnvelope, ?> source, WindowSettings window, int parallelism,
-      Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed> userStages,
-      Function<Checkpoint, CompletionStage<Done>> save) {
-    return PipelineGraph.create(source, "bench", window, parallelism, userStages, save, new WindowStats()).run(system).second();
+      Function<ChangeEnvelope, Object> work, Function<Checkpoint, CompletionStage<Done>> save) {
+    Flow<Pair<Object, EventContext>, Pair<Object, EventContext>, NotUsed> userStages =
+        Pipeline.named("bench").map(work).userStages();
+    return PipelineGraph.create(source, window, parallelism, userStages, save, new WindowStats(), RunContext.of("bench"))
+        .run(system).second();
   }
 }
