@@ -1,0 +1,120 @@
+package io.tidemark.embedded;
+
+import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.exception.MongoServerError;
+import de.bwaldvogel.mongo.exception.MongoServerException;
+import io.netty.channel.Channel;
+import java.net.InetSocketAddress;
+import java.time.Instant;
+import java.util.Locale;
+import java.util.Set;
+import java.util.UUID;
+import org.h2.mvstore.MVStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The embedded server as a driver meets it: the primary of the single-node replica set
+ * {@value ReplicaSetMember#SET_NAME}. On top of {@link EmbeddedBackend} (data, oplog, change
+ * streams) it answers the handshake and {@code replSetGetStatus} ({@link ReplicaSetMember}),
+ * accepts sessions, stamps every reply with {@code $clusterTime} and {@code operationTime}, and
+ * answers every failed command with an error reply, as a {@code mongod} does: a command it does not
+ * know is {@code CommandNotFound} (59), logged in one line at debug level.
+ */
+class ReplicaSetBackend extends EmbeddedBackend {
+  private static final Logger log = LoggerFactory.getLogger(ReplicaSetBackend.class);
+
+  /**
+   * Every command the server answers (lower case): mongo-java-server's, the kit's and this class's.
+   * Any other is refused before mongo-java-server logs it as an error.
+   */
+  private static final Set<String> COMMANDS = Set.of(
+      // mongo-java-server: any database
+      "whatsmyuri", "ismaster", "buildinfo", "dropdatabase", "getmore", "killcursors", "ping", "serverstatus",
+      // mongo-java-server: admin
+      "listdatabases", "replsetgetstatus", "getlog", "renamecollection", "connectionstatus", "hostinfo", "getcmdlineopts",
+      "getfreemonitoringstatus", "endsessions",
+      // mongo-java-server: a database
+      "getlasterror", "reseterror", "find", "insert", "update", "delete", "create", "createindexes", "count", "aggregate",
+      "distinct", "drop", "dropindexes", "dbstats", "collstats", "validate", "findandmodify", "listcollections", "listindexes",
+      // EmbeddedBackend
+      "saslstart", "configurefailpoint",
+      // this class
+      "hello", "startsession", "refreshsessions", "killsessions", "killallsessions", "killallsessionsbypattern");
+
+  private final ReplicaSetMember member;
+
+  ReplicaSetBackend(MVStore store, EmbeddedSettings settings) {
+    super(store, settings);
+    this.member = new ReplicaSetMember(settings.replicaSet);
+  }
+
+  /** The address the server listens on: the member's name in the handshake. */
+  void bound(InetSocketAddress address) {
+    member.bound(address);
+  }
+
+  @Override
+  public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
+    Document reply;
+    try {
+      reply = dispatch(channel, databaseName, command, query);
+    } catch (MongoServerException e) {
+      log.debug("{} on {} failed: {}", command, databaseName, e.getMessageWithoutErrorCode());
+      reply = errorReply(e);
+    } catch (RuntimeException e) {
+      log.warn("{} on {} failed with an internal error", command, databaseName, e);
+      reply = new Document("ok", 0.0).append("errmsg", "internal error: " + e).append("code", 1).append("codeName", "InternalError");
+    }
+    member.stamp(reply, clusterTime());
+    return reply;
+  }
+
+  private Document dispatch(Channel channel, String databaseName, String command, Document query) {
+    String name = command.toLowerCase(Locale.ROOT);
+    if (!COMMANDS.contains(name)) {
+      log.debug("no such command: '{}' on {}", command, databaseName);
+      return FailPoints.error(59, "CommandNotFound", "no such command: '" + command + "'");
+    }
+    switch (name) {
+      case "hello":
+        return member.hello(channel, query, false, clusterTime());
+      case "ismaster":
+        return member.hello(channel, query, true, clusterTime());
+      case "replsetgetstatus":
+        if (!member.isReplicaSet()) return FailPoints.error(76, "NoReplicationEnabled", "not running with --replSet");
+        if (!"admin".equals(databaseName)) {
+          return FailPoints.error(13, "Unauthorized", "replSetGetStatus may only be run against the admin database.");
+        }
+        return member.status(channel, clusterTime());
+      case "startsession":
+        return new Document("id", new Document("id", UUID.randomUUID()))
+            .append("timeoutMinutes", ReplicaSetMember.SESSION_TIMEOUT_MINUTES)
+            .append("ok", 1.0);
+      case "endsessions":
+      case "refreshsessions":
+      case "killsessions":
+      case "killallsessions":
+      case "killallsessionsbypattern":
+        return new Document("ok", 1.0);
+      default:
+        return super.handleCommand(channel, databaseName, command, query);
+    }
+  }
+
+  /** The newest oplog time; on an empty oplog the clock, as the next entry's time will be at least that. */
+  long clusterTime() {
+    ChangeStreamOplog oplog = changeStreamOplog();
+    long newest = oplog == null ? 0 : oplog.newest();
+    return newest != 0 ? newest : Instant.now().getEpochSecond() << 32;
+  }
+
+  private static Document errorReply(MongoServerException e) {
+    Document reply = new Document("ok", 0.0).append("errmsg", e.getMessageWithoutErrorCode());
+    if (e instanceof MongoServerError error) {
+      reply.append("code", error.getCode());
+      if (error.getCodeName() != null) reply.append("codeName", error.getCodeName());
+    }
+    return reply;
+  }
+}
