@@ -62,11 +62,17 @@ final class ChangeStreamCursor extends AbstractCursor {
     Document startAfter = (Document) spec.get("startAfter");
     Document resumeAfter = (Document) spec.get("resumeAfter");
     Object startAt = spec.get("startAtOperationTime");
+    if (startAfter != null && resumeAfter != null) {
+      throw ChangeStreamError.conflictingOptions(50865, "Do not specify both 'resumeAfter' and 'startAfter' in a $changeStream stage");
+    }
     long truncatedThrough = oplog.truncatedThrough();
     if (startAfter != null || resumeAfter != null) {
       Document token = startAfter != null ? startAfter : resumeAfter;
       Tokens.Parsed parsed = Tokens.parse(token.get("_data"));
       if (parsed == null) throw ChangeStreamError.invalidToken("malformed resume token " + token);
+      if (startAt != null) {
+        throw ChangeStreamError.conflictingOptions(40674, "Only one type of resume option is allowed, but multiple were found");
+      }
       if (parsed.kind() == Tokens.Kind.INVALIDATE && resumeAfter != null) {
         throw ChangeStreamError.invalidToken(
             "Attempting to resume a change stream using 'resumeAfter' is not allowed from an invalidate notification; use startAfter");
@@ -74,19 +80,30 @@ final class ChangeStreamCursor extends AbstractCursor {
       if (parsed.ts() <= truncatedThrough) {
         throw ChangeStreamError.historyLost("The oplog was truncated through " + describe(truncatedThrough) + ".");
       }
-      if (parsed.kind() != Tokens.Kind.HIGH_WATER_MARK && oplog.entryAt(parsed.ts()) == null) {
-        throw ChangeStreamError.tokenNotFound("No oplog entry at " + describe(parsed.ts()) + ".");
+      boolean position = parsed.kind() == Tokens.Kind.HIGH_WATER_MARK || parsed.kind() == Tokens.Kind.START;
+      if (!position) {
+        Document entry = oplog.entryAt(parsed.ts());
+        if (entry == null) throw ChangeStreamError.tokenNotFound("No oplog entry at " + describe(parsed.ts()) + ".");
+        if (!watches(entry, database, collection)) {
+          throw ChangeStreamError.tokenOfAnotherStream("The event at " + describe(parsed.ts()) + " is of " + entry.get("ns")
+              + ", not of " + (collection == null ? "database " + database : database + "." + collection) + ".");
+        }
       }
       if (parsed.kind() == Tokens.Kind.FRAGMENT && parsed.fragment() < parsed.fragments()) {
         // Within a split event: go on with its next fragment.
         return new ChangeStreamCursor(oplog, id, database, collection, lookUp, aggregation, maxEventBytes, split,
             parsed.ts(), true, parsed.fragment());
       }
-      return new ChangeStreamCursor(oplog, id, database, collection, lookUp, aggregation, maxEventBytes, split, parsed.ts(), false, 0);
+      boolean inclusive = parsed.kind() == Tokens.Kind.START;
+      return new ChangeStreamCursor(oplog, id, database, collection, lookUp, aggregation, maxEventBytes, split, parsed.ts(), inclusive, 0);
     }
     if (startAt instanceof BsonTimestamp time) {
       if (time.getValue() <= truncatedThrough) {
         throw ChangeStreamError.historyLost("The oplog was truncated through " + describe(truncatedThrough) + ".");
+      }
+      if (time.getValue() < oplog.historyStart()) {
+        throw ChangeStreamError.historyLost("The oplog starts at " + describe(oplog.historyStart()) + ", after "
+            + describe(time.getValue()) + ".");
       }
       return new ChangeStreamCursor(oplog, id, database, collection, lookUp, aggregation, maxEventBytes, split, time.getValue(), true, 0);
     }
@@ -103,9 +120,12 @@ final class ChangeStreamCursor extends AbstractCursor {
     return invalidated;
   }
 
-  /** The high-water mark after the last batch: where a resume would continue. */
+  /**
+   * Where a resume would continue after the last batch: after the last entry read, or, before the
+   * first, at the start, so that it never stands before the position the stream was opened at.
+   */
   Document postBatchResumeToken() {
-    return Tokens.highWaterMark(inclusive ? position - 1 : position);
+    return inclusive ? Tokens.startAt(position) : Tokens.highWaterMark(position);
   }
 
   @Override
@@ -133,6 +153,9 @@ final class ChangeStreamCursor extends AbstractCursor {
         continue;
       }
       List<Document> matched = aggregation.runStages(Stream.of(event));
+      for (Document output : matched) {
+        if (!event.get("_id").equals(output.get("_id"))) throw ChangeStreamError.idModified();
+      }
       if (!matched.isEmpty() && maxEventBytes > 0 && Tokens.bsonSize(matched.get(0)) > maxEventBytes) {
         if (!splitLargeEvents) throw ChangeStreamError.tooLarge(Tokens.bsonSize(matched.get(0)), maxEventBytes, event.get("_id"));
         List<Document> fragments = ChangeEvents.split(matched.get(0), ts, maxEventBytes);
@@ -158,6 +181,11 @@ final class ChangeStreamCursor extends AbstractCursor {
   }
 
   private boolean watches(Document entry) {
+    return watches(entry, database, collection);
+  }
+
+  /** Whether an oplog entry is of the collection watched, or, when that is null, of the database. */
+  static boolean watches(Document entry, String database, String collection) {
     String namespace = (String) entry.get("ns");
     if (collection == null) {
       return namespace.startsWith(database + ".") && !namespace.startsWith(database + ".system.");

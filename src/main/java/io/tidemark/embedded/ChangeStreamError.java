@@ -42,6 +42,24 @@ final class ChangeStreamError extends MongoServerError {
         List.of());
   }
 
+  /** A token that meets no event of this stream: its event is of another collection or database. */
+  static ChangeStreamError tokenOfAnotherStream(String detail) {
+    return tokenNotFound(detail);
+  }
+
+  /** The pipeline changed or removed an event's _id, its resume token: the stream could not resume from it. */
+  static ChangeStreamError idModified() {
+    return new ChangeStreamError(280, "ChangeStreamFatalError",
+        "Encountered an event whose _id field, which contains the resume token, was modified by the pipeline: the stream"
+            + " could not be resumed from that point. Only transformations that keep the _id field unmodified are allowed.",
+        List.of(NON_RESUMABLE));
+  }
+
+  /** Options that the server refuses together, with the code it refuses them with. */
+  static ChangeStreamError conflictingOptions(int code, String message) {
+    return new ChangeStreamError(code, "Location" + code, message, List.of());
+  }
+
   static ChangeStreamError notReplicaSet() {
     return new ChangeStreamError(40573, "Location40573", "The $changeStream stage is only supported on replica sets", List.of());
   }

@@ -39,6 +39,7 @@ final class ChangeStreamOplog implements Oplog {
   private static final String META_MAP = "tidemark.oplog.meta";
   private static final String TRUNCATED_THROUGH = "truncatedThrough";
   private static final String BYTES = "bytes";
+  private static final String HISTORY_START = "historyStart";
 
   private final MongoBackend backend;
   private final MongoCollection<Object> collection;
@@ -248,6 +249,23 @@ final class ChangeStreamOplog implements Oplog {
   long oldest() {
     Object first = entries.isEmpty() ? null : entries.firstKey();
     return first instanceof Long ts ? ts : 0L;
+  }
+
+  /**
+   * Marks where history starts, once: when this oplog was created, as a replica set's starts with
+   * its initiation (or at its first entry, for an oplog of an earlier version of the server). A
+   * stream cannot start before it.
+   */
+  void initiate() {
+    if (meta.containsKey(HISTORY_START)) return;
+    long now = Instant.now().getEpochSecond() << 32;
+    meta.put(HISTORY_START, entries.isEmpty() ? now : Math.min(now, oldest()));
+  }
+
+  /** The time history starts at: nothing can have happened before (0: not initiated). */
+  long historyStart() {
+    Long start = meta.get(HISTORY_START);
+    return start == null ? 0 : start;
   }
 
   /** History up to and including this timestamp value was truncated; 0 when nothing was. */

@@ -76,10 +76,10 @@ class EmbeddedBackend extends H2Backend {
         // answer with the later value. A mongod applies each atomically and answers with its own
         // post-image; fencing epochs rely on that. So these run one at a time, answering a copy.
         synchronized (readModifyWrites) {
-          response = super.handleCommand(channel, databaseName, command, query).cloneDeeply();
+          response = execute(channel, databaseName, command, query).cloneDeeply();
         }
       } else {
-        response = super.handleCommand(channel, databaseName, command, query);
+        response = execute(channel, databaseName, command, query);
       }
     } catch (ChangeStreamError e) {
       return e.reply();
@@ -92,6 +92,11 @@ class EmbeddedBackend extends H2Backend {
     closeFinishedChangeStream(response);
     stampOperationTime(response);
     return response;
+  }
+
+  /** Runs a command on mongo-java-server, inside the fail points, locks and commits above; a subclass may answer it itself. */
+  protected Document execute(Channel channel, String databaseName, String command, Document query) {
+    return super.handleCommand(channel, databaseName, command, query);
   }
 
   /**

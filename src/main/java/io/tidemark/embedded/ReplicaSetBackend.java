@@ -3,6 +3,7 @@ package io.tidemark.embedded;
 import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.exception.MongoServerError;
 import de.bwaldvogel.mongo.exception.MongoServerException;
+import de.bwaldvogel.mongo.oplog.Oplog;
 import io.netty.channel.Channel;
 import java.net.InetSocketAddress;
 import java.time.Instant;
@@ -47,6 +48,13 @@ class ReplicaSetBackend extends EmbeddedBackend {
   ReplicaSetBackend(MVStore store, EmbeddedSettings settings) {
     super(store, settings);
     this.member = new ReplicaSetMember(settings.replicaSet);
+  }
+
+  @Override
+  protected Oplog createOplog() {
+    Oplog oplog = super.createOplog();
+    if (oplog instanceof ChangeStreamOplog changeStreams) changeStreams.initiate();
+    return oplog;
   }
 
   /** The address the server listens on: the member's name in the handshake. */

@@ -117,7 +117,7 @@ final class Deployment implements AutoCloseable {
   }
 
   /** Reads raw events until {@code n} have come (or fails after {@link #WAIT}). */
-  static List<BsonDocument> takeRaw(MongoChangeStreamCursor<BsonDocument> cursor, int n) {
+  static List<BsonDocument> takeRaw(com.mongodb.client.MongoCursor<BsonDocument> cursor, int n) {
     List<BsonDocument> events = new ArrayList<>();
     long deadline = System.nanoTime() + WAIT.toNanos();
     while (events.size() < n) {
