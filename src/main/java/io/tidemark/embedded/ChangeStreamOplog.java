@@ -106,6 +106,27 @@ final class ChangeStreamOplog implements Oplog {
     announce();
   }
 
+  /**
+   * Updates whose description was worked out by the writer (a pipeline update, described by the
+   * difference it made): {@code o} holds the fields set and unset, as an update of MongoDB 4.x logs.
+   */
+  void handleDescribedUpdate(String namespace, List<Object> ids, Document description) {
+    if (isOplog(namespace)) return;
+    Document operation = new Document();
+    Document updated = (Document) description.get("updatedFields");
+    if (!updated.isEmpty()) operation.append("$set", updated.cloneDeeply());
+    Document unset = new Document();
+    for (Object field : (List<?>) description.get("removedFields")) unset.append(String.valueOf(field), true);
+    if (!unset.isEmpty()) operation.append("$unset", unset);
+    synchronized (this) {
+      for (Object id : ids) {
+        append(entry("u", namespace).append("o", operation).append("o2", new Document("_id", id))
+            .append("updateDescription", description.cloneDeeply()));
+      }
+    }
+    announce();
+  }
+
   @Override
   public void handleDelete(String namespace, Document query, List<Object> deletedIds) {
     if (isOplog(namespace)) return;

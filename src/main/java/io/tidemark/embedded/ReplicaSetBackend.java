@@ -110,6 +110,16 @@ class ReplicaSetBackend extends EmbeddedBackend {
     }
   }
 
+  @Override
+  protected Document execute(Channel channel, String databaseName, String command, Document query) {
+    String name = command.toLowerCase(Locale.ROOT);
+    if (name.equals("update") && PipelineUpdates.any(query)) {
+      return PipelineUpdates.execute(resolveDatabase(databaseName), this::resolveDatabase, changeStreamOplog(), query,
+          one -> super.execute(channel, databaseName, one.keySet().iterator().next(), one));
+    }
+    return super.execute(channel, databaseName, command, query);
+  }
+
   /** The newest oplog time; on an empty oplog the clock, as the next entry's time will be at least that. */
   long clusterTime() {
     ChangeStreamOplog oplog = changeStreamOplog();
