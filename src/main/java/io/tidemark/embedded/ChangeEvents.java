@@ -188,6 +188,12 @@ final class ChangeEvents {
               .append("wallTime", entry.get("wall"))
               .append("ns", new Document("db", db).append("coll", object.get("drop")));
         }
+        if (object.containsKey("dropDatabase")) {
+          return event.append("operationType", "dropDatabase")
+              .append("clusterTime", entry.get("ts"))
+              .append("wallTime", entry.get("wall"))
+              .append("ns", new Document("db", db));
+        }
         if (object.get("renameCollection") instanceof String from && object.get("to") instanceof String to) {
           return event.append("operationType", "rename")
               .append("clusterTime", entry.get("ts"))

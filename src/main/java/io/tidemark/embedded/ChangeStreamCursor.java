@@ -12,13 +12,18 @@ import java.util.stream.Stream;
 
 /**
  * A change-stream cursor over {@link ChangeStreamOplog}: remembers the timestamp it has read up
- * to, and on every batch seeks there and reads on. A collection stream ends with an
- * {@code invalidate} event after the collection is dropped or renamed. An event larger than the
+ * to, and on every batch seeks there and reads on. It watches a collection, a database, or every
+ * database but the internal ones (a deployment's stream, opened on admin with
+ * {@code allChangesForCluster}). A collection stream ends with an {@code invalidate} event after
+ * the collection is dropped or renamed, a database stream after the database is dropped. An event larger than the
  * server's limit fails the cursor with {@code BSONObjectTooLarge} (10334), naming the event's
  * {@code _id}, or is split into fragments when the pipeline ends with
  * {@code $changeStreamSplitLargeEvent}.
  */
 final class ChangeStreamCursor extends AbstractCursor {
+  /** Databases no stream reports, and none may be opened on (but admin, for the deployment's stream). */
+  private static final java.util.Set<String> INTERNAL_DATABASES = java.util.Set.of("admin", "config", "local");
+
   /** Set by the backend in the $changeStream stage when the pipeline asked to split large events. */
   static final String SPLIT_LARGE_EVENTS = "tidemarkSplitLargeEvents";
 
@@ -55,6 +60,17 @@ final class ChangeStreamCursor extends AbstractCursor {
     String database = namespace.substring(0, dot);
     String collection = namespace.substring(dot + 1);
     if ("1".equals(collection)) collection = null; // db.watch(): every collection of the database
+    if (Boolean.TRUE.equals(spec.get("allChangesForCluster"))) {
+      if (!"admin".equals(database) || collection != null) {
+        throw ChangeStreamError.refused(72, "InvalidOptions", "A $changeStream with 'allChangesForCluster:true' may only be opened"
+            + " on the 'admin' database, and with no collection name; found " + namespace);
+      }
+      database = null; // client.watch(): every database but the internal ones
+    } else if (INTERNAL_DATABASES.contains(database)) {
+      throw ChangeStreamError.refused(73, "InvalidNamespace", "$changeStream may not be opened on the internal " + database + " database");
+    } else if (collection != null && collection.startsWith("system.")) {
+      throw ChangeStreamError.refused(73, "InvalidNamespace", "$changeStream may not be opened on the internal " + namespace + " collection");
+    }
     Object mode = spec.get("fullDocument");
     boolean lookUp = mode != null && !"default".equals(mode);
     boolean split = Boolean.TRUE.equals(spec.get(SPLIT_LARGE_EVENTS));
@@ -86,7 +102,7 @@ final class ChangeStreamCursor extends AbstractCursor {
         if (entry == null) throw ChangeStreamError.tokenNotFound("No oplog entry at " + describe(parsed.ts()) + ".");
         if (!watches(entry, database, collection)) {
           throw ChangeStreamError.tokenOfAnotherStream("The event at " + describe(parsed.ts()) + " is of " + entry.get("ns")
-              + ", not of " + (collection == null ? "database " + database : database + "." + collection) + ".");
+              + ", not of " + (collection != null ? database + "." + collection : "database " + database) + ".");
         }
       }
       if (parsed.kind() == Tokens.Kind.FRAGMENT && parsed.fragment() < parsed.fragments()) {
@@ -165,7 +181,7 @@ final class ChangeStreamCursor extends AbstractCursor {
       position = ts;
       inclusive = false;
       batch.addAll(matched);
-      if (collection != null && isCollectionEnd(event)) {
+      if (ends(event)) {
         batch.add(ChangeEvents.invalidate(entry));
         invalidated = true;
         break;
@@ -175,18 +191,28 @@ final class ChangeStreamCursor extends AbstractCursor {
     return batch;
   }
 
-  private static boolean isCollectionEnd(Document event) {
+  /** Whether the event ends this stream: its collection dropped or renamed, its database dropped. */
+  private boolean ends(Document event) {
     Object type = event.get("operationType");
-    return "drop".equals(type) || "rename".equals(type);
+    if (collection != null) return "drop".equals(type) || "rename".equals(type);
+    return database != null && "dropDatabase".equals(type);
   }
 
   private boolean watches(Document entry) {
     return watches(entry, database, collection);
   }
 
-  /** Whether an oplog entry is of the collection watched, or, when that is null, of the database. */
+  /**
+   * Whether an oplog entry is of the collection watched, or, when that is null, of the database,
+   * or, when that is null too, of any database but the internal ones.
+   */
   static boolean watches(Document entry, String database, String collection) {
     String namespace = (String) entry.get("ns");
+    if (database == null) {
+      int dot = namespace.indexOf('.');
+      return dot > 0 && !INTERNAL_DATABASES.contains(namespace.substring(0, dot))
+          && !namespace.substring(dot + 1).startsWith("system.");
+    }
     if (collection == null) {
       return namespace.startsWith(database + ".") && !namespace.startsWith(database + ".system.");
     }

@@ -60,6 +60,11 @@ final class ChangeStreamError extends MongoServerError {
     return new ChangeStreamError(code, "Location" + code, message, List.of());
   }
 
+  /** A stream the server does not open where it was asked for: InvalidOptions (72), InvalidNamespace (73). */
+  static ChangeStreamError refused(int code, String codeName, String message) {
+    return new ChangeStreamError(code, codeName, message, List.of());
+  }
+
   static ChangeStreamError notReplicaSet() {
     return new ChangeStreamError(40573, "Location40573", "The $changeStream stage is only supported on replica sets", List.of());
   }

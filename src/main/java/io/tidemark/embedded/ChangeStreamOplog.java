@@ -149,10 +149,21 @@ final class ChangeStreamOplog implements Oplog {
 
   @Override
   public void handleDropCollection(String namespace) {
-    if (isOplog(namespace)) return;
+    // mongo-java-server keeps its catalog in system.namespaces and system.indexes, which a
+    // replica set does not have: dropping them with a database is no event.
+    if (isOplog(namespace) || namespace.substring(namespace.indexOf('.') + 1).startsWith("system.")) return;
     int dot = namespace.indexOf('.');
     synchronized (this) {
       append(entry("c", namespace.substring(0, dot) + ".$cmd").append("o", new Document("drop", namespace.substring(dot + 1))));
+    }
+    announce();
+  }
+
+  /** A database was dropped, after each of its collections: a command entry, as a replica set writes. */
+  void handleDropDatabase(String database) {
+    if (isOplog(database + ".")) return;
+    synchronized (this) {
+      append(entry("c", database + ".$cmd").append("o", new Document("dropDatabase", 1)));
     }
     announce();
   }

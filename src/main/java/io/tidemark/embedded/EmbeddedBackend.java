@@ -117,7 +117,7 @@ class EmbeddedBackend extends H2Backend {
     return command.equalsIgnoreCase("findAndModify") || command.equalsIgnoreCase("update");
   }
 
-  private static boolean isChangeStream(Document query) {
+  static boolean isChangeStream(Document query) {
     return query.get("pipeline") instanceof List<?> pipeline
         && !pipeline.isEmpty()
         && pipeline.get(0) instanceof Document first

@@ -117,6 +117,17 @@ class ReplicaSetBackend extends EmbeddedBackend {
       return PipelineUpdates.execute(resolveDatabase(databaseName), this::resolveDatabase, changeStreamOplog(), query,
           one -> super.execute(channel, databaseName, one.keySet().iterator().next(), one));
     }
+    if (name.equals("aggregate") && "admin".equals(databaseName) && isChangeStream(query)) {
+      // A deployment's stream: mongo-java-server runs no aggregate on admin, so it runs here, as on any database.
+      return resolveDatabase(databaseName).handleCommand(channel, command, query, this::resolveDatabase, oplog);
+    }
+    if (name.equals("dropdatabase")) {
+      boolean existed = listDatabaseNames().contains(databaseName);
+      Document reply = super.execute(channel, databaseName, command, query);
+      ChangeStreamOplog changeStreams = changeStreamOplog();
+      if (existed && changeStreams != null) changeStreams.handleDropDatabase(databaseName);
+      return reply;
+    }
     return super.execute(channel, databaseName, command, query);
   }
 
