@@ -37,6 +37,7 @@ final class ChangeStreamCursor extends AbstractCursor {
   private long position;
   private boolean inclusive;
   private int skipFragments;
+  private int skipOperations;
   private boolean invalidated;
 
   private ChangeStreamCursor(
@@ -100,6 +101,13 @@ final class ChangeStreamCursor extends AbstractCursor {
       if (!position) {
         Document entry = oplog.entryAt(parsed.ts());
         if (entry == null) throw ChangeStreamError.tokenNotFound("No oplog entry at " + describe(parsed.ts()) + ".");
+        if (parsed.kind() == Tokens.Kind.TRANSACTION_OP) {
+          List<?> operations = transactionOperations(entry);
+          if (operations == null || parsed.op() >= operations.size()) {
+            throw ChangeStreamError.tokenNotFound("No transaction operation " + parsed.op() + " at " + describe(parsed.ts()) + ".");
+          }
+          entry = (Document) operations.get(parsed.op());
+        }
         if (!watches(entry, database, collection)) {
           throw ChangeStreamError.tokenOfAnotherStream("The event at " + describe(parsed.ts()) + " is of " + entry.get("ns")
               + ", not of " + (collection != null ? database + "." + collection : "database " + database) + ".");
@@ -109,6 +117,13 @@ final class ChangeStreamCursor extends AbstractCursor {
         // Within a split event: go on with its next fragment.
         return new ChangeStreamCursor(oplog, id, database, collection, lookUp, aggregation, maxEventBytes, split,
             parsed.ts(), true, parsed.fragment());
+      }
+      if (parsed.kind() == Tokens.Kind.TRANSACTION_OP) {
+        // Within a transaction: go on with its next operation.
+        ChangeStreamCursor cursor = new ChangeStreamCursor(oplog, id, database, collection, lookUp, aggregation, maxEventBytes, split,
+            parsed.ts(), true, 0);
+        cursor.skipOperations = parsed.op() + 1;
+        return cursor;
       }
       boolean inclusive = parsed.kind() == Tokens.Kind.START;
       return new ChangeStreamCursor(oplog, id, database, collection, lookUp, aggregation, maxEventBytes, split, parsed.ts(), inclusive, 0);
@@ -157,6 +172,15 @@ final class ChangeStreamCursor extends AbstractCursor {
     for (Map.Entry<Object, Document> item : oplog.from(position, inclusive)) {
       long ts = (Long) item.getKey();
       Document entry = item.getValue();
+      List<?> operations = transactionOperations(entry);
+      if (operations != null) {
+        batch.addAll(transactionEvents(entry, ts, operations));
+        skipOperations = 0;
+        position = ts;
+        inclusive = false;
+        if (numberToReturn > 0 && batch.size() >= numberToReturn) break;
+        continue;
+      }
       if (!watches(entry)) {
         position = ts;
         inclusive = false;
@@ -189,6 +213,40 @@ final class ChangeStreamCursor extends AbstractCursor {
       if (numberToReturn > 0 && batch.size() >= numberToReturn) break;
     }
     return batch;
+  }
+
+  /** The operations of a transaction's entry (applyOps), or null when it is no transaction. */
+  private static List<?> transactionOperations(Document entry) {
+    return "c".equals(entry.get("op")) && entry.get("o") instanceof Document command && command.get("applyOps") instanceof List<?> operations
+        ? operations
+        : null;
+  }
+
+  /**
+   * The events of a transaction this stream watches, from the operation after the one resumed
+   * after: each with a token of its own, the transaction's time, lsid and txnNumber.
+   */
+  private List<Document> transactionEvents(Document entry, long ts, List<?> operations) {
+    List<Document> events = new ArrayList<>();
+    for (int i = skipOperations; i < operations.size(); i++) {
+      Document operation = ((Document) operations.get(i)).cloneDeeply();
+      operation.append("ts", entry.get("ts")).append("wall", entry.get("wall"));
+      if (!watches(operation)) continue;
+      Document event = ChangeEvents.event(operation, lookUpUpdates, oplog);
+      if (event == null) continue;
+      event.put("_id", Tokens.transactionOp(ts, i));
+      event.append("lsid", entry.get("lsid")).append("txnNumber", entry.get("txnNumber"));
+      List<Document> matched = aggregation.runStages(Stream.of(event));
+      for (Document output : matched) {
+        if (!event.get("_id").equals(output.get("_id"))) throw ChangeStreamError.idModified();
+        // Fragments are numbered per oplog entry: an event of a transaction over the limit is not split.
+        if (maxEventBytes > 0 && Tokens.bsonSize(output) > maxEventBytes) {
+          throw ChangeStreamError.tooLarge(Tokens.bsonSize(output), maxEventBytes, event.get("_id"));
+        }
+      }
+      events.addAll(matched);
+    }
+    return events;
   }
 
   /** Whether the event ends this stream: its collection dropped or renamed, its database dropped. */

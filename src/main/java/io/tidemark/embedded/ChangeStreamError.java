@@ -1,20 +1,16 @@
 package io.tidemark.embedded;
 
 import de.bwaldvogel.mongo.bson.Document;
-import de.bwaldvogel.mongo.exception.MongoServerError;
 import java.util.List;
 
 /** A change-stream error as a replica set reports it: code, code name and error labels. */
-final class ChangeStreamError extends MongoServerError {
+final class ChangeStreamError extends LabelledError {
   private static final long serialVersionUID = 1L;
 
   static final String NON_RESUMABLE = "NonResumableChangeStreamError";
 
-  private final List<String> labels;
-
   ChangeStreamError(int code, String codeName, String message, List<String> labels) {
-    super(code, codeName, message);
-    this.labels = labels;
+    super(code, codeName, message, labels);
   }
 
   static ChangeStreamError historyLost(String detail) {
@@ -67,14 +63,5 @@ final class ChangeStreamError extends MongoServerError {
 
   static ChangeStreamError notReplicaSet() {
     return new ChangeStreamError(40573, "Location40573", "The $changeStream stage is only supported on replica sets", List.of());
-  }
-
-  Document reply() {
-    Document reply = new Document("ok", 0.0)
-        .append("errmsg", getMessageWithoutErrorCode())
-        .append("code", getCode())
-        .append("codeName", getCodeName());
-    if (!labels.isEmpty()) reply.append("errorLabels", labels);
-    return reply;
   }
 }

@@ -33,7 +33,7 @@ import org.h2.mvstore.MVStore;
  *   <li>announces every append, so an idle getMore waits instead of spinning.
  * </ul>
  */
-final class ChangeStreamOplog implements Oplog {
+final class ChangeStreamOplog implements Oplog, PipelineUpdates.Log {
   static final String DATABASE = "local";
   static final String COLLECTION = "oplog.rs";
   private static final String META_MAP = "tidemark.oplog.meta";
@@ -110,7 +110,8 @@ final class ChangeStreamOplog implements Oplog {
    * Updates whose description was worked out by the writer (a pipeline update, described by the
    * difference it made): {@code o} holds the fields set and unset, as an update of MongoDB 4.x logs.
    */
-  void handleDescribedUpdate(String namespace, List<Object> ids, Document description) {
+  @Override
+  public void handleDescribedUpdate(String namespace, List<Object> ids, Document description) {
     if (isOplog(namespace)) return;
     Document operation = new Document();
     Document updated = (Document) description.get("updatedFields");
@@ -155,6 +156,24 @@ final class ChangeStreamOplog implements Oplog {
     int dot = namespace.indexOf('.');
     synchronized (this) {
       append(entry("c", namespace.substring(0, dot) + ".$cmd").append("o", new Document("drop", namespace.substring(dot + 1))));
+    }
+    announce();
+  }
+
+  /**
+   * A committed transaction: one command entry whose {@code applyOps} holds its operations, in the
+   * shape of entries of their own, with the session and transaction number, as a replica set logs
+   * a transaction. A transaction that wrote nothing logs nothing.
+   */
+  void handleTransaction(Document lsid, long txnNumber, List<Document> operations) {
+    if (operations.isEmpty()) return;
+    List<Document> logged = operations.stream().map(Document::cloneDeeply).toList();
+    synchronized (this) {
+      append(entry("c", "admin.$cmd")
+          .append("o", new Document("applyOps", logged))
+          .append("lsid", lsid.cloneDeeply())
+          .append("txnNumber", txnNumber)
+          .append("prevOpTime", new Document("ts", new BsonTimestamp(0)).append("t", -1L)));
     }
     announce();
   }

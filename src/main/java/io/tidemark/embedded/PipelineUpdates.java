@@ -33,6 +33,11 @@ final class PipelineUpdates {
 
   private PipelineUpdates() {}
 
+  /** Where a pipeline update is logged, with the description worked out here. */
+  interface Log {
+    void handleDescribedUpdate(String namespace, List<Object> ids, Document description);
+  }
+
   static boolean any(Document command) {
     return command.get("updates") instanceof List<?> updates
         && updates.stream().anyMatch(update -> update instanceof Document statement && statement.get("u") instanceof List);
@@ -43,7 +48,7 @@ final class PipelineUpdates {
    * way; {@code oplog} is the server's, or null when it keeps none.
    */
   static Document execute(
-      MongoDatabase database, DatabaseResolver databases, ChangeStreamOplog oplog, Document command, UnaryOperator<Document> single) {
+      MongoDatabase database, DatabaseResolver databases, Log oplog, Document command, UnaryOperator<Document> single) {
     String collectionName = String.valueOf(command.get("update"));
     boolean ordered = !Boolean.FALSE.equals(command.get("ordered"));
     List<?> statements = (List<?>) command.get("updates");
@@ -89,7 +94,7 @@ final class PipelineUpdates {
   }
 
   private static Document pipelineStatement(
-      MongoDatabase database, DatabaseResolver databases, ChangeStreamOplog oplog, String collectionName, Document statement,
+      MongoDatabase database, DatabaseResolver databases, Log oplog, String collectionName, Document statement,
       List<?> pipeline, UnaryOperator<Document> single) {
     MongoCollection<?> collection = database.resolveCollection(collectionName, false);
     Aggregation aggregation = Aggregation.fromPipeline(stages(pipeline), databases, database, collection, NoopOplog.get());
@@ -161,12 +166,12 @@ final class PipelineUpdates {
     return seed;
   }
 
-  /** The server's oplog, but an update is logged with the description given. */
-  private static Oplog described(ChangeStreamOplog oplog, Document description) {
+  /** An oplog for one replacement, which logs it as an update with the description given. */
+  private static Oplog described(Log oplog, Document description) {
     return new Oplog() {
       @Override
       public void handleInsert(String namespace, List<Document> documents) {
-        if (oplog != null) oplog.handleInsert(namespace, documents);
+        throw new UnsupportedOperationException("a replacement inserts nothing");
       }
 
       @Override
@@ -176,12 +181,12 @@ final class PipelineUpdates {
 
       @Override
       public void handleDelete(String namespace, Document query, List<Object> deletedIds) {
-        if (oplog != null) oplog.handleDelete(namespace, query, deletedIds);
+        throw new UnsupportedOperationException("a replacement deletes nothing");
       }
 
       @Override
       public void handleDropCollection(String namespace) {
-        if (oplog != null) oplog.handleDropCollection(namespace);
+        throw new UnsupportedOperationException("a replacement drops nothing");
       }
 
       @Override

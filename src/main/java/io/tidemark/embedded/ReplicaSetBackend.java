@@ -1,13 +1,17 @@
 package io.tidemark.embedded;
 
+import de.bwaldvogel.mongo.MongoCollection;
 import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.exception.MongoServerError;
 import de.bwaldvogel.mongo.exception.MongoServerException;
+import de.bwaldvogel.mongo.oplog.NoopOplog;
 import de.bwaldvogel.mongo.oplog.Oplog;
 import io.netty.channel.Channel;
 import java.net.InetSocketAddress;
 import java.time.Instant;
+import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
 import org.h2.mvstore.MVStore;
@@ -41,9 +45,16 @@ class ReplicaSetBackend extends EmbeddedBackend {
       // EmbeddedBackend
       "saslstart", "configurefailpoint",
       // this class
-      "hello", "startsession", "refreshsessions", "killsessions", "killallsessions", "killallsessionsbypattern");
+      "hello", "startsession", "refreshsessions", "killsessions", "killallsessions", "killallsessionsbypattern",
+      "committransaction", "aborttransaction");
+
+  /** Commands that read or write collections: a committing transaction waits for them, and they for it. */
+  private static final Set<String> DATA = Set.of(
+      "insert", "update", "delete", "findandmodify", "drop", "dropdatabase", "renamecollection", "create", "createindexes", "dropindexes",
+      "find", "count", "distinct", "aggregate", "listcollections", "listindexes", "dbstats", "collstats");
 
   private final ReplicaSetMember member;
+  private final Transactions transactions = new Transactions(this);
 
   ReplicaSetBackend(MVStore store, EmbeddedSettings settings) {
     super(store, settings);
@@ -67,6 +78,9 @@ class ReplicaSetBackend extends EmbeddedBackend {
     Document reply;
     try {
       reply = dispatch(channel, databaseName, command, query);
+    } catch (LabelledError e) {
+      log.debug("{} on {} failed: {}", command, databaseName, e.getMessageWithoutErrorCode());
+      reply = e.reply();
     } catch (MongoServerException e) {
       log.debug("{} on {} failed: {}", command, databaseName, e.getMessageWithoutErrorCode());
       reply = errorReply(e);
@@ -100,10 +114,14 @@ class ReplicaSetBackend extends EmbeddedBackend {
             .append("timeoutMinutes", ReplicaSetMember.SESSION_TIMEOUT_MINUTES)
             .append("ok", 1.0);
       case "endsessions":
-      case "refreshsessions":
       case "killsessions":
+        transactions.end(query.get(command));
+        return new Document("ok", 1.0);
       case "killallsessions":
       case "killallsessionsbypattern":
+        transactions.endAll();
+        return new Document("ok", 1.0);
+      case "refreshsessions":
         return new Document("ok", 1.0);
       default:
         return super.handleCommand(channel, databaseName, command, query);
@@ -113,6 +131,20 @@ class ReplicaSetBackend extends EmbeddedBackend {
   @Override
   protected Document execute(Channel channel, String databaseName, String command, Document query) {
     String name = command.toLowerCase(Locale.ROOT);
+    if (Transactions.isTransactional(query) || name.equals("committransaction") || name.equals("aborttransaction")) {
+      if (!member.isReplicaSet()) throw TransactionError.notOnStandalone();
+      return transactions.handle(channel, databaseName, command, query);
+    }
+    if (!DATA.contains(name)) return executeOutsideTransactions(channel, databaseName, name, command, query);
+    transactions.sharedLock().lock();
+    try {
+      return executeOutsideTransactions(channel, databaseName, name, command, query);
+    } finally {
+      transactions.sharedLock().unlock();
+    }
+  }
+
+  private Document executeOutsideTransactions(Channel channel, String databaseName, String name, String command, Document query) {
     if (name.equals("update") && PipelineUpdates.any(query)) {
       return PipelineUpdates.execute(resolveDatabase(databaseName), this::resolveDatabase, changeStreamOplog(), query,
           one -> super.execute(channel, databaseName, one.keySet().iterator().next(), one));
@@ -129,6 +161,43 @@ class ReplicaSetBackend extends EmbeddedBackend {
       return reply;
     }
     return super.execute(channel, databaseName, command, query);
+  }
+
+  /** A collection of the server, or null when it (or its database) does not exist; creates nothing. */
+  MongoCollection<?> collection(String databaseName, String collectionName) {
+    if (!listDatabaseNames().contains(databaseName)) return null;
+    return resolveDatabase(databaseName).resolveCollection(collectionName, false);
+  }
+
+  /** A document of the server by its _id, or null. */
+  Document document(String databaseName, String collectionName, Object id) {
+    MongoCollection<?> collection = collection(databaseName, collectionName);
+    if (collection == null) return null;
+    for (Document document : collection.handleQuery(new Document("_id", id), 0, 1)) return document.cloneDeeply();
+    return null;
+  }
+
+  /**
+   * Makes a document what a committed transaction left it (null: deleted), without an oplog entry
+   * of its own: the transaction logs one for all its writes.
+   */
+  void writeFinal(Channel channel, String databaseName, String collectionName, Object id, Document result) {
+    Document current = document(databaseName, collectionName, id);
+    if (Objects.equals(current, result)) return;
+    Document command;
+    if (result == null) {
+      command = new Document("delete", collectionName).append("deletes", List.of(new Document("q", new Document("_id", id)).append("limit", 1)));
+    } else if (current == null) {
+      command = new Document("insert", collectionName).append("documents", List.of(result));
+    } else {
+      command = new Document("update", collectionName).append("updates", List.of(new Document("q", new Document("_id", id)).append("u", result)));
+    }
+    String name = command.keySet().iterator().next();
+    Document reply = resolveDatabase(databaseName).handleCommand(channel, name, command, this::resolveDatabase, NoopOplog.get());
+    if (reply.get("writeErrors") instanceof List<?> errors && !errors.isEmpty()) {
+      throw new MongoServerException("a committing transaction could not write " + databaseName + "." + collectionName + " _id " + id + ": "
+          + errors.get(0));
+    }
   }
 
   /** The newest oplog time; on an empty oplog the clock, as the next entry's time will be at least that. */

@@ -101,6 +101,12 @@ final class Deployment implements AutoCloseable {
     return reply.get("operationTime", BsonTimestamp.class);
   }
 
+  /** A time after every write so far: a stream started there sees only what is written next. */
+  BsonTimestamp afterLastWrite() {
+    BsonTimestamp now = operationTime();
+    return new BsonTimestamp(now.getTime(), now.getInc() + 1);
+  }
+
   /** Reads events until {@code n} have come (or fails after {@link #WAIT}). */
   static <T> List<ChangeStreamDocument<T>> take(MongoChangeStreamCursor<ChangeStreamDocument<T>> cursor, int n) {
     List<ChangeStreamDocument<T>> events = new ArrayList<>();
