@@ -1,6 +1,7 @@
 package io.tidemark.embedded;
 
 import de.bwaldvogel.mongo.MongoCollection;
+import de.bwaldvogel.mongo.bson.BsonTimestamp;
 import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.exception.MongoServerError;
 import de.bwaldvogel.mongo.exception.MongoServerException;
@@ -55,6 +56,7 @@ class ReplicaSetBackend extends EmbeddedBackend {
 
   private final ReplicaSetMember member;
   private final Transactions transactions = new Transactions(this);
+  private final RetryableWrites retryableWrites = new RetryableWrites();
 
   ReplicaSetBackend(MVStore store, EmbeddedSettings settings) {
     super(store, settings);
@@ -98,6 +100,11 @@ class ReplicaSetBackend extends EmbeddedBackend {
       log.debug("no such command: '{}' on {}", command, databaseName);
       return FailPoints.error(59, "CommandNotFound", "no such command: '" + command + "'");
     }
+    if (query.get("readConcern") instanceof Document readConcern && readConcern.get("afterClusterTime") instanceof BsonTimestamp after
+        && after.getValue() > clusterTime()) {
+      return FailPoints.error(72, "InvalidOptions", "readConcern afterClusterTime value must not be greater than the current clusterTime."
+          + " Requested clusterTime: " + after + "; current clusterTime: " + new BsonTimestamp(clusterTime()));
+    }
     switch (name) {
       case "hello":
         return member.hello(channel, query, false, clusterTime());
@@ -116,6 +123,7 @@ class ReplicaSetBackend extends EmbeddedBackend {
       case "endsessions":
       case "killsessions":
         transactions.end(query.get(command));
+        retryableWrites.end(query.get(command));
         return new Document("ok", 1.0);
       case "killallsessions":
       case "killallsessionsbypattern":
@@ -138,7 +146,7 @@ class ReplicaSetBackend extends EmbeddedBackend {
     if (!DATA.contains(name)) return executeOutsideTransactions(channel, databaseName, name, command, query);
     transactions.sharedLock().lock();
     try {
-      return executeOutsideTransactions(channel, databaseName, name, command, query);
+      return retryableWrites.execute(name, query, () -> executeOutsideTransactions(channel, databaseName, name, command, query));
     } finally {
       transactions.sharedLock().unlock();
     }

@@ -207,6 +207,43 @@ class ReplicaSetHandshakeIT {
     }
   }
 
+  // Retryable writes (https://www.mongodb.com/docs/manual/core/retryable-writes/): a write sent again
+  // with the same lsid and txnNumber is answered as the first time, and done once; an older txnNumber
+  // on the session is TransactionTooOld 225
+  @Test
+  void aRetriedWriteIsDoneOnce() {
+    MongoDatabase database = deployment.database();
+    try (ClientSession session = deployment.client().startSession()) {
+      Document insert = new Document("insert", "orders").append("documents", List.of(new Document("_id", 1).append("n", 1)))
+          .append("txnNumber", 7L);
+      Document first = database.runCommand(session, insert);
+      Document again = database.runCommand(session, insert);
+      assertThat(first.get("n", Number.class).intValue()).isEqualTo(1);
+      assertThat(again.get("n", Number.class).intValue()).isEqualTo(1);
+      assertThat(again.get("writeErrors")).isNull();
+      Document increment = new Document("update", "orders").append("txnNumber", 8L)
+          .append("updates", List.of(new Document("q", new Document("_id", 1)).append("u", new Document("$inc", new Document("n", 1)))));
+      database.runCommand(session, increment);
+      database.runCommand(session, increment);
+      assertThat(database.getCollection("orders").find().first()).containsEntry("n", 2);
+      assertThatThrownBy(() -> database.runCommand(session, insert))
+          .isInstanceOfSatisfying(MongoCommandException.class, e -> assertThat(e.getErrorCode()).isEqualTo(225));
+    }
+  }
+
+  // readConcern afterClusterTime later than the server's cluster time: InvalidOptions 72
+  // (https://www.mongodb.com/docs/manual/reference/read-concern/#read-operations-and-afterclustertime)
+  @Test
+  void afterClusterTimeInTheFutureIsRefused() {
+    BsonTimestamp now = deployment.operationTime();
+    Document find = new Document("find", "orders").append("readConcern",
+        new Document("afterClusterTime", new BsonTimestamp(now.getTime() + 3600, 0)));
+    assertThatThrownBy(() -> deployment.database().runCommand(find))
+        .isInstanceOfSatisfying(MongoCommandException.class, e -> assertThat(e.getErrorCode()).isEqualTo(72));
+    Document past = new Document("find", "orders").append("readConcern", new Document("afterClusterTime", now));
+    assertThat(deployment.database().runCommand(past).get("ok", Number.class).intValue()).isEqualTo(1);
+  }
+
   // Error code 59 CommandNotFound (src/mongo/base/error_codes.yml); the server answers, it does not log a stack trace
   @Test
   void anUnknownCommandIsCommandNotFoundWithoutAStackTrace() {
