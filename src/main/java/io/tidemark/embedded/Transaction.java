@@ -149,7 +149,13 @@ final class Transaction {
       reply.put("lastErrorObject", new Document("n", 1).append("updatedExisting", false).append("upserted", value.get("_id")));
     }
     boolean returnNew = Boolean.TRUE.equals(query.get("new"));
-    reply.put("value", remove || returnNew ? value : before);
+    Document answer = remove || returnNew ? value : before;
+    if (answer != null && query.get("fields") instanceof Document fields && !fields.isEmpty()) {
+      MongoDatabase database = shadow.resolveDatabase(databaseName);
+      answer = Aggregation.fromPipeline(List.of(new Document("$project", fields)), shadow::resolveDatabase, database, null, NoopOplog.get())
+          .runStages(java.util.stream.Stream.of(answer)).get(0);
+    }
+    reply.put("value", answer);
     return reply;
   }
 

@@ -129,6 +129,34 @@ class TransactionsIT {
     }
   }
 
+  // findAndModify in a transaction answers as outside one (https://www.mongodb.com/docs/manual/reference/command/findAndModify/),
+  // and its writes are the transaction's events
+  @Test
+  void findAndModifyInATransaction() {
+    MongoDatabase database = seeded(deployment.database());
+    MongoCollection<Document> orders = database.getCollection("orders");
+    BsonTimestamp start = deployment.afterLastWrite();
+    try (ClientSession session = deployment.client().startSession()) {
+      session.startTransaction();
+      Document before = orders.findOneAndUpdate(session, Filters.eq("_id", "b"), Updates.inc("n", 1));
+      Document after = orders.findOneAndUpdate(session, Filters.eq("_id", "b"), Updates.inc("n", 1),
+          new com.mongodb.client.model.FindOneAndUpdateOptions().returnDocument(com.mongodb.client.model.ReturnDocument.AFTER)
+              .projection(new Document("n", 1).append("_id", 0)));
+      Document upserted = orders.findOneAndUpdate(session, Filters.eq("_id", "u"), Updates.set("n", 9),
+          new com.mongodb.client.model.FindOneAndUpdateOptions().upsert(true));
+      Document removed = orders.findOneAndDelete(session, Filters.eq("_id", "c"));
+      session.commitTransaction();
+      assertThat(before).isEqualTo(new Document("_id", "b").append("n", 1));
+      assertThat(after).isEqualTo(new Document("n", 3));
+      assertThat(upserted).isNull();
+      assertThat(removed).isEqualTo(new Document("_id", "c").append("n", 1));
+    }
+    try (var cursor = orders.watch().startAtOperationTime(start).cursor()) {
+      assertThat(Deployment.take(cursor, 4)).extracting(ChangeStreamDocument::getOperationTypeString)
+          .containsExactly("update", "update", "insert", "delete");
+    }
+  }
+
   // The driver's convenient API retries and commits (https://www.mongodb.com/docs/manual/core/transactions-in-applications/)
   @Test
   void withTransactionCommits() {
