@@ -26,7 +26,6 @@ import com.mongodb.event.CommandSucceededEvent;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import org.bson.BsonDocument;
 import org.bson.BsonTimestamp;
 import org.bson.Document;
 import org.junit.jupiter.api.AfterAll;
@@ -298,10 +297,5 @@ class ReplicaSetHandshakeIT {
     private static boolean isMonitoring(String command) {
       return List.of("hello", "isMaster", "ismaster").contains(command);
     }
-  }
-
-  @SuppressWarnings("unused")
-  private static BsonDocument bson(String json) {
-    return BsonDocument.parse(json);
   }
 }
