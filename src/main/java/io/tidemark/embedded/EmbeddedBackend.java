@@ -1,6 +1,5 @@
 package io.tidemark.embedded;
 
-import de.bwaldvogel.mongo.MongoVersion;
 import de.bwaldvogel.mongo.backend.Cursor;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.bson.BinData;
@@ -25,7 +24,7 @@ import org.h2.mvstore.MVStore;
  *       entry, instead of returning at once into a busy loop.
  * </ul>
  */
-final class EmbeddedBackend extends H2Backend {
+class EmbeddedBackend extends H2Backend {
   private final EmbeddedSettings settings;
   private final FailPoints failPoints = new FailPoints();
   private final Object commitLock = new Object();
@@ -34,25 +33,8 @@ final class EmbeddedBackend extends H2Backend {
   EmbeddedBackend(MVStore store, EmbeddedSettings settings) {
     super(store);
     this.settings = settings;
-    version(SERVER_VERSION);
+    version(ReplicaSetMember.VERSION);
   }
-
-  /**
-   * Reports MongoDB 4.4 (wire version 9), from which servers label resumable change-stream errors
-   * and clients resume by label: the kit's errors are labelled as such a server's are, so a client
-   * classifies them as it would a replica set's. (mongo-java-server itself reports wire version 8.)
-   */
-  static final MongoVersion SERVER_VERSION = new MongoVersion() {
-    @Override
-    public List<Integer> getVersionArray() {
-      return List.of(4, 4, 0);
-    }
-
-    @Override
-    public int getWireVersion() {
-      return 9;
-    }
-  };
 
   private final Object readModifyWrites = new Object();
 
@@ -94,10 +76,10 @@ final class EmbeddedBackend extends H2Backend {
         // answer with the later value. A mongod applies each atomically and answers with its own
         // post-image; fencing epochs rely on that. So these run one at a time, answering a copy.
         synchronized (readModifyWrites) {
-          response = super.handleCommand(channel, databaseName, command, query).cloneDeeply();
+          response = execute(channel, databaseName, command, query).cloneDeeply();
         }
       } else {
-        response = super.handleCommand(channel, databaseName, command, query);
+        response = execute(channel, databaseName, command, query);
       }
     } catch (ChangeStreamError e) {
       return e.reply();
@@ -110,6 +92,11 @@ final class EmbeddedBackend extends H2Backend {
     closeFinishedChangeStream(response);
     stampOperationTime(response);
     return response;
+  }
+
+  /** Runs a command on mongo-java-server, inside the fail points, locks and commits above; a subclass may answer it itself. */
+  protected Document execute(Channel channel, String databaseName, String command, Document query) {
+    return super.handleCommand(channel, databaseName, command, query);
   }
 
   /**
@@ -130,7 +117,7 @@ final class EmbeddedBackend extends H2Backend {
     return command.equalsIgnoreCase("findAndModify") || command.equalsIgnoreCase("update");
   }
 
-  private static boolean isChangeStream(Document query) {
+  static boolean isChangeStream(Document query) {
     return query.get("pipeline") instanceof List<?> pipeline
         && !pipeline.isEmpty()
         && pipeline.get(0) instanceof Document first

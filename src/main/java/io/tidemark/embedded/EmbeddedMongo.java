@@ -14,7 +14,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The embedded MongoDB of the default set-up: mongo-java-server with its H2 backend, data and
  * oplog in {@code <data-dir>/mongo.mv.db} (or in memory), speaking the wire protocol on a local
- * port. See {@link EmbeddedBackend} for what it adds to behave like a replica-set member.
+ * port. See {@link EmbeddedBackend} and {@link ReplicaSetBackend} for what they add to behave like a
+ * replica-set member.
  */
 public final class EmbeddedMongo implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EmbeddedMongo.class);
@@ -22,10 +23,10 @@ public final class EmbeddedMongo implements AutoCloseable {
   public static final String STORE_FILE = "mongo.mv.db";
 
   private final MongoServer server;
-  private final EmbeddedBackend backend;
+  private final ReplicaSetBackend backend;
   private final String connectionString;
 
-  private EmbeddedMongo(MongoServer server, EmbeddedBackend backend, String connectionString) {
+  private EmbeddedMongo(MongoServer server, ReplicaSetBackend backend, String connectionString) {
     this.server = server;
     this.backend = backend;
     this.connectionString = connectionString;
@@ -37,7 +38,7 @@ public final class EmbeddedMongo implements AutoCloseable {
     // Chunks freed by a commit may be overwritten at once: commits are frequent, and a crash of
     // the process (not of the machine) never sees a half-written chunk.
     store.setRetentionTime(0);
-    EmbeddedBackend backend = new EmbeddedBackend(store, settings);
+    ReplicaSetBackend backend = new ReplicaSetBackend(store, settings);
     MongoServer server = new MongoServer(backend);
     server.enableOplog();
     try {
@@ -49,6 +50,7 @@ public final class EmbeddedMongo implements AutoCloseable {
               + " (choose another port, or 0 for any free one)", e);
     }
     InetSocketAddress address = server.getLocalAddress();
+    backend.bound(address);
     String uri = "mongodb://" + address.getHostString() + ":" + address.getPort();
     log.info("embedded MongoDB listening on {} ({})", uri, dataDir == null ? "in memory" : dataDir.resolve(STORE_FILE));
     return new EmbeddedMongo(server, backend, uri);
