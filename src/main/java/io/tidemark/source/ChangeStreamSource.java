@@ -207,7 +207,7 @@ public final class ChangeStreamSource {
           definition.progress().started(snapshot.at(), total == null ? -1 : total, copied == null ? 0 : copied, snapshot.after() == null);
           log.info("stream '{}': {} {}: {} ({} documents, estimated; {} copied before)", definition.stream(),
               snapshot.after() == null ? "copying" : "going on copying", namespace, snapshot.describe(), total, copied);
-          return SnapshotScan.create(definition.stream(), definition.client(), target, snapshot.after(), definition.snapshot(),
+          return SnapshotScan.create(definition.stream(), definition.client(), target, snapshot.at(), snapshot.after(), definition.snapshot(),
               definition.progress(), materializer);
         }).thenCombine(shardKey, (scan, key) -> scan.map(document -> {
                 Object id = document.get("_id");
