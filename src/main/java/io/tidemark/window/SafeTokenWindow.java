@@ -146,6 +146,10 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
     private long savingSeq;
     /** Markers saved as themselves (gaps, a snapshot's end) admitted and not yet saved, oldest first. */
     private final java.util.ArrayDeque<ChangeEnvelope> gaps = new java.util.ArrayDeque<>();
+    /** For each gap, the position just before it (saved first, so the history shows where the gap begins). */
+    private final java.util.Map<ChangeEnvelope, ChangeEnvelope> before = new java.util.IdentityHashMap<>();
+    /** The newest position admitted: an event, a marker, or a heartbeat after them. */
+    private ChangeEnvelope newestAdmitted;
     private long lastSaveNanos = System.nanoTime();
     private Duration retryBackoff = settings.retryMinBackoff;
     private Checkpoint unemitted;
@@ -164,6 +168,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
               ChangeEnvelope envelope = grab(events);
               if (envelope.isHeartbeat()) {
                 if (window.heartbeat(envelope)) {
+                  newestAdmitted = envelope;
                   stats.onQuietPosition(envelope.clusterTime().getValue()); // caught up to here: lag stays true on a quiet stream
                   safeMoved();
                 }
@@ -171,9 +176,14 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
                 return;
               }
               window.admit(envelope);
+              ChangeEnvelope previous = newestAdmitted;
+              newestAdmitted = envelope;
               if (envelope.isMarker()) {
                 // A position without an event (a gap, a snapshot's end): done as soon as everything before it is.
-                if (envelope.isGap() || envelope.isSnapshotComplete()) gaps.add(envelope);
+                if (envelope.isGap() || envelope.isSnapshotComplete()) {
+                  gaps.add(envelope);
+                  if (previous != null && envelope.isGap()) before.put(envelope, previous);
+                }
                 onCompleted(envelope.seqNr());
                 admitMore();
                 return;
@@ -330,14 +340,19 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
     }
 
     private void startSave() {
-      // A gap (or a snapshot's end) is saved as itself, with its note, before any position after it: the history must show it.
+      // A gap (or a snapshot's end) is saved as itself, with its note, before any position after it: the history must show
+      // it. The position just before it goes first when it is not durable yet: the history then shows where the gap begins.
       ChangeEnvelope gap = gaps.peek();
       boolean gapFirst = gap != null && gap.seqNr() <= window.safeSeq();
-      ChangeEnvelope safe = gapFirst ? gap : window.safePosition();
+      ChangeEnvelope previous = gapFirst ? before.get(gap) : null;
+      boolean previousFirst = previous != null && previous != savedPosition
+          && (previous.seqNr() > savedSeq || (previous.isHeartbeat() && previous.seqNr() == savedSeq));
+      ChangeEnvelope safe = previousFirst ? previous : gapFirst ? gap : window.safePosition();
+      if (gapFirst && !previousFirst) before.remove(gap);
       Checkpoint checkpoint = checkpointAt(stream, safe);
       saving = true;
       savingPosition = safe;
-      savingSeq = gapFirst ? gap.seqNr() : window.safeSeq();
+      savingSeq = safe == gap || safe == previous ? safe.seqNr() : window.safeSeq();
       cancelTimer(INTERVAL_TIMER);
       CompletionStage<Done> write;
       try {

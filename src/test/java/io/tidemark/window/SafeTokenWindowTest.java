@@ -247,7 +247,9 @@ class SafeTokenWindowTest {
     probes.completions.sendNext(Completion.done(2)).sendNext(Completion.done(4));
     probes.saved.expectNoMessage(Duration.ofMillis(200));
     probes.completions.sendNext(Completion.done(1));
-    // Everything is done now; the gap is saved first, with its note, though #4 is safe too and K is far.
+    // Everything is done now; though #4 is safe too and K is far, the event just before the gap is saved, then the gap
+    // itself with its note: the history shows where the gap begins.
+    assertThat(probes.saved.expectNext()).isEqualTo(at(2));
     Checkpoint gap = probes.saved.expectNext();
     assertThat(gap.kind()).isEqualTo(CheckpointKind.GAP);
     assertThat(gap.note()).isEqualTo("history lost: restart-from-now");
@@ -256,7 +258,7 @@ class SafeTokenWindowTest {
     probes.events().sendComplete();
     probes.completions.sendComplete();
     assertThat(probes.saved.expectNext().kind()).isEqualTo(CheckpointKind.EVENT);
-    assertThat(saves).hasSize(2);
+    assertThat(saves).hasSize(3);
   }
 
   @Test
@@ -468,8 +470,8 @@ class SafeTokenWindowTest {
     probes.events().sendComplete();
     probes.stages.expectComplete();
     probes.completions.sendComplete();
-    assertThat(next(probes.saved, 5)).extracting(Checkpoint::kind)
-        .containsExactly(CheckpointKind.GAP, CheckpointKind.GAP, CheckpointKind.GAP, CheckpointKind.GAP, CheckpointKind.EVENT);
+    assertThat(next(probes.saved, 6)).extracting(Checkpoint::kind).containsExactly(
+        CheckpointKind.EVENT, CheckpointKind.GAP, CheckpointKind.GAP, CheckpointKind.GAP, CheckpointKind.GAP, CheckpointKind.EVENT);
     probes.saved.expectComplete();
   }
 
