@@ -8,7 +8,7 @@ import io.tidemark.checkpoint.Checkpoint;
 import io.tidemark.checkpoint.CheckpointKind;
 import io.tidemark.checkpoint.StreamCheckpoints;
 import io.tidemark.source.FaultSettings;
-import io.tidemark.source.MongoConnector;
+import io.tidemark.connection.MongoConnector;
 import io.tidemark.source.Recovery;
 import io.tidemark.source.Recovery.Recovered;
 import io.tidemark.source.ResumableErrors;

@@ -1,5 +1,7 @@
 package io.tidemark.source;
 
+import io.tidemark.connection.MongoConnector;
+
 import akka.actor.Cancellable;
 import akka.actor.typed.ActorSystem;
 import com.mongodb.client.model.Projections;

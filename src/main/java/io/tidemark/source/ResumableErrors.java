@@ -1,5 +1,7 @@
 package io.tidemark.source;
 
+import io.tidemark.connection.CommandFailures;
+
 import com.mongodb.MongoCursorNotFoundException;
 import com.mongodb.MongoException;
 import com.mongodb.MongoServerException;

@@ -559,7 +559,8 @@ class PipelinePropertyTest {
         totals.fanOuts.get(), totals.batches.get(), failed.size());
     System.out.println("PipelinePropertyTest: " + summary);
     assertThat(failed).as(summary).isEmpty();
-    // The worlds must have exercised what they claim to.
+    // The worlds must have exercised what they claim to (a run of a few seeds, to look at one, may not).
+    if (SEEDS < 50) return;
     assertThat(totals.crashes.get()).isPositive();
     assertThat(totals.stageRestarts.get()).isPositive();
     assertThat(totals.rewinds.get()).isPositive();
