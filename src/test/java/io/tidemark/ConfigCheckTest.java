@@ -34,6 +34,21 @@ class ConfigCheckTest {
   }
 
   @Test
+  void aTypoInASystemPropertyIsRefusedToo() {
+    System.setProperty("tidemark.pipeline.windw-size", "5");
+    try {
+      ConfigFactory.invalidateCaches();
+      assertThatThrownBy(() -> ConfigCheck.validated(ConfigFactory.load()))
+          .isInstanceOf(TidemarkException.class)
+          .hasMessageStartingWith("unknown config key tidemark.pipeline.windw-size (system properties)")
+          .hasMessageEndingWith("did you mean tidemark.pipeline.window-size?");
+    } finally {
+      System.clearProperty("tidemark.pipeline.windw-size");
+      ConfigFactory.invalidateCaches();
+    }
+  }
+
+  @Test
   void aValueOfTheWrongTypeNamesKeyValueAndExpectedForm() {
     assertThatThrownBy(() -> WindowSettings.create(with("tidemark.pipeline.window-size = lots")))
         .hasMessageStartingWith("invalid config key tidemark.pipeline.window-size = \"lots\"")

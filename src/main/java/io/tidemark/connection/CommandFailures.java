@@ -20,6 +20,7 @@ import org.bson.BsonDocument;
  * version 9 on). It also counts failures by code, including those the driver resumes from by
  * itself, which a stream never sees.
  */
+@akka.annotation.InternalApi
 public final class CommandFailures implements CommandListener {
 
   /** Where an error came from. */

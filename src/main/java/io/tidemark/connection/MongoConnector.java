@@ -22,6 +22,7 @@ import org.reactivestreams.Subscription;
  * unreachable server into one clear line. Credentials never appear in a message: use
  * {@link #redact(String)} whenever a URI is shown.
  */
+@akka.annotation.InternalApi
 public final class MongoConnector {
   private MongoConnector() {}
 

@@ -11,6 +11,7 @@ import akka.management.javadsl.ManagementRouteProvider;
 import akka.management.javadsl.ManagementRouteProviderSettings;
 
 /** {@code GET /metrics} on the management port: {@link TidemarkMetrics} in the Prometheus text format. Read-only. */
+@akka.annotation.InternalApi
 public final class MetricsRoutes extends AllDirectives implements ManagementRouteProvider {
   /** text/plain; version=0.0.4; charset=utf-8 */
   static final ContentType PROMETHEUS_TEXT = ContentTypes.parse("text/plain; version=0.0.4; charset=utf-8");

@@ -21,6 +21,7 @@ import java.util.Map;
  * {@code tidemark.ops.sample-retention} of them, in memory. Served at {@code /tidemark/samples};
  * {@code tidemark report} draws them.
  */
+@akka.annotation.InternalApi
 public final class Samples implements Extension {
 
   /** One sample of one stream; null where the figure was not known yet. */

@@ -19,6 +19,7 @@ import java.util.Map;
  * {@code GET /tidemark/streams} on the management port: the streams this node runs, with their
  * figures, as JSON. Registered in {@code conf/management.conf}; read-only.
  */
+@akka.annotation.InternalApi
 public final class StatusRoutes extends AllDirectives implements ManagementRouteProvider {
   private static final ObjectMapper JSON = new ObjectMapper();
   private final ExtendedActorSystem system;

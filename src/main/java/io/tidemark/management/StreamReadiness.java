@@ -14,6 +14,7 @@ import java.util.function.Supplier;
  * cluster (it runs its streams or stands by healthily for them) and none of the streams it runs has
  * stopped on a failure.
  */
+@akka.annotation.InternalApi
 public final class StreamReadiness implements Supplier<CompletionStage<Boolean>> {
   private final ActorSystem system;
 

@@ -1,14 +1,15 @@
 package io.tidemark.management;
 
 import io.tidemark.checkpoint.Checkpoint;
+import io.tidemark.window.SafeTokenWindow;
 import io.tidemark.pipeline.PipelineControl;
 import io.tidemark.pipeline.RunningPipelines;
-import io.tidemark.source.ChangeEnvelope;
 import io.tidemark.window.WindowStats;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** One stream's figures as this node sees them: what the status endpoint and the progress line show. */
+@akka.annotation.InternalApi
 public final class StreamStatus {
   private StreamStatus() {}
 
@@ -27,8 +28,9 @@ public final class StreamStatus {
     Checkpoint saved = window.lastSaved();
     status.put("checkpoint", saved == null ? null : saved.position().describe());
     status.put("checkpointAgeSeconds", saved == null ? null : (nowMillis - window.lastSavedAtMillis()) / 1000.0);
-    ChangeEnvelope safe = window.safe();
-    status.put("safeToken", safe == null || safe.resumeToken() == null ? null : safe.resumeToken().toJson());
+    io.tidemark.source.StreamElement safe = window.safe();
+    Checkpoint safePosition = safe == null ? null : SafeTokenWindow.checkpointAt(control.stream(), safe);
+    status.put("safeToken", safePosition == null || safePosition.resumeToken() == null ? null : safePosition.resumeToken().toJson());
     status.put("inFlight", window.inFlight());
     status.put("restarts", control.stats().restarts());
     status.put("deadLetters", control.stats().deadLetters());

@@ -26,6 +26,7 @@ import java.util.function.ToDoubleFunction;
  * management port by {@link MetricsRoutes}; register your own metrics in {@link #registry()} to
  * serve them alongside. Every metric has the label {@code stream}.
  */
+@akka.annotation.InternalApi
 public final class TidemarkMetrics implements Extension {
   private final PrometheusRegistry registry = new PrometheusRegistry();
   private final RunningPipelines pipelines;

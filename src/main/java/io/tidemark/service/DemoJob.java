@@ -31,6 +31,8 @@ import io.tidemark.pipeline.RunningPipelines;
 import io.tidemark.connection.MongoConnector;
 import io.tidemark.connection.MongoSettings;
 import io.tidemark.window.WindowStats;
+import io.tidemark.pipeline.RunningPipelines;
+import java.util.function.Supplier;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -56,6 +58,9 @@ import org.slf4j.LoggerFactory;
  * Both print progress, serve the management endpoints, drain and save on a graceful stop.
  */
 public final class DemoJob {
+  /** The figures shown while the stream does not run on this node. */
+  private static final WindowStats IDLE = new WindowStats();
+
   private static final Logger log = LoggerFactory.getLogger(DemoJob.class);
   private static final org.slf4j.Logger progress = LoggerFactory.getLogger("tidemark.progress");
 
@@ -134,10 +139,11 @@ public final class DemoJob {
       fatal.compareAndSet(null, error);
       shutdown.run(FATAL);
     });
-    WindowStats window = pipeline.stats().window();
+    Supplier<WindowStats> window = () -> RunningPipelines.get(system).running(settings.stream)
+        .map(control -> control.stats().window()).orElse(IDLE);
 
     if (mode == Mode.ONE_NODE) {
-      pipeline.stats().started().thenCompose(position ->
+      RunningPipelines.get(system).whenRunning(settings.stream).thenCompose(control -> control.stats().started()).thenCompose(position ->
               OrdersWorkload.start(system, database.getCollection(settings.collection), settings.rate, settings.events))
           .thenAccept(started -> onWorkloadStarted(system, client, window, started.first(), started.second()))
           .exceptionally(error -> {
@@ -166,7 +172,7 @@ public final class DemoJob {
   }
 
   private void onWorkloadStarted(
-      ActorSystem<?> system, MongoClient client, WindowStats window, OrdersWorkload workload,
+      ActorSystem<?> system, MongoClient client, Supplier<WindowStats> window, OrdersWorkload workload,
       Pair<UniqueKillSwitch, CompletionStage<Done>> running) {
     CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
     shutdown.addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "stop-workload", () -> {
@@ -192,11 +198,12 @@ public final class DemoJob {
     }
   }
 
-  private void printProgress(ActorSystem<?> system, WindowStats window, OrdersWorkload workload) {
-    long[] last = {window.completed(), System.nanoTime()};
+  private void printProgress(ActorSystem<?> system, Supplier<WindowStats> window, OrdersWorkload workload) {
+    long[] last = {window.get().completed(), System.nanoTime()};
     system.scheduler().scheduleAtFixedRate(settings.progressInterval, settings.progressInterval, () -> {
       long now = System.nanoTime();
-      long completed = window.completed();
+      long completed = window.get().completed();
+      if (completed < last[0]) last[0] = 0; // the consumer started again on this node: its counts begin anew
       double rate = (completed - last[0]) / ((now - last[1]) / 1e9);
       last[0] = completed;
       last[1] = now;
@@ -204,9 +211,10 @@ public final class DemoJob {
     }, system.executionContext());
   }
 
-  private String progressLine(ActorSystem<?> system, WindowStats window, double rate, OrdersWorkload workload) {
+  private String progressLine(ActorSystem<?> system, Supplier<WindowStats> current, double rate, OrdersWorkload workload) {
     String writes = workload == null ? "" : ", workload " + workload.writes() + " writes";
     boolean runningHere = RunningPipelines.get(system).all().stream().anyMatch(entry -> entry.control().stream().equals(settings.stream));
+    WindowStats window = current.get();
     if (!runningHere && window.completed() == 0) {
       return settings.stream + ": standby (the stream runs on another node)" + writes;
     }
@@ -222,7 +230,7 @@ public final class DemoJob {
   }
 
   /** Completes when the pipeline has processed the newest oplog entry of the source collection. */
-  private CompletionStage<Done> caughtUp(ActorSystem<?> system, MongoClient client, WindowStats window) {
+  private CompletionStage<Done> caughtUp(ActorSystem<?> system, MongoClient client, Supplier<WindowStats> window) {
     String namespace = settings.database + "." + settings.collection;
     return MongoConnector.first(
             client.getDatabase("local").getCollection("oplog.rs")
@@ -230,7 +238,7 @@ public final class DemoJob {
         .thenCompose(last -> {
           BsonTimestamp ts = last == null ? null : last.get("ts", BsonTimestamp.class);
           if (ts == null) return CompletableFuture.completedFuture(Done.getInstance());
-          return waitUntil(system, () -> window.lastCompletedClusterTime() >= ts.getValue());
+          return waitUntil(system, () -> window.get().lastCompletedClusterTime() >= ts.getValue());
         });
   }
 

@@ -18,6 +18,7 @@ import io.tidemark.checkpoint.Checkpoint;
 import io.tidemark.checkpoint.CheckpointKind;
 import io.tidemark.checkpoint.FencedException;
 import io.tidemark.source.ChangeEnvelope;
+import io.tidemark.source.StreamElement;
 import io.tidemark.source.ChangeStreamSources;
 import io.tidemark.source.Envelopes;
 import io.tidemark.source.FaultSettings;
@@ -70,13 +71,13 @@ import org.junit.jupiter.api.TestInstance;
  * checkpoint never passes an event not fully written; writes of one key never overlap, within a
  * run or across runs; the source neither repeats nor skips within a run; a crash replays at most
  * N + K events and a failed stage at most N; after a rewind the next run starts where the operator
- * said; and the world finishes (nothing stalls). Seeds: {@code -Dtidemark.property.seeds} (CI runs
+ * said; and the world finishes (nothing stalls). Seeds: {@code -Dproperty.seeds} (CI runs
  * the default; {@code mvn -Pstress} thousands, see docs/guarantees.md).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PipelinePropertyTest {
-  private static final int SEEDS = Integer.getInteger("tidemark.property.seeds", 100);
-  private static final long FIRST_SEED = Long.getLong("tidemark.property.first-seed", 1);
+  private static final int SEEDS = Integer.getInteger("property.seeds", 100);
+  private static final long FIRST_SEED = Long.getLong("property.first-seed", 1);
   private static final Duration STALL = Duration.ofSeconds(30);
   private final ActorTestKit testKit = ActorTestKit.create("property",
       ConfigFactory.parseString("akka.loglevel = ERROR\nakka.stdout-loglevel = ERROR").withFallback(ConfigFactory.load()));
@@ -345,7 +346,7 @@ class PipelinePropertyTest {
       Checkpoint durable = stored;
       Acquired acquired = new Acquired(epoch, Optional.ofNullable(durable));
       Checkpoint replica = replicated;
-      boolean fromReplica = replica != null && PipelineBuilder.trusted("property", replica, acquired);
+      boolean fromReplica = replica != null && StartPosition.trusted("property", replica, acquired);
       Checkpoint from = fromReplica ? replica : durable;
       if (fromReplica) totals.replicaStarts.incrementAndGet();
       int startIndex = from == null || from.resumeToken() == null ? -1 : (int) Envelopes.index(from.resumeToken());
@@ -361,10 +362,10 @@ class PipelinePropertyTest {
           "property", SourceSettings.create(ConfigFactory.load()).withRestartBackoff(Duration.ofMillis(1), Duration.ofMillis(5)),
           FaultSettings.defaults().heartbeat(true, Duration.ofMillis(20)), position, (after, pipeline, fullDocument) -> probe(after));
       // What the source hands the window, in order: the events, not the heartbeats.
-      Source<ChangeEnvelope, NotUsed> source = ChangeStreamSources.create(definition, (at, pipeline) -> open(run, at))
-          .map(envelope -> {
-            if (!envelope.isMarker()) run.seen((int) Envelopes.index(envelope.resumeToken()));
-            return envelope;
+      Source<StreamElement, NotUsed> source = ChangeStreamSources.create(definition, (at, pipeline) -> open(run, at))
+          .map(element -> {
+            if (element instanceof ChangeEnvelope event) run.seen((int) Envelopes.index(event.resumeToken()));
+            return element;
           });
       RunContext context = new RunContext("property", FailureSettings.of(FailurePolicy.RETRY), null, new PipelineStats());
       var running = PipelineGraph.create(
@@ -517,10 +518,9 @@ class PipelinePropertyTest {
         }
       }
       // The replica holds what the dead consumer last published.
-      ChangeEnvelope safe = current.stats.replicable();
-      if (safe != null && safe.resumeToken() != null) {
-        world.replicated = io.tidemark.window.SafeTokenWindow.checkpointAt("property", safe).withEpoch(current.epoch);
-      }
+      StreamElement safe = current.stats.replicable();
+      Checkpoint published = safe == null ? null : io.tidemark.window.SafeTokenWindow.checkpointAt("property", safe);
+      if (published != null && published.resumeToken() != null) world.replicated = published.withEpoch(current.epoch);
       runner.drainAndStop();
       if (current.killSwitch != null) current.killSwitch.abort(new IllegalStateException("crashed"));
       runner.completion().toCompletableFuture().handle((done, error) -> done).get(30, TimeUnit.SECONDS);
