@@ -523,7 +523,13 @@ class PipelinePropertyTest {
       if (published != null && published.resumeToken() != null) world.replicated = published.withEpoch(current.epoch);
       runner.drainAndStop();
       if (current.killSwitch != null) current.killSwitch.abort(new IllegalStateException("crashed"));
-      runner.completion().toCompletableFuture().handle((done, error) -> done).get(30, TimeUnit.SECONDS);
+      try {
+        runner.completion().toCompletableFuture().handle((done, error) -> done).get(40, TimeUnit.SECONDS);
+      } catch (java.util.concurrent.TimeoutException e) {
+        world.violations.add("the crashed process's run did not stop within 40 s; in flight "
+            + current.stats.inFlightEvents().toCompletableFuture().get(5, TimeUnit.SECONDS));
+        break;
+      }
       totals.crashes.incrementAndGet();
       afterCrash = true;
       // An operator rewinds the checkpoint now and then: by hand, under a new epoch.
@@ -546,6 +552,7 @@ class PipelinePropertyTest {
     List<String> failed = new ArrayList<>();
     for (long seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++) {
       World world = new World(seed);
+      if (SEEDS > 200) System.out.println("PipelinePropertyTest world " + world.describe());
       play(world);
       totals.worlds.incrementAndGet();
       if (!world.violations.isEmpty()) failed.add(world.describe() + ": " + world.violations.subList(0, Math.min(3, world.violations.size())));
