@@ -474,6 +474,16 @@ class PipelinePropertyTest {
     }
   }
 
+  /** What every running stream's stages are doing, from Akka's materializer state: to tell why one did not stop. */
+  private String streams() {
+    try {
+      return scala.concurrent.Await.result(akka.stream.snapshot.MaterializerState.streamSnapshots(testKit.system().classicSystem()),
+          scala.concurrent.duration.Duration.create(10, TimeUnit.SECONDS)).toString();
+    } catch (Exception e) {
+      return "(no snapshot: " + e + ")";
+    }
+  }
+
   private void play(World world) throws Exception {
     List<Process> processes = new ArrayList<>();
     boolean afterCrash = false;
@@ -524,10 +534,14 @@ class PipelinePropertyTest {
       runner.drainAndStop();
       if (current.killSwitch != null) current.killSwitch.abort(new IllegalStateException("crashed"));
       try {
-        runner.completion().toCompletableFuture().handle((done, error) -> done).get(40, TimeUnit.SECONDS);
+        Throwable stopped = runner.completion().toCompletableFuture().handle((done, error) -> error).get(40, TimeUnit.SECONDS);
+        if (io.tidemark.Errors.unwrap(stopped) instanceof io.tidemark.window.LanesDidNotDrainException stuck) {
+          world.violations.add("the crashed process's stages did not finish: " + stuck.getMessage() + "; streams: " + streams());
+          break;
+        }
       } catch (java.util.concurrent.TimeoutException e) {
         world.violations.add("the crashed process's run did not stop within 40 s; in flight "
-            + current.stats.inFlightEvents().toCompletableFuture().get(5, TimeUnit.SECONDS));
+            + current.stats.inFlightEvents().toCompletableFuture().get(5, TimeUnit.SECONDS) + "; streams: " + streams());
         break;
       }
       totals.crashes.incrementAndGet();
