@@ -25,7 +25,9 @@ import java.util.List;
  * this lane that went in before its event is done (their last elements came out before it, or a
  * batch joined them into this one), and its own event is done when it is the last element. A
  * failed element reports the lane's failure; from then on nothing more of this lane is done
- * (the run replays it). Abandoned elements complete nothing.
+ * (the run replays it). An abandoned element completes nothing and ends the lane's completions
+ * too: its event is not done, and an element behind it — a skip a filter made before the run
+ * began stopping, say — must not imply that it is.
  */
 final class CompletionTracker
     extends GraphStage<BidiShape<ChangeEnvelope, Pair<Object, EventContext>, Pair<Object, EventContext>, Completion>> {
@@ -55,7 +57,8 @@ final class CompletionTracker
   public GraphStageLogic createLogic(Attributes inheritedAttributes) {
     return new GraphStageLogic(shape) {
       private final ArrayDeque<Long> entered = new ArrayDeque<>();
-      private boolean failed;
+      /** A failed or abandoned element came out: nothing more of this lane is done in this run. */
+      private boolean stopped;
 
       {
         setHandler(in, new AbstractInHandler() {
@@ -86,7 +89,7 @@ final class CompletionTracker
           @Override
           public void onPush() {
             EventContext context = grab(fromUser).second();
-            List<Completion> completed = failed ? List.of() : completions(context);
+            List<Completion> completed = stopped ? List.of() : completions(context);
             if (completed.isEmpty()) pull(fromUser);
             else if (completed.size() == 1) emit(done, completed.get(0), () -> pull(fromUser));
             else emitMultiple(done, completed.iterator(), () -> pull(fromUser));
@@ -111,9 +114,10 @@ final class CompletionTracker
         long seqNr = context.seqNr();
         switch (context.kind()) {
           case ABANDONED:
+            stopped = true;
             return List.of();
           case FAILED:
-            failed = true;
+            stopped = true;
             return List.of(Completion.failed(seqNr, context.failure()));
           default:
             break;
