@@ -14,6 +14,8 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.TopicExistsException;
 
@@ -34,11 +36,13 @@ public final class KafkaBroker {
 
   private final Process process;
   private final TcpProxy proxy;
+  private final int direct;
   private final Path directory;
 
-  private KafkaBroker(Process process, TcpProxy proxy, Path directory) {
+  private KafkaBroker(Process process, TcpProxy proxy, int direct, Path directory) {
     this.process = process;
     this.proxy = proxy;
+    this.direct = direct;
     this.directory = directory;
   }
 
@@ -57,6 +61,11 @@ public final class KafkaBroker {
     return "127.0.0.1:" + proxy.port();
   }
 
+  /** Where clients connect without the proxy (for benchmarks: the proxy costs CPU; nothing can cut these connections). */
+  public String directBootstrapServers() {
+    return "127.0.0.1:" + direct;
+  }
+
   /** Closes every client connection to the broker now, and refuses new ones for {@code outage}; returns how many it closed. */
   public int cutConnections(Duration outage) {
     return proxy.cut(outage);
@@ -66,13 +75,29 @@ public final class KafkaBroker {
     return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()));
   }
 
-  /** Creates a topic (a test's own; no-op when it exists). */
+  /**
+   * Creates a topic (a test's own; no-op when it exists) and waits until every partition's leader
+   * answers for it: a 3.0 client writing to a partition its leader has not set up yet retries until
+   * its delivery timeout.
+   */
   public void createTopic(String name, int partitions, Map<String, String> configs) {
     try (Admin admin = admin()) {
-      admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1).configs(configs))).all().get(30, TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      if (!(e.getCause() instanceof TopicExistsException)) throw new IllegalStateException(e.getCause());
-    } catch (Exception e) {
+      try {
+        admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1).configs(configs))).all().get(30, TimeUnit.SECONDS);
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof TopicExistsException)) throw new IllegalStateException(e.getCause());
+      }
+      Map<TopicPartition, OffsetSpec> ends = new java.util.HashMap<>();
+      for (int partition = 0; partition < partitions; partition++) ends.put(new TopicPartition(name, partition), OffsetSpec.latest());
+      Await.until(Duration.ofSeconds(30), () -> {
+        try {
+          admin.listOffsets(ends).all().get(5, TimeUnit.SECONDS);
+          return true;
+        } catch (Exception notYet) {
+          return false;
+        }
+      }, () -> "the partitions of " + name + " answering");
+    } catch (InterruptedException | java.util.concurrent.TimeoutException e) {
       throw new IllegalStateException("could not create topic " + name, e);
     }
   }
@@ -91,14 +116,17 @@ public final class KafkaBroker {
       int controller = Clusters.freePort();
       int internal = Clusters.freePort();
       int external = Clusters.freePort();
+      int direct = Clusters.freePort();
       TcpProxy proxy = new TcpProxy(0, external);
       Properties config = new Properties();
       config.put("process.roles", "broker,controller");
       config.put("node.id", "1");
       config.put("controller.quorum.voters", "1@127.0.0.1:" + controller);
-      config.put("listeners", "INTERNAL://127.0.0.1:" + internal + ",EXTERNAL://127.0.0.1:" + external + ",CONTROLLER://127.0.0.1:" + controller);
-      config.put("advertised.listeners", "INTERNAL://127.0.0.1:" + internal + ",EXTERNAL://127.0.0.1:" + proxy.port());
-      config.put("listener.security.protocol.map", "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT");
+      config.put("listeners", "INTERNAL://127.0.0.1:" + internal + ",EXTERNAL://127.0.0.1:" + external + ",DIRECT://127.0.0.1:" + direct
+          + ",CONTROLLER://127.0.0.1:" + controller);
+      config.put("advertised.listeners", "INTERNAL://127.0.0.1:" + internal + ",EXTERNAL://127.0.0.1:" + proxy.port()
+          + ",DIRECT://127.0.0.1:" + direct);
+      config.put("listener.security.protocol.map", "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,DIRECT:PLAINTEXT,CONTROLLER:PLAINTEXT");
       config.put("inter.broker.listener.name", "INTERNAL");
       config.put("controller.listener.names", "CONTROLLER");
       config.put("log.dirs", directory.resolve("data").toString());
@@ -132,7 +160,7 @@ public final class KafkaBroker {
       }
       Process broker = new ProcessBuilder(concat(jvm, "kafka.Kafka", properties.toString()))
           .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-      KafkaBroker started = new KafkaBroker(broker, proxy, directory);
+      KafkaBroker started = new KafkaBroker(broker, proxy, direct, directory);
       started.awaitReady(log);
       return started;
     } catch (IOException e) {

@@ -329,6 +329,7 @@ final class KafkaStreamRecord implements StreamCheckpoints, KafkaStreamTransacti
           + " in flight (tidemark.pipeline.window-size)"));
       return;
     }
+    long started = System.nanoTime();
     try {
       begin();
       producer.send(checkpointRecord(value), this::onSent);
@@ -336,6 +337,10 @@ final class KafkaStreamRecord implements StreamCheckpoints, KafkaStreamTransacti
     } catch (KafkaException | IllegalStateException e) {
       failTransaction(e);
       return;
+    }
+    if (log.isDebugEnabled()) {
+      log.debug("stream '{}': committed {} events, {} saves, checkpoint record {} bytes ({} key positions) in {} ms", stream,
+          eventsInTransaction, saves.size(), value.length, positions.size(), (System.nanoTime() - started) / 1_000_000);
     }
     committed = next;
     written.clear();
