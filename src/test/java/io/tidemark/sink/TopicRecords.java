@@ -60,7 +60,7 @@ final class TopicRecords implements AutoCloseable {
         for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(100))) {
           Seen one = parse(record);
           seen.add(one);
-          if (!one.tombstone()) events.add(one.token());
+          if (!one.tombstone() && one.token() != null) events.add(one.token());
         }
         for (TopicPartition partition : consumer.assignment()) positions.put(partition, consumer.position(partition));
       }
@@ -96,7 +96,7 @@ final class TopicRecords implements AutoCloseable {
     }
   }
 
-  /** Distinct events read so far (tombstones are not events of their own). */
+  /** Distinct change events read so far, by resume token (tombstones and copied documents are not counted). */
   long distinctEvents() {
     check();
     return events.size();
