@@ -24,7 +24,8 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * run in a JVM of its own with the classpath Maven wrote to {@code target/kafka-broker.classpath}
  * (its kafka-clients is not the one Alpakka Kafka needs), on free loopback ports. Clients reach it
  * through a {@link TcpProxy} (the broker advertises the proxy's port), so a test can cut their
- * connections; the broker's own traffic does not go through it. One broker per test JVM: it is
+ * connections; the broker's own traffic does not go through it, and a second listener
+ * ({@link #directBootstrapServers()}) lets benchmarks skip the proxy. One broker per test JVM: it is
  * started by the first test that asks and stopped when the JVM exits.
  *
  * <p>KRaft in Kafka 2.8 had no transactions; 3.0 added the producer ids they need (KIP-730) but was a
