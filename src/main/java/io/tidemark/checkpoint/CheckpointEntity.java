@@ -27,6 +27,7 @@ import java.time.Duration;
  * lets only one of two concurrent writes through; the other entity fails, recovers, sees the newer
  * epoch, and refuses the stale consumer's write.
  */
+@akka.annotation.InternalApi
 public final class CheckpointEntity
     extends EventSourcedBehaviorWithEnforcedReplies<CheckpointEntity.Command, CheckpointEntity.Event, CheckpointEntity.State> {
 

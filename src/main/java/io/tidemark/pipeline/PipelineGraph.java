@@ -11,7 +11,7 @@ import akka.stream.javadsl.RunnableGraph;
 import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
 import io.tidemark.checkpoint.Checkpoint;
-import io.tidemark.source.ChangeEnvelope;
+import io.tidemark.source.StreamElement;
 import io.tidemark.window.SafeTokenWindow;
 import io.tidemark.window.WindowSettings;
 import io.tidemark.window.WindowStats;
@@ -27,7 +27,7 @@ final class PipelineGraph {
   private PipelineGraph() {}
 
   static RunnableGraph<Pair<UniqueKillSwitch, CompletionStage<Done>>> create(
-      Source<ChangeEnvelope, ?> source,
+      Source<StreamElement, ?> source,
       WindowSettings window,
       int parallelism,
       Flow<Pair<Object, EventContext>, Pair<Object, EventContext>, NotUsed> userStages,

@@ -14,7 +14,7 @@ import io.tidemark.TidemarkException;
 import io.tidemark.checkpoint.FencedException;
 import io.tidemark.pipeline.EventHandler;
 import io.tidemark.source.ChangeEnvelope;
-import io.tidemark.source.MongoConnector;
+import io.tidemark.connection.MongoConnector;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;

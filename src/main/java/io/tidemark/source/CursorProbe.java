@@ -18,6 +18,7 @@ import org.bson.conversions.Bson;
  * a heartbeat checkpoint, it keeps a quiet collection's position from ageing out of the oplog while
  * other collections keep writing to it. Uses the sync driver, the only API that exposes the token.
  */
+@akka.annotation.InternalApi
 public final class CursorProbe implements PositionProbe {
   private final MongoClient client;
   private final ChangeStreamTarget target;

@@ -7,6 +7,7 @@ import org.bson.BsonDocument;
 import org.bson.conversions.Bson;
 
 /** Reads a quiet stream's position from the server: what a heartbeat checkpoint moves to. */
+@akka.annotation.InternalApi
 public interface PositionProbe {
 
   /**

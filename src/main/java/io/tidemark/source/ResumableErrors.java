@@ -1,5 +1,7 @@
 package io.tidemark.source;
 
+import io.tidemark.connection.CommandFailures;
+
 import com.mongodb.MongoCursorNotFoundException;
 import com.mongodb.MongoException;
 import com.mongodb.MongoServerException;
@@ -32,6 +34,7 @@ import java.util.Set;
  * CursorKilled (237), which the spec does not list, is resumed on purpose: a killed cursor loses no
  * position, and reopening from the last delivered token neither repeats nor skips.
  */
+@akka.annotation.InternalApi
 public final class ResumableErrors {
   private ResumableErrors() {}
 

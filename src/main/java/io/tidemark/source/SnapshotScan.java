@@ -1,5 +1,7 @@
 package io.tidemark.source;
 
+import io.tidemark.connection.MongoConnector;
+
 import akka.NotUsed;
 import akka.japi.Pair;
 import akka.stream.Materializer;

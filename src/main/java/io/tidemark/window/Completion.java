@@ -5,6 +5,7 @@ package io.tidemark.window;
  * turned into has left the stages), or a lane failed. A failed lane stops the run: the window
  * admits nothing more, lets every lane finish what it holds, saves the safe token, then fails.
  */
+@akka.annotation.InternalApi
 public final class Completion {
   private final long seqNr;
   private final Throwable failure;

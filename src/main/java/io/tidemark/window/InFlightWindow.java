@@ -1,6 +1,6 @@
 package io.tidemark.window;
 
-import io.tidemark.source.ChangeEnvelope;
+import io.tidemark.source.StreamElement;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -14,14 +14,14 @@ import java.util.List;
  */
 final class InFlightWindow {
   private final int capacity;
-  private final ChangeEnvelope[] envelopes;
+  private final StreamElement[] envelopes;
   private final boolean[] completed;
   private final long[] admittedAtMillis;
   private long safeSeq;
   private long admittedSeq;
-  private ChangeEnvelope safe;
+  private StreamElement safe;
   /** The newest heartbeat, after event #heartbeatSeq; null once a newer event is safe. */
-  private ChangeEnvelope heartbeat;
+  private StreamElement.Heartbeat heartbeat;
   private long heartbeatSeq = -1;
   /** Cluster time of the newest position admitted (event or heartbeat); null before the first. */
   private org.bson.BsonTimestamp newestTime;
@@ -29,7 +29,7 @@ final class InFlightWindow {
   InFlightWindow(int capacity) {
     if (capacity <= 0) throw new IllegalArgumentException("window capacity must be positive: " + capacity);
     this.capacity = capacity;
-    this.envelopes = new ChangeEnvelope[capacity];
+    this.envelopes = new StreamElement[capacity];
     this.completed = new boolean[capacity];
     this.admittedAtMillis = new long[capacity];
   }
@@ -38,7 +38,7 @@ final class InFlightWindow {
     return admittedSeq - safeSeq < capacity;
   }
 
-  void admit(ChangeEnvelope envelope) {
+  void admit(StreamElement envelope) {
     if (envelope.seqNr() != admittedSeq + 1) {
       throw new IllegalStateException(
           "event #" + envelope.seqNr() + " admitted after #" + admittedSeq + ": sequence numbers must have no gaps");
@@ -60,7 +60,7 @@ final class InFlightWindow {
    *
    * @return whether it was taken
    */
-  boolean heartbeat(ChangeEnvelope envelope) {
+  boolean heartbeat(StreamElement.Heartbeat envelope) {
     org.bson.BsonTimestamp time = envelope.clusterTime();
     if (envelope.seqNr() != admittedSeq || time == null || (newestTime != null && time.compareTo(newestTime) <= 0)) return false;
     heartbeat = envelope;
@@ -73,7 +73,7 @@ final class InFlightWindow {
    * The newest position a checkpoint may take: the trailing heartbeat when everything before it is
    * done, else the safe event; null before either.
    */
-  ChangeEnvelope safePosition() {
+  StreamElement safePosition() {
     return heartbeat != null && heartbeatSeq == safeSeq ? heartbeat : safe;
   }
 
@@ -83,7 +83,7 @@ final class InFlightWindow {
    *
    * @return the completed envelope, or null when it was already complete
    */
-  ChangeEnvelope complete(long seqNr) {
+  StreamElement complete(long seqNr) {
     if (seqNr > admittedSeq || seqNr <= 0) {
       throw new IllegalStateException(
           "completion of event #" + seqNr + " that was never admitted (admitted up to #" + admittedSeq + ")");
@@ -92,7 +92,7 @@ final class InFlightWindow {
     int slot = slot(seqNr);
     if (completed[slot]) return null;
     completed[slot] = true;
-    ChangeEnvelope envelope = envelopes[slot];
+    StreamElement envelope = envelopes[slot];
     while (safeSeq < admittedSeq && completed[slot(safeSeq + 1)]) {
       safeSeq++;
       int s = slot(safeSeq);
@@ -109,7 +109,7 @@ final class InFlightWindow {
   }
 
   /** The envelope at {@link #safeSeq()}, or null before the first one completes. */
-  ChangeEnvelope safe() {
+  StreamElement safe() {
     return safe;
   }
 

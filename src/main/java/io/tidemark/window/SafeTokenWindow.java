@@ -19,6 +19,10 @@ import io.tidemark.TidemarkException;
 import io.tidemark.checkpoint.Checkpoint;
 import io.tidemark.checkpoint.CheckpointKind;
 import io.tidemark.source.ChangeEnvelope;
+import io.tidemark.source.ResumePosition;
+import io.tidemark.source.StreamElement;
+import java.time.Instant;
+import org.bson.BsonDocument;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -65,17 +69,18 @@ import org.slf4j.LoggerFactory;
  * An abrupt stop (the actor system dies) writes nothing more: the next run replays from the last
  * durable checkpoint.
  */
-public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, ChangeEnvelope, Completion, Checkpoint>> {
+@akka.annotation.InternalApi
+public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, ChangeEnvelope, Completion, Checkpoint>> {
   private static final Logger log = LoggerFactory.getLogger(SafeTokenWindow.class);
   private static final String INTERVAL_TIMER = "interval";
   private static final String RETRY_TIMER = "retry";
   private static final String DRAIN_TIMER = "drain";
 
-  private final Inlet<ChangeEnvelope> events = Inlet.create("SafeTokenWindow.events");
+  private final Inlet<StreamElement> events = Inlet.create("SafeTokenWindow.events");
   private final Outlet<ChangeEnvelope> toStages = Outlet.create("SafeTokenWindow.toStages");
   private final Inlet<Completion> completions = Inlet.create("SafeTokenWindow.completions");
   private final Outlet<Checkpoint> saved = Outlet.create("SafeTokenWindow.saved");
-  private final BidiShape<ChangeEnvelope, ChangeEnvelope, Completion, Checkpoint> shape =
+  private final BidiShape<StreamElement, ChangeEnvelope, Completion, Checkpoint> shape =
       BidiShape.of(events, toStages, completions, saved);
 
   private final String stream;
@@ -94,13 +99,13 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
   /**
    * @param save writes one checkpoint durably; called with at most one write outstanding
    */
-  public static BidiFlow<ChangeEnvelope, ChangeEnvelope, Completion, Checkpoint, NotUsed> create(
+  public static BidiFlow<StreamElement, ChangeEnvelope, Completion, Checkpoint, NotUsed> create(
       String stream, WindowSettings settings, Function<Checkpoint, CompletionStage<Done>> save, WindowStats stats) {
     return BidiFlow.fromGraph(new SafeTokenWindow(stream, settings, save, stats));
   }
 
   @Override
-  public BidiShape<ChangeEnvelope, ChangeEnvelope, Completion, Checkpoint> shape() {
+  public BidiShape<StreamElement, ChangeEnvelope, Completion, Checkpoint> shape() {
     return shape;
   }
 
@@ -109,25 +114,36 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
     return new Logic();
   }
 
-  private static CheckpointKind kindOf(ChangeEnvelope safe) {
-    if (safe.isHeartbeat()) return CheckpointKind.HEARTBEAT;
-    if (safe.isGap()) return CheckpointKind.GAP;
-    if (safe.isSnapshot()) return CheckpointKind.SNAPSHOT;
-    if (safe.isSnapshotComplete()) return CheckpointKind.START;
-    return "invalidate".equals(safe.operationType()) ? CheckpointKind.INVALIDATE : CheckpointKind.EVENT;
-  }
-
   /**
-   * The checkpoint at a safe envelope: its token, or for one without (a gap, a snapshot's
-   * progress or end), its operation time, with the snapshot progress it must keep; of the kind the
-   * envelope is (event, invalidate, heartbeat, gap, snapshot, start).
+   * The checkpoint at a safe position, of the kind it is: an event's token (an invalidate's, to be
+   * resumed with startAfter), a copied document's snapshot progress, a heartbeat's token, a gap's
+   * position with its note, a snapshot's end at its time.
    */
-  public static Checkpoint checkpointAt(String stream, ChangeEnvelope safe) {
-    if (safe.resumeToken() == null) {
-      return new Checkpoint(
-          stream, null, safe.clusterTime(), java.time.Instant.now(), 0, kindOf(safe), safe.note(), safe.snapshotProgress());
+  public static Checkpoint checkpointAt(String stream, StreamElement safe) {
+    if (safe instanceof ChangeEnvelope event) {
+      if (event.isSnapshot()) {
+        return new Checkpoint(stream, null, event.clusterTime(), Instant.now(), 0, CheckpointKind.SNAPSHOT, null, event.snapshotProgress());
+      }
+      CheckpointKind kind = "invalidate".equals(event.operationType()) ? CheckpointKind.INVALIDATE : CheckpointKind.EVENT;
+      return Checkpoint.atToken(stream, event.resumeToken(), event.clusterTime()).as(kind, null);
     }
-    return Checkpoint.atToken(stream, safe.resumeToken(), safe.clusterTime()).as(kindOf(safe), safe.note());
+    if (safe instanceof StreamElement.Heartbeat heartbeat) {
+      return Checkpoint.atToken(stream, heartbeat.token(), heartbeat.clusterTime()).as(CheckpointKind.HEARTBEAT, null);
+    }
+    if (safe instanceof StreamElement.SnapshotEnd end) {
+      return Checkpoint.atOperationTime(stream, end.at()).as(CheckpointKind.START, end.note());
+    }
+    StreamElement.Gap gap = (StreamElement.Gap) safe;
+    ResumePosition at = gap.at();
+    if (at instanceof ResumePosition.ResumeAfter resume) {
+      return Checkpoint.atToken(stream, resume.token(), gap.clusterTime()).as(CheckpointKind.GAP, gap.note());
+    }
+    if (at instanceof ResumePosition.Snapshot copy) {
+      // A re-snapshot: the gap checkpoint already says "copy again", so a crash right after it still copies.
+      BsonDocument progress = copy.after() == null ? new BsonDocument() : new BsonDocument("_id", copy.after());
+      return new Checkpoint(stream, null, copy.at(), Instant.now(), 0, CheckpointKind.GAP, gap.note(), progress);
+    }
+    return new Checkpoint(stream, null, gap.clusterTime(), Instant.now(), 0, CheckpointKind.GAP, gap.note(), null);
   }
 
   private final class Logic extends TimerGraphStageLogic {
@@ -139,13 +155,17 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
     private final Consumer<CompletableFuture<List<InFlightEvent>>> snapshots = onSnapshot::invoke;
 
     /** The newest durable position, and the sequence number it stands at. */
-    private ChangeEnvelope savedPosition;
+    private StreamElement savedPosition;
     private long savedSeq;
     private boolean saving;
-    private ChangeEnvelope savingPosition;
+    private StreamElement savingPosition;
     private long savingSeq;
     /** Markers saved as themselves (gaps, a snapshot's end) admitted and not yet saved, oldest first. */
-    private final java.util.ArrayDeque<ChangeEnvelope> gaps = new java.util.ArrayDeque<>();
+    private final java.util.ArrayDeque<StreamElement> gaps = new java.util.ArrayDeque<>();
+    /** For each gap, the position just before it (saved first, so the history shows where the gap begins). */
+    private final java.util.Map<StreamElement, StreamElement> before = new java.util.IdentityHashMap<>();
+    /** The newest position admitted: an event, a marker, or a heartbeat after them. */
+    private StreamElement newestAdmitted;
     private long lastSaveNanos = System.nanoTime();
     private Duration retryBackoff = settings.retryMinBackoff;
     private Checkpoint unemitted;
@@ -161,20 +181,24 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
           new AbstractInHandler() {
             @Override
             public void onPush() {
-              ChangeEnvelope envelope = grab(events);
-              if (envelope.isHeartbeat()) {
-                if (window.heartbeat(envelope)) {
-                  stats.onQuietPosition(envelope.clusterTime().getValue()); // caught up to here: lag stays true on a quiet stream
+              StreamElement element = grab(events);
+              if (element instanceof StreamElement.Heartbeat heartbeat) {
+                if (window.heartbeat(heartbeat)) {
+                  newestAdmitted = heartbeat;
+                  stats.onQuietPosition(heartbeat.clusterTime().getValue()); // caught up to here: lag stays true on a quiet stream
                   safeMoved();
                 }
                 admitMore();
                 return;
               }
-              window.admit(envelope);
-              if (envelope.isMarker()) {
-                // A position without an event (a gap, a snapshot's end): done as soon as everything before it is.
-                if (envelope.isGap() || envelope.isSnapshotComplete()) gaps.add(envelope);
-                onCompleted(envelope.seqNr());
+              window.admit(element);
+              StreamElement previous = newestAdmitted;
+              newestAdmitted = element;
+              if (!(element instanceof ChangeEnvelope envelope)) {
+                // A position without an event (a gap, a snapshot's end): saved as itself once everything before it is done.
+                gaps.add(element);
+                if (previous != null && element instanceof StreamElement.Gap) before.put(element, previous);
+                onCompleted(element.seqNr());
                 admitMore();
                 return;
               }
@@ -260,6 +284,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
 
     @Override
     public void preStart() {
+      stats.startRun();
       // Every port may close before the last save is durable: the stage ends itself, explicitly.
       setKeepGoing(true);
       stats.snapshotsFrom(snapshots);
@@ -273,10 +298,10 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
 
     private void onCompleted(long seqNr) {
       long safeBefore = window.safeSeq();
-      ChangeEnvelope done = window.complete(seqNr);
+      StreamElement done = window.complete(seqNr);
       stats.onInFlight(window.inFlight());
       if (done != null) {
-        if (!done.isMarker()) stats.onCompleted(done.clusterTime() == null ? 0 : done.clusterTime().getValue());
+        if (done instanceof ChangeEnvelope) stats.onCompleted(done.clusterTime() == null ? 0 : done.clusterTime().getValue());
         if (window.safeSeq() != safeBefore) safeMoved();
       }
     }
@@ -300,7 +325,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
 
     /** Whether the safe position is ahead of what is durable (or being written). */
     private boolean unsaved() {
-      ChangeEnvelope position = window.safePosition();
+      StreamElement position = window.safePosition();
       return position != null && position != savedPosition;
     }
 
@@ -330,14 +355,19 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
     }
 
     private void startSave() {
-      // A gap (or a snapshot's end) is saved as itself, with its note, before any position after it: the history must show it.
-      ChangeEnvelope gap = gaps.peek();
+      // A gap (or a snapshot's end) is saved as itself, with its note, before any position after it: the history must show
+      // it. The position just before it goes first when it is not durable yet: the history then shows where the gap begins.
+      StreamElement gap = gaps.peek();
       boolean gapFirst = gap != null && gap.seqNr() <= window.safeSeq();
-      ChangeEnvelope safe = gapFirst ? gap : window.safePosition();
+      StreamElement previous = gapFirst ? before.get(gap) : null;
+      boolean previousFirst = previous != null && previous != savedPosition
+          && (previous.seqNr() > savedSeq || (previous instanceof StreamElement.Heartbeat && previous.seqNr() == savedSeq));
+      StreamElement safe = previousFirst ? previous : gapFirst ? gap : window.safePosition();
+      if (gapFirst && !previousFirst) before.remove(gap);
       Checkpoint checkpoint = checkpointAt(stream, safe);
       saving = true;
       savingPosition = safe;
-      savingSeq = gapFirst ? gap.seqNr() : window.safeSeq();
+      savingSeq = safe == gap || safe == previous ? safe.seqNr() : window.safeSeq();
       cancelTimer(INTERVAL_TIMER);
       CompletionStage<Done> write;
       try {

@@ -2,6 +2,7 @@ package io.tidemark.window;
 
 import io.tidemark.checkpoint.Checkpoint;
 import io.tidemark.source.ChangeEnvelope;
+import io.tidemark.source.StreamElement;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -22,11 +23,11 @@ public final class WindowStats {
   /** The newest copied document's _id admitted, and the one a new run's copies count as replays up to. */
   private volatile org.bson.BsonValue admittedCopyThrough;
   private volatile org.bson.BsonValue replayedCopyThrough;
-  private volatile ChangeEnvelope replicable;
+  private volatile StreamElement replicable;
   private volatile int inFlight;
   private volatile long lastCompletedClusterTime;
   private volatile Checkpoint lastSaved;
-  private volatile ChangeEnvelope safe;
+  private volatile StreamElement safe;
   private volatile long lastSavedAtMillis;
   private volatile Consumer<CompletableFuture<List<InFlightEvent>>> snapshots;
 
@@ -49,9 +50,9 @@ public final class WindowStats {
   /**
    * A new run of the pipeline begins (after a failing stage, or a new consumer in this process):
    * the events it admits up to the newest one admitted before are replays, and it has no safe
-   * position yet.
+   * position yet. The window calls it when it starts.
    */
-  public void startRun() {
+  void startRun() {
     replayedThrough = admittedThrough;
     replayedCopyThrough = admittedCopyThrough;
     safe = null;
@@ -111,13 +112,13 @@ public final class WindowStats {
    * @param replicable whether nothing that must be saved as itself first (a gap, a snapshot's end)
    *     is pending before it, so that a replica may carry it
    */
-  void onSafe(ChangeEnvelope envelope, boolean replicable) {
+  void onSafe(StreamElement envelope, boolean replicable) {
     safe = envelope;
     if (replicable) this.replicable = envelope;
   }
 
   /** The newest safe position of this run (every event before it done), durable or not yet; null before the first. */
-  public ChangeEnvelope safe() {
+  public StreamElement safe() {
     return safe;
   }
 
@@ -125,7 +126,7 @@ public final class WindowStats {
    * The newest safe position of this run that a checkpoint replica may carry: no gap or snapshot
    * end before it waits to be saved as itself. Null before the first.
    */
-  public ChangeEnvelope replicable() {
+  public StreamElement replicable() {
     return replicable;
   }
 

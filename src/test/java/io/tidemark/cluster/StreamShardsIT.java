@@ -15,7 +15,7 @@ import io.tidemark.embedded.EmbeddedSettings;
 import io.tidemark.pipeline.Pipeline;
 import io.tidemark.pipeline.PipelineBuilder;
 import io.tidemark.pipeline.RunningPipelines;
-import io.tidemark.source.MongoConnector;
+import io.tidemark.connection.MongoConnector;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

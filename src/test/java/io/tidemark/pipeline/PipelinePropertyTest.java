@@ -18,6 +18,7 @@ import io.tidemark.checkpoint.Checkpoint;
 import io.tidemark.checkpoint.CheckpointKind;
 import io.tidemark.checkpoint.FencedException;
 import io.tidemark.source.ChangeEnvelope;
+import io.tidemark.source.StreamElement;
 import io.tidemark.source.ChangeStreamSources;
 import io.tidemark.source.Envelopes;
 import io.tidemark.source.FaultSettings;
@@ -70,13 +71,13 @@ import org.junit.jupiter.api.TestInstance;
  * checkpoint never passes an event not fully written; writes of one key never overlap, within a
  * run or across runs; the source neither repeats nor skips within a run; a crash replays at most
  * N + K events and a failed stage at most N; after a rewind the next run starts where the operator
- * said; and the world finishes (nothing stalls). Seeds: {@code -Dtidemark.property.seeds} (CI runs
+ * said; and the world finishes (nothing stalls). Seeds: {@code -Dproperty.seeds} (CI runs
  * the default; {@code mvn -Pstress} thousands, see docs/guarantees.md).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PipelinePropertyTest {
-  private static final int SEEDS = Integer.getInteger("tidemark.property.seeds", 100);
-  private static final long FIRST_SEED = Long.getLong("tidemark.property.first-seed", 1);
+  private static final int SEEDS = Integer.getInteger("property.seeds", 100);
+  private static final long FIRST_SEED = Long.getLong("property.first-seed", 1);
   private static final Duration STALL = Duration.ofSeconds(30);
   private final ActorTestKit testKit = ActorTestKit.create("property",
       ConfigFactory.parseString("akka.loglevel = ERROR\nakka.stdout-loglevel = ERROR").withFallback(ConfigFactory.load()));
@@ -345,7 +346,7 @@ class PipelinePropertyTest {
       Checkpoint durable = stored;
       Acquired acquired = new Acquired(epoch, Optional.ofNullable(durable));
       Checkpoint replica = replicated;
-      boolean fromReplica = replica != null && PipelineBuilder.trusted("property", replica, acquired);
+      boolean fromReplica = replica != null && StartPosition.trusted("property", replica, acquired);
       Checkpoint from = fromReplica ? replica : durable;
       if (fromReplica) totals.replicaStarts.incrementAndGet();
       int startIndex = from == null || from.resumeToken() == null ? -1 : (int) Envelopes.index(from.resumeToken());
@@ -361,10 +362,10 @@ class PipelinePropertyTest {
           "property", SourceSettings.create(ConfigFactory.load()).withRestartBackoff(Duration.ofMillis(1), Duration.ofMillis(5)),
           FaultSettings.defaults().heartbeat(true, Duration.ofMillis(20)), position, (after, pipeline, fullDocument) -> probe(after));
       // What the source hands the window, in order: the events, not the heartbeats.
-      Source<ChangeEnvelope, NotUsed> source = ChangeStreamSources.create(definition, (at, pipeline) -> open(run, at))
-          .map(envelope -> {
-            if (!envelope.isMarker()) run.seen((int) Envelopes.index(envelope.resumeToken()));
-            return envelope;
+      Source<StreamElement, NotUsed> source = ChangeStreamSources.create(definition, (at, pipeline) -> open(run, at))
+          .map(element -> {
+            if (element instanceof ChangeEnvelope event) run.seen((int) Envelopes.index(event.resumeToken()));
+            return element;
           });
       RunContext context = new RunContext("property", FailureSettings.of(FailurePolicy.RETRY), null, new PipelineStats());
       var running = PipelineGraph.create(
@@ -473,6 +474,16 @@ class PipelinePropertyTest {
     }
   }
 
+  /** What every running stream's stages are doing, from Akka's materializer state: to tell why one did not stop. */
+  private String streams() {
+    try {
+      return scala.concurrent.Await.result(akka.stream.snapshot.MaterializerState.streamSnapshots(testKit.system().classicSystem()),
+          scala.concurrent.duration.Duration.create(10, TimeUnit.SECONDS)).toString();
+    } catch (Exception e) {
+      return "(no snapshot: " + e + ")";
+    }
+  }
+
   private void play(World world) throws Exception {
     List<Process> processes = new ArrayList<>();
     boolean afterCrash = false;
@@ -517,13 +528,22 @@ class PipelinePropertyTest {
         }
       }
       // The replica holds what the dead consumer last published.
-      ChangeEnvelope safe = current.stats.replicable();
-      if (safe != null && safe.resumeToken() != null) {
-        world.replicated = io.tidemark.window.SafeTokenWindow.checkpointAt("property", safe).withEpoch(current.epoch);
-      }
+      StreamElement safe = current.stats.replicable();
+      Checkpoint published = safe == null ? null : io.tidemark.window.SafeTokenWindow.checkpointAt("property", safe);
+      if (published != null && published.resumeToken() != null) world.replicated = published.withEpoch(current.epoch);
       runner.drainAndStop();
       if (current.killSwitch != null) current.killSwitch.abort(new IllegalStateException("crashed"));
-      runner.completion().toCompletableFuture().handle((done, error) -> done).get(30, TimeUnit.SECONDS);
+      try {
+        Throwable stopped = runner.completion().toCompletableFuture().handle((done, error) -> error).get(40, TimeUnit.SECONDS);
+        if (io.tidemark.Errors.unwrap(stopped) instanceof io.tidemark.window.LanesDidNotDrainException stuck) {
+          world.violations.add("the crashed process's stages did not finish: " + stuck.getMessage() + "; streams: " + streams());
+          break;
+        }
+      } catch (java.util.concurrent.TimeoutException e) {
+        world.violations.add("the crashed process's run did not stop within 40 s; in flight "
+            + current.stats.inFlightEvents().toCompletableFuture().get(5, TimeUnit.SECONDS) + "; streams: " + streams());
+        break;
+      }
       totals.crashes.incrementAndGet();
       afterCrash = true;
       // An operator rewinds the checkpoint now and then: by hand, under a new epoch.
@@ -546,6 +566,7 @@ class PipelinePropertyTest {
     List<String> failed = new ArrayList<>();
     for (long seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++) {
       World world = new World(seed);
+      if (SEEDS > 200) System.out.println("PipelinePropertyTest world " + world.describe());
       play(world);
       totals.worlds.incrementAndGet();
       if (!world.violations.isEmpty()) failed.add(world.describe() + ": " + world.violations.subList(0, Math.min(3, world.violations.size())));
@@ -559,7 +580,8 @@ class PipelinePropertyTest {
         totals.fanOuts.get(), totals.batches.get(), failed.size());
     System.out.println("PipelinePropertyTest: " + summary);
     assertThat(failed).as(summary).isEmpty();
-    // The worlds must have exercised what they claim to.
+    // The worlds must have exercised what they claim to (a run of a few seeds, to look at one, may not).
+    if (SEEDS < 50) return;
     assertThat(totals.crashes.get()).isPositive();
     assertThat(totals.stageRestarts.get()).isPositive();
     assertThat(totals.rewinds.get()).isPositive();

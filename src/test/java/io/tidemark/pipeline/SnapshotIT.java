@@ -241,7 +241,9 @@ class SnapshotIT {
         PipelineControl secondRun = run(pipeline("crash", mongo, store, StartupMode.SNAPSHOT_THEN_STREAM, quiet()), view, second);
         ResumePosition resumed = await(secondRun.stats().started());
         awaitViewEqualsSource(view, orders);
-        Await.until(Duration.ofSeconds(30), () -> !secondRun.stats().snapshot().running(), () -> "the copy complete");
+        // The copy's end is saved as itself before the stream goes on: wait for a checkpoint past the copy.
+        Await.until(Duration.ofSeconds(30), () -> secondRun.stats().window().lastSaved() != null
+            && secondRun.stats().window().lastSaved().kind() != CheckpointKind.SNAPSHOT, () -> "the copy's end saved");
         await(secondRun.drainAndStop());
 
         assertThat(resumed).as("the second run goes on with the snapshot").isInstanceOf(ResumePosition.Snapshot.class);

@@ -15,6 +15,7 @@ import akka.stream.testkit.javadsl.StreamTestKit;
 import io.tidemark.Await;
 import io.tidemark.checkpoint.Checkpoint;
 import io.tidemark.source.ChangeEnvelope;
+import io.tidemark.source.StreamElement;
 import io.tidemark.source.Envelopes;
 import io.tidemark.window.WindowSettings;
 import io.tidemark.window.WindowStats;
@@ -79,10 +80,10 @@ class StageShapesTest {
 
   /** Runs the stages over the source, a window of N, a checkpoint after every K events or 20 ms. */
   private Pair<UniqueKillSwitch, CompletionStage<Done>> run(
-      Source<ChangeEnvelope, ?> source, int parallelism, int window, int throttle, PipelineBuilder<?> stages, Saves saves,
+      Source<? extends StreamElement, ?> source, int parallelism, int window, int throttle, PipelineBuilder<?> stages, Saves saves,
       WindowStats stats) {
     return PipelineGraph.create(
-            source, WindowSettings.of(window, throttle, Duration.ofMillis(20)), parallelism, stages.userStages(),
+            source.map(element -> (StreamElement) element), WindowSettings.of(window, throttle, Duration.ofMillis(20)), parallelism, stages.userStages(),
             saves::save, stats, RunContext.of("shapes"))
         .run(testKit.system());
   }
@@ -223,10 +224,10 @@ class StageShapesTest {
   @Test
   void heartbeatsNeverFillTheWindowOnAQuietStream() throws Exception {
     int window = 5;
-    List<ChangeEnvelope> source = new ArrayList<>(events(3, i -> "k" + i));
+    List<StreamElement> source = new ArrayList<>(events(3, i -> "k" + i));
     // The stream falls quiet after event 3 (which the filter drops): heartbeats, more than the window holds.
     // A heartbeat carries the number of the event it follows: it takes no slot of the window.
-    for (int h = 0; h < window * 3; h++) source.add(ChangeEnvelope.heartbeat(3, Envelopes.heartbeatToken(3 + h)));
+    for (int h = 0; h < window * 3; h++) source.add(new StreamElement.Heartbeat(3, Envelopes.heartbeatToken(3 + h)));
     List<Long> delivered = new CopyOnWriteArrayList<>();
     PipelineBuilder<ChangeEnvelope> stages = Pipeline.named("quiet")
         .filter(event -> event.seqNr() != 3)
@@ -237,8 +238,8 @@ class StageShapesTest {
     Saves saves = new Saves();
     int afterQuiet = 3 + window * 3 + 1;
     var events = Source.from(source)
-        .concat(Source.single(Envelopes.event(4, afterQuiet, "k-late")))
-        .concat(Source.<ChangeEnvelope>maybe().mapMaterializedValue(promise -> NotUsed.getInstance()));
+        .concat(Source.<StreamElement>single(Envelopes.event(4, afterQuiet, "k-late")))
+        .concat(Source.<StreamElement>maybe().mapMaterializedValue(promise -> NotUsed.getInstance()));
     var run = run(events, 1, window, 100, stages, saves, new WindowStats());
 
     Await.until(Duration.ofSeconds(10), () -> delivered.contains((long) afterQuiet), () -> "the event after the quiet period, delivered " + delivered);

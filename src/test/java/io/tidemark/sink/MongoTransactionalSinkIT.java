@@ -12,7 +12,7 @@ import io.tidemark.embedded.EmbeddedSettings;
 import io.tidemark.pipeline.EventHandler;
 import io.tidemark.source.ChangeEnvelope;
 import io.tidemark.source.Envelopes;
-import io.tidemark.source.MongoConnector;
+import io.tidemark.connection.MongoConnector;
 import io.tidemark.testkit.FaultyMongo;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;

@@ -86,18 +86,18 @@ class ChangeStreamSourceTest {
   @ValueSource(booleans = {true, false})
   void aReopenGoesOnAfterTheLastEventThatLeftTheSourceNotTheLastOneNumbered(boolean heartbeats) {
     MadeUpStream stream = new MadeUpStream(6);
-    TestSubscriber.Probe<ChangeEnvelope> probe =
+    TestSubscriber.Probe<StreamElement> probe =
         ChangeStreamSource.create(definition(heartbeats), stream).runWith(TestSink.probe(testKit.system().classicSystem()), materializer);
 
     probe.request(1);
-    assertThat(Envelopes.index(probe.expectNext().resumeToken())).isEqualTo(0);
+    assertThat(Envelopes.index(((ChangeEnvelope) probe.expectNext()).resumeToken())).isEqualTo(0);
     // Nobody asks for more: the next event is on its way (in the heartbeat merge, when heartbeats are on).
     stream.firstFails.completeExceptionally(new MongoSocketReadException("connection reset", new ServerAddress()));
     Await.until(Duration.ofSeconds(10), () -> stream.opened.size() == 2, () -> "the stream reopened, opened at " + stream.opened);
 
     probe.request(10);
     List<Long> indexes = new ArrayList<>(List.of(0L));
-    for (int i = 1; i < 6; i++) indexes.add(Envelopes.index(probe.expectNext().resumeToken()));
+    for (int i = 1; i < 6; i++) indexes.add(Envelopes.index(((ChangeEnvelope) probe.expectNext()).resumeToken()));
     assertThat(indexes).as("every event once, in order, across the reopen").containsExactly(0L, 1L, 2L, 3L, 4L, 5L);
     probe.expectNoMessage(scala.concurrent.duration.FiniteDuration.create(100, TimeUnit.MILLISECONDS));
     probe.cancel();

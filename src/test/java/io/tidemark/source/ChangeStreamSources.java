@@ -27,7 +27,7 @@ public final class ChangeStreamSources {
         SnapshotSettings.create(config), new SnapshotProgress());
   }
 
-  public static Source<ChangeEnvelope, NotUsed> create(ChangeStreamSource.Definition definition, Opener opener) {
+  public static Source<StreamElement, NotUsed> create(ChangeStreamSource.Definition definition, Opener opener) {
     return ChangeStreamSource.create(definition, opener::open);
   }
 }

@@ -1,5 +1,7 @@
 package io.tidemark.source;
 
+import io.tidemark.connection.CommandFailures;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.mongodb.MongoCommandException;

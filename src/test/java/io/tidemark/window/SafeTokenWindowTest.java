@@ -20,6 +20,7 @@ import io.tidemark.checkpoint.Checkpoint;
 import io.tidemark.checkpoint.CheckpointKind;
 import io.tidemark.source.ResumePosition;
 import io.tidemark.source.ChangeEnvelope;
+import io.tidemark.source.StreamElement;
 import io.tidemark.source.Envelopes;
 import java.time.Duration;
 import java.util.List;
@@ -58,8 +59,8 @@ class SafeTokenWindowTest {
       TestPublisher.Probe<Completion> completions,
       TestSubscriber.Probe<Checkpoint> saved) {
     @SuppressWarnings("unchecked")
-    TestPublisher.Probe<ChangeEnvelope> events() {
-      return (TestPublisher.Probe<ChangeEnvelope>) eventsMaterialized;
+    TestPublisher.Probe<StreamElement> events() {
+      return (TestPublisher.Probe<StreamElement>) eventsMaterialized;
     }
 
     /** The source ends, the stages finish, and so does the window: each side completes in turn. */
@@ -72,16 +73,16 @@ class SafeTokenWindowTest {
   }
 
   private Probes run(WindowSettings settings, Function<Checkpoint, CompletionStage<Done>> save) {
-    return run(settings, save, TestSource.<ChangeEnvelope>probe(testKit.system().classicSystem()));
+    return run(settings, save, TestSource.<StreamElement>probe(testKit.system().classicSystem()));
   }
 
   private <M> Probes run(
-      WindowSettings settings, Function<Checkpoint, CompletionStage<Done>> save, Source<ChangeEnvelope, M> events) {
+      WindowSettings settings, Function<Checkpoint, CompletionStage<Done>> save, Source<StreamElement, M> events) {
     return run(settings, save, events, new WindowStats());
   }
 
   private <M> Probes run(
-      WindowSettings settings, Function<Checkpoint, CompletionStage<Done>> save, Source<ChangeEnvelope, M> events, WindowStats stats) {
+      WindowSettings settings, Function<Checkpoint, CompletionStage<Done>> save, Source<StreamElement, M> events, WindowStats stats) {
     return RunnableGraph.fromGraph(
             GraphDSL.create4(
                 events,
@@ -118,8 +119,8 @@ class SafeTokenWindowTest {
     return probe.expectNext(scala.concurrent.duration.FiniteDuration.fromNanos(timeout.toNanos()));
   }
 
-  private static List<ChangeEnvelope> envelopes(long from, long to) {
-    return LongStream.rangeClosed(from, to).mapToObj(Envelopes::insert).collect(Collectors.toList());
+  private static List<StreamElement> envelopes(long from, long to) {
+    return LongStream.rangeClosed(from, to).<StreamElement>mapToObj(Envelopes::insert).collect(Collectors.toList());
   }
 
   private static Checkpoint at(long seqNr) {
@@ -240,14 +241,16 @@ class SafeTokenWindowTest {
     probes.stages.request(10);
     envelopes(1, 2).forEach(probes.events()::sendNext);
     ResumePosition restart = ResumePosition.startAtOperationTime(new org.bson.BsonTimestamp(1_800_000_000, 1));
-    probes.events().sendNext(ChangeEnvelope.gap(3, restart, "history lost: restart-from-now"));
+    probes.events().sendNext(new StreamElement.Gap(3, restart, "history lost: restart-from-now"));
     probes.events().sendNext(Envelopes.event(4, 1_000_000_000_000L, "key-4"));
     assertThat(next(probes.stages, 3)).extracting(ChangeEnvelope::seqNr).containsExactly(1L, 2L, 4L);
 
     probes.completions.sendNext(Completion.done(2)).sendNext(Completion.done(4));
     probes.saved.expectNoMessage(Duration.ofMillis(200));
     probes.completions.sendNext(Completion.done(1));
-    // Everything is done now; the gap is saved first, with its note, though #4 is safe too and K is far.
+    // Everything is done now; though #4 is safe too and K is far, the event just before the gap is saved, then the gap
+    // itself with its note: the history shows where the gap begins.
+    assertThat(probes.saved.expectNext()).isEqualTo(at(2));
     Checkpoint gap = probes.saved.expectNext();
     assertThat(gap.kind()).isEqualTo(CheckpointKind.GAP);
     assertThat(gap.note()).isEqualTo("history lost: restart-from-now");
@@ -256,7 +259,7 @@ class SafeTokenWindowTest {
     probes.events().sendComplete();
     probes.completions.sendComplete();
     assertThat(probes.saved.expectNext().kind()).isEqualTo(CheckpointKind.EVENT);
-    assertThat(saves).hasSize(2);
+    assertThat(saves).hasSize(3);
   }
 
   @Test
@@ -270,7 +273,7 @@ class SafeTokenWindowTest {
     for (int id = 1; id <= 3; id++) {
       probes.events().sendNext(ChangeEnvelope.snapshot(id, ns, at, new org.bson.Document("_id", id).append("n", id)));
     }
-    probes.events().sendNext(ChangeEnvelope.snapshotComplete(4, at, "snapshot complete: 3 documents"));
+    probes.events().sendNext(new StreamElement.SnapshotEnd(4, at, "snapshot complete: 3 documents"));
     assertThat(next(probes.stages, 3)).allMatch(ChangeEnvelope::isSnapshot).extracting(ChangeEnvelope::resumeToken).containsOnlyNulls();
 
     probes.completions.sendNext(Completion.done(1)).sendNext(Completion.done(3));
@@ -400,15 +403,15 @@ class SafeTokenWindowTest {
 
   // ---- heartbeats, markers, failed lanes (issue 13) ----------------------------------------------
 
-  private static ChangeEnvelope heartbeat(long afterSeqNr, long afterIndex) {
-    return ChangeEnvelope.heartbeat(afterSeqNr, Envelopes.heartbeatToken(afterIndex));
+  private static StreamElement heartbeat(long afterSeqNr, long afterIndex) {
+    return new StreamElement.Heartbeat(afterSeqNr, Envelopes.heartbeatToken(afterIndex));
   }
 
   @Test
   void heartbeatsTakeNoSlotAndBecomeTheCheckpointOnceTheEventTheyFollowIsDone() {
     List<Checkpoint> saves = new CopyOnWriteArrayList<>();
     WindowStats stats = new WindowStats();
-    Probes probes = run(WindowSettings.of(2, 100, Duration.ofMillis(50)), recording(saves), TestSource.<ChangeEnvelope>probe(testKit.system().classicSystem()), stats);
+    Probes probes = run(WindowSettings.of(2, 100, Duration.ofMillis(50)), recording(saves), TestSource.<StreamElement>probe(testKit.system().classicSystem()), stats);
     probes.saved.request(10);
     probes.stages.request(10);
     probes.events().sendNext(Envelopes.insert(1));
@@ -452,13 +455,13 @@ class SafeTokenWindowTest {
   void theInFlightGaugeCountsMarkersWaitingBehindAnUnfinishedEvent() {
     WindowStats stats = new WindowStats();
     Probes probes = run(WindowSettings.of(10, 100, LONG), recording(new CopyOnWriteArrayList<>()),
-        TestSource.<ChangeEnvelope>probe(testKit.system().classicSystem()), stats);
+        TestSource.<StreamElement>probe(testKit.system().classicSystem()), stats);
     probes.saved.request(10);
     probes.stages.request(10);
     probes.events().sendNext(Envelopes.insert(1));
     probes.stages.expectNext();
     ResumePosition at = ResumePosition.startAtOperationTime(new org.bson.BsonTimestamp(1_800_000_000, 1));
-    for (long seqNr = 2; seqNr <= 5; seqNr++) probes.events().sendNext(ChangeEnvelope.gap(seqNr, at, "gap " + seqNr));
+    for (long seqNr = 2; seqNr <= 5; seqNr++) probes.events().sendNext(new StreamElement.Gap(seqNr, at, "gap " + seqNr));
     probes.events().sendNext(Envelopes.insert(6));
     probes.stages.expectNext();
     assertThat(stats.inFlight()).as("event 1, four gaps behind it, event 6").isEqualTo(6);
@@ -468,8 +471,8 @@ class SafeTokenWindowTest {
     probes.events().sendComplete();
     probes.stages.expectComplete();
     probes.completions.sendComplete();
-    assertThat(next(probes.saved, 5)).extracting(Checkpoint::kind)
-        .containsExactly(CheckpointKind.GAP, CheckpointKind.GAP, CheckpointKind.GAP, CheckpointKind.GAP, CheckpointKind.EVENT);
+    assertThat(next(probes.saved, 6)).extracting(Checkpoint::kind).containsExactly(
+        CheckpointKind.EVENT, CheckpointKind.GAP, CheckpointKind.GAP, CheckpointKind.GAP, CheckpointKind.GAP, CheckpointKind.EVENT);
     probes.saved.expectComplete();
   }
 
