@@ -9,10 +9,10 @@ import org.bson.BsonValue;
  * value. Other types of the same kind fall back to their extended JSON, which keeps equal values
  * equal.
  */
-final class BsonOrder {
+public final class BsonOrder {
   private BsonOrder() {}
 
-  static int compare(BsonValue a, BsonValue b) {
+  public static int compare(BsonValue a, BsonValue b) {
     int byType = Integer.compare(rank(a.getBsonType()), rank(b.getBsonType()));
     if (byType != 0) return byType;
     if (a.isNumber()) return Double.compare(a.asNumber().doubleValue(), b.asNumber().doubleValue());

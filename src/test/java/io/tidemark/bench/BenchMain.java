@@ -21,12 +21,13 @@ import org.openjdk.jmh.runner.options.TimeValue;
 public final class BenchMain {
   private BenchMain() {}
 
-  static final java.util.Set<String> BENCHMARKS = java.util.Set.of("all", "window", "failover", "oplog", "e2e", "checkpoints", "recovery");
+  static final java.util.Set<String> BENCHMARKS =
+      java.util.Set.of("all", "window", "failover", "oplog", "e2e", "checkpoints", "recovery", "kafka");
 
   public static void main(String[] args) throws Exception {
     String which = args.length > 0 ? args[0] : "all";
     if (!BENCHMARKS.contains(which)) {
-      System.err.println("unknown benchmark '" + which + "': expected -Dbench= one of all, window, failover, oplog, e2e, checkpoints, recovery");
+      System.err.println("unknown benchmark '" + which + "': expected -Dbench= one of all, window, failover, oplog, e2e, checkpoints, recovery, kafka");
       System.exit(2);
     }
     if (which.equals("all") || which.equals("window")) window();
@@ -39,6 +40,10 @@ public final class BenchMain {
     if (which.equals("all") || which.equals("checkpoints")) {
       quietPipelineLogs();
       CheckpointCostBenchmark.run(Integer.getInteger("bench.events", 100_000));
+    }
+    if (which.equals("all") || which.equals("kafka")) {
+      quietPipelineLogs();
+      KafkaBenchmark.run(Integer.getInteger("bench.events", 100_000), Integer.getInteger("bench.rounds", 5));
     }
     if (which.equals("all") || which.equals("recovery")) {
       quietPipelineLogs();

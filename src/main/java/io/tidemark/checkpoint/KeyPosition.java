@@ -1,0 +1,65 @@
+package io.tidemark.checkpoint;
+
+import io.tidemark.source.ChangeEnvelope;
+import io.tidemark.window.BsonOrder;
+import org.bson.BsonDocument;
+import org.bson.BsonTimestamp;
+import org.bson.BsonValue;
+
+/**
+ * Where the newest event of one documentKey that a Kafka transaction committed lies in the stream:
+ * its cluster time, then its resume token's {@code _data} (a server's tokens sort in stream order as
+ * strings; several events of one transaction share a cluster time). A document copied by a
+ * snapshot has no token (it sorts before the events of its cluster time, the snapshot's time) and
+ * keeps its {@code _id}, which places it in the copy.
+ *
+ * <p>(The JDBC sink keeps the same order in {@code io.tidemark.sink.EventPosition}; this one adds
+ * the copy's {@code _id}, which the Kafka checkpoint needs to drop positions a resumed copy never
+ * reaches again.)
+ */
+record KeyPosition(long clusterTime, String token, BsonValue snapshotId) implements Comparable<KeyPosition> {
+  private static final org.bson.json.JsonWriterSettings CANONICAL =
+      org.bson.json.JsonWriterSettings.builder().outputMode(org.bson.json.JsonMode.EXTENDED).build();
+
+  static KeyPosition of(ChangeEnvelope event) {
+    BsonTimestamp time = event.clusterTime();
+    BsonDocument token = event.resumeToken();
+    BsonValue copied = event.isSnapshot() && event.snapshotProgress() != null ? event.snapshotProgress().get("_id") : null;
+    return new KeyPosition(
+        time == null ? 0L : time.getValue(),
+        token != null && token.isString("_data") ? token.getString("_data").getValue() : "",
+        copied);
+  }
+
+  /** The key positions are kept by: the documentKey as canonical extended JSON ("" for an event without one). */
+  static String keyOf(ChangeEnvelope event) {
+    BsonDocument key = event.documentKey();
+    return key == null ? "" : key.toJson(CANONICAL);
+  }
+
+  @Override
+  public int compareTo(KeyPosition other) {
+    int byTime = Long.compareUnsigned(clusterTime, other.clusterTime);
+    return byTime != 0 ? byTime : token.compareTo(other.token);
+  }
+
+  /**
+   * Whether a run that resumes at {@code checkpoint} can never meet this key's event again, so that
+   * the position need not be kept: it lies before the checkpoint (one at the checkpoint itself is
+   * kept, which costs nothing), or it is a copied document at or before the last {@code _id} a
+   * snapshot checkpoint says is done.
+   */
+  boolean passedBy(Checkpoint checkpoint) {
+    if (checkpoint == null || checkpoint.clusterTime() == null) return false;
+    long at = checkpoint.clusterTime().getValue();
+    int byTime = Long.compareUnsigned(clusterTime, at);
+    if (byTime != 0) return byTime < 0;
+    if (checkpoint.inSnapshot()) {
+      BsonValue lastCopied = checkpoint.snapshot().get("_id");
+      return snapshotId != null && lastCopied != null && BsonOrder.compare(snapshotId, lastCopied) <= 0;
+    }
+    String atToken = checkpoint.resumeToken() != null && checkpoint.resumeToken().isString("_data")
+        ? checkpoint.resumeToken().getString("_data").getValue() : "";
+    return token.compareTo(atToken) < 0;
+  }
+}

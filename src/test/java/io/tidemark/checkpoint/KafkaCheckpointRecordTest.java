@@ -1,0 +1,94 @@
+package io.tidemark.checkpoint;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.mongodb.MongoNamespace;
+import io.tidemark.source.ChangeEnvelope;
+import io.tidemark.source.Envelopes;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import org.bson.BsonInt32;
+import org.bson.BsonTimestamp;
+import org.bson.Document;
+import org.junit.jupiter.api.Test;
+
+/** The checkpoint topic's record: what it keeps, how it reads back, and which key positions a checkpoint lets go. */
+class KafkaCheckpointRecordTest {
+  private static Checkpoint at(long index) {
+    ChangeEnvelope event = Envelopes.event(index, index, "any");
+    return Checkpoint.atToken("s", event.resumeToken(), event.clusterTime());
+  }
+
+  @Test
+  void aRecordReadsBackWithItsCheckpointPositionsAndHistory() {
+    Map<String, KeyPosition> positions = new HashMap<>();
+    ChangeEnvelope a = Envelopes.event(1, 120, "a");
+    positions.put(KeyPosition.keyOf(a), KeyPosition.of(a));
+    KafkaCheckpointRecord record = KafkaCheckpointRecord.none("s").withEpoch(3)
+        .next(at(100).as(CheckpointKind.GAP, "skipped 2"), Map.of(), 5)
+        .next(at(110), positions, 5);
+
+    KafkaCheckpointRecord read = KafkaCheckpointRecord.decode("s", "test", record.encode());
+    assertThat(read.epoch).isEqualTo(3);
+    assertThat(read.checkpoint).isEqualTo(at(110));
+    assertThat(read.positions).containsExactlyEntriesOf(positions);
+    assertThat(read.history()).extracting(Checkpoint::kind).containsExactly(CheckpointKind.GAP, CheckpointKind.EVENT);
+    assertThat(read.history().get(0).note()).isEqualTo("skipped 2");
+    assertThat(read.corruption).isNull();
+  }
+
+  @Test
+  void theHistoryKeepsTheNewestRoutineEntriesAndTheNotableOnesApart() {
+    KafkaCheckpointRecord record = KafkaCheckpointRecord.none("s").next(at(1).as(CheckpointKind.START, null), Map.of(), 3);
+    for (long index = 2; index <= 10; index++) record = record.next(at(index), Map.of(), 3);
+    assertThat(record.history()).hasSize(4);
+    assertThat(record.history().stream().filter(c -> c.kind() == CheckpointKind.START)).hasSize(1);
+    assertThat(record.history().get(record.history().size() - 1)).isEqualTo(at(10));
+  }
+
+  @Test
+  void anUnreadableValueIsReportedAndKeptAsItWas() {
+    KafkaCheckpointRecord garbage = KafkaCheckpointRecord.decode("s", "topic t", "not json".getBytes(StandardCharsets.UTF_8));
+    assertThat(garbage.checkpoint).isNull();
+    assertThat(garbage.corruption).hasMessageContaining("stream 's'").hasMessageContaining("'not json'");
+    KafkaCheckpointRecord again = KafkaCheckpointRecord.decode("s", "topic t", garbage.withEpoch(1).encode());
+    assertThat(again.epoch).isEqualTo(1);
+    assertThat(again.corruption).hasMessageContaining("not json");
+
+    String badToken = "{\"stream\": \"s\", \"epoch\": 4, \"checkpoint\": {\"kind\": \"event\", \"token\": \"nope\"}}";
+    KafkaCheckpointRecord corrupt = KafkaCheckpointRecord.decode("s", "topic t", badToken.getBytes(StandardCharsets.UTF_8));
+    assertThat(corrupt.epoch).isEqualTo(4);
+    assertThat(corrupt.corruption).hasMessageContaining("is not a resume token");
+    assertThat(KafkaCheckpointRecord.decode("s", "topic t", corrupt.withEpoch(5).encode()).corruption)
+        .hasMessageContaining("is not a resume token");
+  }
+
+  @Test
+  void aKeyPositionIsLetGoOnlyOnceTheCheckpointHasPassedIt() {
+    KeyPosition before = KeyPosition.of(Envelopes.event(1, 99, "k"));
+    KeyPosition atIt = KeyPosition.of(Envelopes.event(1, 100, "k"));
+    KeyPosition after = KeyPosition.of(Envelopes.event(1, 101, "k"));
+    assertThat(before.passedBy(at(100))).isTrue();
+    assertThat(atIt.passedBy(at(100))).isFalse();
+    assertThat(after.passedBy(at(100))).isFalse();
+    assertThat(after.compareTo(atIt)).isPositive();
+    assertThat(after.passedBy(null)).isFalse();
+  }
+
+  @Test
+  void aCopiedDocumentsPositionIsLetGoOnceTheCopyIsSavedPastItsId() {
+    BsonTimestamp time = new BsonTimestamp(1_700_000_000, 1);
+    MongoNamespace orders = new MongoNamespace("shop", "orders");
+    KeyPosition copied5 = KeyPosition.of(ChangeEnvelope.snapshot(1, orders, time, new Document("_id", 5)));
+    KeyPosition copied9 = KeyPosition.of(ChangeEnvelope.snapshot(2, orders, time, new Document("_id", 9)));
+    Checkpoint copiedThrough7 = Checkpoint.snapshot("s", time, new BsonInt32(7), null);
+    assertThat(copied5.passedBy(copiedThrough7)).isTrue();
+    assertThat(copied9.passedBy(copiedThrough7)).isFalse();
+    // The copy's end (a start at the snapshot's time) keeps them, and the first event after it lets them go.
+    assertThat(copied9.passedBy(Checkpoint.atOperationTime("s", time))).isFalse();
+    assertThat(copied9.passedBy(Checkpoint.atToken("s", Envelopes.insert(1).resumeToken(), new BsonTimestamp(1_700_000_000, 2)))).isTrue();
+    // A copied document and a later event of its key: the event is newer.
+    assertThat(KeyPosition.of(Envelopes.event(1, 1, "k")).compareTo(copied9)).isPositive();
+  }
+}
