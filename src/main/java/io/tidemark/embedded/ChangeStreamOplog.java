@@ -1,6 +1,5 @@
 package io.tidemark.embedded;
 
-import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoCollection;
 import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.backend.Cursor;
@@ -10,26 +9,35 @@ import de.bwaldvogel.mongo.bson.BsonTimestamp;
 import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.oplog.Oplog;
 import java.time.Instant;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.NoSuchElementException;
 import org.h2.mvstore.MVMap;
-import org.h2.mvstore.MVStore;
+import org.h2.mvstore.type.LongDataType;
+import org.h2.mvstore.type.StringDataType;
 
 /**
  * The oplog of the embedded server, replacing mongo-java-server's: entries live in
  * {@code local.oplog.rs} (durable with the rest of the data, queryable like a real oplog), keyed
  * by their timestamp, so a change-stream cursor seeks its position in O(log n) instead of
- * scanning and sorting the whole oplog on every getMore. It also
+ * scanning and sorting the whole oplog on every getMore, and the first and last entries, the
+ * count and the size are read in O(log n) too. It also
  *
  * <ul>
+ *   <li>takes its entries from the collections, which record each change as they apply it
+ *       ({@link EmbeddedCollection}), for every write path; mongo-java-server's own notifications
+ *       ({@link #handleInsert} and the like) are ignored, as they miss findAndModify and report
+ *       failed inserts;
  *   <li>appends in timestamp order, one writer at a time, so no reader can pass an entry that is
  *       still being written;
  *   <li>keeps timestamps increasing across restarts (it continues from the newest entry);
  *   <li>records updates the way change events need them: document key, updated and removed fields,
  *       replacements as {@code replace};
- *   <li>is capped at a number of entries: the oldest are truncated, and a stream that wants to
- *       resume before the truncation point gets {@code ChangeStreamHistoryLost} (286), as from a
- *       real replica set; a token that is not in the oplog gets {@code ChangeStreamFatalError} (280);
+ *   <li>is capped at a number of entries (and of bytes, when set): the oldest are truncated, and a
+ *       stream that wants to resume before the truncation point gets {@code ChangeStreamHistoryLost}
+ *       (286), as from a real replica set; a token that is not in the oplog gets
+ *       {@code ChangeStreamFatalError} (280);
  *   <li>announces every append, so an idle getMore waits instead of spinning.
  * </ul>
  */
@@ -38,11 +46,11 @@ final class ChangeStreamOplog implements Oplog {
   static final String COLLECTION = "oplog.rs";
   private static final String META_MAP = "tidemark.oplog.meta";
   private static final String TRUNCATED_THROUGH = "truncatedThrough";
-  private static final String BYTES = "bytes";
+  /** Entries a change-stream cursor reads from the store at a time. */
+  private static final int READ_AHEAD = 256;
 
-  private final MongoBackend backend;
-  private final MongoCollection<Object> collection;
-  private final MVMap<Object, Document> entries;
+  private final EmbeddedBackend backend;
+  private final EmbeddedCollection collection;
   private final MVMap<String, Long> meta;
   private final CursorRegistry cursors;
   private final long maxEntries;
@@ -51,69 +59,72 @@ final class ChangeStreamOplog implements Oplog {
   private final java.util.Set<Long> cursorIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final Object appended = new Object();
   private long appends;
-  private long lastTs;
+  /** The newest entry's timestamp; written under this oplog's lock. */
+  private volatile long lastTs;
 
-  @SuppressWarnings("unchecked")
-  ChangeStreamOplog(MongoBackend backend, MVStore store, CursorRegistry cursors, long maxEntries, long maxBytes, int maxEventBytes) {
+  ChangeStreamOplog(EmbeddedBackend backend, Storage storage, CursorRegistry cursors, long maxEntries, long maxBytes, int maxEventBytes) {
     this.backend = backend;
     MongoDatabase local = backend.resolveDatabase(DATABASE);
     MongoCollection<?> existing = local.resolveCollection(COLLECTION, false);
-    this.collection = (MongoCollection<Object>) (existing != null ? existing : local.createCollectionOrThrowIfExists(COLLECTION));
-    this.entries = store.openMap("databases." + DATABASE + "." + COLLECTION);
-    this.meta = store.openMap(META_MAP);
+    this.collection = (EmbeddedCollection) (existing != null ? existing : local.createCollectionOrThrowIfExists(COLLECTION));
+    this.meta = storage.store.openMap(META_MAP,
+        new MVMap.Builder<String, Long>().keyType(StringDataType.INSTANCE).valueType(LongDataType.INSTANCE));
     this.cursors = cursors;
     this.maxEntries = maxEntries;
     this.maxBytes = maxBytes;
     this.maxEventBytes = maxEventBytes;
-    if (maxBytes > 0 && !meta.containsKey(BYTES)) {
-      long bytes = 0;
-      for (Document entry : entries.values()) bytes += Tokens.bsonSize(entry);
-      meta.put(BYTES, bytes);
-    }
-    Object last = entries.isEmpty() ? null : entries.lastKey();
+    Object last = collection.lastKey();
     this.lastTs = last instanceof Long ts ? ts : 0L;
   }
 
   // ---- writes -------------------------------------------------------------------------------
 
+  /** mongo-java-server's notification: ignored, {@link EmbeddedCollection} records inserts itself. */
   @Override
-  public void handleInsert(String namespace, List<Document> documents) {
+  public void handleInsert(String namespace, List<Document> documents) {}
+
+  /** mongo-java-server's notification: ignored, {@link EmbeddedCollection} records updates itself. */
+  @Override
+  public void handleUpdate(String namespace, Document selector, Document update, List<Object> modifiedIds) {}
+
+  /** mongo-java-server's notification: ignored, {@link EmbeddedCollection} records deletes itself. */
+  @Override
+  public void handleDelete(String namespace, Document query, List<Object> deletedIds) {}
+
+  /** A document was inserted (or upserted). */
+  void recordInsert(String namespace, Document document) {
     if (isOplog(namespace)) return;
     synchronized (this) {
-      for (Document document : documents) {
-        append(entry("i", namespace).append("o", document.cloneDeeply()));
-      }
+      append(entry("i", namespace).append("o", document));
     }
-    announce();
+    appended();
   }
 
-  @Override
-  public void handleUpdate(String namespace, Document selector, Document update, List<Object> modifiedIds) {
+  /**
+   * A document was updated by {@code update} (an update or a replacement; null: unknown, then
+   * recorded as a replacement by {@code after}), and now is {@code after}.
+   */
+  void recordUpdate(String namespace, Object id, Document update, Document after) {
     if (isOplog(namespace)) return;
     synchronized (this) {
-      for (Object id : modifiedIds) {
-        Document entry = entry("u", namespace).append("o", update.cloneDeeply()).append("o2", new Document("_id", id));
-        if (ChangeEvents.isReplacement(update)) {
-          entry.append("replacement", true);
-        } else {
-          Document current = lookup(namespace, id);
-          entry.append("updateDescription", ChangeEvents.updateDescription(update, current));
-        }
-        append(entry);
+      Document entry = entry("u", namespace).append("o2", new Document("_id", id));
+      if (update == null || ChangeEvents.isReplacement(update)) {
+        entry.append("o", update == null ? after : update).append("replacement", true);
+      } else {
+        entry.append("o", update).append("updateDescription", ChangeEvents.updateDescription(update, after));
       }
+      append(entry);
     }
-    announce();
+    appended();
   }
 
-  @Override
-  public void handleDelete(String namespace, Document query, List<Object> deletedIds) {
+  /** A document was deleted. */
+  void recordDelete(String namespace, Object id) {
     if (isOplog(namespace)) return;
     synchronized (this) {
-      for (Object id : deletedIds) {
-        append(entry("d", namespace).append("o", new Document("_id", id)));
-      }
+      append(entry("d", namespace).append("o", new Document("_id", id)));
     }
-    announce();
+    appended();
   }
 
   /** A collection was renamed: a command entry, as a replica set writes. */
@@ -122,7 +133,7 @@ final class ChangeStreamOplog implements Oplog {
     synchronized (this) {
       append(entry("c", from.substring(0, from.indexOf('.')) + ".$cmd").append("o", new Document("renameCollection", from).append("to", to)));
     }
-    announce();
+    appended();
   }
 
   @Override
@@ -132,7 +143,7 @@ final class ChangeStreamOplog implements Oplog {
     synchronized (this) {
       append(entry("c", namespace.substring(0, dot) + ".$cmd").append("o", new Document("drop", namespace.substring(dot + 1))));
     }
-    announce();
+    appended();
   }
 
   private Document entry(String op, String namespace) {
@@ -152,36 +163,29 @@ final class ChangeStreamOplog implements Oplog {
 
   private void append(Document entry) {
     collection.addDocument(entry);
-    long bytes = 0;
-    if (maxBytes > 0) {
-      bytes = meta.getOrDefault(BYTES, 0L) + Tokens.bsonSize(entry);
-      meta.put(BYTES, bytes);
-    }
-    if (entries.size() > maxEntries + Math.max(1, maxEntries / 100) || (maxBytes > 0 && bytes > maxBytes)) truncate();
+    boolean overEntries = collection.count() > maxEntries + Math.max(1, maxEntries / 100);
+    boolean overBytes = maxBytes > 0 && collection.storedBytes() > maxBytes;
+    if (overEntries || overBytes) truncate();
   }
 
   /** Drops the oldest entries down to the caps, and remembers how far history now reaches. */
   private void truncate() {
     long through = 0;
-    long bytes = maxBytes > 0 ? meta.getOrDefault(BYTES, 0L) : 0;
-    while (entries.size() > maxEntries || (maxBytes > 0 && bytes > maxBytes && entries.size() > 1)) {
-      Object oldest = entries.firstKey();
-      Document entry = entries.get(oldest);
-      if (maxBytes > 0) bytes -= Tokens.bsonSize(entry);
-      collection.removeDocument(entry);
-      through = (Long) oldest;
+    while (collection.count() > maxEntries || (maxBytes > 0 && collection.storedBytes() > maxBytes && collection.count() > 1)) {
+      long oldest = oldest();
+      collection.removeDocument(collection.find(oldest));
+      through = oldest;
     }
-    if (maxBytes > 0) meta.put(BYTES, bytes);
     if (through != 0) meta.put(TRUNCATED_THROUGH, through);
   }
 
-  /** What collStats says of a capped collection: entries and their cap, and bytes where they are counted. */
+  /** What collStats says of a capped collection: entries and bytes, and their caps. */
   Document stats() {
     Document stats = new Document("ns", DATABASE + "." + COLLECTION)
-        .append("count", (long) entries.size())
+        .append("count", (long) collection.count())
         .append("capped", true)
         .append("max", maxEntries);
-    if (maxBytes > 0) stats.append("size", meta.getOrDefault(BYTES, 0L)).append("maxSize", maxBytes);
+    if (maxBytes > 0) stats.append("size", collection.storedBytes()).append("maxSize", maxBytes);
     return stats.append("ok", 1.0);
   }
 
@@ -207,7 +211,7 @@ final class ChangeStreamOplog implements Oplog {
     return namespace.startsWith(DATABASE + ".");
   }
 
-  private void announce() {
+  private void appended() {
     synchronized (appended) {
       appends++;
       appended.notifyAll();
@@ -240,14 +244,12 @@ final class ChangeStreamOplog implements Oplog {
 
   /** Timestamp value of the newest entry, 0 when empty. */
   long newest() {
-    Object last = entries.isEmpty() ? null : entries.lastKey();
-    return last instanceof Long ts ? ts : 0L;
+    return lastTs;
   }
 
   /** Timestamp value of the oldest entry, 0 when empty. */
   long oldest() {
-    Object first = entries.isEmpty() ? null : entries.firstKey();
-    return first instanceof Long ts ? ts : 0L;
+    return collection.firstKey() instanceof Long ts ? ts : 0L;
   }
 
   /** History up to and including this timestamp value was truncated; 0 when nothing was. */
@@ -257,28 +259,42 @@ final class ChangeStreamOplog implements Oplog {
   }
 
   Document entryAt(long ts) {
-    return entries.get(ts);
+    return collection.find(ts);
   }
 
-  /** Entries after {@code ts} (or from it, when inclusive), oldest first, read lazily. */
+  /** Entries after {@code ts} (or from it, when inclusive), oldest first, read a few at a time. */
   Iterable<Map.Entry<Object, Document>> from(long ts, boolean inclusive) {
-    Object start = inclusive ? entries.ceilingKey(ts) : entries.higherKey(ts);
-    if (start == null) return List.of();
-    return () -> {
-      var cursor = entries.cursor(start);
-      return new java.util.Iterator<>() {
-        @Override
-        public boolean hasNext() {
-          return cursor.hasNext();
-        }
+    return () -> new Iterator<>() {
+      private Iterator<Document> batch = List.<Document>of().iterator();
+      private long position = ts;
+      private boolean includePosition = inclusive;
+      private boolean end;
 
-        @Override
-        public Map.Entry<Object, Document> next() {
-          Object key = cursor.next();
-          return Map.entry(key, cursor.getValue());
+      @Override
+      public boolean hasNext() {
+        while (!batch.hasNext() && !end) {
+          List<Document> read = collection.readFrom(position, includePosition, READ_AHEAD);
+          end = read.size() < READ_AHEAD;
+          batch = read.iterator();
+          if (!read.isEmpty()) {
+            position = timestamp(read.get(read.size() - 1));
+            includePosition = false;
+          }
         }
-      };
+        return batch.hasNext();
+      }
+
+      @Override
+      public Map.Entry<Object, Document> next() {
+        if (!hasNext()) throw new NoSuchElementException();
+        Document entry = batch.next();
+        return Map.entry(timestamp(entry), entry);
+      }
     };
+  }
+
+  private static long timestamp(Document entry) {
+    return ((Number) entry.get("_id")).longValue();
   }
 
   Document currentDocument(String namespace, Object id) {

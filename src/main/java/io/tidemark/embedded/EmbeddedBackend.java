@@ -1,5 +1,6 @@
 package io.tidemark.embedded;
 
+import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.MongoVersion;
 import de.bwaldvogel.mongo.backend.Cursor;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
@@ -17,6 +18,9 @@ import org.h2.mvstore.MVStore;
  * Tidemark depends on it:
  *
  * <ul>
+ *   <li>its databases and collections store BSON, keyed and ordered by {@code _id}, and answer
+ *       queries from key ranges a batch at a time ({@link EmbeddedDatabase},
+ *       {@link EmbeddedCollection});
  *   <li>its oplog is {@link ChangeStreamOplog}: ordered, seekable, capped, with replica-set
  *       change events and errors;
  *   <li>a write is committed to the store before it is acknowledged (when configured), so
@@ -30,11 +34,41 @@ final class EmbeddedBackend extends H2Backend {
   private final FailPoints failPoints = new FailPoints();
   private final Object commitLock = new Object();
   private long commits;
+  private Storage storage;
 
   EmbeddedBackend(MVStore store, EmbeddedSettings settings) {
     super(store);
     this.settings = settings;
     version(SERVER_VERSION);
+    store.getMapNames().stream()
+        .filter(name -> name.startsWith(Storage.DOCUMENTS))
+        .map(name -> name.substring(Storage.DOCUMENTS.length(), name.indexOf('.', Storage.DOCUMENTS.length())))
+        .distinct()
+        .forEach(this::resolveDatabase);
+  }
+
+  private synchronized Storage storage() {
+    if (storage == null) storage = new Storage(getMvStore());
+    return storage;
+  }
+
+  @Override
+  protected MongoDatabase openOrCreateDatabase(String databaseName) {
+    return new EmbeddedDatabase(databaseName, getCursorRegistry(), storage());
+  }
+
+  /** Documents read by queries so far. */
+  long scannedObjects() {
+    return storage().scannedObjects();
+  }
+
+  @Override
+  public Document getServerStatus() {
+    Document status = super.getServerStatus();
+    if (status.get("metrics") instanceof Document metrics) {
+      metrics.put("queryExecutor", new Document("scannedObjects", scannedObjects()));
+    }
+    return status;
   }
 
   /**
@@ -54,12 +88,12 @@ final class EmbeddedBackend extends H2Backend {
     }
   };
 
-  private final Object readModifyWrites = new Object();
-
   @Override
   protected Oplog createOplog() {
-    return new ChangeStreamOplog(
-        this, getMvStore(), getCursorRegistry(), settings.oplogMaxEntries, settings.oplogMaxBytes, settings.maxEventBytes);
+    ChangeStreamOplog oplog = new ChangeStreamOplog(
+        this, storage(), getCursorRegistry(), settings.oplogMaxEntries, settings.oplogMaxBytes, settings.maxEventBytes);
+    storage().oplog(oplog);
+    return oplog;
   }
 
   ChangeStreamOplog changeStreamOplog() {
@@ -88,17 +122,7 @@ final class EmbeddedBackend extends H2Backend {
     if (changeStream) markSplitLargeEvents(query);
     Document response;
     try {
-      if (isReadModifyWrite(command)) {
-        // mongo-java-server modifies stored documents in place and answers with the stored
-        // object itself, encoded after this returns: two racing findAndModify {$inc} could both
-        // answer with the later value. A mongod applies each atomically and answers with its own
-        // post-image; fencing epochs rely on that. So these run one at a time, answering a copy.
-        synchronized (readModifyWrites) {
-          response = super.handleCommand(channel, databaseName, command, query).cloneDeeply();
-        }
-      } else {
-        response = super.handleCommand(channel, databaseName, command, query);
-      }
+      response = super.handleCommand(channel, databaseName, command, query);
     } catch (ChangeStreamError e) {
       return e.reply();
     }
@@ -124,10 +148,6 @@ final class EmbeddedBackend extends H2Backend {
     }
     return FailPoints.error(334, "MechanismUnavailable",
         "Received authentication for mechanism " + query.get("mechanism") + " which is not enabled (the embedded server takes PLAIN)");
-  }
-
-  private static boolean isReadModifyWrite(String command) {
-    return command.equalsIgnoreCase("findAndModify") || command.equalsIgnoreCase("update");
   }
 
   private static boolean isChangeStream(Document query) {

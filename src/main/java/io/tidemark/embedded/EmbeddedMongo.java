@@ -37,7 +37,13 @@ public final class EmbeddedMongo implements AutoCloseable {
     // Chunks freed by a commit may be overwritten at once: commits are frequent, and a crash of
     // the process (not of the machine) never sees a half-written chunk.
     store.setRetentionTime(0);
-    EmbeddedBackend backend = new EmbeddedBackend(store, settings);
+    EmbeddedBackend backend;
+    try {
+      backend = new EmbeddedBackend(store, settings);
+    } catch (RuntimeException e) {
+      store.closeImmediately();
+      throw e;
+    }
     MongoServer server = new MongoServer(backend);
     server.enableOplog();
     try {
@@ -66,8 +72,9 @@ public final class EmbeddedMongo implements AutoCloseable {
     } catch (IOException e) {
       throw new TidemarkException("cannot create data directory " + dataDir + ": " + Errors.oneLine(e.getMessage()), e);
     }
+    MVStore store;
     try {
-      return new MVStore.Builder().fileName(file.toString()).open();
+      store = new MVStore.Builder().fileName(file.toString()).open();
     } catch (RuntimeException e) {
       if (String.valueOf(e.getMessage()).contains("locked")) {
         throw new TidemarkException(
@@ -76,6 +83,13 @@ public final class EmbeddedMongo implements AutoCloseable {
       }
       throw new TidemarkException("cannot open the embedded MongoDB store " + file + ": " + Errors.oneLine(e.getMessage()), e);
     }
+    if (store.getMapNames().stream().anyMatch(name -> name.startsWith("databases."))) {
+      store.closeImmediately();
+      throw new TidemarkException("data directory " + dataDir + " holds the embedded MongoDB of an earlier Tidemark version, which"
+          + " stored documents Java-serialized; this version stores BSON and does not read that format: move " + file
+          + " away (or delete it: the demo writes its data again)");
+    }
+    return store;
   }
 
   public String connectionString() {
