@@ -34,11 +34,13 @@ import org.h2.mvstore.type.StringDataType;
  *   <li>keeps timestamps increasing across restarts (it continues from the newest entry);
  *   <li>records updates the way change events need them: document key, updated and removed fields,
  *       replacements as {@code replace};
+ *   <li>shows change streams only entries that are committed to the store ({@link #published}),
+ *       so no consumer ever holds the token of an entry that a crash takes back;
  *   <li>is capped at a number of entries (and of bytes, when set): the oldest are truncated, and a
  *       stream that wants to resume before the truncation point gets {@code ChangeStreamHistoryLost}
  *       (286), as from a real replica set; a token that is not in the oplog gets
  *       {@code ChangeStreamFatalError} (280);
- *   <li>announces every append, so an idle getMore waits instead of spinning.
+ *   <li>announces every entry it shows, so an idle getMore waits instead of spinning.
  * </ul>
  */
 final class ChangeStreamOplog implements Oplog {
@@ -56,13 +58,22 @@ final class ChangeStreamOplog implements Oplog {
   private final long maxEntries;
   private final long maxBytes;
   private final int maxEventBytes;
+  private final boolean visibleWhenCommitted;
   private final java.util.Set<Long> cursorIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final Object appended = new Object();
   private long appends;
   /** The newest entry's timestamp; written under this oplog's lock. */
   private volatile long lastTs;
+  /** Entries up to this timestamp are shown to change streams. */
+  private volatile long visibleThrough;
 
-  ChangeStreamOplog(EmbeddedBackend backend, Storage storage, CursorRegistry cursors, long maxEntries, long maxBytes, int maxEventBytes) {
+  /**
+   * @param visibleWhenCommitted show an entry once a commit of the store covers it
+   *     ({@link #published}); else as soon as it is appended (when writes are not committed
+   *     before they are acknowledged, there is nothing to wait for)
+   */
+  ChangeStreamOplog(EmbeddedBackend backend, Storage storage, CursorRegistry cursors, long maxEntries, long maxBytes, int maxEventBytes,
+      boolean visibleWhenCommitted) {
     this.backend = backend;
     MongoDatabase local = backend.resolveDatabase(DATABASE);
     MongoCollection<?> existing = local.resolveCollection(COLLECTION, false);
@@ -73,8 +84,10 @@ final class ChangeStreamOplog implements Oplog {
     this.maxEntries = maxEntries;
     this.maxBytes = maxBytes;
     this.maxEventBytes = maxEventBytes;
+    this.visibleWhenCommitted = visibleWhenCommitted;
     Object last = collection.lastKey();
     this.lastTs = last instanceof Long ts ? ts : 0L;
+    this.visibleThrough = lastTs;
   }
 
   // ---- writes -------------------------------------------------------------------------------
@@ -212,7 +225,14 @@ final class ChangeStreamOplog implements Oplog {
   }
 
   private void appended() {
+    if (!visibleWhenCommitted) published(newest());
+  }
+
+  /** Entries up to {@code ts} are committed: change streams may read them now. */
+  void published(long ts) {
     synchronized (appended) {
+      if (ts <= visibleThrough) return;
+      visibleThrough = ts;
       appends++;
       appended.notifyAll();
     }
@@ -224,7 +244,7 @@ final class ChangeStreamOplog implements Oplog {
     }
   }
 
-  /** Waits until an entry is appended after {@code seen} appends, or the time is up. */
+  /** Waits until an entry is shown after {@code seen} announcements, or the time is up. */
   void awaitAppendAfter(long seen, long maxMillis) throws InterruptedException {
     long deadline = System.nanoTime() + maxMillis * 1_000_000L;
     synchronized (appended) {
@@ -262,8 +282,9 @@ final class ChangeStreamOplog implements Oplog {
     return collection.find(ts);
   }
 
-  /** Entries after {@code ts} (or from it, when inclusive), oldest first, read a few at a time. */
+  /** Shown entries after {@code ts} (or from it, when inclusive), oldest first, read a few at a time. */
   Iterable<Map.Entry<Object, Document>> from(long ts, boolean inclusive) {
+    long through = visibleThrough;
     return () -> new Iterator<>() {
       private Iterator<Document> batch = List.<Document>of().iterator();
       private long position = ts;
@@ -275,10 +296,11 @@ final class ChangeStreamOplog implements Oplog {
         while (!batch.hasNext() && !end) {
           List<Document> read = collection.readFrom(position, includePosition, READ_AHEAD);
           end = read.size() < READ_AHEAD;
-          batch = read.iterator();
+          batch = read.stream().filter(entry -> timestamp(entry) <= through).iterator();
           if (!read.isEmpty()) {
             position = timestamp(read.get(read.size() - 1));
             includePosition = false;
+            if (position > through) end = true;
           }
         }
         return batch.hasNext();

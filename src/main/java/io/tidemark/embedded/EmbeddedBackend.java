@@ -11,6 +11,8 @@ import de.bwaldvogel.mongo.exception.CursorNotFoundException;
 import de.bwaldvogel.mongo.oplog.Oplog;
 import io.netty.channel.Channel;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 import org.h2.mvstore.MVStore;
 
 /**
@@ -23,22 +25,34 @@ import org.h2.mvstore.MVStore;
  *       {@link EmbeddedCollection});
  *   <li>its oplog is {@link ChangeStreamOplog}: ordered, seekable, capped, with replica-set
  *       change events and errors;
- *   <li>a write is committed to the store before it is acknowledged (when configured), so
- *       {@code kill -9} loses no acknowledged write, and the store is compacted as it goes;
+ *   <li>a write and its oplog entry are committed to the store together, and (when configured)
+ *       before the write is acknowledged, so {@code kill -9} loses no acknowledged write and
+ *       leaves no half of one ({@link GroupCommit}); the store is compacted as it goes;
  *   <li>an empty change-stream getMore waits up to {@code maxAwaitTimeMS} (capped) for a new
  *       entry, instead of returning at once into a busy loop.
  * </ul>
  */
 final class EmbeddedBackend extends H2Backend {
+  /** Commands that never write; every other command runs as a write ({@link GroupCommit#write}). */
+  private static final Set<String> READS = Set.of(
+      "find", "getmore", "count", "distinct", "listcollections", "listindexes", "listdatabases", "ping", "ismaster", "hello",
+      "buildinfo", "serverstatus", "collstats", "dbstats", "whatsmyuri", "getlog", "hostinfo", "getcmdlineopts",
+      "getfreemonitoringstatus", "connectionstatus", "killcursors", "endsessions", "getlasterror", "saslstart",
+      "getparameter", "replsetgetstatus", "configurefailpoint");
+
   private final EmbeddedSettings settings;
   private final FailPoints failPoints = new FailPoints();
-  private final Object commitLock = new Object();
-  private long commits;
   private Storage storage;
+  private GroupCommit commits;
 
   EmbeddedBackend(MVStore store, EmbeddedSettings settings) {
     super(store);
     this.settings = settings;
+    this.commits = new GroupCommit(store, settings.commitBeforeAck, settings.compactEveryCommits,
+        () -> changeStreamOplog() == null ? 0 : changeStreamOplog().newest(),
+        ts -> {
+          if (changeStreamOplog() != null) changeStreamOplog().published(ts);
+        });
     version(SERVER_VERSION);
     store.getMapNames().stream()
         .filter(name -> name.startsWith(Storage.DOCUMENTS))
@@ -54,7 +68,13 @@ final class EmbeddedBackend extends H2Backend {
 
   @Override
   protected MongoDatabase openOrCreateDatabase(String databaseName) {
-    return new EmbeddedDatabase(databaseName, getCursorRegistry(), storage());
+    // Opening a database creates maps: no commit may see that half-done either.
+    if (commits == null) return new EmbeddedDatabase(databaseName, getCursorRegistry(), storage());
+    return commits.change(() -> new EmbeddedDatabase(databaseName, getCursorRegistry(), storage()));
+  }
+
+  GroupCommit commits() {
+    return commits;
   }
 
   /** Documents read by queries so far. */
@@ -90,8 +110,8 @@ final class EmbeddedBackend extends H2Backend {
 
   @Override
   protected Oplog createOplog() {
-    ChangeStreamOplog oplog = new ChangeStreamOplog(
-        this, storage(), getCursorRegistry(), settings.oplogMaxEntries, settings.oplogMaxBytes, settings.maxEventBytes);
+    ChangeStreamOplog oplog = commits.change(() -> new ChangeStreamOplog(this, storage(), getCursorRegistry(), settings.oplogMaxEntries,
+        settings.oplogMaxBytes, settings.maxEventBytes, settings.commitBeforeAck));
     storage().oplog(oplog);
     return oplog;
   }
@@ -102,6 +122,20 @@ final class EmbeddedBackend extends H2Backend {
 
   @Override
   public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
+    if (isRead(command, query)) return handle(channel, databaseName, command, query);
+    return commits.write(() -> handle(channel, databaseName, command, query));
+  }
+
+  private static boolean isRead(String command, Document query) {
+    String name = command.toLowerCase(Locale.ROOT);
+    if (name.equals("aggregate")) {
+      return !(query.get("pipeline") instanceof List<?> stages)
+          || stages.stream().noneMatch(stage -> stage instanceof Document d && (d.containsKey("$out") || d.containsKey("$merge")));
+    }
+    return READS.contains(name);
+  }
+
+  private Document handle(Channel channel, String databaseName, String command, Document query) {
     if (command.equalsIgnoreCase("saslStart")) return authenticate(query);
     if (command.equalsIgnoreCase("configureFailPoint")) {
       return settings.testCommands
@@ -129,7 +163,6 @@ final class EmbeddedBackend extends H2Backend {
     if (command.equalsIgnoreCase("renameCollection") && changeStreamOplog() != null && response.get("ok") instanceof Number ok && ok.doubleValue() == 1.0) {
       changeStreamOplog().handleRename(String.valueOf(query.get("renameCollection")), String.valueOf(query.get("to")));
     }
-    if (settings.commitBeforeAck) commitIfChanged();
     addPostBatchResumeToken(response);
     closeFinishedChangeStream(response);
     stampOperationTime(response);
@@ -223,17 +256,11 @@ final class EmbeddedBackend extends H2Backend {
     }
   }
 
-  /** One commit covers every write made before it, so concurrent writers share commits. */
-  private void commitIfChanged() {
-    MVStore store = getMvStore();
-    if (!store.hasUnsavedChanges()) return;
-    synchronized (commitLock) {
-      if (!store.hasUnsavedChanges()) return;
-      store.commit();
-      if (++commits % settings.compactEveryCommits == 0) {
-        store.compact(80, 8 << 20);
-      }
-    }
+  /** Closes the store once no write is in progress, committing what is written. */
+  @Override
+  public void close() {
+    commits.stop();
+    commits.exclusively(super::close);
   }
 
   @Override

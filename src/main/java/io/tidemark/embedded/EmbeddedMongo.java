@@ -33,7 +33,7 @@ public final class EmbeddedMongo implements AutoCloseable {
 
   /** Starts a server on {@code host:port} (port 0: any free one) over the data in {@code dataDir}, or in memory when null. */
   public static EmbeddedMongo start(Path dataDir, String host, int port, EmbeddedSettings settings) {
-    MVStore store = openStore(dataDir);
+    MVStore store = openStore(dataDir, settings);
     // Chunks freed by a commit may be overwritten at once: commits are frequent, and a crash of
     // the process (not of the machine) never sees a half-written chunk.
     store.setRetentionTime(0);
@@ -46,6 +46,8 @@ public final class EmbeddedMongo implements AutoCloseable {
     }
     MongoServer server = new MongoServer(backend);
     server.enableOplog();
+    backend.commits().commit();
+    if (!settings.commitBeforeAck) backend.commits().commitEvery(java.time.Duration.ofSeconds(1));
     try {
       server.bind(new InetSocketAddress(host, port), 1, settings.eventLoops);
     } catch (RuntimeException e) {
@@ -64,7 +66,11 @@ public final class EmbeddedMongo implements AutoCloseable {
     return start(null, "127.0.0.1", 0, settings);
   }
 
-  private static MVStore openStore(Path dataDir) {
+  /**
+   * The store never commits by itself — neither in the background nor when unsaved changes pile
+   * up — so that it never stores a write half-done: {@link GroupCommit} commits, between writes.
+   */
+  private static MVStore openStore(Path dataDir, EmbeddedSettings settings) {
     if (dataDir == null) return new MVStore.Builder().open();
     Path file = dataDir.resolve(STORE_FILE);
     try {
@@ -74,7 +80,10 @@ public final class EmbeddedMongo implements AutoCloseable {
     }
     MVStore store;
     try {
-      store = new MVStore.Builder().fileName(file.toString()).open();
+      store = new MVStore.Builder().fileName(file.toString())
+          .autoCommitDisabled()
+          .autoCommitBufferSize(0)
+          .open();
     } catch (RuntimeException e) {
       if (String.valueOf(e.getMessage()).contains("locked")) {
         throw new TidemarkException(
