@@ -31,15 +31,15 @@ import org.h2.mvstore.type.StringDataType;
  *       failed inserts;
  *   <li>appends in timestamp order, one writer at a time, so no reader can pass an entry that is
  *       still being written;
+ *   <li>shows change streams only entries that are committed to the store ({@link #published}),
+ *       so no consumer ever holds the token of an entry that a crash takes back;
  *   <li>keeps timestamps increasing across restarts (it continues from the newest entry);
  *   <li>records updates the way change events need them: document key, updated and removed fields,
  *       replacements as {@code replace};
- *   <li>shows change streams only entries that are committed to the store ({@link #published}),
- *       so no consumer ever holds the token of an entry that a crash takes back;
- *   <li>is capped at a number of entries (and of bytes, when set): the oldest are truncated, and a
- *       stream that wants to resume before the truncation point gets {@code ChangeStreamHistoryLost}
- *       (286), as from a real replica set; a token that is not in the oplog gets
- *       {@code ChangeStreamFatalError} (280);
+ *   <li>is capped by entries, bytes and age (and keeps entries younger than a minimum retention,
+ *       as {@code oplogMinRetentionHours} does): the oldest are truncated, and a stream that wants
+ *       to resume before the truncation point gets {@code ChangeStreamHistoryLost} (286), as from a
+ *       real replica set; a token that is not in the oplog gets {@code ChangeStreamFatalError} (280);
  *   <li>announces every entry it shows, so an idle getMore waits instead of spinning.
  * </ul>
  */
@@ -55,9 +55,7 @@ final class ChangeStreamOplog implements Oplog {
   private final EmbeddedCollection collection;
   private final MVMap<String, Long> meta;
   private final CursorRegistry cursors;
-  private final long maxEntries;
-  private final long maxBytes;
-  private final int maxEventBytes;
+  private final EmbeddedSettings settings;
   private final boolean visibleWhenCommitted;
   private final java.util.Set<Long> cursorIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final Object appended = new Object();
@@ -72,7 +70,7 @@ final class ChangeStreamOplog implements Oplog {
    *     ({@link #published}); else as soon as it is appended (when writes are not committed
    *     before they are acknowledged, there is nothing to wait for)
    */
-  ChangeStreamOplog(EmbeddedBackend backend, Storage storage, CursorRegistry cursors, long maxEntries, long maxBytes, int maxEventBytes,
+  ChangeStreamOplog(EmbeddedBackend backend, Storage storage, CursorRegistry cursors, EmbeddedSettings settings,
       boolean visibleWhenCommitted) {
     this.backend = backend;
     MongoDatabase local = backend.resolveDatabase(DATABASE);
@@ -81,9 +79,7 @@ final class ChangeStreamOplog implements Oplog {
     this.meta = storage.store.openMap(META_MAP,
         new MVMap.Builder<String, Long>().keyType(StringDataType.INSTANCE).valueType(LongDataType.INSTANCE));
     this.cursors = cursors;
-    this.maxEntries = maxEntries;
-    this.maxBytes = maxBytes;
-    this.maxEventBytes = maxEventBytes;
+    this.settings = settings;
     this.visibleWhenCommitted = visibleWhenCommitted;
     Object last = collection.lastKey();
     this.lastTs = last instanceof Long ts ? ts : 0L;
@@ -176,20 +172,34 @@ final class ChangeStreamOplog implements Oplog {
 
   private void append(Document entry) {
     collection.addDocument(entry);
-    boolean overEntries = collection.count() > maxEntries + Math.max(1, maxEntries / 100);
-    boolean overBytes = maxBytes > 0 && collection.storedBytes() > maxBytes;
-    if (overEntries || overBytes) truncate();
+    long count = collection.count();
+    long maxEntries = settings.oplogMaxEntries;
+    boolean overEntries = count > maxEntries + Math.max(1, maxEntries / 100);
+    boolean overBytes = settings.oplogMaxBytes > 0 && collection.storedBytes() > settings.oplogMaxBytes;
+    boolean overAge = settings.oplogMaxAge.toSeconds() > 0 && ageSeconds(oldest()) > settings.oplogMaxAge.toSeconds();
+    if (overEntries || overBytes || overAge) truncate();
   }
 
-  /** Drops the oldest entries down to the caps, and remembers how far history now reaches. */
+  /** Drops the oldest entries down to the caps, keeping the minimum retention, and remembers how far history now reaches. */
   private void truncate() {
     long through = 0;
-    while (collection.count() > maxEntries || (maxBytes > 0 && collection.storedBytes() > maxBytes && collection.count() > 1)) {
+    long minRetention = settings.oplogMinRetention.toSeconds();
+    long maxAge = settings.oplogMaxAge.toSeconds();
+    while (collection.count() > 1) {
       long oldest = oldest();
+      long age = ageSeconds(oldest);
+      boolean over = collection.count() > settings.oplogMaxEntries
+          || (settings.oplogMaxBytes > 0 && collection.storedBytes() > settings.oplogMaxBytes)
+          || (maxAge > 0 && age > maxAge);
+      if (!over || (minRetention > 0 && age < minRetention)) break;
       collection.removeDocument(collection.find(oldest));
       through = oldest;
     }
     if (through != 0) meta.put(TRUNCATED_THROUGH, through);
+  }
+
+  private static long ageSeconds(long ts) {
+    return ts == 0 ? 0 : Instant.now().getEpochSecond() - (ts >>> 32);
   }
 
   /** What collStats says of a capped collection: entries and bytes, and their caps. */
@@ -197,8 +207,9 @@ final class ChangeStreamOplog implements Oplog {
     Document stats = new Document("ns", DATABASE + "." + COLLECTION)
         .append("count", (long) collection.count())
         .append("capped", true)
-        .append("max", maxEntries);
-    if (maxBytes > 0) stats.append("size", collection.storedBytes()).append("maxSize", maxBytes);
+        .append("max", settings.oplogMaxEntries)
+        .append("size", collection.storedBytes());
+    if (settings.oplogMaxBytes > 0) stats.append("maxSize", settings.oplogMaxBytes);
     return stats.append("ok", 1.0);
   }
 
@@ -259,7 +270,7 @@ final class ChangeStreamOplog implements Oplog {
 
   /** The largest change event the server returns (0: no limit). */
   int maxEventBytes() {
-    return maxEventBytes;
+    return settings.maxEventBytes;
   }
 
   /** Timestamp value of the newest entry, 0 when empty. */

@@ -110,8 +110,7 @@ final class EmbeddedBackend extends H2Backend {
 
   @Override
   protected Oplog createOplog() {
-    ChangeStreamOplog oplog = commits.change(() -> new ChangeStreamOplog(this, storage(), getCursorRegistry(), settings.oplogMaxEntries,
-        settings.oplogMaxBytes, settings.maxEventBytes, settings.commitBeforeAck));
+    ChangeStreamOplog oplog = commits.change(() -> new ChangeStreamOplog(this, storage(), getCursorRegistry(), settings, settings.commitBeforeAck));
     storage().oplog(oplog);
     return oplog;
   }

@@ -83,6 +83,7 @@ public final class EmbeddedMongo implements AutoCloseable {
       store = new MVStore.Builder().fileName(file.toString())
           .autoCommitDisabled()
           .autoCommitBufferSize(0)
+          .cacheSize(settings.cacheMegabytes)
           .open();
     } catch (RuntimeException e) {
       if (String.valueOf(e.getMessage()).contains("locked")) {

@@ -13,9 +13,12 @@ import com.mongodb.client.model.Indexes;
 import com.mongodb.client.model.Sorts;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import io.tidemark.Await;
 import io.tidemark.TidemarkException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import org.bson.BsonTimestamp;
@@ -71,6 +74,48 @@ class EmbeddedStorageIT {
           .isInstanceOfSatisfying(MongoWriteException.class, e -> assertThat(e.getCode()).isEqualTo(11000));
       assertThat(client.getDatabase("shop").listCollectionNames().into(new ArrayList<>())).containsExactlyInAnyOrder("orders", "new");
       assertThat(client.getDatabase("shop").getCollection("new").find().first()).isEqualTo(new Document("_id", "moved"));
+    }
+  }
+
+  @Test
+  void theOplogIsCappedInBytesByDefault(@TempDir Path data) {
+    assertThat(EmbeddedSettings.defaults().oplogMaxBytes).isPositive();
+    long cap = 64 * 1024;
+    try (EmbeddedMongo mongo = EmbeddedMongo.start(data, "127.0.0.1", 0, EmbeddedSettings.defaults().withOplogMaxBytes(cap));
+        MongoClient client = MongoClients.create(mongo.connectionString())) {
+      MongoCollection<Document> orders = client.getDatabase("shop").getCollection("orders");
+      for (int i = 0; i < 5_000; i += 500) orders.insertMany(orders(i, 500));
+      Document stats = client.getDatabase("local").runCommand(new Document("collStats", "oplog.rs"));
+      assertThat(stats.get("size", Number.class).longValue()).isBetween(cap / 2, cap);
+      assertThat(stats.get("maxSize", Number.class).longValue()).isEqualTo(cap);
+      Document oldest = client.getDatabase("local").getCollection("oplog.rs").find().sort(Sorts.ascending("$natural")).first();
+      assertThat(((Document) oldest.get("o")).getInteger("_id")).as("the oldest entry still held").isGreaterThan(4_000);
+    }
+  }
+
+  @Test
+  void aMinimumRetentionKeepsYoungEntriesBeyondTheCap() {
+    try (EmbeddedMongo mongo = EmbeddedMongo.inMemory(
+            EmbeddedSettings.defaults().withOplogMaxEntries(10).withOplogMinRetention(Duration.ofHours(1)));
+        MongoClient client = MongoClients.create(mongo.connectionString())) {
+      client.getDatabase("shop").getCollection("orders").insertMany(orders(0, 50));
+      assertThat(client.getDatabase("local").getCollection("oplog.rs").countDocuments()).isEqualTo(50);
+    }
+  }
+
+  @Test
+  void entriesOlderThanTheMaximumAgeAreTruncated() {
+    try (EmbeddedMongo mongo = EmbeddedMongo.inMemory(EmbeddedSettings.defaults().withOplogMaxAge(Duration.ofSeconds(1)));
+        MongoClient client = MongoClients.create(mongo.connectionString())) {
+      MongoCollection<Document> orders = client.getDatabase("shop").getCollection("orders");
+      orders.insertOne(new Document("_id", "old"));
+      long written = Instant.now().getEpochSecond();
+      // the cap counts whole seconds of oplog time
+      Await.until(Duration.ofSeconds(10), () -> Instant.now().getEpochSecond() >= written + 3, () -> "three seconds later");
+      orders.insertOne(new Document("_id", "new"));
+      List<Object> held = new ArrayList<>();
+      client.getDatabase("local").getCollection("oplog.rs").find().forEach(entry -> held.add(((Document) entry.get("o")).get("_id")));
+      assertThat(held).containsExactly("new");
     }
   }
 
