@@ -24,15 +24,22 @@ public final class EmbeddedMongo implements AutoCloseable {
   private final MongoServer server;
   private final EmbeddedBackend backend;
   private final String connectionString;
+  private final String description;
 
-  private EmbeddedMongo(MongoServer server, EmbeddedBackend backend, String connectionString) {
+  private EmbeddedMongo(MongoServer server, EmbeddedBackend backend, String connectionString, String description) {
     this.server = server;
     this.backend = backend;
     this.connectionString = connectionString;
+    this.description = description;
   }
 
-  /** Starts a server on {@code host:port} (port 0: any free one) over the data in {@code dataDir}, or in memory when null. */
+  /**
+   * Starts a server on {@code host:port} (port 0: any free one) over the data in {@code dataDir},
+   * or in memory when null. Returns once it is fully open — store, databases, oplog — and
+   * listening; it listens only then, so nothing can connect to a server still opening its files.
+   */
   public static EmbeddedMongo start(Path dataDir, String host, int port, EmbeddedSettings settings) {
+    long startedAt = System.nanoTime();
     MVStore store = openStore(dataDir, settings);
     // Chunks freed by a commit may be overwritten at once: commits are frequent, and a crash of
     // the process (not of the machine) never sees a half-written chunk.
@@ -58,8 +65,41 @@ public final class EmbeddedMongo implements AutoCloseable {
     }
     InetSocketAddress address = server.getLocalAddress();
     String uri = "mongodb://" + address.getHostString() + ":" + address.getPort();
-    log.info("embedded MongoDB listening on {} ({})", uri, dataDir == null ? "in memory" : dataDir.resolve(STORE_FILE));
-    return new EmbeddedMongo(server, backend, uri);
+    long openMillis = (System.nanoTime() - startedAt) / 1_000_000;
+    String description = dataDir == null ? "in memory" : dataDir.resolve(STORE_FILE) + ", " + megabytes(store) + " MB";
+    log.info("embedded MongoDB listening on {} ({}; opened in {} ms)", uri, description, openMillis);
+    return new EmbeddedMongo(server, backend, uri, description + ", opened in " + openMillis + " ms");
+  }
+
+  private static long megabytes(MVStore store) {
+    return store.getFileStore() == null ? 0 : store.getFileStore().size() / (1024 * 1024);
+  }
+
+  /**
+   * Waits until the server answers a ping through its port, as a client reaches it. It is open
+   * and listening by then, so when no answer comes within {@code timeout} the cause is this
+   * process, not the network: the error says so, with how busy the machine and the heap are.
+   */
+  public void awaitAnswering(java.time.Duration timeout) {
+    com.mongodb.MongoClientSettings clientSettings = com.mongodb.MongoClientSettings.builder()
+        .applyConnectionString(new com.mongodb.ConnectionString(connectionString))
+        .applyToClusterSettings(b -> b.serverSelectionTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS))
+        .applyToSocketSettings(b -> b.connectTimeout((int) timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+            .readTimeout((int) timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS))
+        .build();
+    try (com.mongodb.client.MongoClient client = com.mongodb.client.MongoClients.create(clientSettings)) {
+      client.getDatabase("admin").runCommand(new org.bson.Document("ping", 1));
+    } catch (com.mongodb.MongoTimeoutException | com.mongodb.MongoSocketException e) {
+      Runtime runtime = Runtime.getRuntime();
+      throw new TidemarkException(String.format(java.util.Locale.ROOT,
+          "the embedded MongoDB of this process (%s) is open and listening on %s but did not answer a ping within %d s"
+              + " (tidemark.mongodb.connect-timeout): this process got too little CPU to answer — the load average is %.1f on %d cores,"
+              + " the heap %d of %d MB full; raise tidemark.mongodb.connect-timeout or give the machine fewer jobs (%s)",
+          description, connectionString, timeout.toSeconds(),
+          java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(), runtime.availableProcessors(),
+          (runtime.totalMemory() - runtime.freeMemory()) / (1024 * 1024), runtime.maxMemory() / (1024 * 1024), Errors.oneLine(e.getMessage())),
+          e);
+    }
   }
 
   public static EmbeddedMongo inMemory(EmbeddedSettings settings) {

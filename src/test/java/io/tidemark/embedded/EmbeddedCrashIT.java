@@ -99,7 +99,7 @@ class EmbeddedCrashIT {
           inFlightApplied += resolved[0];
           inFlightLost += resolved[1];
           if (round == kills) break;
-          acknowledged += writeUntilKilled(client, server, random);
+          acknowledged += writeUntilKilled(client, server, random, round);
         }
       } finally {
         server.destroyForcibly();
@@ -135,7 +135,7 @@ class EmbeddedCrashIT {
   }
 
   /** Runs the writers until a random number of writes is acknowledged, kills the server under them; returns the writes acknowledged. */
-  private long writeUntilKilled(MongoClient client, Process server, Random random) throws Exception {
+  private long writeUntilKilled(MongoClient client, Process server, Random random, int round) throws Exception {
     MongoCollection<Document> docs = client.getDatabase("crash").getCollection("docs");
     AtomicLong acknowledged = new AtomicLong();
     AtomicBoolean stop = new AtomicBoolean();
@@ -150,7 +150,7 @@ class EmbeddedCrashIT {
         long sequence = 0;
         while (!stop.get()) {
           try {
-            write(docs, writer, choice, sequence++);
+            write(docs, writer, choice, round, sequence++);
             acknowledged.incrementAndGet();
           } catch (com.mongodb.MongoException e) {
             if (!killing.get()) {
@@ -181,9 +181,9 @@ class EmbeddedCrashIT {
   }
 
   /** One write of a random kind on this writer's keys: recorded in flight first, acknowledged when the call returns. */
-  private void write(MongoCollection<Document> docs, int writer, Random choice, long sequence) {
+  private void write(MongoCollection<Document> docs, int writer, Random choice, int round, long sequence) {
     String key = "w" + writer + "-" + choice.nextInt(KEYS_PER_WRITER);
-    String marker = "w" + writer + "." + sequence;
+    String marker = "r" + round + ".w" + writer + "." + sequence;
     Expected expected = keys.get(key);
     boolean present = expected.state != null;
     int kind = choice.nextInt(present ? 7 : 6);
