@@ -45,14 +45,16 @@ final class EmbeddedBackend extends H2Backend {
   private Storage storage;
   private GroupCommit commits;
 
-  EmbeddedBackend(MVStore store, EmbeddedSettings settings) {
+  /** @param storeCommitted told the store's version after each commit */
+  EmbeddedBackend(MVStore store, EmbeddedSettings settings, java.util.function.LongConsumer storeCommitted) {
     super(store);
     this.settings = settings;
     this.commits = new GroupCommit(store, settings.commitBeforeAck, settings.compactEveryCommits,
         () -> changeStreamOplog() == null ? 0 : changeStreamOplog().newest(),
         ts -> {
           if (changeStreamOplog() != null) changeStreamOplog().published(ts);
-        });
+        },
+        storeCommitted);
     version(SERVER_VERSION);
     store.getMapNames().stream()
         .filter(name -> name.startsWith(Storage.DOCUMENTS))

@@ -25,6 +25,7 @@ final class GroupCommit {
   private final int compactEveryCommits;
   private final LongSupplier oplogNewest;
   private final LongConsumer oplogCommitted;
+  private final LongConsumer storeCommitted;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private final AtomicLong finished = new AtomicLong();
   private final AtomicLong commits = new AtomicLong();
@@ -35,13 +36,16 @@ final class GroupCommit {
   /**
    * @param oplogNewest the newest oplog entry's timestamp
    * @param oplogCommitted told, after each commit, the newest entry's timestamp that it covers
+   * @param storeCommitted told, after each commit, the store's version it made
    */
-  GroupCommit(MVStore store, boolean commitBeforeAck, int compactEveryCommits, LongSupplier oplogNewest, LongConsumer oplogCommitted) {
+  GroupCommit(MVStore store, boolean commitBeforeAck, int compactEveryCommits, LongSupplier oplogNewest, LongConsumer oplogCommitted,
+      LongConsumer storeCommitted) {
     this.store = store;
     this.commitBeforeAck = commitBeforeAck;
     this.compactEveryCommits = compactEveryCommits;
     this.oplogNewest = oplogNewest;
     this.oplogCommitted = oplogCommitted;
+    this.storeCommitted = storeCommitted;
   }
 
   /**
@@ -105,11 +109,11 @@ final class GroupCommit {
       long covered = finished.get();
       long newest = oplogNewest.getAsLong();
       if (store.hasUnsavedChanges()) {
-        store.commit();
-        if (commits.incrementAndGet() % compactEveryCommits == 0) {
-          store.compact(80, 8 << 20);
-          store.commit();
+        long version = store.commit();
+        if (commits.incrementAndGet() % compactEveryCommits == 0 && store.compact(80, 8 << 20)) {
+          version = Math.max(version, store.commit());
         }
+        if (version > 0) storeCommitted.accept(version);
       }
       oplogCommitted.accept(newest);
       return covered;

@@ -137,6 +137,24 @@ class EmbeddedStorageIT {
   }
 
   @Test
+  void aStoreThatReopensBehindItsLastAcknowledgedCommitIsRefused(@TempDir Path data) throws Exception {
+    try (EmbeddedMongo mongo = EmbeddedMongo.start(data, "127.0.0.1", 0, EmbeddedSettings.defaults());
+        MongoClient client = MongoClients.create(mongo.connectionString())) {
+      client.getDatabase("shop").getCollection("orders").insertMany(orders(0, 10));
+    }
+    // as if commits had been acknowledged that the file no longer holds
+    long marked = CommitMark.read(data.resolve(EmbeddedMongo.COMMIT_MARK_FILE));
+    assertThat(marked).as("the newest commit is marked beside the store").isPositive();
+    try (CommitMark mark = CommitMark.open(data.resolve(EmbeddedMongo.COMMIT_MARK_FILE))) {
+      mark.mark(marked + 1_000);
+    }
+    assertThatThrownBy(() -> EmbeddedMongo.start(data, "127.0.0.1", 0, EmbeddedSettings.defaults()))
+        .isInstanceOf(TidemarkException.class)
+        .hasMessageContaining("but commit " + (marked + 1_000) + " had acknowledged writes: the file lost them")
+        .hasMessageContaining(EmbeddedMongo.COMMIT_MARK_FILE);
+  }
+
+  @Test
   void timestampsGoOnAfterTheNewestEntryAcrossARestart(@TempDir Path data) {
     BsonTimestamp before;
     try (EmbeddedMongo mongo = EmbeddedMongo.start(data, "127.0.0.1", 0, EmbeddedSettings.defaults());
