@@ -26,9 +26,9 @@ import org.h2.mvstore.type.StringDataType;
  *
  * <ul>
  *   <li>takes its entries from the collections, which record each change as they apply it
- *       ({@link EmbeddedCollection}), for every write path; mongo-java-server's own notifications
- *       ({@link #handleInsert} and the like) are ignored, as they miss findAndModify and report
- *       failed inserts;
+ *       ({@link EmbeddedCollection}), for every write path given this oplog; mongo-java-server's
+ *       own notifications to it ({@link #handleInsert} and the like) are ignored, as they miss
+ *       findAndModify and report failed inserts (a write given another oplog gets them there);
  *   <li>appends in timestamp order, one writer at a time, so no reader can pass an entry that is
  *       still being written;
  *   <li>shows change streams only entries that are committed to the store ({@link #published}),

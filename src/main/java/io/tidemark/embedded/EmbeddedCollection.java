@@ -44,7 +44,8 @@ import org.h2.mvstore.type.StringDataType;
  *   <li>every change — insert, update, replacement, delete, by any command (insert, update,
  *       delete, findAndModify, bulk writes, upserts) — is recorded in the oplog under the
  *       collection's lock, as it is applied, so entries follow the order of the changes of each
- *       document; a write that fails records nothing.
+ *       document; a write that fails records nothing, nor one given another oplog than the
+ *       server's ({@link #recordingOplog}).
  * </ul>
  */
 final class EmbeddedCollection extends AbstractSynchronizedMongoCollection<Object> {
@@ -59,6 +60,8 @@ final class EmbeddedCollection extends AbstractSynchronizedMongoCollection<Objec
   private final boolean keyedByTimestamp;
   /** The update of the updateDocuments or findAndModify in progress, for the oplog entries of what it changes. */
   private Document update;
+  /** Whether the updateDocuments or deleteDocuments in progress records (it was given the server's oplog); null: as its command. */
+  private Boolean recording;
 
   EmbeddedCollection(MongoDatabase database, String name, CollectionOptions options, CursorRegistry cursors, Storage storage) {
     super(database, name, options, cursors);
@@ -121,10 +124,22 @@ final class EmbeddedCollection extends AbstractSynchronizedMongoCollection<Objec
   public synchronized Document updateDocuments(Document selector, Document updateQuery, ArrayFilters arrayFilters,
       boolean isMulti, boolean isUpsert, Oplog oplog) {
     update = updateQuery;
+    recording = oplog == storage.oplog();
     try {
       return super.updateDocuments(selector, updateQuery, arrayFilters, isMulti, isUpsert, oplog);
     } finally {
       update = null;
+      recording = null;
+    }
+  }
+
+  @Override
+  public synchronized int deleteDocuments(Document selector, int limit, Oplog oplog) {
+    recording = oplog == storage.oplog();
+    try {
+      return super.deleteDocuments(selector, limit, oplog);
+    } finally {
+      recording = null;
     }
   }
 
@@ -138,10 +153,16 @@ final class EmbeddedCollection extends AbstractSynchronizedMongoCollection<Objec
     }
   }
 
-  /** The oplog, when this collection's changes go into it (not the local database's, not system collections'). */
+  /**
+   * The oplog, when this change goes into it: not for the local database and system collections,
+   * nor for a write that was given another oplog than the server's (mongo-java-server gives
+   * {@code NoopOplog} to writes that must leave no entry; a caller may give one that records
+   * them its own way, and mongo-java-server's notifications then go there, as before).
+   */
   private ChangeStreamOplog recordingOplog() {
     if (ChangeStreamOplog.DATABASE.equals(getDatabaseName()) || getCollectionName().startsWith("system.")) return null;
-    return storage.oplog();
+    boolean on = recording != null ? recording : storage.recording();
+    return on ? storage.oplog() : null;
   }
 
   @Override

@@ -37,6 +37,10 @@ final class EmbeddedDatabase extends AbstractSynchronizedMongoDatabase<Object> {
   @Override
   public Document handleCommand(Channel channel, String command, Document query, de.bwaldvogel.mongo.backend.DatabaseResolver resolver,
       Oplog oplog) {
+    return storage.command(oplog, () -> run(channel, command, query, resolver, oplog));
+  }
+
+  private Document run(Channel channel, String command, Document query, de.bwaldvogel.mongo.backend.DatabaseResolver resolver, Oplog oplog) {
     if (!command.equalsIgnoreCase("find")) return super.handleCommand(channel, command, query, resolver, oplog);
     boolean singleBatch = Boolean.TRUE.equals(query.get("singleBatch"));
     if (!(query.get("batchSize") instanceof Number size) || size.intValue() <= 0) query.put("batchSize", DEFAULT_FIRST_BATCH);

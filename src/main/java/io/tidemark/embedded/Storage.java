@@ -17,6 +17,7 @@ final class Storage {
 
   final MVStore store;
   private final LongAdder scannedObjects = new LongAdder();
+  private final ThreadLocal<Boolean> recording = ThreadLocal.withInitial(() -> Boolean.TRUE);
   private volatile ChangeStreamOplog oplog;
 
   Storage(MVStore store) {
@@ -29,6 +30,26 @@ final class Storage {
 
   void oplog(ChangeStreamOplog oplog) {
     this.oplog = oplog;
+  }
+
+  /**
+   * Runs a command that was given {@code commandOplog}: its writes are recorded in the oplog only
+   * when that is the server's oplog. mongo-java-server passes {@code NoopOplog} (and a caller may
+   * pass an oplog of its own) for writes that must leave no entry, or that it records itself.
+   */
+  <T> T command(de.bwaldvogel.mongo.oplog.Oplog commandOplog, java.util.function.Supplier<T> work) {
+    Boolean outer = recording.get();
+    recording.set(commandOplog == oplog);
+    try {
+      return work.get();
+    } finally {
+      recording.set(outer);
+    }
+  }
+
+  /** Whether the command in progress on this thread records its writes (outside a command: yes). */
+  boolean recording() {
+    return recording.get();
   }
 
   void examined() {
