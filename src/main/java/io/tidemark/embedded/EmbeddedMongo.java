@@ -22,16 +22,6 @@ public final class EmbeddedMongo implements AutoCloseable {
   public static final String STORE_FILE = "mongo.mv.db";
   /** Beside the store: the version of its newest commit ({@link CommitMark}). */
   static final String COMMIT_MARK_FILE = "mongo.commit";
-  /**
-   * How long a chunk that no commit needs any more is kept before its space is written over.
-   * With none, a commit can overwrite a chunk that the chain from the store's file header still
-   * leads through, and a crash before the header is rewritten reopens the store at an older
-   * commit (EmbeddedCrashIT saw it once in 120 kills; also h2database#2752, #4083); MVStore's
-   * default is 45 s, which at a few hundred commits a second keeps hundreds of megabytes of dead
-   * chunks. The commit mark catches what a short window lets through.
-   */
-  private static final int CHUNK_RETENTION_MILLIS = 2_000;
-
   private final MongoServer server;
   private final EmbeddedBackend backend;
   private final CommitMark mark;
@@ -122,9 +112,16 @@ public final class EmbeddedMongo implements AutoCloseable {
   /**
    * The store never commits by itself — neither in the background nor when unsaved changes pile
    * up — so that it never stores a write half-done: {@link GroupCommit} commits, between writes.
-   * After a crash it must reopen at the newest commit that acknowledged writes ({@link CommitMark});
-   * when MVStore's quick recovery lands on an older one, the store is recovered from a scan of
-   * the whole file, and refused if even that cannot reach the mark.
+   *
+   * <p>A chunk that no commit needs any more is written over at once (retention time 0): with
+   * MVStore's default retention (45 s) the file keeps every chunk of the last 45 s, hundreds of
+   * megabytes at a few hundred commits a second, and even 2 s tripled a file under single-document
+   * writes. The price: a commit can write over a chunk that the chain from the file header still
+   * leads through, and after a crash before the header is rewritten MVStore's quick recovery
+   * settles on an older commit (EmbeddedCrashIT saw it once in 120 kills; h2database#2752,
+   * #4083). So the store must reopen at the newest commit that acknowledged writes, which the
+   * {@link CommitMark} beside it names: when it does not, it is recovered from a scan of the whole
+   * file (MVStore's recovery mode) and reopened, and refused if even that falls short.
    */
   private static MVStore openStore(Path dataDir, EmbeddedSettings settings) {
     if (dataDir == null) return new MVStore.Builder().open();
@@ -157,7 +154,7 @@ public final class EmbeddedMongo implements AutoCloseable {
           + " stored documents Java-serialized; this version stores BSON and does not read that format: move " + file
           + " away (or delete it: the demo writes its data again)");
     }
-    store.setRetentionTime(CHUNK_RETENTION_MILLIS);
+    store.setRetentionTime(0);
     return store;
   }
 
