@@ -132,11 +132,18 @@ public final class EmbeddedMongo implements AutoCloseable {
       throw new TidemarkException("cannot create data directory " + dataDir + ": " + Errors.oneLine(e.getMessage()), e);
     }
     long marked = CommitMark.read(dataDir.resolve(COMMIT_MARK_FILE));
-    MVStore store = open(dataDir, settings, false);
-    if (store.getCurrentVersion() < marked) {
-      log.warn("{} reopened at commit {}, but commit {} had acknowledged writes: recovering it from a scan of the whole file",
-          file, store.getCurrentVersion(), marked);
-      store.closeImmediately();
+    MVStore store = null;
+    String problem;
+    try {
+      store = open(dataDir, settings, false);
+      problem = "reopened at commit " + store.getCurrentVersion();
+    } catch (StoreUnreadable e) {
+      if (marked == 0) throw e;
+      problem = "did not open (" + Errors.oneLine(e.getMessage()) + ")";
+    }
+    if (store == null || store.getCurrentVersion() < marked) {
+      log.warn("{} {}, but commit {} had acknowledged writes: recovering it from a scan of the whole file", file, problem, marked);
+      if (store != null) store.closeImmediately();
       open(dataDir, settings, true).close();
       store = open(dataDir, settings, false);
       if (store.getCurrentVersion() < marked) {
@@ -173,7 +180,16 @@ public final class EmbeddedMongo implements AutoCloseable {
             "data directory " + dataDir + " is in use by another Tidemark process (" + file
                 + " is locked): stop it first, or pass --mongodb URI to use a running server");
       }
-      throw new TidemarkException("cannot open the embedded MongoDB store " + file + ": " + Errors.oneLine(e.getMessage()), e);
+      throw new StoreUnreadable("cannot open the embedded MongoDB store " + file + ": " + Errors.oneLine(e.getMessage()), e);
+    }
+  }
+
+  /** The store file is there but cannot be opened as it is. */
+  private static final class StoreUnreadable extends TidemarkException {
+    private static final long serialVersionUID = 1L;
+
+    StoreUnreadable(String message, Throwable cause) {
+      super(message, cause);
     }
   }
 
