@@ -19,9 +19,26 @@ import java.util.stream.Collectors;
 public final class ConfigCheck {
   private ConfigCheck() {}
 
-  /** Rejects keys under {@code tidemark} that {@code reference.conf} does not define. */
+  private static final Set<Object> CHECKED = java.util.Collections.newSetFromMap(new java.util.WeakHashMap<>());
+
+  /** Validates an actor system's configuration once (the first pipeline it runs does it). */
+  public static void validatedOnce(akka.actor.typed.ActorSystem<?> system) {
+    synchronized (CHECKED) {
+      if (CHECKED.contains(system)) return;
+    }
+    validated(system.settings().config());
+    synchronized (CHECKED) {
+      CHECKED.add(system);
+    }
+  }
+
+  /**
+   * Rejects keys under {@code tidemark} that the libraries' {@code reference.conf} does not define.
+   * The keys known are read from the reference files themselves, not from {@code defaultReference()},
+   * which already holds the system properties: a {@code -Dtidemark.pipeline.windw-size} typo is refused too.
+   */
   public static Config validated(Config config) {
-    Config reference = ConfigFactory.defaultReference();
+    Config reference = ConfigFactory.parseResourcesAnySyntax(ConfigCheck.class.getClassLoader(), "reference");
     Set<String> known =
         reference.getConfig("tidemark").entrySet().stream()
             .map(Map.Entry::getKey)

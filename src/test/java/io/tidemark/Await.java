@@ -19,6 +19,19 @@ public final class Await {
     }
   }
 
+  /**
+   * Waits for a condition at most {@code timeout}, and says whether it came: for a chance given to
+   * something that must not happen (a defect showing itself), where not coming is the good outcome.
+   */
+  public static boolean atMost(Duration timeout, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) return false;
+      LockSupport.parkNanos(Duration.ofMillis(20).toNanos());
+    }
+    return true;
+  }
+
   public static void until(Duration timeout, BooleanSupplier condition, Supplier<String> whatWasExpected) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {

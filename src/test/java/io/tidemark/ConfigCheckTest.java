@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import io.tidemark.source.MongoSettings;
+import io.tidemark.connection.MongoSettings;
 import io.tidemark.window.WindowSettings;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -34,6 +34,21 @@ class ConfigCheckTest {
   }
 
   @Test
+  void aTypoInASystemPropertyIsRefusedToo() {
+    System.setProperty("tidemark.pipeline.windw-size", "5");
+    try {
+      ConfigFactory.invalidateCaches();
+      assertThatThrownBy(() -> ConfigCheck.validated(ConfigFactory.load()))
+          .isInstanceOf(TidemarkException.class)
+          .hasMessageStartingWith("unknown config key tidemark.pipeline.windw-size (system properties)")
+          .hasMessageEndingWith("did you mean tidemark.pipeline.window-size?");
+    } finally {
+      System.clearProperty("tidemark.pipeline.windw-size");
+      ConfigFactory.invalidateCaches();
+    }
+  }
+
+  @Test
   void aValueOfTheWrongTypeNamesKeyValueAndExpectedForm() {
     assertThatThrownBy(() -> WindowSettings.create(with("tidemark.pipeline.window-size = lots")))
         .hasMessageStartingWith("invalid config key tidemark.pipeline.window-size = \"lots\"")
@@ -50,10 +65,10 @@ class ConfigCheckTest {
         .hasMessage("invalid config key tidemark.pipeline.on-failure.policy = \"ignore\": expected retry, dead-letter or stop");
     assertThatThrownBy(() -> io.tidemark.source.FaultSettings.create(with("tidemark.pipeline.faults.on-oversize-event = drop")))
         .hasMessage("invalid config key tidemark.pipeline.faults.on-oversize-event = \"drop\": expected fail, skip or split");
-    assertThatThrownBy(() -> io.tidemark.embedded.DemoSettings.create(with("tidemark.demo.checkpoint-store = redis")))
+    assertThatThrownBy(() -> io.tidemark.service.DemoSettings.create(with("tidemark.demo.checkpoint-store = redis")))
         .hasMessage("invalid config key tidemark.demo.checkpoint-store = \"redis\": expected jdbc or mongodb");
-    assertThat(io.tidemark.embedded.DemoSettings.create(with("tidemark.demo.checkpoint-store = mongodb")).checkpointStore)
-        .isEqualTo(io.tidemark.embedded.DemoSettings.CheckpointStoreKind.MONGODB);
+    assertThat(io.tidemark.service.DemoSettings.create(with("tidemark.demo.checkpoint-store = mongodb")).checkpointStore)
+        .isEqualTo(io.tidemark.service.DemoSettings.CheckpointStoreKind.MONGODB);
     assertThat(io.tidemark.pipeline.FailureSettings.create(with("tidemark.pipeline.on-failure.policy = dead-letter")).policy)
         .isEqualTo(io.tidemark.pipeline.FailurePolicy.DEAD_LETTER);
   }

@@ -27,6 +27,7 @@ import java.time.Duration;
  * lets only one of two concurrent writes through; the other entity fails, recovers, sees the newer
  * epoch, and refuses the stale consumer's write.
  */
+@akka.annotation.InternalApi
 public final class CheckpointEntity
     extends EventSourcedBehaviorWithEnforcedReplies<CheckpointEntity.Command, CheckpointEntity.Event, CheckpointEntity.State> {
 
@@ -350,7 +351,9 @@ public final class CheckpointEntity
       if (save.epoch < epoch) {
         return "epoch " + save.epoch + " is older than the stream's epoch " + epoch + ": another consumer has taken the stream";
       }
-      if (save.clusterTime != null && clusterTime != null && Long.compareUnsigned(save.clusterTime, clusterTime) < 0) {
+      // A gap may move back: a fault policy chose where the stream goes on (the oldest entry of the oplog can be older).
+      boolean gap = CheckpointKind.parse(save.kind) == CheckpointKind.GAP;
+      if (!gap && save.clusterTime != null && clusterTime != null && Long.compareUnsigned(save.clusterTime, clusterTime) < 0) {
         return "it would move the checkpoint backwards, from cluster time " + describe(clusterTime) + " to " + describe(save.clusterTime);
       }
       return null;

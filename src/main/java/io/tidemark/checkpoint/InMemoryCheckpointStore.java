@@ -63,7 +63,8 @@ public final class InMemoryCheckpointStore implements CheckpointStore {
                 return CompletableFuture.failedFuture(new FencedException(
                     "stream '" + stream + "': checkpoint refused: epoch " + epoch + " is older than the stream's epoch " + current));
               }
-              if (stored != null && checkpoint.isBefore(stored)) {
+              // A gap may move back: a fault policy chose where the stream goes on.
+              if (stored != null && checkpoint.isBefore(stored) && checkpoint.kind() != CheckpointKind.GAP) {
                 return CompletableFuture.failedFuture(new FencedException(
                     "stream '" + stream + "': checkpoint refused: it would move the checkpoint backwards"));
               }

@@ -16,6 +16,7 @@ import java.util.Locale;
  * Creates the akka-persistence-jdbc tables the checkpoint entities need, with the DDL Tidemark
  * ships in {@code tidemark/schema/<dialect>.sql} (every statement is {@code IF NOT EXISTS}).
  */
+@akka.annotation.InternalApi
 public final class JournalSchema {
   private JournalSchema() {}
 

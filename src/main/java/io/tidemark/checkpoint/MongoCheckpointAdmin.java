@@ -9,7 +9,7 @@ import com.mongodb.reactivestreams.client.MongoClient;
 import com.mongodb.reactivestreams.client.MongoCollection;
 import io.tidemark.Errors;
 import io.tidemark.TidemarkException;
-import io.tidemark.source.MongoConnector;
+import io.tidemark.connection.MongoConnector;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;

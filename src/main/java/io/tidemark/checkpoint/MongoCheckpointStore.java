@@ -13,7 +13,7 @@ import com.mongodb.client.model.Updates;
 import com.mongodb.reactivestreams.client.MongoClient;
 import com.mongodb.reactivestreams.client.MongoCollection;
 import io.tidemark.TidemarkException;
-import io.tidemark.source.MongoConnector;
+import io.tidemark.connection.MongoConnector;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -133,7 +133,8 @@ public final class MongoCheckpointStore implements CheckpointStore {
       }
       Checkpoint saved = checkpoint.withEpoch(epoch);
       List<Bson> conditions = new ArrayList<>(List.of(Filters.eq("_id", stream), Filters.lte(EPOCH, epoch)));
-      if (saved.clusterTime() != null) {
+      // A gap may move back: a fault policy chose where the stream goes on (the oldest entry of the oplog can be older).
+      if (saved.clusterTime() != null && saved.kind() != CheckpointKind.GAP) {
         conditions.add(Filters.or(Filters.exists(AT, false), Filters.lte(AT, saved.clusterTime().getValue())));
       }
       List<Bson> updates = recordUpdates(saved, settings);

@@ -21,6 +21,11 @@ import org.bson.BsonDocument;
  * of a key run in the order they arrive. The pipeline resends an event whose answer timed out; an
  * event equal to the last one completed (same resume token) is acknowledged without running the
  * handler again.
+ *
+ * <p>Sharding stops an entity with {@link Stop} when its shard moves (a rebalance, a node leaving)
+ * or it is passivated. A busy entity stops only once its handler has finished: otherwise the
+ * resend would run the key's next handler on the new node while the old one still runs, and two
+ * writes of one key would race. (Sharding waits for the entity, bounded by its hand-off timeout.)
  */
 public final class ShardedWorker {
   private ShardedWorker() {}
@@ -41,6 +46,11 @@ public final class ShardedWorker {
       this.eventJson = eventJson;
       this.replyTo = replyTo;
     }
+  }
+
+  /** Stop when idle; sharding's stop message. */
+  public enum Stop implements Command {
+    INSTANCE
   }
 
   private static final class Finished implements Command {
@@ -64,6 +74,7 @@ public final class ShardedWorker {
   private static Behavior<Command> idle(
       Function<ChangeEnvelope, CompletionStage<Done>> handler, StashBuffer<Command> stash, BsonDocument lastDone) {
     return Behaviors.receive(Command.class)
+        .onMessage(Stop.class, stop -> Behaviors.stopped())
         .onMessage(Process.class, process -> {
           ChangeEnvelope envelope;
           try {
@@ -84,26 +95,26 @@ public final class ShardedWorker {
               work = CompletableFuture.failedFuture(e);
             }
             context.pipeToSelf(work, (done, error) -> new Finished(process, envelope.resumeToken(), error));
-            return busy(handler, stash, lastDone);
+            return busy(handler, stash, lastDone, false);
           });
         })
         .build();
   }
 
   private static Behavior<Command> busy(
-      Function<ChangeEnvelope, CompletionStage<Done>> handler, StashBuffer<Command> stash, BsonDocument lastDone) {
+      Function<ChangeEnvelope, CompletionStage<Done>> handler, StashBuffer<Command> stash, BsonDocument lastDone, boolean stopping) {
     return Behaviors.receive(Command.class)
         .onMessage(Process.class, process -> {
-          stash.stash(process);
+          // While stopping, the pipeline resends after its timeout, to wherever the shard lives next.
+          if (!stopping) stash.stash(process);
           return Behaviors.same();
         })
+        .onMessage(Stop.class, stop -> busy(handler, stash, lastDone, true))
         .onMessage(Finished.class, finished -> {
-          if (finished.error == null) {
-            finished.process.replyTo.tell(StatusReply.ack());
-            return stash.unstashAll(idle(handler, stash, finished.token));
-          }
-          finished.process.replyTo.tell(StatusReply.error(Errors.summary(finished.error)));
-          return stash.unstashAll(idle(handler, stash, lastDone));
+          if (finished.error == null) finished.process.replyTo.tell(StatusReply.ack());
+          else finished.process.replyTo.tell(StatusReply.error(Errors.summary(finished.error)));
+          if (stopping) return Behaviors.stopped();
+          return stash.unstashAll(idle(handler, stash, finished.error == null ? finished.token : lastDone));
         })
         .build();
   }

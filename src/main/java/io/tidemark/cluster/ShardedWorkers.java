@@ -70,7 +70,7 @@ public final class ShardedWorkers implements EventHandler {
   /** Registers the entity type on this node; call on every node of the cluster. */
   public static ShardedWorkers init(ActorSystem<?> system, String name, Function<ChangeEnvelope, CompletionStage<Done>> handler) {
     EntityTypeKey<ShardedWorker.Command> typeKey = EntityTypeKey.create(ShardedWorker.Command.class, "tidemark-worker-" + name);
-    ClusterSharding.get(system).init(Entity.of(typeKey, context -> ShardedWorker.create(handler)));
+    ClusterSharding.get(system).init(Entity.of(typeKey, context -> ShardedWorker.create(handler)).withStopMessage(ShardedWorker.Stop.INSTANCE));
     return new ShardedWorkers(system, typeKey, Settings.create(system.settings().config()));
   }
 

@@ -18,7 +18,10 @@ import java.util.function.Consumer;
  * Runs one pipeline for as long as it lives. {@link Stop} drains the stream and saves the safe
  * token before the actor stops, so a singleton handover loses nothing and replays little. A
  * failure that retrying can fix fails the actor (its supervisor restarts it, and the pipeline
- * resumes from its checkpoint); a failure a person must fix stops it and is reported.
+ * resumes from its checkpoint). A failure a person must fix (bad configuration, a fatal fault) or
+ * a fence (another consumer holds the stream) is reported, and the consumer stays, idle, until it
+ * is stopped: a sharded daemon process's keep-alive would start a stopped one again, every few
+ * seconds, forever.
  */
 public final class StreamConsumer extends AbstractBehavior<StreamConsumer.Command> {
 
@@ -60,8 +63,15 @@ public final class StreamConsumer extends AbstractBehavior<StreamConsumer.Comman
     this.pipeline = pipeline;
     this.onFatal = onFatal;
     context.getLog().info("stream '{}': consumer starting on {}", pipeline.stream(), context.getSystem().address());
-    this.control = pipeline.run(context.getSystem());
-    context.pipeToSelf(control.completion(), (Done done, Throwable error) -> new Finished(error));
+    PipelineControl started;
+    try {
+      started = pipeline.run(context.getSystem());
+    } catch (TidemarkException refused) {
+      started = null;
+      context.getSelf().tell(new Finished(refused));
+    }
+    this.control = started;
+    if (control != null) context.pipeToSelf(control.completion(), (Done done, Throwable error) -> new Finished(error));
   }
 
   @Override
@@ -72,7 +82,16 @@ public final class StreamConsumer extends AbstractBehavior<StreamConsumer.Comman
         .build();
   }
 
+  /** Stopped for good: reported, idle, and kept alive so that nothing starts it again; a stop message ends it. */
+  private Behavior<Command> stoppedForGood() {
+    return Behaviors.receive(Command.class)
+        .onMessage(Stop.class, stop -> Behaviors.stopped())
+        .onMessage(Finished.class, finished -> Behaviors.same())
+        .build();
+  }
+
   private Behavior<Command> onStop() {
+    if (control == null) return Behaviors.stopped();
     if (!stopping) {
       stopping = true;
       getContext().getLog().info("stream '{}': stopping; draining in-flight events and saving the safe token", pipeline.stream());
@@ -90,11 +109,12 @@ public final class StreamConsumer extends AbstractBehavior<StreamConsumer.Comman
     if (error instanceof FencedException) {
       // Another consumer holds the stream now (this node was cut off, or is being replaced).
       getContext().getLog().warn("stream '{}': fenced: {}; this consumer stops", pipeline.stream(), error.getMessage());
-      return Behaviors.stopped();
+      return stoppedForGood();
     }
     if (error instanceof TidemarkException) {
+      getContext().getLog().error("stream '{}': stopped for good: {}", pipeline.stream(), error.getMessage());
       onFatal.accept(error);
-      return Behaviors.stopped();
+      return stoppedForGood();
     }
     getContext().getLog().warn("stream '{}': failed ({}); restarting from the checkpoint with backoff", pipeline.stream(), Errors.summary(error));
     throw new StreamFailedException(pipeline.stream(), error);

@@ -13,6 +13,7 @@ import com.fasterxml.jackson.annotation.JsonCreator;
 import io.tidemark.Errors;
 import io.tidemark.JsonSerializable;
 import io.tidemark.checkpoint.Checkpoint;
+import io.tidemark.checkpoint.CheckpointKind;
 import io.tidemark.checkpoint.CheckpointReplica;
 import java.time.Duration;
 import java.time.Instant;
@@ -35,27 +36,41 @@ public final class TokenReplica implements CheckpointReplica {
   private static final Logger log = LoggerFactory.getLogger(TokenReplica.class);
   private static final Duration TIMEOUT = Duration.ofSeconds(2);
 
-  /** What the register holds: a safe checkpoint and the epoch of the consumer that wrote it. */
+  /**
+   * What the register holds: a safe checkpoint with its kind (an invalidate resumes with
+   * startAfter, an event with resumeAfter) and the epoch of the consumer that wrote it. An entry
+   * written before the kind was kept reads as an event.
+   */
   public static final class Entry implements JsonSerializable {
     public final String stream;
     public final String tokenJson;
     public final Long clusterTime;
     public final long epoch;
     public final long savedAtMillis;
+    public final String kind;
 
     @JsonCreator
-    public Entry(String stream, String tokenJson, Long clusterTime, long epoch, long savedAtMillis) {
+    public Entry(String stream, String tokenJson, Long clusterTime, long epoch, long savedAtMillis, String kind) {
       this.stream = stream;
       this.tokenJson = tokenJson;
       this.clusterTime = clusterTime;
       this.epoch = epoch;
       this.savedAtMillis = savedAtMillis;
+      this.kind = kind;
+    }
+
+    static Entry of(Checkpoint safe, long epoch) {
+      return new Entry(
+          safe.stream(), safe.resumeToken() == null ? null : safe.resumeToken().toJson(),
+          safe.clusterTime() == null ? null : safe.clusterTime().getValue(), epoch, safe.savedAt().toEpochMilli(),
+          safe.kind().label());
     }
 
     Checkpoint checkpoint() {
       return new Checkpoint(
           stream, tokenJson == null ? null : BsonDocument.parse(tokenJson),
-          clusterTime == null ? null : new BsonTimestamp(clusterTime), Instant.ofEpochMilli(savedAtMillis), epoch);
+          clusterTime == null ? null : new BsonTimestamp(clusterTime), Instant.ofEpochMilli(savedAtMillis), epoch,
+          CheckpointKind.parse(kind), null);
     }
   }
 
@@ -83,9 +98,7 @@ public final class TokenReplica implements CheckpointReplica {
 
   @Override
   public void publish(Checkpoint safe, long epoch) {
-    Entry entry = new Entry(
-        safe.stream(), safe.resumeToken() == null ? null : safe.resumeToken().toJson(),
-        safe.clusterTime() == null ? null : safe.clusterTime().getValue(), epoch, safe.savedAt().toEpochMilli());
+    Entry entry = Entry.of(safe, epoch);
     AskPattern.<Replicator.Command, Replicator.UpdateResponse<LWWRegister<Entry>>>ask(
             replicator,
             replyTo -> new Replicator.Update<>(

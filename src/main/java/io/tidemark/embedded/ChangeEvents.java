@@ -30,6 +30,11 @@ final class ChangeEvents {
             updated.put(String.valueOf(rename.getValue()), valueAt(current, String.valueOf(rename.getValue()), null));
           }
           break;
+        case "$push":
+          for (Map.Entry<String, Object> field : fields.entrySet()) {
+            pushed(field.getKey(), field.getValue(), current, updated);
+          }
+          break;
         default:
           for (Map.Entry<String, Object> field : fields.entrySet()) {
             Object fallback = "$set".equals(operator.getKey()) ? field.getValue() : null;
@@ -37,19 +42,101 @@ final class ChangeEvents {
           }
       }
     }
-    return new Document("updatedFields", updated).append("removedFields", removed).append("truncatedArrays", List.of());
+    return description(updated, removed, List.of());
   }
 
+  private static Document description(Document updated, List<String> removed, List<Document> truncated) {
+    return new Document("updatedFields", updated).append("removedFields", removed).append("truncatedArrays", truncated);
+  }
+
+  /**
+   * A $push that appends is reported as MongoDB reports it: each new element by its index
+   * ({@code tags.1}); one that creates the array, or places, sorts or slices, by the whole array.
+   * (An empty array that existed before is reported whole too: the post-image cannot tell it from a
+   * new one, where MongoDB would say {@code tags.0}.)
+   */
+  private static void pushed(String path, Object spec, Document current, Document updated) {
+    Object value = valueAt(current, path, null);
+    int count = 1;
+    if (spec instanceof Document modifiers && modifiers.containsKey("$each")) {
+      boolean appends = !modifiers.containsKey("$position") && !modifiers.containsKey("$slice") && !modifiers.containsKey("$sort");
+      count = appends && modifiers.get("$each") instanceof List<?> each ? each.size() : -1;
+    }
+    if (!(value instanceof List<?> array) || count < 0 || array.size() <= count) {
+      updated.put(path, value);
+      return;
+    }
+    for (int i = array.size() - count; i < array.size(); i++) updated.put(path + "." + i, array.get(i));
+  }
+
+  /** The value at a dotted path, through sub-documents and array indexes; {@code fallback} where there is none. */
   private static Object valueAt(Document document, String path, Object fallback) {
     Object value = document;
     for (String part : path.split("\\.")) {
-      if (!(value instanceof Document nested) || !nested.containsKey(part)) return fallback;
-      value = nested.get(part);
+      if (value instanceof Document nested && nested.containsKey(part)) {
+        value = nested.get(part);
+      } else if (value instanceof List<?> array && isIndex(part) && Integer.parseInt(part) < array.size()) {
+        value = array.get(Integer.parseInt(part));
+      } else {
+        return fallback;
+      }
     }
     return value;
   }
 
-  /** The event of a data entry (insert, update, replace, delete), or of a drop. */
+  private static boolean isIndex(String part) {
+    return !part.isEmpty() && part.length() < 10 && part.chars().allMatch(Character::isDigit);
+  }
+
+  /**
+   * The update description of a change from {@code before} to {@code after} (a pipeline update),
+   * as MongoDB's document diff gives it: new and changed fields by their dotted paths, into
+   * sub-documents and arrays (an element by its index); removed fields; arrays made shorter as
+   * truncatedArrays.
+   */
+  static Document difference(Document before, Document after) {
+    Document updated = new Document();
+    List<String> removed = new ArrayList<>();
+    List<Document> truncated = new ArrayList<>();
+    documentDifference("", before, after, updated, removed, truncated);
+    return description(updated, removed, truncated);
+  }
+
+  private static void documentDifference(
+      String prefix, Document before, Document after, Document updated, List<String> removed, List<Document> truncated) {
+    for (String key : before.keySet()) {
+      if (!after.containsKey(key)) removed.add(prefix + key);
+    }
+    for (Map.Entry<String, Object> field : after.entrySet()) {
+      String path = prefix + field.getKey();
+      if (!before.containsKey(field.getKey())) {
+        updated.put(path, field.getValue());
+      } else {
+        valueDifference(path, before.get(field.getKey()), field.getValue(), updated, removed, truncated);
+      }
+    }
+  }
+
+  private static void valueDifference(
+      String path, Object before, Object after, Document updated, List<String> removed, List<Document> truncated) {
+    if (java.util.Objects.equals(before, after)) return;
+    if (before instanceof Document b && after instanceof Document a) {
+      documentDifference(path + ".", b, a, updated, removed, truncated);
+    } else if (before instanceof List<?> b && after instanceof List<?> a) {
+      if (a.size() < b.size()) truncated.add(new Document("field", path).append("newSize", a.size()));
+      for (int i = 0; i < a.size(); i++) {
+        if (i < b.size()) {
+          valueDifference(path + "." + i, b.get(i), a.get(i), updated, removed, truncated);
+        } else {
+          updated.put(path + "." + i, a.get(i));
+        }
+      }
+    } else {
+      updated.put(path, after);
+    }
+  }
+
+  /** The event of a data entry (insert, update, replace, delete), or of a command (drop, rename, dropDatabase). */
   static Document event(Document entry, boolean lookUpUpdates, ChangeStreamOplog oplog) {
     long ts = ((BsonTimestamp) entry.get("ts")).getValue();
     String op = (String) entry.get("op");
@@ -100,6 +187,12 @@ final class ChangeEvents {
               .append("clusterTime", entry.get("ts"))
               .append("wallTime", entry.get("wall"))
               .append("ns", new Document("db", db).append("coll", object.get("drop")));
+        }
+        if (object.containsKey("dropDatabase")) {
+          return event.append("operationType", "dropDatabase")
+              .append("clusterTime", entry.get("ts"))
+              .append("wallTime", entry.get("wall"))
+              .append("ns", new Document("db", db));
         }
         if (object.get("renameCollection") instanceof String from && object.get("to") instanceof String to) {
           return event.append("operationType", "rename")

@@ -1,20 +1,16 @@
 package io.tidemark.embedded;
 
 import de.bwaldvogel.mongo.bson.Document;
-import de.bwaldvogel.mongo.exception.MongoServerError;
 import java.util.List;
 
 /** A change-stream error as a replica set reports it: code, code name and error labels. */
-final class ChangeStreamError extends MongoServerError {
+final class ChangeStreamError extends LabelledError {
   private static final long serialVersionUID = 1L;
 
   static final String NON_RESUMABLE = "NonResumableChangeStreamError";
 
-  private final List<String> labels;
-
   ChangeStreamError(int code, String codeName, String message, List<String> labels) {
-    super(code, codeName, message);
-    this.labels = labels;
+    super(code, codeName, message, labels);
   }
 
   static ChangeStreamError historyLost(String detail) {
@@ -42,16 +38,30 @@ final class ChangeStreamError extends MongoServerError {
         List.of());
   }
 
-  static ChangeStreamError notReplicaSet() {
-    return new ChangeStreamError(40573, "Location40573", "The $changeStream stage is only supported on replica sets", List.of());
+  /** A token that meets no event of this stream: its event is of another collection or database. */
+  static ChangeStreamError tokenOfAnotherStream(String detail) {
+    return tokenNotFound(detail);
   }
 
-  Document reply() {
-    Document reply = new Document("ok", 0.0)
-        .append("errmsg", getMessageWithoutErrorCode())
-        .append("code", getCode())
-        .append("codeName", getCodeName());
-    if (!labels.isEmpty()) reply.append("errorLabels", labels);
-    return reply;
+  /** The pipeline changed or removed an event's _id, its resume token: the stream could not resume from it. */
+  static ChangeStreamError idModified() {
+    return new ChangeStreamError(280, "ChangeStreamFatalError",
+        "Encountered an event whose _id field, which contains the resume token, was modified by the pipeline: the stream"
+            + " could not be resumed from that point. Only transformations that keep the _id field unmodified are allowed.",
+        List.of(NON_RESUMABLE));
+  }
+
+  /** Options that the server refuses together, with the code it refuses them with. */
+  static ChangeStreamError conflictingOptions(int code, String message) {
+    return new ChangeStreamError(code, "Location" + code, message, List.of());
+  }
+
+  /** A stream the server does not open where it was asked for: InvalidOptions (72), InvalidNamespace (73). */
+  static ChangeStreamError refused(int code, String codeName, String message) {
+    return new ChangeStreamError(code, codeName, message, List.of());
+  }
+
+  static ChangeStreamError notReplicaSet() {
+    return new ChangeStreamError(40573, "Location40573", "The $changeStream stage is only supported on replica sets", List.of());
   }
 }

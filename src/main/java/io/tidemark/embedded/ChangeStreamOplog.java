@@ -43,11 +43,12 @@ import org.h2.mvstore.type.StringDataType;
  *   <li>announces every entry it shows, so an idle getMore waits instead of spinning.
  * </ul>
  */
-final class ChangeStreamOplog implements Oplog {
+final class ChangeStreamOplog implements Oplog, PipelineUpdates.Log {
   static final String DATABASE = "local";
   static final String COLLECTION = "oplog.rs";
   private static final String META_MAP = "tidemark.oplog.meta";
   private static final String TRUNCATED_THROUGH = "truncatedThrough";
+  private static final String HISTORY_START = "historyStart";
   /** Entries a change-stream cursor reads from the store at a time. */
   private static final int READ_AHEAD = 256;
 
@@ -136,6 +137,30 @@ final class ChangeStreamOplog implements Oplog {
     appended();
   }
 
+  /**
+   * Updates whose description was worked out by the writer (a pipeline update, described by the
+   * difference it made): {@code o} holds the fields set and unset, as an update of MongoDB 4.x logs.
+   * The writer gives this oplog, wrapped, to mongo-java-server's update, so the collection does
+   * not record the update itself.
+   */
+  @Override
+  public void handleDescribedUpdate(String namespace, List<Object> ids, Document description) {
+    if (isOplog(namespace)) return;
+    Document operation = new Document();
+    Document updated = (Document) description.get("updatedFields");
+    if (!updated.isEmpty()) operation.append("$set", updated.cloneDeeply());
+    Document unset = new Document();
+    for (Object field : (List<?>) description.get("removedFields")) unset.append(String.valueOf(field), true);
+    if (!unset.isEmpty()) operation.append("$unset", unset);
+    synchronized (this) {
+      for (Object id : ids) {
+        append(entry("u", namespace).append("o", operation).append("o2", new Document("_id", id))
+            .append("updateDescription", description.cloneDeeply()));
+      }
+    }
+    appended();
+  }
+
   /** A collection was renamed: a command entry, as a replica set writes. */
   void handleRename(String from, String to) {
     if (isOplog(from)) return;
@@ -147,10 +172,40 @@ final class ChangeStreamOplog implements Oplog {
 
   @Override
   public void handleDropCollection(String namespace) {
-    if (isOplog(namespace)) return;
+    // mongo-java-server keeps its catalog in system.namespaces and system.indexes, which a
+    // replica set does not have: dropping them with a database is no event.
+    if (isOplog(namespace) || namespace.substring(namespace.indexOf('.') + 1).startsWith("system.")) return;
     int dot = namespace.indexOf('.');
     synchronized (this) {
       append(entry("c", namespace.substring(0, dot) + ".$cmd").append("o", new Document("drop", namespace.substring(dot + 1))));
+    }
+    appended();
+  }
+
+  /**
+   * A committed transaction: one command entry whose {@code applyOps} holds its operations, in the
+   * shape of entries of their own, with the session and transaction number, as a replica set logs
+   * a transaction. A transaction that wrote nothing logs nothing. (Its writes are applied with
+   * {@code NoopOplog}, so the collections record none of them themselves.)
+   */
+  void handleTransaction(Document lsid, long txnNumber, List<Document> operations) {
+    if (operations.isEmpty()) return;
+    List<Document> logged = operations.stream().map(Document::cloneDeeply).toList();
+    synchronized (this) {
+      append(entry("c", "admin.$cmd")
+          .append("o", new Document("applyOps", logged))
+          .append("lsid", lsid.cloneDeeply())
+          .append("txnNumber", txnNumber)
+          .append("prevOpTime", new Document("ts", new BsonTimestamp(0)).append("t", -1L)));
+    }
+    appended();
+  }
+
+  /** A database was dropped, after each of its collections: a command entry, as a replica set writes. */
+  void handleDropDatabase(String database) {
+    if (isOplog(database + ".")) return;
+    synchronized (this) {
+      append(entry("c", database + ".$cmd").append("o", new Document("dropDatabase", 1)));
     }
     appended();
   }
@@ -281,6 +336,23 @@ final class ChangeStreamOplog implements Oplog {
   /** Timestamp value of the oldest entry, 0 when empty. */
   long oldest() {
     return collection.firstKey() instanceof Long ts ? ts : 0L;
+  }
+
+  /**
+   * Marks where history starts, once: when this oplog was created, as a replica set's starts with
+   * its initiation (or at its first entry, for an oplog of an earlier version of the server). A
+   * stream cannot start before it.
+   */
+  void initiate() {
+    if (meta.containsKey(HISTORY_START)) return;
+    long now = Instant.now().getEpochSecond() << 32;
+    meta.put(HISTORY_START, collection.count() == 0 ? now : Math.min(now, oldest()));
+  }
+
+  /** The time history starts at: nothing can have happened before (0: not initiated). */
+  long historyStart() {
+    Long start = meta.get(HISTORY_START);
+    return start == null ? 0 : start;
   }
 
   /** History up to and including this timestamp value was truncated; 0 when nothing was. */

@@ -1,7 +1,6 @@
 package io.tidemark.embedded;
 
 import de.bwaldvogel.mongo.MongoDatabase;
-import de.bwaldvogel.mongo.MongoVersion;
 import de.bwaldvogel.mongo.backend.Cursor;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.bson.BinData;
@@ -32,7 +31,7 @@ import org.h2.mvstore.MVStore;
  *       entry, instead of returning at once into a busy loop.
  * </ul>
  */
-final class EmbeddedBackend extends H2Backend {
+class EmbeddedBackend extends H2Backend {
   /** Commands that never write; every other command runs as a write ({@link GroupCommit#write}). */
   private static final Set<String> READS = Set.of(
       "find", "getmore", "count", "distinct", "listcollections", "listindexes", "listdatabases", "ping", "ismaster", "hello",
@@ -55,7 +54,7 @@ final class EmbeddedBackend extends H2Backend {
           if (changeStreamOplog() != null) changeStreamOplog().published(ts);
         },
         storeCommitted);
-    version(SERVER_VERSION);
+    version(ReplicaSetMember.VERSION);
     store.getMapNames().stream()
         .filter(name -> name.startsWith(Storage.DOCUMENTS))
         .map(name -> name.substring(Storage.DOCUMENTS.length(), name.indexOf('.', Storage.DOCUMENTS.length())))
@@ -92,23 +91,6 @@ final class EmbeddedBackend extends H2Backend {
     }
     return status;
   }
-
-  /**
-   * Reports MongoDB 4.4 (wire version 9), from which servers label resumable change-stream errors
-   * and clients resume by label: the kit's errors are labelled as such a server's are, so a client
-   * classifies them as it would a replica set's. (mongo-java-server itself reports wire version 8.)
-   */
-  static final MongoVersion SERVER_VERSION = new MongoVersion() {
-    @Override
-    public List<Integer> getVersionArray() {
-      return List.of(4, 4, 0);
-    }
-
-    @Override
-    public int getWireVersion() {
-      return 9;
-    }
-  };
 
   @Override
   protected Oplog createOplog() {
@@ -157,7 +139,11 @@ final class EmbeddedBackend extends H2Backend {
     if (changeStream) markSplitLargeEvents(query);
     Document response;
     try {
-      response = super.handleCommand(channel, databaseName, command, query);
+      response = execute(channel, databaseName, command, query);
+      // A collection of this server answers with a copy of what it stores; mongo-java-server's own
+      // (a transaction's copy of a collection) with the stored object itself, encoded only after
+      // this returns: answer a copy.
+      if (isReadModifyWrite(command)) response = response.cloneDeeply();
     } catch (ChangeStreamError e) {
       return e.reply();
     }
@@ -168,6 +154,11 @@ final class EmbeddedBackend extends H2Backend {
     closeFinishedChangeStream(response);
     stampOperationTime(response);
     return response;
+  }
+
+  /** Runs a command on mongo-java-server, inside the fail points, locks and commits above; a subclass may answer it itself. */
+  protected Document execute(Channel channel, String databaseName, String command, Document query) {
+    return super.handleCommand(channel, databaseName, command, query);
   }
 
   /**
@@ -184,7 +175,11 @@ final class EmbeddedBackend extends H2Backend {
         "Received authentication for mechanism " + query.get("mechanism") + " which is not enabled (the embedded server takes PLAIN)");
   }
 
-  private static boolean isChangeStream(Document query) {
+  private static boolean isReadModifyWrite(String command) {
+    return command.equalsIgnoreCase("findAndModify") || command.equalsIgnoreCase("update");
+  }
+
+  static boolean isChangeStream(Document query) {
     return query.get("pipeline") instanceof List<?> pipeline
         && !pipeline.isEmpty()
         && pipeline.get(0) instanceof Document first

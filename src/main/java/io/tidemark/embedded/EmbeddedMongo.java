@@ -14,7 +14,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The embedded MongoDB of the default set-up: mongo-java-server with its H2 backend, data and
  * oplog in {@code <data-dir>/mongo.mv.db} (or in memory), speaking the wire protocol on a local
- * port. See {@link EmbeddedBackend} for what it adds to behave like a replica-set member.
+ * port. See {@link EmbeddedBackend} and {@link ReplicaSetBackend} for what they add to behave like a
+ * replica-set member.
  */
 public final class EmbeddedMongo implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EmbeddedMongo.class);
@@ -23,12 +24,12 @@ public final class EmbeddedMongo implements AutoCloseable {
   /** Beside the store: the version of its newest commit ({@link CommitMark}). */
   static final String COMMIT_MARK_FILE = "mongo.commit";
   private final MongoServer server;
-  private final EmbeddedBackend backend;
+  private final ReplicaSetBackend backend;
   private final CommitMark mark;
   private final String connectionString;
   private final String description;
 
-  private EmbeddedMongo(MongoServer server, EmbeddedBackend backend, CommitMark mark, String connectionString, String description) {
+  private EmbeddedMongo(MongoServer server, ReplicaSetBackend backend, CommitMark mark, String connectionString, String description) {
     this.server = server;
     this.backend = backend;
     this.mark = mark;
@@ -45,9 +46,9 @@ public final class EmbeddedMongo implements AutoCloseable {
     long startedAt = System.nanoTime();
     MVStore store = openStore(dataDir, settings);
     CommitMark mark = dataDir == null ? null : CommitMark.open(dataDir.resolve(COMMIT_MARK_FILE));
-    EmbeddedBackend backend;
+    ReplicaSetBackend backend;
     try {
-      backend = new EmbeddedBackend(store, settings, mark == null ? version -> {} : mark::mark);
+      backend = new ReplicaSetBackend(store, settings, mark == null ? version -> {} : mark::mark);
     } catch (RuntimeException e) {
       store.closeImmediately();
       if (mark != null) mark.close();
@@ -67,6 +68,7 @@ public final class EmbeddedMongo implements AutoCloseable {
               + " (choose another port, or 0 for any free one)", e);
     }
     InetSocketAddress address = server.getLocalAddress();
+    backend.bound(address);
     String uri = "mongodb://" + address.getHostString() + ":" + address.getPort();
     long openMillis = (System.nanoTime() - startedAt) / 1_000_000;
     String description = dataDir == null ? "in memory" : dataDir.resolve(STORE_FILE) + ", " + megabytes(store) + " MB";

@@ -9,9 +9,13 @@ import de.bwaldvogel.mongo.wire.bson.BsonEncoder;
  * Resume tokens of the embedded server. Like a replica set's, {@code _data} starts with
  * {@code 82} and the oplog timestamp in 16 hex digits (seconds, then increment), so that clients
  * which read the time out of a token (as Tidemark does for heartbeats) read it here too; then a
- * kind: nothing for an event, {@code 01} for an invalidate, {@code 02} for a high-water mark (a
- * postBatchResumeToken), {@code 03ffnn} for fragment ff of nn of a split event. Strings of at
- * most 16 hex digits (earlier tokens of the kit, mongo-java-server's own) are timestamps.
+ * kind: nothing for an event, {@code 01} for an invalidate, {@code 02} for a high-water mark after
+ * an entry (a postBatchResumeToken: everything up to and including that time was read),
+ * {@code 03ffnn} for fragment ff of nn of a split event, {@code 04} for a high-water mark at a time
+ * (the postBatchResumeToken of a stream that starts there and has read nothing of it yet; as a
+ * replica set's high-water mark, it sorts before any event of its time), {@code 05oooooooo} for
+ * operation o of a transaction (all of whose events share one time). Strings of at most 16 hex
+ * digits (earlier tokens of the kit, mongo-java-server's own) are timestamps.
  */
 final class Tokens {
   private Tokens() {}
@@ -20,10 +24,17 @@ final class Tokens {
     EVENT,
     INVALIDATE,
     HIGH_WATER_MARK,
-    FRAGMENT
+    FRAGMENT,
+    START,
+    TRANSACTION_OP
   }
 
-  record Parsed(long ts, Kind kind, int fragment, int fragments) {}
+  /** A token read: its time and kind; fragment ff of nn of a split event; op, the index of an operation of a transaction. */
+  record Parsed(long ts, Kind kind, int fragment, int fragments, int op) {
+    Parsed(long ts, Kind kind, int fragment, int fragments) {
+      this(ts, kind, fragment, fragments, 0);
+    }
+  }
 
   static Document event(long ts) {
     return new Document("_data", String.format("82%016x", ts));
@@ -35,6 +46,16 @@ final class Tokens {
 
   static Document highWaterMark(long ts) {
     return new Document("_data", String.format("82%016x02", ts));
+  }
+
+  /** A position at {@code ts}: nothing at or after that time has been read. */
+  static Document startAt(long ts) {
+    return new Document("_data", String.format("82%016x04", ts));
+  }
+
+  /** The event of operation {@code op} (from 0) of the transaction logged at {@code ts}. */
+  static Document transactionOp(long ts, int op) {
+    return new Document("_data", String.format("82%016x05%08x", ts, op));
   }
 
   static Document fragment(long ts, int fragment, int fragments) {
@@ -52,6 +73,8 @@ final class Tokens {
       if (kind.isEmpty()) return new Parsed(ts, Kind.EVENT, 0, 0);
       if (kind.equals("01")) return new Parsed(ts, Kind.INVALIDATE, 0, 0);
       if (kind.equals("02")) return new Parsed(ts, Kind.HIGH_WATER_MARK, 0, 0);
+      if (kind.equals("04")) return new Parsed(ts, Kind.START, 0, 0);
+      if (kind.length() == 10 && kind.startsWith("05")) return new Parsed(ts, Kind.TRANSACTION_OP, 0, 0, Integer.parseInt(kind.substring(2), 16));
       if (kind.length() == 6 && kind.startsWith("03")) {
         return new Parsed(ts, Kind.FRAGMENT, Integer.parseInt(kind.substring(2, 4), 16), Integer.parseInt(kind.substring(4, 6), 16));
       }

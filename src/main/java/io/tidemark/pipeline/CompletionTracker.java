@@ -12,36 +12,42 @@ import akka.stream.stage.AbstractOutHandler;
 import akka.stream.stage.GraphStage;
 import akka.stream.stage.GraphStageLogic;
 import io.tidemark.source.ChangeEnvelope;
+import io.tidemark.window.Completion;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Turns what comes out of one ordered lane of user stages into completions for the window.
+ * Turns what comes out of one lane of user stages into completions for the window.
  *
- * <p>The user's {@code FlowWithContext} keeps order, so when an element with context #s comes out,
- * every event that went in before #s is done too: it was either processed or filtered out. This
- * stage remembers the sequence numbers that went in and, for each context that comes out, emits
- * the sequence numbers of all events up to it. When the user's stages complete after their input
- * ended, what is left was filtered out, and is done as well; when they complete earlier, what is
- * left is not marked done, and the window refuses to checkpoint past it.
+ * <p>Every event that goes in ends in exactly one <em>last</em> element (a value or a skip; see
+ * {@link EventContext}), and the stages keep order. So when an element comes out, every event of
+ * this lane that went in before its event is done (their last elements came out before it, or a
+ * batch joined them into this one), and its own event is done when it is the last element. A
+ * failed element reports the lane's failure; from then on nothing more of this lane is done
+ * (the run replays it). Abandoned elements complete nothing.
  */
 final class CompletionTracker
-    extends GraphStage<BidiShape<ChangeEnvelope, Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, Long>> {
+    extends GraphStage<BidiShape<ChangeEnvelope, Pair<Object, EventContext>, Pair<Object, EventContext>, Completion>> {
 
+  private final RunContext run;
   private final Inlet<ChangeEnvelope> in = Inlet.create("CompletionTracker.in");
-  private final Outlet<Pair<ChangeEnvelope, EventContext>> toUser = Outlet.create("CompletionTracker.toUser");
+  private final Outlet<Pair<Object, EventContext>> toUser = Outlet.create("CompletionTracker.toUser");
   private final Inlet<Pair<Object, EventContext>> fromUser = Inlet.create("CompletionTracker.fromUser");
-  private final Outlet<Long> done = Outlet.create("CompletionTracker.done");
-  private final BidiShape<ChangeEnvelope, Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, Long> shape =
+  private final Outlet<Completion> done = Outlet.create("CompletionTracker.done");
+  private final BidiShape<ChangeEnvelope, Pair<Object, EventContext>, Pair<Object, EventContext>, Completion> shape =
       BidiShape.of(in, toUser, fromUser, done);
 
-  static BidiFlow<ChangeEnvelope, Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, Long, NotUsed> create() {
-    return BidiFlow.fromGraph(new CompletionTracker());
+  private CompletionTracker(RunContext run) {
+    this.run = run;
+  }
+
+  static BidiFlow<ChangeEnvelope, Pair<Object, EventContext>, Pair<Object, EventContext>, Completion, NotUsed> create(RunContext run) {
+    return BidiFlow.fromGraph(new CompletionTracker(run));
   }
 
   @Override
-  public BidiShape<ChangeEnvelope, Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, Long> shape() {
+  public BidiShape<ChangeEnvelope, Pair<Object, EventContext>, Pair<Object, EventContext>, Completion> shape() {
     return shape;
   }
 
@@ -49,77 +55,81 @@ final class CompletionTracker
   public GraphStageLogic createLogic(Attributes inheritedAttributes) {
     return new GraphStageLogic(shape) {
       private final ArrayDeque<Long> entered = new ArrayDeque<>();
+      private boolean failed;
 
       {
-        setHandler(
-            in,
-            new AbstractInHandler() {
-              @Override
-              public void onPush() {
-                ChangeEnvelope envelope = grab(in);
-                entered.addLast(envelope.seqNr());
-                push(toUser, Pair.create(envelope, EventContext.of(envelope)));
-              }
+        setHandler(in, new AbstractInHandler() {
+          @Override
+          public void onPush() {
+            ChangeEnvelope envelope = grab(in);
+            entered.addLast(envelope.seqNr());
+            push(toUser, Pair.create(envelope, EventContext.of(envelope, run)));
+          }
 
-              @Override
-              public void onUpstreamFinish() {
-                complete(toUser);
-              }
-            });
-        setHandler(
-            toUser,
-            new AbstractOutHandler() {
-              @Override
-              public void onPull() {
-                pull(in);
-              }
+          @Override
+          public void onUpstreamFinish() {
+            complete(toUser);
+          }
+        });
+        setHandler(toUser, new AbstractOutHandler() {
+          @Override
+          public void onPull() {
+            pull(in);
+          }
 
-              @Override
-              public void onDownstreamFinish(Throwable cause) {
-                cancel(in, cause);
-              }
-            });
-        setHandler(
-            fromUser,
-            new AbstractInHandler() {
-              @Override
-              public void onPush() {
-                long seqNr = grab(fromUser).second().seqNr();
-                Long first = entered.peekFirst();
-                if (first == null || first > seqNr) {
-                  // A repeated context (mapConcat emitting several elements per event) completes nothing new.
-                  pull(fromUser);
-                } else if (first == seqNr) {
-                  // The common case: nothing was filtered before this event.
-                  entered.pollFirst();
-                  emit(done, first);
-                } else {
-                  List<Long> completed = new ArrayList<>();
-                  while (!entered.isEmpty() && entered.peekFirst() <= seqNr) completed.add(entered.pollFirst());
-                  emitMultiple(done, completed.iterator(), () -> pull(fromUser));
-                }
-              }
+          @Override
+          public void onDownstreamFinish(Throwable cause) {
+            cancel(in, cause);
+          }
+        });
+        setHandler(fromUser, new AbstractInHandler() {
+          @Override
+          public void onPush() {
+            EventContext context = grab(fromUser).second();
+            List<Completion> completed = failed ? List.of() : completions(context);
+            if (completed.isEmpty()) pull(fromUser);
+            else if (completed.size() == 1) emit(done, completed.get(0), () -> pull(fromUser));
+            else emitMultiple(done, completed.iterator(), () -> pull(fromUser));
+          }
 
-              @Override
-              public void onUpstreamFinish() {
-                if (!isClosed(in)) {
-                  // The user's stages stopped before their input ended: what they hold is not done.
-                  completeStage();
-                  return;
-                }
-                List<Long> rest = new ArrayList<>(entered);
-                entered.clear();
-                emitMultiple(done, rest.iterator(), () -> completeStage());
-              }
-            });
-        setHandler(
-            done,
-            new AbstractOutHandler() {
-              @Override
-              public void onPull() {
-                if (!hasBeenPulled(fromUser) && !isClosed(fromUser)) pull(fromUser);
-              }
-            });
+          @Override
+          public void onUpstreamFinish() {
+            // What is left never came out: abandoned, or the stages stopped before their input ended.
+            // It is not done; the window refuses to end normally with events unfinished.
+            completeStage();
+          }
+        });
+        setHandler(done, new AbstractOutHandler() {
+          @Override
+          public void onPull() {
+            if (!hasBeenPulled(fromUser) && !isClosed(fromUser)) pull(fromUser);
+          }
+        });
+      }
+
+      private List<Completion> completions(EventContext context) {
+        long seqNr = context.seqNr();
+        switch (context.kind()) {
+          case ABANDONED:
+            return List.of();
+          case FAILED:
+            failed = true;
+            return List.of(Completion.failed(seqNr, context.failure()));
+          default:
+            break;
+        }
+        Long first = entered.peekFirst();
+        if (first == null || first > seqNr) return List.of(); // a part of an event already done cannot come after it
+        if (first == seqNr) {
+          if (!context.last()) return List.of();
+          entered.pollFirst();
+          return List.of(Completion.done(seqNr));
+        }
+        // A batch: the events before this one in the lane were joined into it.
+        List<Completion> completed = new ArrayList<>();
+        while (!entered.isEmpty() && entered.peekFirst() < seqNr) completed.add(Completion.done(entered.pollFirst()));
+        if (context.last() && !entered.isEmpty() && entered.peekFirst() == seqNr) completed.add(Completion.done(entered.pollFirst()));
+        return completed;
       }
     };
   }

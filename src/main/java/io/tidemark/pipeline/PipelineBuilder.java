@@ -24,11 +24,11 @@ import io.tidemark.checkpoint.StreamCheckpoints;
 import io.tidemark.source.ChangeEnvelope;
 import io.tidemark.source.ChangeStreamSource;
 import io.tidemark.source.ChangeStreamTarget;
-import io.tidemark.source.CommandFailures;
+import io.tidemark.connection.CommandFailures;
 import io.tidemark.source.FaultSettings;
 import io.tidemark.source.CursorProbe;
-import io.tidemark.source.MongoConnector;
-import io.tidemark.source.MongoSettings;
+import io.tidemark.connection.MongoConnector;
+import io.tidemark.connection.MongoSettings;
 import io.tidemark.source.OplogMonitor;
 import io.tidemark.source.OplogSettings;
 import io.tidemark.source.ResumableErrors;
@@ -64,56 +64,33 @@ import org.slf4j.LoggerFactory;
 public final class PipelineBuilder<T> {
   private static final Logger log = LoggerFactory.getLogger(PipelineBuilder.class);
 
-  /** Everything but the stages; copied on every change, so builders never share mutable state. */
-  private static final class Spec implements Cloneable {
-    String stream;
-    String mongoUri;
-    MongoClient mongoClient;
-    ChangeStreamTarget target;
-    List<Bson> match = List.of();
-    FullDocument fullDocument;
-    CheckpointStore checkpoints;
-    ResumePosition configuredStart;
-    WindowSettings windowSettings;
-    SourceSettings sourceSettings;
-    FailureSettings failureSettings;
-    FaultSettings faultSettings;
-    SnapshotSettings snapshotSettings;
-    StartupMode startup;
-    Integer parallelism;
-    DeadLetterStore deadLetters;
-    CheckpointReplica replica;
-    PipelineStats stats = new PipelineStats();
-    /** What per-event stages need at run time; shared by every builder of this pipeline. */
-    RunContext runtime = new RunContext();
+  private final PipelineSpec spec;
+  /** The user's stages so far, over elements paired with their context; {@code T} is what they emit. */
+  private final Flow<Pair<Object, EventContext>, Pair<Object, EventContext>, NotUsed> stages;
+  private final int stageCount;
 
-    Spec with(Consumer<Spec> change) {
-      try {
-        Spec copy = (Spec) clone();
-        change.accept(copy);
-        return copy;
-      } catch (CloneNotSupportedException e) {
-        throw new AssertionError(e);
-      }
-    }
-  }
-
-  private final Spec spec;
-  private final FlowWithContext<ChangeEnvelope, EventContext, T, EventContext, NotUsed> stages;
-
-  private PipelineBuilder(Spec spec, FlowWithContext<ChangeEnvelope, EventContext, T, EventContext, NotUsed> stages) {
+  private PipelineBuilder(PipelineSpec spec, Flow<Pair<Object, EventContext>, Pair<Object, EventContext>, NotUsed> stages, int stageCount) {
     this.spec = spec;
     this.stages = stages;
+    this.stageCount = stageCount;
   }
 
   static PipelineBuilder<ChangeEnvelope> start(String stream) {
-    Spec spec = new Spec();
+    PipelineSpec spec = new PipelineSpec();
     spec.stream = stream;
-    return new PipelineBuilder<>(spec, FlowWithContext.<ChangeEnvelope, EventContext>create());
+    return new PipelineBuilder<>(spec, Flow.create(), 0);
   }
 
-  private PipelineBuilder<T> with(Consumer<Spec> change) {
-    return new PipelineBuilder<>(spec.with(change), stages);
+  private PipelineBuilder<T> with(Consumer<PipelineSpec> change) {
+    return new PipelineBuilder<>(spec.with(change), stages, stageCount);
+  }
+
+  private <R> PipelineBuilder<R> then(Flow<Pair<Object, EventContext>, Pair<Object, EventContext>, NotUsed> step) {
+    return new PipelineBuilder<>(spec, stages.via(step), stageCount + 1);
+  }
+
+  private String stageName(String operator) {
+    return "stage " + (stageCount + 1) + " (" + operator + ") of stream '" + spec.stream + "'";
   }
 
   /** Connect with this URI; the pipeline owns the client and closes it when it stops. */
@@ -227,352 +204,108 @@ public final class PipelineBuilder<T> {
     return with(s -> s.deadLetters = store);
   }
 
-  /**
-   * Appends the user's stages. They must keep order and pass the context through (all
-   * {@code FlowWithContext} operators do); filtering is allowed. An element leaving the last
-   * stage marks its event, and every event before it, done.
-   */
-  public <R> PipelineBuilder<R> via(FlowWithContext<T, EventContext, R, EventContext, ?> next) {
-    return new PipelineBuilder<>(spec, stages.via(next));
+  // ---- the user's stages -------------------------------------------------------------------------
+  //
+  // Every operator keeps order and knows when an event is done: an event is done when its last
+  // element leaves the last stage (see EventContext). Each one-event-at-a-time operator below has
+  // the same failure rule: the failing-stage policy (retry, dead-letter, stop) applies to it.
+
+  /** Turns each element into another; a null result means none (the event is done with it). */
+  @SuppressWarnings("unchecked")
+  public <R> PipelineBuilder<R> map(Function<T, R> f) {
+    Objects.requireNonNull(f, "f");
+    return then(EventStep.sync(stageName("map"), element -> java.util.Collections.singletonList(f.apply((T) element))));
+  }
+
+  /** Keeps the elements the predicate accepts; an event whose elements are all dropped is done. */
+  @SuppressWarnings("unchecked")
+  public PipelineBuilder<T> filter(java.util.function.Predicate<T> predicate) {
+    Objects.requireNonNull(predicate, "predicate");
+    return then(EventStep.sync(stageName("filter"),
+        element -> predicate.test((T) element) ? java.util.Collections.singletonList(element) : List.of()));
   }
 
   /**
-   * A per-event stage: {@code f} is applied to one element at a time, in order. It is the stage the
-   * {@code dead-letter} policy works with: when {@code f} fails on an event, the event is tried
-   * {@code dead-letter.attempts} times, then recorded in the dead-letter store and skipped.
+   * Turns each element into any number of elements (fan-out); the event is done only when every one
+   * of them has left the last stage. None: the event is done with it.
    */
+  @SuppressWarnings("unchecked")
+  public <R> PipelineBuilder<R> mapConcat(Function<T, ? extends Iterable<R>> f) {
+    Objects.requireNonNull(f, "f");
+    return then(EventStep.sync(stageName("mapConcat"), element -> f.apply((T) element)));
+  }
+
+  /**
+   * Applies {@code f} to one element at a time, in order, and waits for it: the stage for writes. A
+   * null result means no element goes on (the event is done). Under the {@code dead-letter} policy
+   * an element whose {@code f} fails is tried {@code dead-letter.attempts} times, then recorded in
+   * the dead-letter store and skipped.
+   */
+  @SuppressWarnings("unchecked")
   public <R> PipelineBuilder<R> mapAsync(Function<T, CompletionStage<R>> f) {
-    return perEvent((element, envelope) -> f.apply(element));
+    Objects.requireNonNull(f, "f");
+    return then(EventStep.async(stageName("mapAsync"), (element, context) -> f.apply((T) element)));
   }
 
   /**
    * Runs a handler for each event, such as {@code ShardedWorkers}, which runs it in the sharded
    * entity of the event's documentKey on whichever node hosts it. With {@link #parallelism(int)} P,
-   * up to P keys at a time. Per-event like {@link #mapAsync(Function)}: the {@code dead-letter}
-   * policy applies.
+   * up to P keys at a time. Per-event like {@link #mapAsync(Function)}.
    */
   public PipelineBuilder<Done> handle(EventHandler handler) {
+    Objects.requireNonNull(handler, "handler");
     String stream = spec.stream;
-    return perEvent((element, envelope) -> handler.handle(stream, envelope));
+    return then(EventStep.async(stageName("handle"), (element, context) -> handler.handle(stream, context.envelope())));
   }
 
-  private <R> PipelineBuilder<R> perEvent(java.util.function.BiFunction<T, ChangeEnvelope, CompletionStage<R>> work) {
-    RunContext runtime = spec.runtime;
-    String stream = spec.stream;
-    return via(FlowWithContext.fromPairs(
-        Flow.<Pair<T, EventContext>>create()
-            .mapAsync(1, in -> {
-              ChangeEnvelope envelope = in.second().envelope();
-              return runtime.attempt(stream, envelope, () -> work.apply(in.first(), envelope))
-                  .thenApply(out -> Pair.create(out, in.second()));
-            })
-            .filter(out -> out.first().isPresent())
-            .map(out -> Pair.create(out.first().get(), out.second()))));
+  /**
+   * Batches up to {@code size} elements, or what arrived within {@code within}, into one list (for
+   * bulk writes). A batch completes every event it holds; the time bound keeps a quiet stream's last
+   * events from waiting.
+   */
+  public PipelineBuilder<List<T>> grouped(int size, java.time.Duration within) {
+    if (size < 1) throw new TidemarkException("grouped(size, within): size must be at least 1, was " + size);
+    Objects.requireNonNull(within, "within");
+    if (within.isZero() || within.isNegative()) throw new TidemarkException("grouped(size, within): within must be positive, was " + within);
+    return then(Batches.grouped(size, within));
+  }
+
+  /**
+   * Appends stages of your own, such as Akka operators or an Alpakka connector's flow with context.
+   * They must emit exactly one element for each element, in order, and pass the context through —
+   * map-like operators and {@code mapAsync} do. Operators known to break that ({@code filter},
+   * {@code mapConcat}, {@code grouped}, {@code mapAsyncUnordered}, {@code take}, ...) are refused
+   * here, with the builder operator to use instead; anything else that breaks it stops the pipeline
+   * at the first element that shows it. Only values reach these stages; a failure in them follows
+   * the failing-stage policy's {@code retry} or {@code stop} (dead letters are for the per-event
+   * operators above).
+   */
+  public <R> PipelineBuilder<R> via(FlowWithContext<T, EventContext, R, EventContext, ?> next) {
+    Objects.requireNonNull(next, "next");
+    String name = stageName("via");
+    Flow<Pair<T, EventContext>, Pair<R, EventContext>, ?> flow = next.asFlow();
+    OneToOneOperators.check(name, flow);
+    return then(OneToOneGuard.guard(name, widened(flow)));
   }
 
   public String stream() {
     return spec.stream;
   }
 
-  /** Live figures of this pipeline, kept across its runs. */
-  public PipelineStats stats() {
-    return spec.stats;
+  /** The user's stages as one flow, as {@link #run} composes them; for tests of stage shapes. */
+  Flow<Pair<Object, EventContext>, Pair<Object, EventContext>, NotUsed> userStages() {
+    return stages;
   }
 
   /** Starts the pipeline; it runs until {@link PipelineControl#drainAndStop()}, a failure, or the end of the stream. */
   public PipelineControl run(ActorSystem<?> system) {
-    if (spec.target == null) {
-      throw new TidemarkException(
-          "pipeline '" + spec.stream + "': nothing to watch: call collection(database, collection) or database(database)");
-    }
-    if (spec.checkpoints == null) {
-      throw new TidemarkException(
-          "pipeline '" + spec.stream + "': no checkpoint store: call checkpoints(JdbcCheckpointStore.create(system))"
-              + " or checkpoints(InMemoryCheckpointStore.create())");
-    }
-    MongoSettings mongo = MongoSettings.create(system);
-    WindowSettings window = spec.windowSettings != null ? spec.windowSettings : WindowSettings.create(system);
-    SourceSettings source = spec.sourceSettings != null ? spec.sourceSettings : SourceSettings.create(system);
-    FailureSettings failure = spec.failureSettings != null ? spec.failureSettings : FailureSettings.create(system);
-    FaultSettings faults = spec.faultSettings != null ? spec.faultSettings : FaultSettings.create(system);
-    SnapshotSettings configuredSnapshots = spec.snapshotSettings != null ? spec.snapshotSettings : SnapshotSettings.create(system);
-    SnapshotSettings snapshots = spec.startup != null ? configuredSnapshots.withMode(spec.startup) : configuredSnapshots;
-    checkSnapshots(snapshots, faults);
-    int parallelism = spec.parallelism != null
-        ? spec.parallelism
-        : ConfigCheck.positiveInt(system.settings().config(), "tidemark.pipeline.parallelism");
-    if (failure.policy == FailurePolicy.DEAD_LETTER && spec.deadLetters == null) {
-      throw new TidemarkException(
-          "pipeline '" + spec.stream + "': the dead-letter policy needs a store: call deadLetters(MongoDeadLetterStore.create(client, database))");
-    }
-    spec.runtime.bind(system, failure, spec.deadLetters, spec.stats);
-    String uri = spec.mongoClient != null ? null : (spec.mongoUri != null ? spec.mongoUri : mongo.uri);
-    CommandFailures failures = new CommandFailures();
-    MongoClient client = spec.mongoClient != null ? spec.mongoClient : MongoConnector.connect(uri, mongo.connectTimeout, failures);
-    spec.stats.errorsFrom(failures::counts);
-    String where = uri != null ? MongoConnector.redact(uri) : "the given client";
-    CursorProbe probe = uri == null ? null : new CursorProbe(MongoConnector.connectSync(uri, mongo.connectTimeout), spec.target, spec.match);
-    if (uri == null && faults.heartbeat) {
-      log.info("stream '{}': no heartbeats with a client given by the caller (they need the URI); a quiet stream's checkpoint"
-          + " follows only its own events", spec.stream);
-    }
-    Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed> userStages = widened(stages.asFlow());
-
-    PipelineRunner runner = new PipelineRunner(
-        spec.stream, () -> runOnce(system, client, where, mongo, source, faults, snapshots, probe, window, parallelism, userStages),
-        failure, system, spec.stats);
-    OplogSettings oplog = OplogSettings.create(system);
-    Cancellable monitoring = oplog.enabled
-        ? new OplogMonitor(spec.stream, client, oplog, this::checkpointTime, spec.stats::onOplogSample).start(system)
-        : null;
-    runner.completion().whenComplete((done, error) -> {
-      if (monitoring != null) monitoring.cancel();
-      if (spec.mongoClient == null) client.close();
-      if (probe != null) probe.close();
-      if (error != null) log.error("stream '{}' stopped: {}", spec.stream, Errors.summary(error));
-    });
-    log.info("stream '{}': watching {} on {} (window {}, checkpoint every {} events or {} ms, parallelism {}, on failure {}, startup {})",
-        spec.stream, spec.target, where, window.size, window.checkpointEveryEvents, window.checkpointEveryInterval.toMillis(),
-        parallelism, failure.policy.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'), snapshots.mode.label());
-    PipelineControl control = new PipelineControl(spec.stream, runner, spec.stats);
-    RunningPipelines.get(system).started(control);
-    runner.completion().whenComplete((done, error) -> RunningPipelines.get(system).stopped(control, error));
-    runner.start();
-    return control;
+    return PipelineRuns.start(spec, stages, PipelineSettings.resolve(spec, system), system);
   }
 
-  /** One run: open the stream's checkpoint record, materialize the graph, release the record at the end. */
-  private Pair<UniqueKillSwitch, CompletionStage<Done>> runOnce(
-      ActorSystem<?> system, MongoClient client, String where, MongoSettings mongo, SourceSettings source,
-      FaultSettings faults, SnapshotSettings snapshots, CursorProbe probe, WindowSettings window, int parallelism,
-      Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed> userStages) {
-    spec.stats.window().startRun();
-    CompletableFuture<StreamCheckpoints> opened = spec.checkpoints.open(spec.stream).toCompletableFuture();
-    CompletableFuture<Long> epoch = new CompletableFuture<>();
-    Function<Checkpoint, CompletionStage<Done>> save =
-        checkpoint -> opened.thenCompose(record -> epoch.thenCompose(taken -> record.save(checkpoint, taken)));
-    PipelineRecovery recovery =
-        new PipelineRecovery(spec.stream, client, where, mongo.connectTimeout, faults, opened, epoch, spec.stats);
-    Pair<UniqueKillSwitch, CompletionStage<Done>> running =
-        PipelineGraph.create(
-                ChangeStreamSource.create(new ChangeStreamSource.Definition(
-                    spec.stream, client, spec.target, spec.match, spec.fullDocument, source, faults,
-                    () -> initialPosition(system, client, where, mongo, opened, epoch, faults, snapshots, recovery, probe),
-                    PipelineBuilder::restartable, recovery, faults.heartbeat ? probe : null, snapshots, spec.stats.snapshot())),
-                spec.stream, window, parallelism, userStages, save, spec.stats.window())
-            .run(system);
-    Cancellable publishing = spec.replica == null ? null : publishSafeTokens(system, epoch);
-    CompletionStage<Done> ended =
-        running.second().handle((done, error) -> {
-          if (publishing != null) publishing.cancel();
-          opened.thenAccept(StreamCheckpoints::close);
-          Checkpoint last = spec.stats.window().lastSaved();
-          String at = last == null ? "none written" : last.position().describe();
-          if (error == null) {
-            log.info("stream '{}' stopped; last checkpoint: {}", spec.stream, at);
-            return CompletableFuture.completedFuture(Done.getInstance());
-          }
-          Throwable explained = Faults.explain(spec.stream, Errors.unwrap(error), faults);
-          log.warn("stream '{}' run failed: {}; last checkpoint: {}", spec.stream, Errors.summary(explained), at);
-          return CompletableFuture.<Done>failedFuture(explained);
-        }).thenCompose(result -> result);
-    return Pair.create(running.first(), ended);
-  }
-
-  private CompletionStage<ResumePosition> initialPosition(
-      ActorSystem<?> system, MongoClient client, String where, MongoSettings mongo, CompletableFuture<StreamCheckpoints> opened,
-      CompletableFuture<Long> epoch, FaultSettings faults, SnapshotSettings snapshots, PipelineRecovery recovery, CursorProbe probe) {
-    return MongoConnector.ping(client, where, mongo.connectTimeout)
-        .thenCompose(pong -> resolvePosition(pong, opened, epoch, faults, snapshots, recovery))
-        // A snapshot-only stream never opens the change stream: whether its time is still in the oplog does not matter.
-        .thenCompose(start -> start.checked() && snapshots.mode != StartupMode.SNAPSHOT_ONLY
-            ? validated(system, start.position(), probe, faults, recovery)
-            : CompletableFuture.completedFuture(start.position()))
-        .thenApply(position -> {
-          spec.stats.markStarted(position);
-          return position;
-        });
-  }
-
-  /**
-   * Checks the position before the pipeline starts from it: opens a cursor there and reads a
-   * batch. When the server says the position is lost or its token invalid, the policy decides
-   * now (fail with a clear error, or record the gap and move on); any other trouble is left to the
-   * stream, which opens the same cursor and retries.
-   */
-  private CompletionStage<ResumePosition> validated(
-      ActorSystem<?> system, ResumePosition position, CursorProbe probe, FaultSettings faults, PipelineRecovery recovery) {
-    if (probe == null) return CompletableFuture.completedFuture(position);
-    Executor blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
-    return CompletableFuture.runAsync(() -> probe.validate(position), blocking)
-        .handle((ok, error) -> {
-          if (error == null) return CompletableFuture.completedFuture(position);
-          ResumableErrors.Kind kind = ResumableErrors.classify(error);
-          if (kind == ResumableErrors.Kind.HISTORY_LOST || kind == ResumableErrors.Kind.INVALID_TOKEN) {
-            log.warn("stream '{}': the server refuses the start position {}: {}", spec.stream, position.describe(),
-                ResumableErrors.describe(error));
-            return recovery.handles(kind)
-                ? recovery.recoverAtStart(kind, error, position)
-                : CompletableFuture.<ResumePosition>failedFuture(Faults.explain(spec.stream, Errors.unwrap(error), faults));
-          }
-          if (kind == ResumableErrors.Kind.NOT_A_REPLICA_SET) {
-            return CompletableFuture.<ResumePosition>failedFuture(Faults.explain(spec.stream, Errors.unwrap(error), faults));
-          }
-          log.debug("stream '{}': could not check the start position ({}); the stream opens it itself", spec.stream,
-              ResumableErrors.describe(error));
-          return CompletableFuture.completedFuture(position);
-        })
-        .thenCompose(next -> next);
-  }
-
-  /** Refuses snapshot settings this pipeline cannot honour, naming the setting. */
-  private void checkSnapshots(SnapshotSettings snapshots, FaultSettings faults) {
-    boolean database = spec.target.collection() == null;
-    if (snapshots.mode.snapshots() && database) {
-      throw new TidemarkException("pipeline '" + spec.stream + "': startup " + snapshots.mode.label() + " copies one collection, but "
-          + spec.target + " is a whole database: watch a collection (collection(database, collection)), one pipeline per"
-          + " collection, or use startup stream-only");
-    }
-    if (database && (faults.onHistoryLost == FaultSettings.Restart.RE_SNAPSHOT || faults.onInvalidToken == FaultSettings.Restart.RE_SNAPSHOT)) {
-      throw new TidemarkException("pipeline '" + spec.stream + "': the re-snapshot policy copies one collection, but " + spec.target
-          + " is a whole database: watch a collection, or choose fail, restart-from-now or restart-from-oldest");
-    }
-    if (snapshots.mode.snapshots() && spec.configuredStart != null) {
-      throw new TidemarkException("pipeline '" + spec.stream + "': startup " + snapshots.mode.label() + " starts at the snapshot's own"
-          + " time, so it cannot also start at " + spec.configuredStart.describe() + ": drop one of them");
-    }
-  }
-
-  /** The cluster time of the newest saved checkpoint, read out of its token when it has none of its own. */
-  private BsonTimestamp checkpointTime() {
-    Checkpoint saved = spec.stats.window().lastSaved();
-    if (saved == null) return null;
-    return saved.clusterTime() != null ? saved.clusterTime() : ResumeTokens.clusterTime(saved.resumeToken());
-  }
-
-  /** Where a run starts, and whether it is a position from before (which the server may no longer have) or just made. */
-  private record Start(ResumePosition position, boolean checked) {
-    static Start stored(ResumePosition position) {
-      return new Start(position, true);
-    }
-
-    static Start fresh(ResumePosition position) {
-      return new Start(position, false);
-    }
-  }
-
-  /** Publishes the window's safe token to the replica whenever it has moved, every replica interval. */
-  private Cancellable publishSafeTokens(ActorSystem<?> system, CompletableFuture<Long> epoch) {
-    java.time.Duration interval =
-        ConfigCheck.positiveDuration(system.settings().config(), "tidemark.pipeline.checkpoint.replica-interval");
-    ChangeEnvelope[] published = {null};
-    return system.scheduler().scheduleAtFixedRate(interval, interval, () -> {
-      ChangeEnvelope safe = spec.stats.window().safe();
-      Long taken = epoch.getNow(null);
-      // During a snapshot the safe position has no token; the replica only carries tokens.
-      if (safe != null && taken != null && safe != published[0] && safe.resumeToken() != null) {
-        published[0] = safe;
-        spec.replica.publish(Checkpoint.atToken(spec.stream, safe.resumeToken(), safe.clusterTime()), taken);
-      }
-    }, system.executionContext());
-  }
-
-  /**
-   * Takes this run's fencing epoch and finds where to start: the stored checkpoint (or the
-   * replicated one when it is fresher and no older in epoch), else the configured position, else
-   * now (saved at once).
-   */
-  private CompletionStage<Start> resolvePosition(
-      Document pong, CompletableFuture<StreamCheckpoints> opened, CompletableFuture<Long> epoch, FaultSettings faults,
-      SnapshotSettings snapshots, PipelineRecovery recovery) {
-    return opened.thenCompose(StreamCheckpoints::acquire).thenCompose(acquired -> {
-          epoch.complete(acquired.epoch());
-          if (acquired.corruption() != null) {
-            if (faults.onInvalidToken == FaultSettings.Restart.FAIL) return CompletableFuture.failedFuture(acquired.corruption());
-            return recovery.recoverAtStart(ResumableErrors.Kind.INVALID_TOKEN, acquired.corruption(), null).thenApply(Start::fresh);
-          }
-          Optional<Checkpoint> stored = acquired.checkpoint();
-          if (stored.isPresent() && stored.get().kind() == CheckpointKind.INVALIDATE && !faults.followCollection) {
-            return CompletableFuture.failedFuture(new TidemarkException(
-                "stream '" + spec.stream + "' ended at an invalidate (its collection was dropped or renamed; checkpoint saved "
-                    + stored.get().savedAt() + "): set tidemark.pipeline.faults.follow-collection = on to go on with startAfter,"
-                    + " or rewind or reset its checkpoint"));
-          }
-          return freshest(acquired).thenCompose(replicated -> replicated.isPresent()
-              ? opened.thenCompose(record -> record.save(replicated.get(), acquired.epoch())).thenApply(saved -> {
-                  Checkpoint checkpoint = replicated.get();
-                  log.info("stream '{}': resuming from the replicated checkpoint, {} (fresher than the durable one; written under epoch {}; this consumer holds epoch {})",
-                      spec.stream, checkpoint.position().describe(), checkpoint.epoch(), acquired.epoch());
-                  return Start.stored(checkpoint.position());
-                })
-              : positionFromStore(pong, acquired, opened, snapshots));
-        });
-  }
-
-  /** The replicated checkpoint when it is for this stream, no older in epoch, and newer than the durable one. */
-  private CompletionStage<Optional<Checkpoint>> freshest(Acquired acquired) {
-    if (spec.replica == null) return CompletableFuture.completedFuture(Optional.empty());
-    Optional<Checkpoint> stored = acquired.checkpoint();
-    return spec.replica.read(spec.stream).thenApply(replicated -> replicated.filter(candidate ->
-        candidate.stream().equals(spec.stream)
-            && candidate.resumeToken() != null
-            && candidate.epoch() < acquired.epoch()
-            && (stored.isEmpty() || (candidate.epoch() >= stored.get().epoch() && stored.get().isBefore(candidate)))));
-  }
-
-  private CompletionStage<Start> positionFromStore(
-      Document pong, Acquired acquired, CompletableFuture<StreamCheckpoints> opened, SnapshotSettings snapshots) {
-    Optional<Checkpoint> stored = acquired.checkpoint();
-    if (stored.isPresent()) {
-      Checkpoint checkpoint = stored.get();
-      log.info("stream '{}': resuming from the stored checkpoint, {} (saved {}; this consumer holds epoch {})",
-          spec.stream, checkpoint.position().describe(), checkpoint.savedAt(), acquired.epoch());
-      return CompletableFuture.completedFuture(Start.stored(checkpoint.position()));
-    }
-    if (spec.configuredStart != null) {
-      log.info("stream '{}': no stored checkpoint; starting at the configured position, {}", spec.stream, spec.configuredStart.describe());
-      return CompletableFuture.completedFuture(Start.stored(spec.configuredStart));
-    }
-    BsonTimestamp now = operationTime(pong);
-    if (snapshots.mode.snapshots()) {
-      // The time is taken before the copy: every change after it comes from the stream, so none is missed.
-      ResumePosition copy = ResumePosition.snapshot(now, null);
-      String note = "snapshot started (" + snapshots.mode.label() + "): copying " + spec.target + " at Timestamp(" + now.getTime()
-          + ", " + now.getInc() + ")";
-      return opened.thenCompose(record -> record.save(Checkpoint.snapshot(spec.stream, now, null, note), acquired.epoch()))
-          .thenApply(saved -> {
-            log.info("stream '{}': no stored checkpoint; {} (saved as the first checkpoint)", spec.stream, copy.describe());
-            return Start.fresh(copy);
-          });
-    }
-    ResumePosition position = ResumePosition.startAtOperationTime(now);
-    // Saved before the first event, so a crash before any checkpoint resumes here, not at a later "now".
-    return opened.thenCompose(record -> record.save(Checkpoint.atOperationTime(spec.stream, now), acquired.epoch()))
-        .thenApply(saved -> {
-          log.info("stream '{}': no stored checkpoint; starting now, {} (saved as the first checkpoint)", spec.stream, position.describe());
-          return Start.fresh(position);
-        });
-  }
-
-  private BsonTimestamp operationTime(Document pong) {
-    Object time = pong == null ? null : pong.get("operationTime");
-    if (time instanceof BsonTimestamp timestamp) return timestamp;
-    log.warn("stream '{}': the server reported no operationTime (not a replica set?); starting at the local clock", spec.stream);
-    return new BsonTimestamp((int) Instant.now().getEpochSecond(), 0);
-  }
-
-  /** The stages' output as Objects: only the context matters downstream, so no extra map stage is needed. */
+  /** A user's flow over the pipeline's untyped elements: only the context matters to the pipeline. */
   @SuppressWarnings("unchecked")
-  private static <R> Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed> widened(
-      Flow<Pair<ChangeEnvelope, EventContext>, Pair<R, EventContext>, NotUsed> flow) {
-    return (Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed>) (Flow<?, ?, ?>) flow;
+  private static Flow<Pair<Object, EventContext>, Pair<Object, EventContext>, ?> widened(Flow<?, ?, ?> flow) {
+    return (Flow<Pair<Object, EventContext>, Pair<Object, EventContext>, ?>) flow;
   }
 
-  private static boolean restartable(Throwable error) {
-    return ResumableErrors.isResumable(error) || unwrap(error) instanceof CheckpointStoreUnavailableException;
-  }
-
-  private static Throwable unwrap(Throwable error) {
-    return Errors.unwrap(error);
-  }
 }

@@ -11,7 +11,7 @@ import akka.stream.javadsl.RunnableGraph;
 import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
 import io.tidemark.checkpoint.Checkpoint;
-import io.tidemark.source.ChangeEnvelope;
+import io.tidemark.source.StreamElement;
 import io.tidemark.window.SafeTokenWindow;
 import io.tidemark.window.WindowSettings;
 import io.tidemark.window.WindowStats;
@@ -21,22 +21,22 @@ import java.util.function.Function;
 /**
  * One run of a pipeline as a graph: source → kill switch (the drain point) → the window joined
  * with the lanes of user stages → the saved checkpoints, ignored. Materializes to the kill switch
- * and the run's completion.
+ * and the run's completion. Run it once: {@code run} is this run's shared state.
  */
 final class PipelineGraph {
   private PipelineGraph() {}
 
   static RunnableGraph<Pair<UniqueKillSwitch, CompletionStage<Done>>> create(
-      Source<ChangeEnvelope, ?> source,
-      String stream,
+      Source<StreamElement, ?> source,
       WindowSettings window,
       int parallelism,
-      Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed> userStages,
+      Flow<Pair<Object, EventContext>, Pair<Object, EventContext>, NotUsed> userStages,
       Function<Checkpoint, CompletionStage<Done>> save,
-      WindowStats stats) {
+      WindowStats stats,
+      RunContext run) {
     return source
         .viaMat(KillSwitches.single(), Keep.right())
-        .via(SafeTokenWindow.create(stream, window, save, stats).join(Lanes.create(parallelism, userStages)))
+        .via(SafeTokenWindow.create(run.stream(), window, save, stats).join(Lanes.create(parallelism, userStages, run)))
         .toMat(Sink.ignore(), Keep.both());
   }
 }

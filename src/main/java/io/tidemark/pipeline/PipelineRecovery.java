@@ -6,9 +6,8 @@ import io.tidemark.Errors;
 import io.tidemark.TidemarkException;
 import io.tidemark.checkpoint.Checkpoint;
 import io.tidemark.checkpoint.CheckpointKind;
-import io.tidemark.checkpoint.StreamCheckpoints;
 import io.tidemark.source.FaultSettings;
-import io.tidemark.source.MongoConnector;
+import io.tidemark.connection.MongoConnector;
 import io.tidemark.source.Recovery;
 import io.tidemark.source.Recovery.Recovered;
 import io.tidemark.source.ResumableErrors;
@@ -42,20 +41,18 @@ final class PipelineRecovery implements Recovery {
   private final String where;
   private final Duration timeout;
   private final FaultSettings faults;
-  private final CompletableFuture<StreamCheckpoints> opened;
-  private final CompletableFuture<Long> epoch;
+  private final CompletableFuture<Lease> lease;
   private final PipelineStats stats;
 
   PipelineRecovery(
-      String stream, MongoClient client, String where, Duration timeout, FaultSettings faults,
-      CompletableFuture<StreamCheckpoints> opened, CompletableFuture<Long> epoch, PipelineStats stats) {
+      String stream, MongoClient client, String where, Duration timeout, FaultSettings faults, CompletableFuture<Lease> lease,
+      PipelineStats stats) {
     this.stream = stream;
     this.client = client;
     this.where = where;
     this.timeout = timeout;
     this.faults = faults;
-    this.opened = opened;
-    this.epoch = epoch;
+    this.lease = lease;
     this.stats = stats;
   }
 
@@ -104,9 +101,21 @@ final class PipelineRecovery implements Recovery {
     return target.thenApply(time -> {
       ResumePosition position = ResumePosition.startAtOperationTime(time);
       String note = what + " at " + from + ": " + FaultSettings.label(policy) + ", from " + position.describe()
-          + "; events in between are skipped";
+          + "; " + skipped(lost, time);
       return noted(new Recovered(position, position, note), key + " = " + FaultSettings.label(policy));
     });
+  }
+
+  /** What going on from {@code time} skips after the lost position: nothing when it is at or before it. */
+  static String skipped(ResumePosition lost, BsonTimestamp time) {
+    BsonTimestamp lostAt = lost == null ? null : lost.clusterTime();
+    if (lostAt == null) return "the events between the lost position and Timestamp(" + time.getTime() + ", " + time.getInc() + ") are skipped";
+    String at = "Timestamp(" + lostAt.getTime() + ", " + lostAt.getInc() + ")";
+    if (time.compareTo(lostAt) <= 0) {
+      return "nothing is skipped: that is at or before the lost position (" + at + "), so the events from it up to the lost"
+          + " position are delivered again";
+    }
+    return "the events after " + at + " and before Timestamp(" + time.getTime() + ", " + time.getInc() + ") are skipped";
   }
 
   private Recovered noted(Recovered recovered, String policy) {
@@ -131,7 +140,7 @@ final class PipelineRecovery implements Recovery {
       } else {
         gap = Checkpoint.atToken(stream, tokenOf(at), null).as(CheckpointKind.GAP, recovered.note());
       }
-      return opened.thenCompose(record -> epoch.thenCompose(taken -> record.save(gap, taken))).thenApply(saved -> recovered.position());
+      return lease.thenCompose(taken -> taken.save(gap)).thenApply(saved -> recovered.position());
     });
   }
 

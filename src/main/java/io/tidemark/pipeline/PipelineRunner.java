@@ -79,9 +79,10 @@ final class PipelineRunner {
       completion.completeExceptionally(cause);
       return;
     }
-    if (Errors.unwrap(cause.getCause()) instanceof io.tidemark.checkpoint.FencedException fenced) {
-      // A sink refused this consumer's writes: another consumer has taken the stream. Never retry.
-      completion.completeExceptionally(fenced);
+    if (Errors.unwrap(cause.getCause()) instanceof TidemarkException needsAPerson) {
+      // A sink refused this consumer's writes (another consumer has taken the stream), or a stage broke
+      // the rule the window depends on: a restart cannot fix either. Never retry.
+      completion.completeExceptionally(needsAPerson);
       return;
     }
     restarts++;

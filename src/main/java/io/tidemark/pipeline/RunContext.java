@@ -1,65 +1,54 @@
 package io.tidemark.pipeline;
 
-import akka.actor.typed.ActorSystem;
-import akka.pattern.Patterns;
-import io.tidemark.Errors;
-import io.tidemark.source.ChangeEnvelope;
-import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
-import java.util.function.Supplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * What per-event stages need once the pipeline runs: the actor system, the failing-stage policy,
- * the dead-letter store. Stages are composed before {@code run(system)}, so they hold this and it
- * is bound when the pipeline starts.
+ * What every stage of one pipeline run shares: the stream's name, the failing-stage policy and
+ * dead-letter store, the stats, and whether the run is stopping after a failure. Once a stage
+ * fails, no stage of the run starts work on another event (the work already started finishes), so
+ * the run drains quickly and the next run never overlaps a write of this one.
  */
 final class RunContext {
-  private static final Logger log = LoggerFactory.getLogger(RunContext.class);
+  private final String stream;
+  private final FailureSettings failure;
+  private final DeadLetterStore deadLetters;
+  private final PipelineStats stats;
+  private final AtomicReference<Throwable> stopping = new AtomicReference<>();
 
-  private volatile ActorSystem<?> system;
-  private volatile FailureSettings failure;
-  private volatile DeadLetterStore deadLetters;
-  private volatile PipelineStats stats;
-
-  void bind(ActorSystem<?> system, FailureSettings failure, DeadLetterStore deadLetters, PipelineStats stats) {
-    this.system = system;
+  RunContext(String stream, FailureSettings failure, DeadLetterStore deadLetters, PipelineStats stats) {
+    this.stream = stream;
     this.failure = failure;
     this.deadLetters = deadLetters;
     this.stats = stats;
   }
 
-  /**
-   * Runs one event's work. Under {@code dead-letter}, a failing event is tried again with backoff,
-   * then recorded and skipped (empty result); under the other policies its failure fails the stage.
-   */
-  <R> CompletionStage<Optional<R>> attempt(String stream, ChangeEnvelope envelope, Supplier<CompletionStage<R>> work) {
-    if (failure == null || failure.policy != FailurePolicy.DEAD_LETTER) {
-      return invoke(work).thenApply(Optional::ofNullable);
-    }
-    int attempts = failure.deadLetterAttempts;
-    CompletionStage<R> tried = Patterns.retry(() -> invoke(work), attempts - 1, failure.deadLetterBackoff, system);
-    return tried.<CompletionStage<Optional<R>>>handle((result, error) -> {
-      if (error == null) return CompletableFuture.completedFuture(Optional.ofNullable(result));
-      Throwable cause = Errors.unwrap(error);
-      // A fenced consumer must stop, not record the event and go on.
-      if (cause instanceof io.tidemark.checkpoint.FencedException) return CompletableFuture.<Optional<R>>failedFuture(cause);
-      log.warn("stream '{}': event #{} ({} {}) failed {} times ({}); recording it as a dead letter and going on",
-          stream, envelope.seqNr(), envelope.operationType(), envelope.documentKey(), attempts, Errors.summary(cause));
-      return deadLetters.record(DeadLetter.of(stream, envelope, cause, attempts)).thenApply(recorded -> {
-        stats.onDeadLetter();
-        return Optional.<R>empty();
-      });
-    }).thenCompose(result -> result);
+  /** A run for tests and benchmarks of stages alone: retry on failure, no dead letters. */
+  static RunContext of(String stream) {
+    return new RunContext(stream, FailureSettings.of(FailurePolicy.RETRY), null, new PipelineStats());
   }
 
-  private static <R> CompletionStage<R> invoke(Supplier<CompletionStage<R>> work) {
-    try {
-      return work.get();
-    } catch (RuntimeException e) {
-      return CompletableFuture.failedFuture(e);
-    }
+  String stream() {
+    return stream;
+  }
+
+  FailureSettings failure() {
+    return failure;
+  }
+
+  DeadLetterStore deadLetters() {
+    return deadLetters;
+  }
+
+  PipelineStats stats() {
+    return stats;
+  }
+
+  /** A stage failed: start no new work in this run. */
+  void abandon(Throwable cause) {
+    stopping.compareAndSet(null, cause);
+  }
+
+  boolean abandoning() {
+    return stopping.get() != null;
   }
 }

@@ -18,6 +18,7 @@ public final class RunningPipelines implements Extension {
   public record Entry(PipelineControl control, boolean failed, String failure) {}
 
   private final Map<String, Entry> pipelines = new ConcurrentHashMap<>();
+  private final Map<String, java.util.concurrent.CompletableFuture<PipelineControl>> waiting = new ConcurrentHashMap<>();
 
   public static RunningPipelines get(ActorSystem<?> system) {
     return Id.INSTANCE.apply(system);
@@ -25,6 +26,25 @@ public final class RunningPipelines implements Extension {
 
   void started(PipelineControl control) {
     pipelines.put(control.stream(), new Entry(control, false, null));
+    java.util.concurrent.CompletableFuture<PipelineControl> first = waiting.remove(control.stream());
+    if (first != null) first.complete(control);
+  }
+
+  /** The pipeline of the stream running on this node, if one does (and has not stopped). */
+  public java.util.Optional<PipelineControl> running(String stream) {
+    Entry entry = pipelines.get(stream);
+    return entry == null || entry.failed() ? java.util.Optional.empty() : java.util.Optional.of(entry.control());
+  }
+
+  /** Completes with the stream's pipeline as soon as one runs on this node. */
+  public java.util.concurrent.CompletionStage<PipelineControl> whenRunning(String stream) {
+    java.util.concurrent.CompletableFuture<PipelineControl> future =
+        waiting.computeIfAbsent(stream, any -> new java.util.concurrent.CompletableFuture<>());
+    running(stream).ifPresent(control -> {
+      waiting.remove(stream, future);
+      future.complete(control);
+    });
+    return future;
   }
 
   void stopped(PipelineControl control, Throwable failure) {

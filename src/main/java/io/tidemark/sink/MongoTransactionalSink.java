@@ -14,7 +14,7 @@ import io.tidemark.TidemarkException;
 import io.tidemark.checkpoint.FencedException;
 import io.tidemark.pipeline.EventHandler;
 import io.tidemark.source.ChangeEnvelope;
-import io.tidemark.source.MongoConnector;
+import io.tidemark.connection.MongoConnector;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -33,9 +33,10 @@ import org.slf4j.LoggerFactory;
  * ({@code tidemark_sink_positions}), and a sink epoch per stream ({@code tidemark_sink_epochs}) that
  * fences an older consumer.
  *
- * <p>Transactions need a replica set or a sharded cluster (MongoDB 4.0+). {@link #create} tries one
- * first and fails with a clear error on a server without them, such as the embedded one: there,
- * use an idempotent write (an upsert by {@code _id} that carries the event's cluster time) instead.
+ * <p>Transactions need a replica set or a sharded cluster (MongoDB 4.0+; the embedded server runs
+ * them too). {@link #create} tries one first and fails with a clear error on a server without them,
+ * such as a standalone one: there, use an idempotent write (an upsert by {@code _id} that carries
+ * the event's cluster time) instead.
  */
 public final class MongoTransactionalSink {
   private static final Logger log = LoggerFactory.getLogger(MongoTransactionalSink.class);

@@ -1,5 +1,7 @@
 package io.tidemark.source;
 
+import io.tidemark.connection.MongoConnector;
+
 import akka.NotUsed;
 import akka.stream.alpakka.mongodb.javadsl.MongoSource;
 import akka.stream.javadsl.RestartSource;
@@ -26,7 +28,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The change stream of one target as a source of {@link ChangeEnvelope}s: Alpakka's
+ * The change stream of one target as a source of {@link StreamElement}s: Alpakka's
  * {@link MongoSource} over {@code watch()}, opened at the initial position and, after a resumable
  * error, reopened with capped backoff from the last token it delivered downstream — so a restart
  * neither skips nor repeats an event. Beyond that it:
@@ -45,7 +47,12 @@ import org.slf4j.LoggerFactory;
  *       {@code snapshot-only}: then it ends). A failure during the copy goes on after the last
  *       {@code _id} delivered.
  * </ul>
+ *
+ * <p>Built from {@link ReopeningSource} (reopening after faults), {@link SnapshotCopy} (a copy
+ * before the stream), {@link Heartbeats} (a quiet stream's position) and {@link Numbering}
+ * (sequence numbers, split events joined). Internal to the pipeline.
  */
+@akka.annotation.InternalApi
 public final class ChangeStreamSource {
   private static final Logger log = LoggerFactory.getLogger(ChangeStreamSource.class);
 
@@ -63,142 +70,38 @@ public final class ChangeStreamSource {
       Supplier<CompletionStage<ResumePosition>> initialPosition,
       Predicate<Throwable> restartable,
       Recovery recovery,
-      CursorProbe heartbeat,
+      PositionProbe heartbeat,
       SnapshotSettings snapshot,
       SnapshotProgress progress) {}
 
-  /** What arrives before numbering: an event of the stream, or a heartbeat probed while it was quiet. */
-  private sealed interface Incoming {}
-
-  private record Event(ChangeStreamDocument<Document> event) implements Incoming {}
-
-  private record Heartbeat(BsonDocument token, long deliveredWhenProbed) implements Incoming {}
-
-  /** A gap a policy recorded, to go through the window in order with the events. */
-  private record Gap(ResumePosition at, String note) implements Incoming {}
-
-  /** A document a snapshot copied. */
-  private record Copied(Document document, ResumePosition.Snapshot snapshot) implements Incoming {}
-
-  /** The snapshot's last document is delivered; changes up to {@code until} were made while it ran. */
-  private record Copy(ResumePosition.Snapshot snapshot, org.bson.BsonTimestamp until, String note) implements Incoming {}
-
-  /** Where the stream opens, and the gap to emit first when a policy moved it there. */
-  private record Opening(ResumePosition position, Gap gap) {}
-
-  /** The source's memory across restarts of one materialization. */
-  private static final class State {
-    volatile ResumePosition initial;
-    volatile ResumePosition lastDelivered;
-    volatile ResumableErrors.Kind pendingKind;
-    volatile Throwable pendingError;
-    volatile long delivered;
-    volatile long lastDeliveryNanos = System.nanoTime();
-    /** After a snapshot: change events up to this time are counted as overlap; null when past it. */
-    volatile org.bson.BsonTimestamp overlapUntil;
-    long seqNr;
-    final List<BsonDocument> fragments = new ArrayList<>();
-    /** Oversize events skipped by policy: filtered out by _id whenever the stream reopens. */
-    final List<BsonDocument> excluded = new java.util.concurrent.CopyOnWriteArrayList<>();
-
-    ResumePosition current() {
-      return lastDelivered != null ? lastDelivered : initial;
-    }
+  /** Opens the change stream at a position, with the stream's pipeline: Alpakka's MongoSource over watch(). */
+  interface Opener {
+    Source<ChangeStreamDocument<Document>, NotUsed> open(ResumePosition position, List<Bson> pipeline);
   }
 
-  public static Source<ChangeEnvelope, NotUsed> create(Definition definition) {
+  public static Source<StreamElement, NotUsed> create(Definition definition) {
+    return create(definition, (position, pipeline) -> MongoSource.create(publisher(definition, position, pipeline)));
+  }
+
+  /** The source over any way of opening the stream (tests drive it with a made-up one). */
+  static Source<StreamElement, NotUsed> create(Definition definition, Opener opener) {
     return Source.fromMaterializer(
             (materializer, attributes) -> {
-              State state = new State();
-              Source<Incoming, NotUsed> changes = reopening(definition, state);
+              SourceState state = new SourceState();
+              Source<Incoming, NotUsed> changes = ReopeningSource.reopening(definition, state, opener);
               Source<Incoming, NotUsed> incoming =
                   definition.heartbeat() == null || !definition.faults().heartbeat
                       || definition.snapshot().mode == StartupMode.SNAPSHOT_ONLY
                       ? changes
                       : changes.merge(
-                          heartbeats(definition, state, materializer.system().dispatchers().lookup("akka.actor.default-blocking-io-dispatcher")),
+                          Heartbeats.heartbeats(definition, state, materializer.system().dispatchers().lookup("akka.actor.default-blocking-io-dispatcher")),
                           true);
-              return incoming.mapConcat(arrived -> deliver(definition, state, arrived));
+              return incoming.mapConcat(arrived -> Numbering.deliver(definition, state, arrived));
             })
         .mapMaterializedValue(future -> NotUsed.getInstance());
   }
 
-  private static Source<Incoming, NotUsed> reopening(Definition definition, State state) {
-    var settings = definition.settings().restartSettings().withRestartOn(error -> decide(definition, state, error));
-    akka.japi.function.Creator<Source<Incoming, ?>> open = () ->
-        Source.fromMaterializer((materializer, attributes) -> Source.completionStageSource(position(definition, state).thenApply(opening -> {
-              Source<Incoming, NotUsed> events = opening.position() instanceof ResumePosition.Snapshot snapshot
-                  ? copyThenStream(definition, state, snapshot, materializer)
-                  : streamFrom(definition, state, opening.position());
-              return opening.gap() == null ? events : Source.<Incoming>single(opening.gap()).concat(events);
-            })))
-            .mapMaterializedValue(future -> NotUsed.getInstance());
-    // Following the collection, the stream reopens after it ends, which it only does after an invalidate.
-    return definition.faults().followCollection && definition.snapshot().mode != StartupMode.SNAPSHOT_ONLY
-        ? RestartSource.withBackoff(settings, open)
-        : RestartSource.onFailuresWithBackoff(settings, open);
-  }
-
-  private static Source<Incoming, NotUsed> streamFrom(Definition definition, State state, ResumePosition position) {
-    if (definition.snapshot().mode == StartupMode.SNAPSHOT_ONLY) {
-      log.info("stream '{}': the snapshot is complete (checkpoint at {}); snapshot-only: nothing more to do", definition.stream(),
-          position.describe());
-      return Source.empty();
-    }
-    return MongoSource.create(publisher(definition, state, position)).map(event -> (Incoming) new Event(event));
-  }
-
-  /**
-   * The documents still to copy, the marker that the copy is complete, then (unless snapshot-only)
-   * the change stream from the snapshot's time, opened only once the copy is done.
-   */
-  private static Source<Incoming, NotUsed> copyThenStream(
-      Definition definition, State state, ResumePosition.Snapshot snapshot, akka.stream.Materializer materializer) {
-    ChangeStreamTarget target = definition.target();
-    var collection = definition.client().getDatabase(target.database()).getCollection(target.collection());
-    com.mongodb.MongoNamespace namespace = new com.mongodb.MongoNamespace(target.database(), target.collection());
-    CompletionStage<Long> estimated = MongoConnector.first(collection.estimatedDocumentCount());
-    CompletionStage<Long> before = snapshot.after() == null
-        ? CompletableFuture.completedFuture(0L)
-        : MongoConnector.first(collection.countDocuments(com.mongodb.client.model.Filters.lte("_id", snapshot.after())));
-    Source<Incoming, NotUsed> documents = Source.completionStageSource(estimated.thenCombine(before, (total, copied) -> {
-          definition.progress().started(snapshot.at(), total == null ? -1 : total, copied == null ? 0 : copied, snapshot.after() == null);
-          log.info("stream '{}': {} {}: {} ({} documents, estimated; {} copied before)", definition.stream(),
-              snapshot.after() == null ? "copying" : "going on copying", namespace, snapshot.describe(), total, copied);
-          return SnapshotScan.create(definition.stream(), definition.client(), target, snapshot.after(), definition.snapshot(),
-                  definition.progress(), materializer)
-              .map(document -> (Incoming) new Copied(document, snapshot));
-        }))
-        .mapMaterializedValue(future -> NotUsed.getInstance());
-    Source<Incoming, NotUsed> complete = Source.lazyCompletionStage(() -> MongoConnector.first(
-                definition.client().getDatabase("admin").runCommand(new Document("ping", 1)))
-            .thenApply(pong -> {
-              org.bson.BsonTimestamp until = pong != null && pong.get("operationTime") instanceof org.bson.BsonTimestamp time ? time : null;
-              SnapshotProgress progress = definition.progress();
-              progress.completed();
-              String note = "snapshot complete: " + progress.copied() + " documents of " + namespace + " copied; "
-                  + (definition.snapshot().mode == StartupMode.SNAPSHOT_ONLY
-                      ? "snapshot-only: the stream ends here" : "streaming from " + snapshot.stream().describe());
-              log.info("stream '{}': {} ({})", definition.stream(), note, progress.describe());
-              return (Incoming) new Copy(snapshot, until, note);
-            }))
-        .mapMaterializedValue(future -> NotUsed.getInstance());
-    // concatLazy: plain concat would materialize and pull what follows at once, before the copy is done.
-    Source<Incoming, NotUsed> copied = documents.concatLazy(complete);
-    if (definition.snapshot().mode == StartupMode.SNAPSHOT_ONLY) return copied;
-    return copied.concatLazy(Source.lazySource(() -> streamFrom(definition, state, snapshot.stream()))
-        .mapMaterializedValue(future -> NotUsed.getInstance()));
-  }
-
-  private static ChangeStreamPublisher<Document> publisher(Definition definition, State state, ResumePosition position) {
-    List<Bson> pipeline = new ArrayList<>();
-    if (!state.excluded.isEmpty()) {
-      pipeline.add(new Document("$match", new Document("_id", new Document("$nin", new ArrayList<>(state.excluded)))));
-    }
-    pipeline.addAll(definition.pipeline());
-    if (definition.faults().onOversizeEvent == FaultSettings.Oversize.SPLIT) {
-      pipeline.add(new Document("$changeStreamSplitLargeEvent", new Document()));
-    }
+  private static ChangeStreamPublisher<Document> publisher(Definition definition, ResumePosition position, List<Bson> pipeline) {
     ChangeStreamPublisher<Document> publisher =
         definition.target()
             .watch(definition.client(), pipeline)
@@ -206,154 +109,5 @@ public final class ChangeStreamSource {
             .maxAwaitTime(definition.settings().maxAwaitTime.toMillis(), TimeUnit.MILLISECONDS);
     if (definition.fullDocument() != null) publisher = publisher.fullDocument(definition.fullDocument());
     return position.applyTo(publisher);
-  }
-
-  /** Whether to reopen after a failure of the stream itself; says which it is. */
-  private static boolean decide(Definition definition, State state, Throwable error) {
-    ResumableErrors.Kind kind = ResumableErrors.classify(error);
-    if (definition.restartable().test(error)) {
-      log.warn("stream '{}': {}; reopening the change stream with backoff", definition.stream(), ResumableErrors.describe(error));
-      return true;
-    }
-    if (definition.recovery() != null && definition.recovery().handles(kind)) {
-      state.pendingKind = kind;
-      state.pendingError = error;
-      return true;
-    }
-    log.error("stream '{}': {}; not resumable, stopping", definition.stream(), ResumableErrors.describe(error));
-    return false;
-  }
-
-  private static CompletionStage<Opening> position(Definition definition, State state) {
-    if (state.pendingKind != null) {
-      ResumableErrors.Kind kind = state.pendingKind;
-      Throwable error = state.pendingError;
-      state.pendingKind = null;
-      state.pendingError = null;
-      return definition.recovery().recover(kind, error, state.current()).thenApply(recovered -> {
-        if (kind == ResumableErrors.Kind.TOO_LARGE) {
-          BsonDocument oversize = ResumableErrors.oversizeToken(error);
-          state.excluded.add(oversize);
-          log.warn("stream '{}': reopening at {} without the oversize event {}", definition.stream(),
-              recovered.position().describe(), oversize.toJson());
-        } else {
-          state.initial = recovered.position();
-          state.lastDelivered = null;
-        }
-        return new Opening(recovered.position(), new Gap(recovered.gapAt(), recovered.note()));
-      });
-    }
-    ResumePosition delivered = state.lastDelivered;
-    if (delivered != null) {
-      log.info("stream '{}': reopening the change stream from the last delivered token: {}", definition.stream(), delivered.describe());
-      return CompletableFuture.completedFuture(new Opening(delivered, null));
-    }
-    ResumePosition known = state.initial;
-    if (known != null) {
-      log.info("stream '{}': reopening the change stream at its initial position: {}", definition.stream(), known.describe());
-      return CompletableFuture.completedFuture(new Opening(known, null));
-    }
-    return definition.initialPosition().get().thenApply(position -> {
-      state.initial = position;
-      return new Opening(position, null);
-    });
-  }
-
-  /** Numbers what arrived, joins fragments, and drops a heartbeat an event has overtaken. */
-  private static List<ChangeEnvelope> deliver(Definition definition, State state, Incoming arrived) {
-    if (arrived instanceof Gap gap) {
-      return List.of(ChangeEnvelope.gap(++state.seqNr, gap.at(), gap.note()));
-    }
-    if (arrived instanceof Copied copied) {
-      ChangeEnvelope envelope = ChangeEnvelope.snapshot(++state.seqNr,
-          new com.mongodb.MongoNamespace(definition.target().database(), definition.target().collection()),
-          copied.snapshot().at(), copied.document());
-      state.lastDelivered = ResumePosition.snapshot(copied.snapshot().at(), envelope.documentKey().get("_id"));
-      state.delivered++;
-      state.lastDeliveryNanos = System.nanoTime();
-      definition.progress().onDocument();
-      return List.of(envelope);
-    }
-    if (arrived instanceof Copy copy) {
-      state.lastDelivered = copy.snapshot().stream();
-      state.overlapUntil = copy.until();
-      state.lastDeliveryNanos = System.nanoTime();
-      return List.of(ChangeEnvelope.snapshotComplete(++state.seqNr, copy.snapshot().at(), copy.note()));
-    }
-    if (arrived instanceof Heartbeat heartbeat) {
-      if (heartbeat.deliveredWhenProbed() != state.delivered) return List.of();
-      state.lastDelivered = ResumePosition.resumeAfter(heartbeat.token());
-      return List.of(ChangeEnvelope.heartbeat(++state.seqNr, heartbeat.token()));
-    }
-    ChangeStreamDocument<Document> event = ((Event) arrived).event();
-    ChangeEnvelope envelope;
-    if (event.getSplitEvent() != null) {
-      if (event.getSplitEvent().getFragment() == 1) state.fragments.clear(); // a reopen resends from the first
-      ChangeEnvelope fragment = ChangeEnvelope.of(state.seqNr + 1, event);
-      state.fragments.add(fragment.eventDocument());
-      if (event.getSplitEvent().getFragment() < event.getSplitEvent().getOf()) return List.of();
-      envelope = ChangeEnvelope.fromEventDocument(++state.seqNr, joined(state.fragments));
-      state.fragments.clear();
-    } else {
-      envelope = ChangeEnvelope.of(++state.seqNr, event);
-    }
-    state.lastDelivered = "invalidate".equals(envelope.operationType())
-        ? ResumePosition.startAfter(envelope.resumeToken())
-        : ResumePosition.resumeAfter(envelope.resumeToken());
-    state.delivered++;
-    state.lastDeliveryNanos = System.nanoTime();
-    org.bson.BsonTimestamp overlap = state.overlapUntil;
-    if (overlap != null) {
-      if (envelope.clusterTime() != null && envelope.clusterTime().compareTo(overlap) <= 0) definition.progress().onOverlapEvent();
-      else state.overlapUntil = null;
-    }
-    if ("invalidate".equals(envelope.operationType())) {
-      log.warn("stream '{}': invalidated (the collection was dropped or renamed); {}", definition.stream(),
-          definition.faults().followCollection
-              ? "following the collection: reopening with startAfter the invalidate"
-              : "the stream ends here and keeps its checkpoint (set tidemark.pipeline.faults.follow-collection = on to follow)");
-    }
-    return List.of(envelope);
-  }
-
-  /** The fragments of a split event as one event, with the last fragment's token. */
-  private static BsonDocument joined(List<BsonDocument> fragments) {
-    BsonDocument event = new BsonDocument();
-    for (BsonDocument fragment : fragments) {
-      fragment.forEach((field, value) -> {
-        if (!"splitEvent".equals(field)) event.put(field, value);
-      });
-    }
-    return event;
-  }
-
-  /** While the stream is quiet, the server's position after the last token, every heartbeat interval. */
-  private static Source<Incoming, NotUsed> heartbeats(Definition definition, State state, Executor blocking) {
-    Duration interval = definition.faults().heartbeatInterval;
-    return Source.tick(interval, interval, NotUsed.getInstance())
-        .filter(tick -> state.current() != null && !(state.current() instanceof ResumePosition.Snapshot)
-            && System.nanoTime() - state.lastDeliveryNanos >= interval.toNanos())
-        .mapAsync(1, tick -> {
-          long delivered = state.delivered;
-          ResumePosition after = state.current();
-          return CompletableFuture.supplyAsync(() -> probe(definition, after), blocking)
-              .thenApply(token -> token.map(t -> (Incoming) new Heartbeat(t, delivered)));
-        })
-        .filter(Optional::isPresent)
-        .map(Optional::get)
-        .mapMaterializedValue(cancellable -> NotUsed.getInstance());
-  }
-
-  private static Optional<BsonDocument> probe(Definition definition, ResumePosition after) {
-    try {
-      Optional<BsonDocument> token = definition.heartbeat().positionAfter(after);
-      if (token.isPresent() && after instanceof ResumePosition.ResumeAfter resume && token.get().equals(resume.token())) {
-        return Optional.empty();
-      }
-      return token;
-    } catch (RuntimeException e) {
-      log.debug("stream '{}': heartbeat probe failed: {}", definition.stream(), Errors.summary(e));
-      return Optional.empty();
-    }
   }
 }

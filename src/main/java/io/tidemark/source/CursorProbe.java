@@ -3,6 +3,7 @@ package io.tidemark.source;
 import com.mongodb.client.MongoChangeStreamCursor;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.model.changestream.ChangeStreamDocument;
+import com.mongodb.client.model.changestream.FullDocument;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -17,7 +18,8 @@ import org.bson.conversions.Bson;
  * a heartbeat checkpoint, it keeps a quiet collection's position from ageing out of the oplog while
  * other collections keep writing to it. Uses the sync driver, the only API that exposes the token.
  */
-public final class CursorProbe {
+@akka.annotation.InternalApi
+public final class CursorProbe implements PositionProbe {
   private final MongoClient client;
   private final ChangeStreamTarget target;
   private final List<Bson> pipeline;
@@ -28,9 +30,14 @@ public final class CursorProbe {
     this.pipeline = pipeline;
   }
 
-  /** The server's position after {@code after}, when no event follows it yet; empty otherwise. Blocks briefly. */
-  Optional<BsonDocument> positionAfter(ResumePosition after) {
-    try (MongoChangeStreamCursor<ChangeStreamDocument<Document>> cursor = open(after)) {
+  /**
+   * The server's position after {@code after}, when no event follows it yet; empty otherwise.
+   * Opened with the stream's own pipeline and full-document option, so that it sees every event
+   * the stream would deliver. Blocks briefly.
+   */
+  @Override
+  public Optional<BsonDocument> positionAfter(ResumePosition after, List<Bson> streamPipeline, FullDocument fullDocument) {
+    try (MongoChangeStreamCursor<ChangeStreamDocument<Document>> cursor = open(after, streamPipeline, fullDocument)) {
       if (cursor.tryNext() != null) return Optional.empty();
       return Optional.ofNullable(cursor.getResumeToken());
     }
@@ -42,15 +49,17 @@ public final class CursorProbe {
    * Blocks briefly.
    */
   public void validate(ResumePosition position) {
-    try (MongoChangeStreamCursor<ChangeStreamDocument<Document>> cursor = open(position)) {
+    try (MongoChangeStreamCursor<ChangeStreamDocument<Document>> cursor = open(position, pipeline, null)) {
       cursor.tryNext();
     }
   }
 
-  private MongoChangeStreamCursor<ChangeStreamDocument<Document>> open(ResumePosition position) {
+  private MongoChangeStreamCursor<ChangeStreamDocument<Document>> open(
+      ResumePosition position, List<Bson> stages, FullDocument fullDocument) {
     var database = client.getDatabase(target.database());
-    var watch = target.collection() == null ? database.watch(pipeline) : database.getCollection(target.collection()).watch(pipeline);
+    var watch = target.collection() == null ? database.watch(stages) : database.getCollection(target.collection()).watch(stages);
     watch = watch.maxAwaitTime(50, TimeUnit.MILLISECONDS).batchSize(1);
+    if (fullDocument != null) watch = watch.fullDocument(fullDocument);
     if (position instanceof ResumePosition.ResumeAfter resume) watch = watch.resumeAfter(resume.token());
     else if (position instanceof ResumePosition.StartAfter start) watch = watch.startAfter(start.token());
     else if (position instanceof ResumePosition.StartAtOperationTime at) watch = watch.startAtOperationTime(at.time());

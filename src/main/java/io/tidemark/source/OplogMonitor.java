@@ -1,5 +1,7 @@
 package io.tidemark.source;
 
+import io.tidemark.connection.MongoConnector;
+
 import akka.actor.Cancellable;
 import akka.actor.typed.ActorSystem;
 import com.mongodb.client.model.Projections;
@@ -27,6 +29,7 @@ import org.slf4j.LoggerFactory;
  * window of a full oplog is below {@code warn-window-below}, or the headroom below
  * {@code warn-headroom-below}.
  */
+@akka.annotation.InternalApi
 public final class OplogMonitor {
   private static final Logger log = LoggerFactory.getLogger(OplogMonitor.class);
 

@@ -8,6 +8,7 @@ import java.util.concurrent.CompletionStage;
  * saved in the checkpoint history in order with the stream's events (so that no checkpoint passes
  * an event still in flight).
  */
+@akka.annotation.InternalApi
 public interface Recovery {
 
   /**

@@ -1,5 +1,7 @@
 package io.tidemark.source;
 
+import io.tidemark.connection.CommandFailures;
+
 import com.mongodb.MongoCursorNotFoundException;
 import com.mongodb.MongoException;
 import com.mongodb.MongoServerException;
@@ -18,11 +20,21 @@ import java.util.Set;
  *   <li>on an older one, a server error with one of the listed codes.
  * </ul>
  *
- * A server error on the {@code aggregate} that opens the stream is never resumable; nor is one
- * labelled {@code NonResumableChangeStreamError}. Where the command and wire version are not known
- * (the error did not pass a {@link CommandFailures} listener), the label decides when there is one,
- * else the code list.
+ * A server error on the {@code aggregate} that opens the stream is not resumable (the spec's rule
+ * for drivers, which must not loop on a stream that cannot open) — except the errors of a replica
+ * set changing primary or shutting down ({@link #TRANSIENT_CODES}), which an election raises on any
+ * command and which pass on their own: those are retried with backoff, so that a routine election
+ * during a reopen does not stop the stream. A server error labelled
+ * {@code NonResumableChangeStreamError} is never resumable. Where the command and wire version are
+ * not known (the error did not pass a {@link CommandFailures} listener), the label decides when
+ * there is one, else the code list.
+ *
+ * <p>Errors a retry cannot fix stop the stream with what they say: failed authentication
+ * ({@code MongoSecurityException}), a client misconfigured ({@code MongoConfigurationException}).
+ * CursorKilled (237), which the spec does not list, is resumed on purpose: a killed cursor loses no
+ * position, and reopening from the last delivered token neither repeats nor skips.
  */
+@akka.annotation.InternalApi
 public final class ResumableErrors {
   private ResumableErrors() {}
 
@@ -41,6 +53,15 @@ public final class ResumableErrors {
   /** The codes the spec lists as resumable for servers before 4.4, which do not label. */
   static final Set<Integer> LEGACY_RESUMABLE_CODES =
       Set.of(6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436, 63, 150, 13388, 234, 133);
+
+  /**
+   * Errors of a replica set changing primary, shutting down or unreachable, on any command: they
+   * pass on their own (HostUnreachable, HostNotFound, NetworkTimeout, ShutdownInProgress,
+   * PrimarySteppedDown, ExceededTimeLimit, SocketException, NotWritablePrimary, InterruptedAtShutdown,
+   * InterruptedDueToReplStateChange, NotPrimaryNoSecondaryOk, NotPrimaryOrSecondary,
+   * FailedToSatisfyReadPreference).
+   */
+  static final Set<Integer> TRANSIENT_CODES = Set.of(6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436, 133);
 
   /** What a failure of the change stream means for it. */
   public enum Kind {
@@ -64,6 +85,7 @@ public final class ResumableErrors {
 
   public static Kind classify(Throwable error) {
     Throwable e = Errors.unwrap(error);
+    if (e instanceof com.mongodb.MongoSecurityException || e instanceof com.mongodb.MongoConfigurationException) return Kind.FATAL;
     if (!(e instanceof MongoServerException server)) {
       return e instanceof MongoException ? Kind.RESUMABLE : Kind.FATAL;
     }
@@ -83,7 +105,9 @@ public final class ResumableErrors {
         break;
     }
     CommandFailures.Origin origin = CommandFailures.origin(e);
-    if (origin != null && "aggregate".equals(origin.command())) return Kind.FATAL;
+    if (origin != null && "aggregate".equals(origin.command())) {
+      return TRANSIENT_CODES.contains(code) && !server.hasErrorLabel(NON_RESUMABLE_LABEL) ? Kind.RESUMABLE : Kind.FATAL;
+    }
     // CursorKilled (237): the cursor was killed under the stream (killCursors, killOp); reopen it.
     if (e instanceof MongoCursorNotFoundException || code == CURSOR_NOT_FOUND || code == CURSOR_KILLED) return Kind.RESUMABLE;
     if (server.hasErrorLabel(NON_RESUMABLE_LABEL)) return Kind.FATAL;

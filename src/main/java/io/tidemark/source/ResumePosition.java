@@ -18,6 +18,18 @@ public sealed interface ResumePosition {
   /** For the log: which option and its value. */
   String describe();
 
+  /**
+   * The cluster time this position stands at: a token's (read out of it), an operation time, a
+   * snapshot's time; null when it cannot be told (a token of another form, "now").
+   */
+  default BsonTimestamp clusterTime() {
+    if (this instanceof ResumeAfter resume) return ResumeTokens.clusterTime(resume.token());
+    if (this instanceof StartAfter start) return ResumeTokens.clusterTime(start.token());
+    if (this instanceof StartAtOperationTime at) return at.time();
+    if (this instanceof Snapshot snapshot) return snapshot.at();
+    return null;
+  }
+
   static ResumePosition resumeAfter(BsonDocument token) {
     return new ResumeAfter(token);
   }

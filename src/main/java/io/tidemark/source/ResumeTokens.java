@@ -9,6 +9,7 @@ import org.bson.BsonTimestamp;
  * starts with the cluster time of its position: type byte {@code 0x82} (Timestamp), then seconds
  * and increment, 4 bytes each, big-endian. The rest is opaque and stays so.
  */
+@akka.annotation.InternalApi
 public final class ResumeTokens {
   private ResumeTokens() {}
 

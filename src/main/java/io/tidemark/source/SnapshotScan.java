@@ -1,18 +1,24 @@
 package io.tidemark.source;
 
+import io.tidemark.connection.MongoConnector;
+
 import akka.NotUsed;
 import akka.japi.Pair;
 import akka.stream.Materializer;
 import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
+import com.mongodb.ClientSessionOptions;
+import com.mongodb.ReadConcern;
 import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.Sorts;
+import com.mongodb.reactivestreams.client.ClientSession;
 import com.mongodb.reactivestreams.client.MongoClient;
 import com.mongodb.reactivestreams.client.MongoCollection;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import org.bson.BsonTimestamp;
 import org.bson.BsonValue;
 import org.bson.Document;
 import org.slf4j.Logger;
@@ -26,6 +32,13 @@ import org.slf4j.LoggerFactory;
  * <p>{@code _id > x} compares within one BSON type (numbers count as one): a collection whose
  * {@code _id}s mix types (say numbers and strings) is copied only as far as the type of the
  * first {@code _id}. See docs/snapshot.md.
+ *
+ * <p>Reads are majority-committed ({@code readConcern: majority}) and causally after the snapshot's
+ * time ({@code afterClusterTime}, in a causally consistent session): a member that has not yet
+ * applied every write up to that time waits for it, so no write before the stream's start is
+ * missing from the copy, and no write that an election could roll back is copied. On a server
+ * without sessions the copy reads without {@code afterClusterTime} (a single member has applied
+ * everything it reports).
  */
 final class SnapshotScan {
   private static final Logger log = LoggerFactory.getLogger(SnapshotScan.class);
@@ -36,12 +49,14 @@ final class SnapshotScan {
   private record Cursor(BsonValue after, boolean exhausted) {}
 
   static Source<Document, NotUsed> create(
-      String stream, MongoClient client, ChangeStreamTarget target, BsonValue after, SnapshotSettings settings,
+      String stream, MongoClient client, ChangeStreamTarget target, BsonTimestamp at, BsonValue after, SnapshotSettings settings,
       SnapshotProgress progress, Materializer materializer) {
-    MongoCollection<Document> collection = client.getDatabase(target.database()).getCollection(target.collection());
-    return Source.unfoldAsync(new Cursor(after, false), cursor -> cursor.exhausted()
+    MongoCollection<Document> collection = client.getDatabase(target.database()).getCollection(target.collection())
+        .withReadConcern(ReadConcern.MAJORITY);
+    CompletionStage<Optional<ClientSession>> session = causalSession(stream, client, at);
+    return Source.completionStageSource(session.thenApply(afterTime -> Source.unfoldAsync(new Cursor(after, false), cursor -> cursor.exhausted()
             ? CompletableFuture.completedFuture(Optional.<Pair<Cursor, List<Document>>>empty())
-            : batch(collection, cursor.after(), settings.batchSize, materializer).thenApply(documents -> {
+            : batch(collection, afterTime, cursor.after(), settings.batchSize, materializer).thenApply(documents -> {
               if (documents.isEmpty()) return Optional.<Pair<Cursor, List<Document>>>empty();
               BsonValue last = documents.get(documents.size() - 1).toBsonDocument().get("_id");
               if (progress.logDue(settings.progressInterval)) {
@@ -50,12 +65,32 @@ final class SnapshotScan {
               }
               return Optional.of(Pair.create(new Cursor(last, documents.size() < settings.batchSize), documents));
             }))
-        .mapConcat(documents -> documents);
+        .mapConcat(documents -> documents)
+        .watchTermination((mat, done) -> {
+          done.whenComplete((ok, error) -> afterTime.ifPresent(ClientSession::close));
+          return NotUsed.getInstance();
+        })))
+        .mapMaterializedValue(future -> NotUsed.getInstance());
+  }
+
+  /** A causally consistent session whose reads wait for the snapshot's time; empty when the server has no sessions. */
+  private static CompletionStage<Optional<ClientSession>> causalSession(String stream, MongoClient client, BsonTimestamp at) {
+    return MongoConnector.first(client.startSession(ClientSessionOptions.builder().causallyConsistent(true).build()))
+        .<Optional<ClientSession>>thenApply(session -> {
+          session.advanceOperationTime(at);
+          return Optional.of(session);
+        })
+        .exceptionally(error -> {
+          log.info("stream '{}': the server has no sessions ({}); the copy reads without afterClusterTime", stream,
+              io.tidemark.Errors.summary(io.tidemark.Errors.unwrap(error)));
+          return Optional.empty();
+        });
   }
 
   private static CompletionStage<List<Document>> batch(
-      MongoCollection<Document> collection, BsonValue after, int size, Materializer materializer) {
-    var find = after == null ? collection.find() : collection.find(Filters.gt("_id", after));
+      MongoCollection<Document> collection, Optional<ClientSession> session, BsonValue after, int size, Materializer materializer) {
+    var filter = after == null ? new Document() : Filters.gt("_id", after);
+    var find = session.isPresent() ? collection.find(session.get(), filter) : collection.find(filter);
     return Source.fromPublisher(find.sort(Sorts.ascending("_id")).limit(size).batchSize(size))
         .runWith(Sink.seq(), materializer);
   }

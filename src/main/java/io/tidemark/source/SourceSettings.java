@@ -37,6 +37,11 @@ public final class SourceSettings {
         ConfigCheck.fraction(config, p + "restart-random-factor"));
   }
 
+  public SourceSettings withBatchSize(int size) {
+    if (size < 1) throw new IllegalArgumentException("batch size must be positive, was " + size);
+    return new SourceSettings(size, maxAwaitTime, restartMinBackoff, restartMaxBackoff, restartRandomFactor);
+  }
+
   public SourceSettings withRestartBackoff(Duration min, Duration max) {
     return new SourceSettings(batchSize, maxAwaitTime, min, max, restartRandomFactor);
   }

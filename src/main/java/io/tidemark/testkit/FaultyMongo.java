@@ -8,7 +8,7 @@ import io.tidemark.Errors;
 import io.tidemark.TidemarkException;
 import io.tidemark.embedded.EmbeddedMongo;
 import io.tidemark.embedded.EmbeddedSettings;
-import io.tidemark.source.MongoConnector;
+import io.tidemark.connection.MongoConnector;
 import java.time.Duration;
 import java.util.List;
 import org.bson.BsonDocument;

@@ -1,27 +1,35 @@
 package io.tidemark.window;
 
-import io.tidemark.source.ChangeEnvelope;
+import io.tidemark.source.StreamElement;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The events admitted and not yet behind the low watermark, in a ring of fixed size. Events are
  * admitted in sequence order and may complete in any order; the <em>safe</em> event is the newest
- * one before which every event has completed. Single-threaded: it lives inside one stage.
+ * one before which every event has completed. A heartbeat (a quiet stream's position, no event)
+ * takes no slot: it trails the newest admitted event, and once that event is safe, the heartbeat
+ * is the safe position. Only the newest heartbeat is kept. Single-threaded: it lives inside one
+ * stage.
  */
 final class InFlightWindow {
   private final int capacity;
-  private final ChangeEnvelope[] envelopes;
+  private final StreamElement[] envelopes;
   private final boolean[] completed;
   private final long[] admittedAtMillis;
   private long safeSeq;
   private long admittedSeq;
-  private ChangeEnvelope safe;
+  private StreamElement safe;
+  /** The newest heartbeat, after event #heartbeatSeq; null once a newer event is safe. */
+  private StreamElement.Heartbeat heartbeat;
+  private long heartbeatSeq = -1;
+  /** Cluster time of the newest position admitted (event or heartbeat); null before the first. */
+  private org.bson.BsonTimestamp newestTime;
 
   InFlightWindow(int capacity) {
     if (capacity <= 0) throw new IllegalArgumentException("window capacity must be positive: " + capacity);
     this.capacity = capacity;
-    this.envelopes = new ChangeEnvelope[capacity];
+    this.envelopes = new StreamElement[capacity];
     this.completed = new boolean[capacity];
     this.admittedAtMillis = new long[capacity];
   }
@@ -30,7 +38,7 @@ final class InFlightWindow {
     return admittedSeq - safeSeq < capacity;
   }
 
-  void admit(ChangeEnvelope envelope) {
+  void admit(StreamElement envelope) {
     if (envelope.seqNr() != admittedSeq + 1) {
       throw new IllegalStateException(
           "event #" + envelope.seqNr() + " admitted after #" + admittedSeq + ": sequence numbers must have no gaps");
@@ -41,6 +49,32 @@ final class InFlightWindow {
     completed[slot] = false;
     admittedAtMillis[slot] = System.currentTimeMillis();
     admittedSeq = envelope.seqNr();
+    if (envelope.clusterTime() != null && (newestTime == null || envelope.clusterTime().compareTo(newestTime) > 0)) {
+      newestTime = envelope.clusterTime();
+    }
+  }
+
+  /**
+   * Takes a heartbeat after the newest admitted event, when it moves past every position admitted
+   * so far (a heartbeat at or behind them would move a checkpoint backwards: it is dropped).
+   *
+   * @return whether it was taken
+   */
+  boolean heartbeat(StreamElement.Heartbeat envelope) {
+    org.bson.BsonTimestamp time = envelope.clusterTime();
+    if (envelope.seqNr() != admittedSeq || time == null || (newestTime != null && time.compareTo(newestTime) <= 0)) return false;
+    heartbeat = envelope;
+    heartbeatSeq = admittedSeq;
+    newestTime = time;
+    return true;
+  }
+
+  /**
+   * The newest position a checkpoint may take: the trailing heartbeat when everything before it is
+   * done, else the safe event; null before either.
+   */
+  StreamElement safePosition() {
+    return heartbeat != null && heartbeatSeq == safeSeq ? heartbeat : safe;
   }
 
   /**
@@ -49,7 +83,7 @@ final class InFlightWindow {
    *
    * @return the completed envelope, or null when it was already complete
    */
-  ChangeEnvelope complete(long seqNr) {
+  StreamElement complete(long seqNr) {
     if (seqNr > admittedSeq || seqNr <= 0) {
       throw new IllegalStateException(
           "completion of event #" + seqNr + " that was never admitted (admitted up to #" + admittedSeq + ")");
@@ -58,13 +92,14 @@ final class InFlightWindow {
     int slot = slot(seqNr);
     if (completed[slot]) return null;
     completed[slot] = true;
-    ChangeEnvelope envelope = envelopes[slot];
+    StreamElement envelope = envelopes[slot];
     while (safeSeq < admittedSeq && completed[slot(safeSeq + 1)]) {
       safeSeq++;
       int s = slot(safeSeq);
       safe = envelopes[s];
       envelopes[s] = null;
     }
+    if (heartbeat != null && heartbeatSeq < safeSeq) heartbeat = null;
     return envelope;
   }
 
@@ -74,7 +109,7 @@ final class InFlightWindow {
   }
 
   /** The envelope at {@link #safeSeq()}, or null before the first one completes. */
-  ChangeEnvelope safe() {
+  StreamElement safe() {
     return safe;
   }
 

@@ -19,6 +19,10 @@ import io.tidemark.TidemarkException;
 import io.tidemark.checkpoint.Checkpoint;
 import io.tidemark.checkpoint.CheckpointKind;
 import io.tidemark.source.ChangeEnvelope;
+import io.tidemark.source.ResumePosition;
+import io.tidemark.source.StreamElement;
+import java.time.Instant;
+import org.bson.BsonDocument;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -35,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * <pre>
  *            +--------------------------------+
  *  events -> | events               toStages  | -> envelopes to the user's stages
- *   saved <- | saved             completions  | <- sequence numbers of finished events
+ *   saved <- | saved             completions  | <- finished events (or a failed lane)
  *            +--------------------------------+
  * </pre>
  *
@@ -49,8 +53,15 @@ import org.slf4j.LoggerFactory;
  *       checkpoint, so a crash replays at most that many; the stage backpressures otherwise;
  *   <li>the safe checkpoint is written every {@code checkpointEveryEvents} events or
  *       {@code checkpointEveryInterval}, whichever comes first, and once more when the stream
- *       ends or a user stage fails (the stage then fails with a {@link StageFailedException});
- *       a failed write is retried with backoff, never skipped;
+ *       ends or a user stage fails; a failed write is retried with backoff, never skipped;
+ *   <li>when a lane of user stages fails, nothing more is admitted, every lane finishes the work
+ *       it holds (so the next run never overlaps a write of this one), the safe token is saved,
+ *       and the stage fails with a {@link StageFailedException}; lanes that do not finish within
+ *       {@code drainTimeout} fail it with a {@link LanesDidNotDrainException}, which must not be
+ *       retried in this process;
+ *   <li>heartbeats (a quiet stream's position) take no slot of the window: the newest one trails
+ *       the newest event and becomes the checkpoint once everything before it is done; one that
+ *       does not move past the newest position is dropped;
  *   <li>every durable checkpoint is emitted on {@code saved} (the newest one, if that port is
  *       slow); nothing downstream of {@code saved} is required.
  * </ul>
@@ -58,16 +69,18 @@ import org.slf4j.LoggerFactory;
  * An abrupt stop (the actor system dies) writes nothing more: the next run replays from the last
  * durable checkpoint.
  */
-public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, ChangeEnvelope, Long, Checkpoint>> {
+@akka.annotation.InternalApi
+public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, ChangeEnvelope, Completion, Checkpoint>> {
   private static final Logger log = LoggerFactory.getLogger(SafeTokenWindow.class);
   private static final String INTERVAL_TIMER = "interval";
   private static final String RETRY_TIMER = "retry";
+  private static final String DRAIN_TIMER = "drain";
 
-  private final Inlet<ChangeEnvelope> events = Inlet.create("SafeTokenWindow.events");
+  private final Inlet<StreamElement> events = Inlet.create("SafeTokenWindow.events");
   private final Outlet<ChangeEnvelope> toStages = Outlet.create("SafeTokenWindow.toStages");
-  private final Inlet<Long> completions = Inlet.create("SafeTokenWindow.completions");
+  private final Inlet<Completion> completions = Inlet.create("SafeTokenWindow.completions");
   private final Outlet<Checkpoint> saved = Outlet.create("SafeTokenWindow.saved");
-  private final BidiShape<ChangeEnvelope, ChangeEnvelope, Long, Checkpoint> shape =
+  private final BidiShape<StreamElement, ChangeEnvelope, Completion, Checkpoint> shape =
       BidiShape.of(events, toStages, completions, saved);
 
   private final String stream;
@@ -86,13 +99,13 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
   /**
    * @param save writes one checkpoint durably; called with at most one write outstanding
    */
-  public static BidiFlow<ChangeEnvelope, ChangeEnvelope, Long, Checkpoint, NotUsed> create(
+  public static BidiFlow<StreamElement, ChangeEnvelope, Completion, Checkpoint, NotUsed> create(
       String stream, WindowSettings settings, Function<Checkpoint, CompletionStage<Done>> save, WindowStats stats) {
     return BidiFlow.fromGraph(new SafeTokenWindow(stream, settings, save, stats));
   }
 
   @Override
-  public BidiShape<ChangeEnvelope, ChangeEnvelope, Long, Checkpoint> shape() {
+  public BidiShape<StreamElement, ChangeEnvelope, Completion, Checkpoint> shape() {
     return shape;
   }
 
@@ -101,24 +114,36 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
     return new Logic();
   }
 
-  private static CheckpointKind kindOf(ChangeEnvelope safe) {
-    if (safe.isHeartbeat()) return CheckpointKind.HEARTBEAT;
-    if (safe.isGap()) return CheckpointKind.GAP;
-    if (safe.isSnapshot()) return CheckpointKind.SNAPSHOT;
-    if (safe.isSnapshotComplete()) return CheckpointKind.START;
-    return "invalidate".equals(safe.operationType()) ? CheckpointKind.INVALIDATE : CheckpointKind.EVENT;
-  }
-
   /**
-   * The checkpoint at the safe envelope: its token, or for one without (a gap, a snapshot's
-   * progress or end), its operation time, with the snapshot progress it must keep.
+   * The checkpoint at a safe position, of the kind it is: an event's token (an invalidate's, to be
+   * resumed with startAfter), a copied document's snapshot progress, a heartbeat's token, a gap's
+   * position with its note, a snapshot's end at its time.
    */
-  private Checkpoint checkpointAt(ChangeEnvelope safe) {
-    if (safe.resumeToken() == null) {
-      return new Checkpoint(
-          stream, null, safe.clusterTime(), java.time.Instant.now(), 0, kindOf(safe), safe.note(), safe.snapshotProgress());
+  public static Checkpoint checkpointAt(String stream, StreamElement safe) {
+    if (safe instanceof ChangeEnvelope event) {
+      if (event.isSnapshot()) {
+        return new Checkpoint(stream, null, event.clusterTime(), Instant.now(), 0, CheckpointKind.SNAPSHOT, null, event.snapshotProgress());
+      }
+      CheckpointKind kind = "invalidate".equals(event.operationType()) ? CheckpointKind.INVALIDATE : CheckpointKind.EVENT;
+      return Checkpoint.atToken(stream, event.resumeToken(), event.clusterTime()).as(kind, null);
     }
-    return Checkpoint.atToken(stream, safe.resumeToken(), safe.clusterTime()).as(kindOf(safe), safe.note());
+    if (safe instanceof StreamElement.Heartbeat heartbeat) {
+      return Checkpoint.atToken(stream, heartbeat.token(), heartbeat.clusterTime()).as(CheckpointKind.HEARTBEAT, null);
+    }
+    if (safe instanceof StreamElement.SnapshotEnd end) {
+      return Checkpoint.atOperationTime(stream, end.at()).as(CheckpointKind.START, end.note());
+    }
+    StreamElement.Gap gap = (StreamElement.Gap) safe;
+    ResumePosition at = gap.at();
+    if (at instanceof ResumePosition.ResumeAfter resume) {
+      return Checkpoint.atToken(stream, resume.token(), gap.clusterTime()).as(CheckpointKind.GAP, gap.note());
+    }
+    if (at instanceof ResumePosition.Snapshot copy) {
+      // A re-snapshot: the gap checkpoint already says "copy again", so a crash right after it still copies.
+      BsonDocument progress = copy.after() == null ? new BsonDocument() : new BsonDocument("_id", copy.after());
+      return new Checkpoint(stream, null, copy.at(), Instant.now(), 0, CheckpointKind.GAP, gap.note(), progress);
+    }
+    return new Checkpoint(stream, null, gap.clusterTime(), Instant.now(), 0, CheckpointKind.GAP, gap.note(), null);
   }
 
   private final class Logic extends TimerGraphStageLogic {
@@ -129,14 +154,23 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
         createAsyncCallback(request -> request.complete(List.copyOf(window.snapshot())));
     private final Consumer<CompletableFuture<List<InFlightEvent>>> snapshots = onSnapshot::invoke;
 
+    /** The newest durable position, and the sequence number it stands at. */
+    private StreamElement savedPosition;
     private long savedSeq;
     private boolean saving;
+    private StreamElement savingPosition;
     private long savingSeq;
     /** Markers saved as themselves (gaps, a snapshot's end) admitted and not yet saved, oldest first. */
-    private final java.util.ArrayDeque<ChangeEnvelope> gaps = new java.util.ArrayDeque<>();
+    private final java.util.ArrayDeque<StreamElement> gaps = new java.util.ArrayDeque<>();
+    /** For each gap, the position just before it (saved first, so the history shows where the gap begins). */
+    private final java.util.Map<StreamElement, StreamElement> before = new java.util.IdentityHashMap<>();
+    /** The newest position admitted: an event, a marker, or a heartbeat after them. */
+    private StreamElement newestAdmitted;
     private long lastSaveNanos = System.nanoTime();
     private Duration retryBackoff = settings.retryMinBackoff;
     private Checkpoint unemitted;
+    /** No more events are admitted: the source ended or failed, a lane failed, or the stream is stopping. */
+    private boolean draining;
     private boolean terminating;
     private Throwable terminalFailure;
 
@@ -147,29 +181,41 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
           new AbstractInHandler() {
             @Override
             public void onPush() {
-              ChangeEnvelope envelope = grab(events);
-              window.admit(envelope);
-              if (envelope.isMarker()) {
-                // A position without an event (heartbeat, gap): done as soon as everything before it is.
-                if (envelope.isGap() || envelope.isSnapshotComplete()) gaps.add(envelope);
-                onCompleted(envelope.seqNr());
+              StreamElement element = grab(events);
+              if (element instanceof StreamElement.Heartbeat heartbeat) {
+                if (window.heartbeat(heartbeat)) {
+                  newestAdmitted = heartbeat;
+                  stats.onQuietPosition(heartbeat.clusterTime().getValue()); // caught up to here: lag stays true on a quiet stream
+                  safeMoved();
+                }
                 admitMore();
                 return;
               }
-              stats.onAdmitted(envelope.clusterTime() == null ? 0 : envelope.clusterTime().getValue(), window.inFlight());
+              window.admit(element);
+              StreamElement previous = newestAdmitted;
+              newestAdmitted = element;
+              if (!(element instanceof ChangeEnvelope envelope)) {
+                // A position without an event (a gap, a snapshot's end): saved as itself once everything before it is done.
+                gaps.add(element);
+                if (previous != null && element instanceof StreamElement.Gap) before.put(element, previous);
+                onCompleted(element.seqNr());
+                admitMore();
+                return;
+              }
+              stats.onAdmitted(envelope);
+              stats.onInFlight(window.inFlight());
               push(toStages, envelope);
             }
 
             @Override
             public void onUpstreamFinish() {
-              complete(toStages);
+              drain(null);
             }
 
             @Override
             public void onUpstreamFailure(Throwable error) {
               // Let the stages finish what they hold, save the safe token, then fail.
-              if (terminalFailure == null) terminalFailure = error;
-              complete(toStages);
+              drain(error);
             }
           });
       setHandler(
@@ -190,14 +236,20 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
           new AbstractInHandler() {
             @Override
             public void onPush() {
-              onCompleted(grab(completions));
+              Completion completion = grab(completions);
+              if (completion.isFailure()) {
+                drain(completion.failure() instanceof StageFailedException ? completion.failure()
+                    : new StageFailedException(stream, completion.failure()));
+              } else {
+                onCompleted(completion.seqNr());
+              }
               pull(completions);
               admitMore();
             }
 
             @Override
             public void onUpstreamFinish() {
-              if (window.inFlight() > 0) {
+              if (terminalFailure == null && window.inFlight() > 0) {
                 failStage(
                     new IllegalStateException(
                         "stream '" + stream + "': the user stages completed with " + window.inFlight()
@@ -232,6 +284,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
 
     @Override
     public void preStart() {
+      stats.startRun();
       // Every port may close before the last save is durable: the stage ends itself, explicitly.
       setKeepGoing(true);
       stats.snapshotsFrom(snapshots);
@@ -245,21 +298,22 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
 
     private void onCompleted(long seqNr) {
       long safeBefore = window.safeSeq();
-      ChangeEnvelope done = window.complete(seqNr);
-      if (window.safeSeq() != safeBefore) stats.onSafe(window.safe());
+      StreamElement done = window.complete(seqNr);
+      stats.onInFlight(window.inFlight());
       if (done != null) {
-        long clusterTime = done.clusterTime() == null ? 0 : done.clusterTime().getValue();
-        if (done.isMarker()) {
-          if (done.isHeartbeat()) stats.onQuietPosition(clusterTime); // caught up to here: lag stays true on a quiet stream
-        } else {
-          stats.onCompleted(clusterTime, window.inFlight());
-        }
-        saveIfDue();
+        if (done instanceof ChangeEnvelope) stats.onCompleted(done.clusterTime() == null ? 0 : done.clusterTime().getValue());
+        if (window.safeSeq() != safeBefore) safeMoved();
       }
     }
 
+    /** The safe position may have moved: tell the stats (and the replica, when nothing unsaved must come first), and save when due. */
+    private void safeMoved() {
+      stats.onSafe(window.safePosition(), gaps.isEmpty());
+      saveIfDue();
+    }
+
     private void admitMore() {
-      if (!terminating
+      if (!draining
           && isAvailable(toStages)
           && !hasBeenPulled(events)
           && !isClosed(events)
@@ -269,8 +323,14 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
       }
     }
 
+    /** Whether the safe position is ahead of what is durable (or being written). */
+    private boolean unsaved() {
+      StreamElement position = window.safePosition();
+      return position != null && position != savedPosition;
+    }
+
     private void saveIfDue() {
-      if (saving || window.safeSeq() <= savedSeq) return;
+      if (saving || !unsaved()) return;
       boolean gapDone = !gaps.isEmpty() && gaps.peek().seqNr() <= window.safeSeq();
       if (gapDone || window.safeSeq() - savedSeq >= settings.checkpointEveryEvents) {
         startSave();
@@ -284,21 +344,30 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
     @Override
     public void onTimer(Object key) {
       if (INTERVAL_TIMER.equals(key)) {
-        if (!saving && window.safeSeq() > savedSeq) startSave();
+        if (!saving && unsaved()) startSave();
       } else if (RETRY_TIMER.equals(key)) {
-        if (!saving && window.safeSeq() > savedSeq) startSave();
+        if (!saving && unsaved()) startSave();
         else if (terminating && !saving) finish();
+      } else if (DRAIN_TIMER.equals(key) && !terminating) {
+        List<InFlightEvent> stuck = window.snapshot().stream().filter(event -> !event.completed()).limit(5).toList();
+        terminate(new LanesDidNotDrainException(stream, settings.drainTimeout, stuck, terminalFailure));
       }
     }
 
     private void startSave() {
-      // A gap (or a snapshot's end) is saved as itself, with its note, before any position after it: the history must show it.
-      ChangeEnvelope gap = gaps.peek();
+      // A gap (or a snapshot's end) is saved as itself, with its note, before any position after it: the history must show
+      // it. The position just before it goes first when it is not durable yet: the history then shows where the gap begins.
+      StreamElement gap = gaps.peek();
       boolean gapFirst = gap != null && gap.seqNr() <= window.safeSeq();
-      ChangeEnvelope safe = gapFirst ? gap : window.safe();
-      Checkpoint checkpoint = checkpointAt(safe);
+      StreamElement previous = gapFirst ? before.get(gap) : null;
+      boolean previousFirst = previous != null && previous != savedPosition
+          && (previous.seqNr() > savedSeq || (previous instanceof StreamElement.Heartbeat && previous.seqNr() == savedSeq));
+      StreamElement safe = previousFirst ? previous : gapFirst ? gap : window.safePosition();
+      if (gapFirst && !previousFirst) before.remove(gap);
+      Checkpoint checkpoint = checkpointAt(stream, safe);
       saving = true;
-      savingSeq = safe.seqNr();
+      savingPosition = safe;
+      savingSeq = safe == gap || safe == previous ? safe.seqNr() : window.safeSeq();
       cancelTimer(INTERVAL_TIMER);
       CompletionStage<Done> write;
       try {
@@ -329,7 +398,9 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
         return;
       }
       savedSeq = savingSeq;
+      savedPosition = savingPosition;
       while (!gaps.isEmpty() && gaps.peek().seqNr() <= savedSeq) gaps.poll();
+      if (gaps.isEmpty()) stats.onSafe(window.safePosition(), true);
       lastSaveNanos = System.nanoTime();
       retryBackoff = settings.retryMinBackoff;
       stats.onSaved(checkpoint, System.currentTimeMillis());
@@ -340,7 +411,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
         unemitted = checkpoint;
       }
       if (terminating) {
-        if (window.safeSeq() > savedSeq) startSave();
+        if (unsaved()) startSave();
         else finish();
       } else {
         saveIfDue();
@@ -348,15 +419,34 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<ChangeEnvelope, 
       }
     }
 
-    /** The stages are done (or failed): save the safe token once more, then stop. */
+    /**
+     * Stops admitting events and lets the stages finish what they hold (bounded by the drain
+     * timeout); the run ends when they complete. {@code failure}: why it must then fail.
+     */
+    private void drain(Throwable failure) {
+      if (failure != null && terminalFailure == null) terminalFailure = failure;
+      if (draining) return;
+      draining = true;
+      if (failure != null) {
+        log.info("stream '{}': {}; admitting no more events, letting the stages finish the {} they hold (at most {} s)",
+            stream, Errors.summary(failure), window.inFlight(), settings.drainTimeout.toSeconds());
+      }
+      if (!isClosed(events)) cancel(events);
+      if (!isClosed(toStages)) complete(toStages);
+      scheduleOnce(DRAIN_TIMER, settings.drainTimeout);
+    }
+
+    /** The stages are done (or failed, or did not drain in time): save the safe token once more, then stop. */
     private void terminate(Throwable failure) {
       terminating = true;
+      draining = true;
       if (failure != null) terminalFailure = failure;
       cancelTimer(INTERVAL_TIMER);
+      cancelTimer(DRAIN_TIMER);
       if (!isClosed(events)) cancel(events);
       if (!isClosed(toStages)) complete(toStages);
       if (saving) return; // saveFinished continues
-      if (window.safeSeq() > savedSeq) startSave();
+      if (unsaved()) startSave();
       else finish();
     }
 

@@ -2,6 +2,7 @@ package io.tidemark.window;
 
 import io.tidemark.checkpoint.Checkpoint;
 import io.tidemark.source.ChangeEnvelope;
+import io.tidemark.source.StreamElement;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -19,26 +20,44 @@ public final class WindowStats {
   private final AtomicLong replayed = new AtomicLong();
   private volatile long admittedThrough;
   private volatile long replayedThrough;
+  /** The newest copied document's _id admitted, and the one a new run's copies count as replays up to. */
+  private volatile org.bson.BsonValue admittedCopyThrough;
+  private volatile org.bson.BsonValue replayedCopyThrough;
+  private volatile StreamElement replicable;
   private volatile int inFlight;
   private volatile long lastCompletedClusterTime;
   private volatile Checkpoint lastSaved;
-  private volatile ChangeEnvelope safe;
+  private volatile StreamElement safe;
   private volatile long lastSavedAtMillis;
   private volatile Consumer<CompletableFuture<List<InFlightEvent>>> snapshots;
 
-  void onAdmitted(long clusterTime, int inFlightNow) {
+  void onAdmitted(ChangeEnvelope envelope) {
     admitted.incrementAndGet();
+    if (envelope.isSnapshot()) {
+      // Copies all stand at the snapshot's time: a copy is a replay when its _id was admitted before (copies go in _id order).
+      org.bson.BsonValue id = envelope.documentKey().get("_id");
+      org.bson.BsonValue before = replayedCopyThrough;
+      if (before != null && BsonOrder.compare(id, before) <= 0) replayed.incrementAndGet();
+      org.bson.BsonValue newest = admittedCopyThrough;
+      if (newest == null || BsonOrder.compare(id, newest) > 0) admittedCopyThrough = id;
+      return;
+    }
+    long clusterTime = envelope.clusterTime() == null ? 0 : envelope.clusterTime().getValue();
     if (clusterTime != 0 && clusterTime <= replayedThrough) replayed.incrementAndGet();
     if (clusterTime > admittedThrough) admittedThrough = clusterTime;
-    inFlight = inFlightNow;
   }
 
   /**
    * A new run of the pipeline begins (after a failing stage, or a new consumer in this process):
-   * the events it admits up to the newest one admitted before are replays.
+   * the events it admits up to the newest one admitted before are replays, and it has no safe
+   * position yet. The window calls it when it starts.
    */
-  public void startRun() {
+  void startRun() {
     replayedThrough = admittedThrough;
+    replayedCopyThrough = admittedCopyThrough;
+    safe = null;
+    replicable = null;
+    inFlight = 0;
   }
 
   /**
@@ -50,9 +69,13 @@ public final class WindowStats {
     return replayed.get();
   }
 
-  void onCompleted(long clusterTime, int inFlightNow) {
+  void onCompleted(long clusterTime) {
     completed.incrementAndGet();
     if (clusterTime > lastCompletedClusterTime) lastCompletedClusterTime = clusterTime;
+  }
+
+  /** How many the window holds right now: events and markers admitted and not behind the safe position. */
+  void onInFlight(int inFlightNow) {
     inFlight = inFlightNow;
   }
 
@@ -83,13 +106,28 @@ public final class WindowStats {
     return result;
   }
 
-  void onSafe(ChangeEnvelope envelope) {
+  /**
+   * The safe position moved.
+   *
+   * @param replicable whether nothing that must be saved as itself first (a gap, a snapshot's end)
+   *     is pending before it, so that a replica may carry it
+   */
+  void onSafe(StreamElement envelope, boolean replicable) {
     safe = envelope;
+    if (replicable) this.replicable = envelope;
   }
 
-  /** The newest safe event (every event before it done), durable or not yet; null before the first. */
-  public ChangeEnvelope safe() {
+  /** The newest safe position of this run (every event before it done), durable or not yet; null before the first. */
+  public StreamElement safe() {
     return safe;
+  }
+
+  /**
+   * The newest safe position of this run that a checkpoint replica may carry: no gap or snapshot
+   * end before it waits to be saved as itself. Null before the first.
+   */
+  public StreamElement replicable() {
+    return replicable;
   }
 
   void onSaved(Checkpoint checkpoint, long atMillis) {
@@ -113,6 +151,7 @@ public final class WindowStats {
     return saves.get();
   }
 
+  /** Events in the window right now (admitted, not behind the safe position), markers included. */
   public int inFlight() {
     return inFlight;
   }

@@ -241,7 +241,7 @@ final class EmbeddedBenchmark {
     List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java")));
     command.addAll(List.of(jvmOptions));
     command.addAll(List.of("-cp", System.getProperty("java.class.path"),
-        "io.tidemark.ops.Main", "mongo", "--data", data.toString(), "--port", "0", "--h2-port", "0"));
+        "io.tidemark.cli.Main", "mongo", "--data", data.toString(), "--port", "0", "--h2-port", "0"));
     Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     try {
       Pattern listening = Pattern.compile("MongoDB:\\s+(mongodb://\\S+)");

@@ -18,7 +18,7 @@ import io.tidemark.embedded.EmbeddedSettings;
 import io.tidemark.pipeline.Pipeline;
 import io.tidemark.pipeline.RunningPipelines;
 import io.tidemark.source.ChangeEnvelope;
-import io.tidemark.source.MongoConnector;
+import io.tidemark.connection.MongoConnector;
 import io.tidemark.window.WindowSettings;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -19,7 +19,7 @@ import io.tidemark.embedded.EmbeddedSettings;
 import io.tidemark.pipeline.Pipeline;
 import io.tidemark.pipeline.PipelineControl;
 import io.tidemark.source.ChangeEnvelope;
-import io.tidemark.source.MongoConnector;
+import io.tidemark.connection.MongoConnector;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;

@@ -15,7 +15,7 @@ import io.tidemark.embedded.EmbeddedSettings;
 import io.tidemark.pipeline.Pipeline;
 import io.tidemark.pipeline.PipelineBuilder;
 import io.tidemark.pipeline.RunningPipelines;
-import io.tidemark.source.MongoConnector;
+import io.tidemark.connection.MongoConnector;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -72,6 +72,25 @@ class StreamShardsIT {
       Await.until(Duration.ofSeconds(60),
           () -> nodes.stream().filter(node -> !RunningPipelines.get(node).all().isEmpty()).count() > 1,
           () -> "streams spread over the nodes");
+    } finally {
+      Clusters.stopAll(nodes);
+    }
+  }
+
+  @Test
+  void aStreamThatStoppedForGoodIsNotStartedAgainByTheKeepAlive() throws Exception {
+    List<ActorSystem<Void>> nodes = Clusters.start("shards-fatal", 1,
+        ConfigFactory.parseString("akka.cluster.sharded-daemon-process.keep-alive-interval = 200ms"));
+    try {
+      AtomicInteger reported = new AtomicInteger();
+      // A pipeline a person must fix: it has nothing to watch.
+      PipelineBuilder<?> broken = Pipeline.named("broken").mongoUri("mongodb://127.0.0.1:9/").checkpoints(InMemoryCheckpointStore.create());
+      StreamShards.init(nodes.get(0), "fatal", List.of(broken), error -> reported.incrementAndGet());
+
+      Await.until(Duration.ofSeconds(20), () -> reported.get() >= 1, () -> "the broken stream reported");
+      // Ten keep-alive rounds: none may start it again.
+      Await.atMost(Duration.ofSeconds(2), () -> reported.get() > 1);
+      assertThat(reported.get()).as("reported once, not restarted by every keep-alive").isEqualTo(1);
     } finally {
       Clusters.stopAll(nodes);
     }

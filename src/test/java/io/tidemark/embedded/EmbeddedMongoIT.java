@@ -34,8 +34,14 @@ class EmbeddedMongoIT {
     return Flux.from(stream.batchSize(100)).take(n).collectList().block(WAIT);
   }
 
-  private static ChangeStreamPublisher<Document> fromStart(MongoCollection<Document> collection) {
-    return collection.watch().startAtOperationTime(new BsonTimestamp(1, 0));
+  /** A stream from the oldest entry of the oplog: the server refuses to start before it (286). */
+  private static ChangeStreamPublisher<Document> fromStart(MongoClient client, MongoCollection<Document> collection) {
+    return collection.watch().startAtOperationTime(oldest(client));
+  }
+
+  private static BsonTimestamp oldest(MongoClient client) {
+    Document first = block(client.getDatabase("local").getCollection("oplog.rs").find().sort(new Document("$natural", 1)).first());
+    return first.get("ts", BsonTimestamp.class);
   }
 
   @Test
@@ -48,7 +54,7 @@ class EmbeddedMongoIT {
       block(orders.replaceOne(Filters.eq("_id", 1), new Document("c", true)));
       block(orders.deleteOne(Filters.eq("_id", 1)));
 
-      List<ChangeStreamDocument<Document>> events = take(fromStart(orders), 4);
+      List<ChangeStreamDocument<Document>> events = take(fromStart(client, orders), 4);
       assertThat(events).extracting(ChangeStreamDocument::getOperationTypeString)
           .containsExactly("insert", "update", "replace", "delete");
       assertThat(events).allSatisfy(event -> {
@@ -71,7 +77,7 @@ class EmbeddedMongoIT {
         MongoClient client = MongoClients.create(mongo.connectionString())) {
       MongoCollection<Document> orders = client.getDatabase("shop").getCollection("orders");
       for (int i = 0; i < 10; i++) block(orders.insertOne(new Document("_id", i)));
-      List<ChangeStreamDocument<Document>> all = take(fromStart(orders), 10);
+      List<ChangeStreamDocument<Document>> all = take(fromStart(client, orders), 10);
       List<ChangeStreamDocument<Document>> rest = take(orders.watch().resumeAfter(all.get(4).getResumeToken()), 5);
       assertThat(rest).extracting(e -> e.getDocumentKey().getInt32("_id").getValue()).containsExactly(5, 6, 7, 8, 9);
       List<ChangeStreamDocument<Document>> inclusive = take(orders.watch().startAtOperationTime(all.get(7).getClusterTime()), 3);
@@ -87,7 +93,7 @@ class EmbeddedMongoIT {
         MongoClient client = MongoClients.create(mongo.connectionString())) {
       MongoCollection<Document> orders = client.getDatabase("shop").getCollection("orders");
       for (int i = 0; i < 5; i++) block(orders.insertOne(new Document("_id", i)));
-      List<ChangeStreamDocument<Document>> events = take(fromStart(orders), 5);
+      List<ChangeStreamDocument<Document>> events = take(fromStart(client, orders), 5);
       token = events.get(2).getResumeToken();
       before = events.get(4).getClusterTime();
     }
@@ -108,7 +114,8 @@ class EmbeddedMongoIT {
         MongoClient client = MongoClients.create(mongo.connectionString())) {
       MongoCollection<Document> orders = client.getDatabase("shop").getCollection("orders");
       block(orders.insertOne(new Document("_id", 0)));
-      BsonDocument early = take(fromStart(orders), 1).get(0).getResumeToken();
+      ChangeStreamDocument<Document> first = take(fromStart(client, orders), 1).get(0);
+      BsonDocument early = first.getResumeToken();
       for (int i = 1; i < 50; i++) block(orders.insertOne(new Document("_id", i)));
       assertThatThrownBy(() -> take(orders.watch().resumeAfter(early), 1))
           .isInstanceOfSatisfying(MongoCommandException.class, e -> {
@@ -116,7 +123,7 @@ class EmbeddedMongoIT {
             assertThat(e.getErrorCodeName()).isEqualTo("ChangeStreamHistoryLost");
             assertThat(e.hasErrorLabel("NonResumableChangeStreamError")).isTrue();
           });
-      assertThatThrownBy(() -> take(fromStart(orders), 1))
+      assertThatThrownBy(() -> take(orders.watch().startAtOperationTime(first.getClusterTime()), 1))
           .isInstanceOfSatisfying(MongoCommandException.class, e -> assertThat(e.getErrorCode()).isEqualTo(286));
       long retained = block(client.getDatabase("local").getCollection("oplog.rs").countDocuments());
       assertThat(retained).isBetween(10L, 11L);
@@ -145,7 +152,7 @@ class EmbeddedMongoIT {
       MongoCollection<Document> orders = client.getDatabase("shop").getCollection("orders");
       block(orders.insertOne(new Document("_id", 0)));
       block(orders.drop());
-      List<ChangeStreamDocument<Document>> events = Flux.from(fromStart(orders)).collectList().block(WAIT);
+      List<ChangeStreamDocument<Document>> events = Flux.from(fromStart(client, orders)).collectList().block(WAIT);
       assertThat(events).extracting(ChangeStreamDocument::getOperationTypeString).containsExactly("insert", "drop", "invalidate");
       BsonDocument invalidate = events.get(2).getResumeToken();
       assertThatThrownBy(() -> take(orders.watch().resumeAfter(invalidate), 1))
@@ -165,7 +172,7 @@ class EmbeddedMongoIT {
       block(client.getDatabase("other").getCollection("orders").insertOne(new Document("_id", 2)));
       block(shop.getCollection("customers").insertOne(new Document("_id", 3)));
       List<ChangeStreamDocument<Document>> events =
-          Flux.from(shop.watch().startAtOperationTime(new BsonTimestamp(1, 0))).take(2).collectList().block(WAIT);
+          Flux.from(shop.watch().startAtOperationTime(oldest(client))).take(2).collectList().block(WAIT);
       assertThat(events).extracting(e -> e.getNamespace().getFullName()).containsExactly("shop.orders", "shop.customers");
     }
   }

@@ -43,8 +43,8 @@ class EmbeddedStartIT {
   void aServerOfThisProcessThatDoesNotAnswerIsNamedWithTheCause() {
     try (EmbeddedMongo mongo = EmbeddedMongo.inMemory(EmbeddedSettings.defaults().withTestCommands(true))) {
       try (MongoClient client = MongoClients.create(mongo.connectionString())) {
-        // from now on every connection's handshake is cut, as a server too busy to answer would leave it
-        client.getDatabase("admin").runCommand(FailCommand.on("isMaster", "hello").closeConnection().command());
+        // from now on every ping is cut off, as a server too busy to answer would leave it
+        client.getDatabase("admin").runCommand(FailCommand.on("ping").closeConnection().command());
       }
       assertThatThrownBy(() -> mongo.awaitAnswering(Duration.ofSeconds(2)))
           .isInstanceOf(TidemarkException.class)

@@ -19,7 +19,7 @@ import io.tidemark.checkpoint.JdbcCheckpointStore;
 import io.tidemark.embedded.EmbeddedMongo;
 import io.tidemark.embedded.EmbeddedSettings;
 import io.tidemark.source.ChangeEnvelope;
-import io.tidemark.source.MongoConnector;
+import io.tidemark.connection.MongoConnector;
 import io.tidemark.window.WindowSettings;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -8,6 +8,7 @@ import akka.stream.javadsl.Flow;
 import akka.stream.javadsl.Source;
 import io.tidemark.checkpoint.Checkpoint;
 import io.tidemark.source.ChangeEnvelope;
+import io.tidemark.source.StreamElement;
 import io.tidemark.window.WindowSettings;
 import io.tidemark.window.WindowStats;
 import java.util.concurrent.CompletionStage;
@@ -18,9 +19,11 @@ public final class PipelineBenchmarks {
   private PipelineBenchmarks() {}
 
   public static CompletionStage<Done> run(
-      ActorSystem<?> system, Source<ChangeEnvelope, ?> source, WindowSettings window, int parallelism,
-      Flow<Pair<ChangeEnvelope, EventContext>, Pair<Object, EventContext>, NotUsed> userStages,
-      Function<Checkpoint, CompletionStage<Done>> save) {
-    return PipelineGraph.create(source, "bench", window, parallelism, userStages, save, new WindowStats()).run(system).second();
+      ActorSystem<?> system, Source<? extends StreamElement, ?> source, WindowSettings window, int parallelism,
+      Function<ChangeEnvelope, Object> work, Function<Checkpoint, CompletionStage<Done>> save) {
+    Flow<Pair<Object, EventContext>, Pair<Object, EventContext>, NotUsed> userStages =
+        Pipeline.named("bench").map(work).userStages();
+    return PipelineGraph.create(source.map(element -> (StreamElement) element), window, parallelism, userStages, save, new WindowStats(), RunContext.of("bench"))
+        .run(system).second();
   }
 }

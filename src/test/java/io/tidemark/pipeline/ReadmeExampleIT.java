@@ -20,7 +20,7 @@ import io.tidemark.checkpoint.JdbcCheckpointStore;
 import io.tidemark.embedded.EmbeddedMongo;
 import io.tidemark.embedded.EmbeddedSettings;
 import io.tidemark.source.ChangeEnvelope;
-import io.tidemark.source.MongoConnector;
+import io.tidemark.connection.MongoConnector;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

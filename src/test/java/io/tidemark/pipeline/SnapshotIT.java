@@ -170,6 +170,49 @@ class SnapshotIT {
     }
   }
 
+  /**
+   * The copy reads majority-committed data, causally after the snapshot's time (a member that lags
+   * waits for it): every find of the copy carries readConcern {level: majority, afterClusterTime: T}
+   * with T the time the stream then starts at.
+   */
+  @Test
+  void theCopyReadsMajorityCommittedDataFromTheSnapshotsTimeOn() throws Exception {
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "snapshot-causal");
+    try (FaultyMongo mongo = FaultyMongo.embedded(EmbeddedSettings.defaults().withCommitBeforeAck(false))) {
+      insert(mongo.database(DB).getCollection("causal"), 0, 1_200);
+      List<org.bson.BsonDocument> finds = new java.util.concurrent.CopyOnWriteArrayList<>();
+      com.mongodb.event.CommandListener listener = new com.mongodb.event.CommandListener() {
+        @Override
+        public void commandStarted(com.mongodb.event.CommandStartedEvent event) {
+          if (event.getCommandName().equals("find")) finds.add(event.getCommand().clone());
+        }
+      };
+      try (com.mongodb.reactivestreams.client.MongoClient client = com.mongodb.reactivestreams.client.MongoClients.create(
+          com.mongodb.MongoClientSettings.builder().applyConnectionString(new com.mongodb.ConnectionString(mongo.uri()))
+              .addCommandListener(listener).build())) {
+        View view = new View();
+        PipelineControl control = Pipeline.named("causal").mongoClient(client).collection(DB, "causal")
+            .checkpoints(InMemoryCheckpointStore.create()).windowSettings(WINDOW).faults(quiet())
+            .startup(StartupMode.SNAPSHOT_THEN_STREAM)
+            .snapshotSettings(SnapshotSettings.defaults().withBatchSize(BATCH).withProgressInterval(Duration.ofSeconds(1)))
+            .mapAsync(event -> CompletableFuture.completedFuture(view.apply(event)))
+            .run(system);
+        Await.until(Duration.ofSeconds(30), () -> view.copied.get() == 1_200, () -> "1,200 copied, have " + view.copied.get());
+        BsonTimestamp at = ((io.tidemark.source.ResumePosition.Snapshot) control.stats().started().toCompletableFuture()
+            .get(10, TimeUnit.SECONDS)).at();
+        control.drainAndStop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+
+        List<org.bson.BsonDocument> copy = finds.stream().filter(find -> find.getString("find").getValue().equals("causal")).toList();
+        assertThat(copy).as("the copy's batches").hasSizeGreaterThanOrEqualTo(3).allSatisfy(find -> {
+          assertThat(find.getDocument("readConcern").getString("level").getValue()).isEqualTo("majority");
+          assertThat(find.getDocument("readConcern").getTimestamp("afterClusterTime").compareTo(at)).isGreaterThanOrEqualTo(0);
+        });
+      }
+    } finally {
+      system.terminate();
+    }
+  }
+
   @Test
   void aSnapshotKilledHalfwayGoesOnAfterTheLastSavedId() throws Exception {
     Config config = TestConfigs.h2Journal("snapshot_crash_" + Long.toHexString(System.nanoTime())).withFallback(ConfigFactory.load());
@@ -198,7 +241,9 @@ class SnapshotIT {
         PipelineControl secondRun = run(pipeline("crash", mongo, store, StartupMode.SNAPSHOT_THEN_STREAM, quiet()), view, second);
         ResumePosition resumed = await(secondRun.stats().started());
         awaitViewEqualsSource(view, orders);
-        Await.until(Duration.ofSeconds(30), () -> !secondRun.stats().snapshot().running(), () -> "the copy complete");
+        // The copy's end is saved as itself before the stream goes on: wait for a checkpoint past the copy.
+        Await.until(Duration.ofSeconds(30), () -> secondRun.stats().window().lastSaved() != null
+            && secondRun.stats().window().lastSaved().kind() != CheckpointKind.SNAPSHOT, () -> "the copy's end saved");
         await(secondRun.drainAndStop());
 
         assertThat(resumed).as("the second run goes on with the snapshot").isInstanceOf(ResumePosition.Snapshot.class);

@@ -1,7 +1,6 @@
 package io.tidemark.sink;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.mongodb.reactivestreams.client.MongoClient;
@@ -13,7 +12,7 @@ import io.tidemark.embedded.EmbeddedSettings;
 import io.tidemark.pipeline.EventHandler;
 import io.tidemark.source.ChangeEnvelope;
 import io.tidemark.source.Envelopes;
-import io.tidemark.source.MongoConnector;
+import io.tidemark.connection.MongoConnector;
 import io.tidemark.testkit.FaultyMongo;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
@@ -24,9 +23,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 /**
- * The transactional MongoDB sink. The embedded server has no transactions: there the test is that
- * the sink says so before the first event. With TIDEMARK_MONGODB_URI naming a replica set, the
- * sink's guarantees are tested on it (docs/sinks.md says how).
+ * The transactional MongoDB sink, on the embedded server's transactions or, with
+ * TIDEMARK_MONGODB_URI naming one, a replica set's (docs/sinks.md says how); and, on the embedded
+ * server run as a standalone one, which has none, that the sink says so before the first event.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class MongoTransactionalSinkIT {
@@ -59,19 +58,22 @@ class MongoTransactionalSinkIT {
 
   @Test
   void aServerWithoutTransactionsIsRefusedBeforeTheFirstEvent() {
-    assumeTrue(mongo.embedded(), "the embedded server is the one without transactions");
-    assertThat(Await.failureOf(MongoTransactionalSink.create(client, DB, "no-transactions")))
-        .isInstanceOf(TidemarkException.class)
-        .hasMessageContaining("stream 'no-transactions': the transactional MongoDB sink needs multi-document transactions")
-        .hasMessageContaining("(a replica set or sharded cluster, MongoDB 4.0+)")
-        .hasMessageContaining("use an idempotent write instead");
-    assertThat(Await.failureOf(MongoConnector.first(client.getDatabase(DB).getCollection(MongoTransactionalSink.EPOCHS).countDocuments())
-        .thenAccept(count -> assertThat(count).as("no epoch taken").isZero()))).isNull();
+    assumeTrue(mongo.embedded(), "a standalone server is the kit's: EmbeddedSettings.withReplicaSet(false)");
+    try (FaultyMongo standalone = FaultyMongo.embedded(EmbeddedSettings.defaults().withCommitBeforeAck(false).withReplicaSet(false));
+        MongoClient standaloneClient = MongoConnector.connect(standalone.uri(), Duration.ofSeconds(10))) {
+      assertThat(Await.failureOf(MongoTransactionalSink.create(standaloneClient, DB, "no-transactions")))
+          .isInstanceOf(TidemarkException.class)
+          .hasMessageContaining("stream 'no-transactions': the transactional MongoDB sink needs multi-document transactions")
+          .hasMessageContaining("(a replica set or sharded cluster, MongoDB 4.0+)")
+          .hasMessageContaining("use an idempotent write instead");
+      assertThat(Await.failureOf(MongoConnector.first(standaloneClient.getDatabase(DB).getCollection(MongoTransactionalSink.EPOCHS)
+              .countDocuments())
+          .thenAccept(count -> assertThat(count).as("no epoch taken").isZero()))).isNull();
+    }
   }
 
   @Test
-  void onAReplicaSetAReplayedEventIsSkippedAndAnOlderConsumerFenced() throws Exception {
-    assumeFalse(mongo.embedded(), "needs a replica set with transactions: set TIDEMARK_MONGODB_URI");
+  void aReplayedEventIsSkippedAndAnOlderConsumerFenced() throws Exception {
     MongoTransactionalSink sink = await(MongoTransactionalSink.create(client, DB, "replayed"));
     EventHandler handler = sink.handler(record());
     for (long index = 1; index <= 3; index++) await(handler.handle("replayed", Envelopes.event(index, index, "k")));

@@ -39,4 +39,18 @@ class ChangeEnvelopeTest {
     assertThat(received.clusterTime()).isEqualTo(event.clusterTime());
     assertThat(received.operationType()).isEqualTo("insert");
   }
+
+  @Test
+  void aCopiedDocumentOfAShardedCollectionIsKeyedAsItsChangeEventsAre() {
+    BsonTimestamp at = new BsonTimestamp(1_800_000_000, 3);
+    Document order = new Document("_id", 42).append("region", "eu").append("customer", new Document("id", 7));
+    BsonDocument shardKey = BsonDocument.parse("{region: 1, 'customer.id': 'hashed'}");
+    ChangeEnvelope copied = ChangeEnvelope.snapshot(7, new MongoNamespace("shop", "orders"), at, order, shardKey);
+    // A change event of a sharded collection: documentKey {<shard key fields>, _id}.
+    assertThat(copied.documentKey()).isEqualTo(BsonDocument.parse("{region: 'eu', 'customer.id': 7, _id: 42}"));
+    assertThat(copied.snapshotProgress()).isEqualTo(BsonDocument.parse("{_id: 42}"));
+    BsonDocument byId = BsonDocument.parse("{_id: 1, region: 1}");
+    assertThat(ChangeEnvelope.snapshot(7, new MongoNamespace("shop", "orders"), at, order, byId).documentKey())
+        .isEqualTo(BsonDocument.parse("{_id: 42, region: 'eu'}"));
+  }
 }

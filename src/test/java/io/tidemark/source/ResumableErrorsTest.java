@@ -1,5 +1,7 @@
 package io.tidemark.source;
 
+import io.tidemark.connection.CommandFailures;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.mongodb.MongoCommandException;
@@ -80,13 +82,30 @@ class ResumableErrorsTest {
   }
 
   @Test
-  void aServerErrorOnTheAggregateIsNeverResumable() {
-    MongoCommandException onAggregate = commandError(11602, ResumableErrors.RESUMABLE_LABEL);
-    new CommandFailures().commandFailed(failed("aggregate", 17, onAggregate));
-    assertThat(ResumableErrors.isResumable(onAggregate)).isFalse();
+  void aServerErrorOnTheAggregateIsNotResumableUnlessAnElectionOrShutdownRaisedIt() {
+    // 40324: an unknown pipeline stage; it would fail every reopen the same way.
+    MongoCommandException badPipeline = commandError(40324, ResumableErrors.RESUMABLE_LABEL);
+    new CommandFailures().commandFailed(failed("aggregate", 17, badPipeline));
+    assertThat(ResumableErrors.isResumable(badPipeline)).isFalse();
+    MongoCommandException unauthorized = commandError(13);
+    new CommandFailures().commandFailed(failed("aggregate", 17, unauthorized));
+    assertThat(ResumableErrors.isResumable(unauthorized)).isFalse();
+    // 10107 NotWritablePrimary, 11602 InterruptedDueToReplStateChange: a primary changing; they pass.
+    for (int code : new int[] {10107, 11602, 189, 91}) {
+      MongoCommandException election = commandError(code);
+      new CommandFailures().commandFailed(failed("aggregate", 17, election));
+      assertThat(ResumableErrors.isResumable(election)).as("code %d on aggregate", code).isTrue();
+    }
     MongoCommandException onGetMore = commandError(11602, ResumableErrors.RESUMABLE_LABEL);
     new CommandFailures().commandFailed(failed("getMore", 17, onGetMore));
     assertThat(ResumableErrors.isResumable(onGetMore)).isTrue();
+  }
+
+  @Test
+  void errorsARetryCannotFixAreNotResumable() {
+    var credential = com.mongodb.MongoCredential.createScramSha256Credential("app", "admin", "wrong".toCharArray());
+    assertThat(ResumableErrors.isResumable(new com.mongodb.MongoSecurityException(credential, "Exception authenticating"))).isFalse();
+    assertThat(ResumableErrors.isResumable(new com.mongodb.MongoConfigurationException("bad srv record"))).isFalse();
   }
 
   @Test

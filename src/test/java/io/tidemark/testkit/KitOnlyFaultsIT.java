@@ -3,6 +3,7 @@ package io.tidemark.testkit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import io.tidemark.Await;
 import io.tidemark.checkpoint.Checkpoint;
 import io.tidemark.checkpoint.CheckpointKind;
 import io.tidemark.checkpoint.InMemoryCheckpointStore;
@@ -51,13 +52,17 @@ class KitOnlyFaultsIT {
   private final Map<String, List<ChangeEnvelope>> received = new ConcurrentHashMap<>();
 
   private PipelineControl start(String stream, String uri, FaultSettings faults, InMemoryCheckpointStore store) throws Exception {
+    return start(stream, uri, faults.heartbeat(false, Duration.ofSeconds(10)), store, true);
+  }
+
+  private PipelineControl start(String stream, String uri, FaultSettings faults, InMemoryCheckpointStore store, boolean asGiven) {
     List<ChangeEnvelope> into = received.computeIfAbsent(stream, k -> new CopyOnWriteArrayList<>());
     PipelineControl control = Pipeline.named(stream)
         .mongoUri(uri)
         .collection(DB, stream)
         .checkpoints(store)
         .windowSettings(WindowSettings.of(20, 5, Duration.ofMillis(100)))
-        .faults(faults.heartbeat(false, Duration.ofSeconds(10)))
+        .faults(faults)
         .mapAsync(event -> {
           into.add(event);
           return CompletableFuture.completedFuture(event);
@@ -133,6 +138,28 @@ class KitOnlyFaultsIT {
       assertThat(gap.position()).as("the gap is recorded where the stream was, before the skipped event").isNotNull();
     });
     assertThat(control.stats().gaps()).isEqualTo(1);
+  }
+
+  @Test
+  void aQuietStreamsHeartbeatsMovePastASkippedOversizeEvent() throws Exception {
+    InMemoryCheckpointStore store = InMemoryCheckpointStore.create();
+    PipelineControl control = start("oversize-quiet", mongo.uri(),
+        FaultSettings.defaults().onOversizeEvent(Oversize.SKIP).heartbeat(true, Duration.ofMillis(200)), store, true);
+    control.stats().started().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    var collection = mongo.database(DB).getCollection("oversize-quiet");
+    collection.insertMany(List.of(new Document("_id", 0), new Document("_id", 1), new Document("_id", 2),
+        new Document("_id", 3).append("blob", "x".repeat(LIMIT + 1024))));
+    awaitIds(this, "oversize-quiet", List.of(0, 1, 2));
+    Await.until(Duration.ofSeconds(30), () -> control.stats().gaps() == 1, () -> "the big event skipped");
+    org.bson.BsonTimestamp skippedAt = store.history("oversize-quiet").stream()
+        .filter(c -> c.kind() == CheckpointKind.GAP).findFirst().orElseThrow().clusterTime();
+
+    // The stream is quiet after the skipped event while other collections are written.
+    Await.until(Duration.ofSeconds(30), () -> {
+      mongo.database(DB).getCollection("elsewhere").insertOne(new Document());
+      Checkpoint saved = store.get("oversize-quiet").orElseThrow();
+      return saved.kind() == CheckpointKind.HEARTBEAT && saved.clusterTime().compareTo(skippedAt) > 0;
+    }, () -> "a heartbeat checkpoint past the skipped event; have " + store.get("oversize-quiet"));
   }
 
   @Test

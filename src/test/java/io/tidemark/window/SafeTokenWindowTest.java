@@ -15,10 +15,12 @@ import akka.stream.testkit.TestSubscriber;
 import akka.stream.testkit.javadsl.StreamTestKit;
 import akka.stream.testkit.javadsl.TestSink;
 import akka.stream.testkit.javadsl.TestSource;
+import io.tidemark.Await;
 import io.tidemark.checkpoint.Checkpoint;
 import io.tidemark.checkpoint.CheckpointKind;
 import io.tidemark.source.ResumePosition;
 import io.tidemark.source.ChangeEnvelope;
+import io.tidemark.source.StreamElement;
 import io.tidemark.source.Envelopes;
 import java.time.Duration;
 import java.util.List;
@@ -54,11 +56,11 @@ class SafeTokenWindowTest {
   private record Probes(
       Object eventsMaterialized,
       TestSubscriber.Probe<ChangeEnvelope> stages,
-      TestPublisher.Probe<Long> completions,
+      TestPublisher.Probe<Completion> completions,
       TestSubscriber.Probe<Checkpoint> saved) {
     @SuppressWarnings("unchecked")
-    TestPublisher.Probe<ChangeEnvelope> events() {
-      return (TestPublisher.Probe<ChangeEnvelope>) eventsMaterialized;
+    TestPublisher.Probe<StreamElement> events() {
+      return (TestPublisher.Probe<StreamElement>) eventsMaterialized;
     }
 
     /** The source ends, the stages finish, and so does the window: each side completes in turn. */
@@ -71,21 +73,26 @@ class SafeTokenWindowTest {
   }
 
   private Probes run(WindowSettings settings, Function<Checkpoint, CompletionStage<Done>> save) {
-    return run(settings, save, TestSource.<ChangeEnvelope>probe(testKit.system().classicSystem()));
+    return run(settings, save, TestSource.<StreamElement>probe(testKit.system().classicSystem()));
   }
 
   private <M> Probes run(
-      WindowSettings settings, Function<Checkpoint, CompletionStage<Done>> save, Source<ChangeEnvelope, M> events) {
+      WindowSettings settings, Function<Checkpoint, CompletionStage<Done>> save, Source<StreamElement, M> events) {
+    return run(settings, save, events, new WindowStats());
+  }
+
+  private <M> Probes run(
+      WindowSettings settings, Function<Checkpoint, CompletionStage<Done>> save, Source<StreamElement, M> events, WindowStats stats) {
     return RunnableGraph.fromGraph(
             GraphDSL.create4(
                 events,
                 TestSink.<ChangeEnvelope>probe(testKit.system().classicSystem()),
-                TestSource.<Long>probe(testKit.system().classicSystem()),
+                TestSource.<Completion>probe(testKit.system().classicSystem()),
                 TestSink.<Checkpoint>probe(testKit.system().classicSystem()),
-                (M eventsMat, TestSubscriber.Probe<ChangeEnvelope> stages, TestPublisher.Probe<Long> completions, TestSubscriber.Probe<Checkpoint> saved) ->
+                (M eventsMat, TestSubscriber.Probe<ChangeEnvelope> stages, TestPublisher.Probe<Completion> completions, TestSubscriber.Probe<Checkpoint> saved) ->
                     new Probes(eventsMat, stages, completions, saved),
                 (builder, in, stages, completions, saved) -> {
-                  var window = builder.add(SafeTokenWindow.create("test", settings, save, new WindowStats()));
+                  var window = builder.add(SafeTokenWindow.create("test", settings, save, stats));
                   builder.from(in).toInlet(window.in1());
                   builder.from(window.out1()).to(stages);
                   builder.from(completions).toInlet(window.in2());
@@ -112,8 +119,8 @@ class SafeTokenWindowTest {
     return probe.expectNext(scala.concurrent.duration.FiniteDuration.fromNanos(timeout.toNanos()));
   }
 
-  private static List<ChangeEnvelope> envelopes(long from, long to) {
-    return LongStream.rangeClosed(from, to).mapToObj(Envelopes::insert).collect(Collectors.toList());
+  private static List<StreamElement> envelopes(long from, long to) {
+    return LongStream.rangeClosed(from, to).<StreamElement>mapToObj(Envelopes::insert).collect(Collectors.toList());
   }
 
   private static Checkpoint at(long seqNr) {
@@ -130,16 +137,16 @@ class SafeTokenWindowTest {
     envelopes(1, 5).forEach(probes.events()::sendNext);
     next(probes.stages, 5);
 
-    probes.completions.sendNext(3L).sendNext(2L);
+    probes.completions.sendNext(Completion.done(3)).sendNext(Completion.done(2));
     probes.saved.expectNoMessage(Duration.ofMillis(200));
     assertThat(saves).isEmpty();
 
-    probes.completions.sendNext(1L);
+    probes.completions.sendNext(Completion.done(1));
     assertThat(probes.saved.expectNext()).isEqualTo(at(3));
 
-    probes.completions.sendNext(5L);
+    probes.completions.sendNext(Completion.done(5));
     probes.saved.expectNoMessage(Duration.ofMillis(200));
-    probes.completions.sendNext(4L);
+    probes.completions.sendNext(Completion.done(4));
     assertThat(probes.saved.expectNext()).isEqualTo(at(5));
     assertThat(saves).containsExactly(at(3), at(5));
 
@@ -154,14 +161,14 @@ class SafeTokenWindowTest {
     assertThat(next(probes.stages, 3)).extracting(ChangeEnvelope::seqNr).containsExactly(1L, 2L, 3L);
     probes.stages.expectNoMessage(Duration.ofMillis(300));
 
-    probes.completions.sendNext(2L);
+    probes.completions.sendNext(Completion.done(2));
     probes.stages.expectNoMessage(Duration.ofMillis(300)); // #1 still pending: nothing left the window
-    probes.completions.sendNext(1L);
+    probes.completions.sendNext(Completion.done(1));
     assertThat(next(probes.stages, 2)).extracting(ChangeEnvelope::seqNr).containsExactly(4L, 5L);
     probes.stages.expectNoMessage(Duration.ofMillis(200));
 
     LongStream.rangeClosed(3, 10).forEach(seqNr -> {
-      probes.completions.sendNext(seqNr);
+      probes.completions.sendNext(Completion.done(seqNr));
       if (seqNr <= 7) probes.stages.expectNext();
     });
     probes.stages.expectComplete();
@@ -185,7 +192,7 @@ class SafeTokenWindowTest {
     probes.stages.request(100);
     for (long seqNr = 1; seqNr <= 10; seqNr++) {
       assertThat(probes.stages.expectNext().seqNr()).isEqualTo(seqNr);
-      probes.completions.sendNext(seqNr);
+      probes.completions.sendNext(Completion.done(seqNr));
     }
     // Every event is done, but the first save (at #5) is not durable: 10 = N + K is the limit.
     probes.stages.expectNoMessage(Duration.ofMillis(300));
@@ -194,7 +201,7 @@ class SafeTokenWindowTest {
     pending.get(0).complete(Done.getInstance());
     for (long seqNr = 11; seqNr <= 15; seqNr++) {
       assertThat(probes.stages.expectNext().seqNr()).isEqualTo(seqNr);
-      probes.completions.sendNext(seqNr);
+      probes.completions.sendNext(Completion.done(seqNr));
     }
     // Now #10 is being saved and #5 is durable: again at most N + K past it.
     probes.stages.expectNoMessage(Duration.ofMillis(300));
@@ -217,7 +224,7 @@ class SafeTokenWindowTest {
     probes.stages.request(25);
     envelopes(1, 25).forEach(probes.events()::sendNext);
     next(probes.stages, 25);
-    LongStream.rangeClosed(1, 25).forEach(probes.completions::sendNext);
+    LongStream.rangeClosed(1, 25).forEach(seqNr -> probes.completions.sendNext(Completion.done(seqNr)));
     assertThat(probes.saved.expectNext()).isEqualTo(at(10));
     assertThat(probes.saved.expectNext()).isEqualTo(at(20));
     // #21..#25 are fewer than K: they are saved when the interval has passed.
@@ -234,14 +241,16 @@ class SafeTokenWindowTest {
     probes.stages.request(10);
     envelopes(1, 2).forEach(probes.events()::sendNext);
     ResumePosition restart = ResumePosition.startAtOperationTime(new org.bson.BsonTimestamp(1_800_000_000, 1));
-    probes.events().sendNext(ChangeEnvelope.gap(3, restart, "history lost: restart-from-now"));
+    probes.events().sendNext(new StreamElement.Gap(3, restart, "history lost: restart-from-now"));
     probes.events().sendNext(Envelopes.event(4, 1_000_000_000_000L, "key-4"));
     assertThat(next(probes.stages, 3)).extracting(ChangeEnvelope::seqNr).containsExactly(1L, 2L, 4L);
 
-    probes.completions.sendNext(2L).sendNext(4L);
+    probes.completions.sendNext(Completion.done(2)).sendNext(Completion.done(4));
     probes.saved.expectNoMessage(Duration.ofMillis(200));
-    probes.completions.sendNext(1L);
-    // Everything is done now; the gap is saved first, with its note, though #4 is safe too and K is far.
+    probes.completions.sendNext(Completion.done(1));
+    // Everything is done now; though #4 is safe too and K is far, the event just before the gap is saved, then the gap
+    // itself with its note: the history shows where the gap begins.
+    assertThat(probes.saved.expectNext()).isEqualTo(at(2));
     Checkpoint gap = probes.saved.expectNext();
     assertThat(gap.kind()).isEqualTo(CheckpointKind.GAP);
     assertThat(gap.note()).isEqualTo("history lost: restart-from-now");
@@ -250,7 +259,7 @@ class SafeTokenWindowTest {
     probes.events().sendComplete();
     probes.completions.sendComplete();
     assertThat(probes.saved.expectNext().kind()).isEqualTo(CheckpointKind.EVENT);
-    assertThat(saves).hasSize(2);
+    assertThat(saves).hasSize(3);
   }
 
   @Test
@@ -264,12 +273,12 @@ class SafeTokenWindowTest {
     for (int id = 1; id <= 3; id++) {
       probes.events().sendNext(ChangeEnvelope.snapshot(id, ns, at, new org.bson.Document("_id", id).append("n", id)));
     }
-    probes.events().sendNext(ChangeEnvelope.snapshotComplete(4, at, "snapshot complete: 3 documents"));
+    probes.events().sendNext(new StreamElement.SnapshotEnd(4, at, "snapshot complete: 3 documents"));
     assertThat(next(probes.stages, 3)).allMatch(ChangeEnvelope::isSnapshot).extracting(ChangeEnvelope::resumeToken).containsOnlyNulls();
 
-    probes.completions.sendNext(1L).sendNext(3L);
+    probes.completions.sendNext(Completion.done(1)).sendNext(Completion.done(3));
     probes.saved.expectNoMessage(Duration.ofMillis(200));
-    probes.completions.sendNext(2L);
+    probes.completions.sendNext(Completion.done(2));
     // The end of the copy is saved as itself, with its note, as soon as every copied document before it is done.
     Checkpoint complete = probes.saved.expectNext();
     assertThat(complete.kind()).isEqualTo(CheckpointKind.START);
@@ -288,12 +297,12 @@ class SafeTokenWindowTest {
       again.events().sendNext(ChangeEnvelope.snapshot(id, ns, at, new org.bson.Document("_id", id)));
     }
     next(again.stages, 3);
-    again.completions.sendNext(2L).sendNext(1L);
+    again.completions.sendNext(Completion.done(2)).sendNext(Completion.done(1));
     Checkpoint progress = again.saved.expectNext();
     assertThat(progress.kind()).isEqualTo(CheckpointKind.SNAPSHOT);
     assertThat(progress.resumeToken()).isNull();
     assertThat(progress.position()).isEqualTo(ResumePosition.snapshot(at, new org.bson.BsonInt32(2)));
-    again.completions.sendNext(3L);
+    again.completions.sendNext(Completion.done(3));
     again.events().sendComplete();
     again.completions.sendComplete();
     assertThat(again.saved.expectNext().position()).isEqualTo(ResumePosition.snapshot(at, new org.bson.BsonInt32(3)));
@@ -306,7 +315,7 @@ class SafeTokenWindowTest {
     probes.stages.request(7);
     envelopes(1, 7).forEach(probes.events()::sendNext);
     next(probes.stages, 7);
-    LongStream.rangeClosed(1, 7).forEach(probes.completions::sendNext);
+    LongStream.rangeClosed(1, 7).forEach(seqNr -> probes.completions.sendNext(Completion.done(seqNr)));
     probes.events().sendComplete();
     probes.stages.expectComplete();
     probes.saved.request(1);
@@ -326,7 +335,7 @@ class SafeTokenWindowTest {
     probes.stages.request(5);
     envelopes(1, 5).forEach(probes.events()::sendNext);
     next(probes.stages, 5);
-    probes.completions.sendNext(1L).sendNext(2L).sendNext(4L);
+    probes.completions.sendNext(Completion.done(1)).sendNext(Completion.done(2)).sendNext(Completion.done(4));
     probes.completions.sendError(new IllegalStateException("sink down"));
     probes.saved.request(2);
     assertThat(probes.saved.expectNext()).isEqualTo(at(2));
@@ -349,7 +358,7 @@ class SafeTokenWindowTest {
     probes.stages.request(3);
     envelopes(1, 3).forEach(probes.events()::sendNext);
     next(probes.stages, 3);
-    LongStream.rangeClosed(1, 3).forEach(probes.completions::sendNext);
+    LongStream.rangeClosed(1, 3).forEach(seqNr -> probes.completions.sendNext(Completion.done(seqNr)));
     assertThat(within(probes.saved, Duration.ofSeconds(3))).isEqualTo(at(3));
     assertThat(attempts.get()).isEqualTo(3);
     assertThat(saves).containsExactly(at(3));
@@ -364,11 +373,11 @@ class SafeTokenWindowTest {
     probes.stages.request(2);
     envelopes(1, 2).forEach(probes.events()::sendNext);
     next(probes.stages, 2);
-    probes.completions.sendNext(1L);
+    probes.completions.sendNext(Completion.done(1));
     assertThat(probes.saved.expectNext()).isEqualTo(at(1));
-    probes.completions.sendNext(1L);
+    probes.completions.sendNext(Completion.done(1));
     probes.saved.expectNoMessage(Duration.ofMillis(200));
-    probes.completions.sendNext(99L);
+    probes.completions.sendNext(Completion.done(99));
     assertThat(probes.saved.expectError()).hasMessageContaining("never admitted");
     assertThat(saves).containsExactly(at(1));
   }
@@ -380,7 +389,7 @@ class SafeTokenWindowTest {
     probes.stages.request(2);
     envelopes(1, 2).forEach(probes.events()::sendNext);
     next(probes.stages, 2);
-    probes.completions.sendNext(1L);
+    probes.completions.sendNext(Completion.done(1));
     assertThat(probes.saved.expectNext()).isEqualTo(at(1));
     probes.completions.sendComplete();
     assertThat(probes.saved.expectError()).hasMessageContaining("1 events unfinished");
@@ -390,5 +399,117 @@ class SafeTokenWindowTest {
   void windowSettingsRefuseNonsense() {
     assertThatThrownBy(() -> new InFlightWindow(0)).isInstanceOf(IllegalArgumentException.class);
     assertThat(WindowSettings.of(100, 50, LONG).replayBound()).isEqualTo(150);
+  }
+
+  // ---- heartbeats, markers, failed lanes (issue 13) ----------------------------------------------
+
+  private static StreamElement heartbeat(long afterSeqNr, long afterIndex) {
+    return new StreamElement.Heartbeat(afterSeqNr, Envelopes.heartbeatToken(afterIndex));
+  }
+
+  @Test
+  void heartbeatsTakeNoSlotAndBecomeTheCheckpointOnceTheEventTheyFollowIsDone() {
+    List<Checkpoint> saves = new CopyOnWriteArrayList<>();
+    WindowStats stats = new WindowStats();
+    Probes probes = run(WindowSettings.of(2, 100, Duration.ofMillis(50)), recording(saves), TestSource.<StreamElement>probe(testKit.system().classicSystem()), stats);
+    probes.saved.request(10);
+    probes.stages.request(10);
+    probes.events().sendNext(Envelopes.insert(1));
+    probes.stages.expectNext();
+    // The stream falls quiet while event 1 is still being worked on: many heartbeats, more than the window holds.
+    for (int h = 1; h <= 10; h++) probes.events().sendNext(heartbeat(1, h));
+    assertThat(stats.inFlight()).as("heartbeats take no slot").isEqualTo(1);
+    probes.events().sendNext(Envelopes.insert(2));
+    assertThat(probes.stages.expectNext().seqNr()).as("an event after the quiet period is admitted").isEqualTo(2);
+    probes.completions.sendNext(Completion.done(2));
+    probes.saved.expectNoMessage(Duration.ofMillis(150));
+    probes.completions.sendNext(Completion.done(1));
+    assertThat(probes.saved.expectNext().resumeToken()).isEqualTo(Envelopes.insert(2).resumeToken());
+    probes.events().sendNext(heartbeat(2, 20));
+    Checkpoint quiet = probes.saved.expectNext();
+    assertThat(quiet.kind()).isEqualTo(CheckpointKind.HEARTBEAT);
+    assertThat(quiet.resumeToken()).isEqualTo(Envelopes.heartbeatToken(20));
+    probes.endNormally();
+  }
+
+  @Test
+  void aHeartbeatThatDoesNotMovePastTheNewestPositionIsDropped() {
+    List<Checkpoint> saves = new CopyOnWriteArrayList<>();
+    Probes probes = run(WindowSettings.of(10, 1, Duration.ofMillis(20)), recording(saves));
+    probes.saved.request(10);
+    probes.stages.request(10);
+    probes.events().sendNext(Envelopes.event(1, 5, "k"));
+    probes.stages.expectNext();
+    probes.completions.sendNext(Completion.done(1));
+    assertThat(Envelopes.index(probes.saved.expectNext().resumeToken())).isEqualTo(5);
+    // A high-water mark behind the event (a fresh server's position before the start): never a checkpoint, never fatal.
+    probes.events().sendNext(heartbeat(1, 3));
+    probes.saved.expectNoMessage(Duration.ofMillis(150));
+    probes.events().sendNext(heartbeat(1, 7));
+    assertThat(Envelopes.index(probes.saved.expectNext().resumeToken())).isEqualTo(7);
+    probes.endNormally();
+    assertThat(saves).hasSize(2);
+  }
+
+  @Test
+  void theInFlightGaugeCountsMarkersWaitingBehindAnUnfinishedEvent() {
+    WindowStats stats = new WindowStats();
+    Probes probes = run(WindowSettings.of(10, 100, LONG), recording(new CopyOnWriteArrayList<>()),
+        TestSource.<StreamElement>probe(testKit.system().classicSystem()), stats);
+    probes.saved.request(10);
+    probes.stages.request(10);
+    probes.events().sendNext(Envelopes.insert(1));
+    probes.stages.expectNext();
+    ResumePosition at = ResumePosition.startAtOperationTime(new org.bson.BsonTimestamp(1_800_000_000, 1));
+    for (long seqNr = 2; seqNr <= 5; seqNr++) probes.events().sendNext(new StreamElement.Gap(seqNr, at, "gap " + seqNr));
+    probes.events().sendNext(Envelopes.insert(6));
+    probes.stages.expectNext();
+    assertThat(stats.inFlight()).as("event 1, four gaps behind it, event 6").isEqualTo(6);
+    probes.completions.sendNext(Completion.done(1));
+    Await.until(Duration.ofSeconds(5), () -> stats.inFlight() == 1, () -> "only event 6 in flight, have " + stats.inFlight());
+    probes.completions.sendNext(Completion.done(6));
+    probes.events().sendComplete();
+    probes.stages.expectComplete();
+    probes.completions.sendComplete();
+    assertThat(next(probes.saved, 6)).extracting(Checkpoint::kind).containsExactly(
+        CheckpointKind.EVENT, CheckpointKind.GAP, CheckpointKind.GAP, CheckpointKind.GAP, CheckpointKind.GAP, CheckpointKind.EVENT);
+    probes.saved.expectComplete();
+  }
+
+  @Test
+  void aFailedLaneStopsAdmittingLetsTheOthersFinishThenSavesAndFails() {
+    List<Checkpoint> saves = new CopyOnWriteArrayList<>();
+    Probes probes = run(WindowSettings.of(10, 100, LONG), recording(saves));
+    probes.saved.request(10);
+    probes.stages.request(10);
+    envelopes(1, 4).forEach(probes.events()::sendNext);
+    next(probes.stages, 4);
+    probes.completions.sendNext(Completion.done(1));
+    probes.completions.sendNext(Completion.failed(3, new IllegalStateException("lane down")));
+    // No more events go to the stages; the other lanes still report what they finish.
+    probes.stages.expectComplete();
+    probes.completions.sendNext(Completion.done(2));
+    probes.completions.sendNext(Completion.done(4));
+    probes.saved.expectNoMessage(Duration.ofMillis(100));
+    probes.completions.sendComplete();
+    assertThat(probes.saved.expectNext()).isEqualTo(at(2));
+    assertThat(probes.saved.expectError()).isInstanceOf(StageFailedException.class).hasMessageContaining("lane down");
+  }
+
+  @Test
+  void lanesThatDoNotFinishWithinTheDrainTimeoutFailTheRunLoudly() {
+    List<Checkpoint> saves = new CopyOnWriteArrayList<>();
+    Probes probes = run(WindowSettings.of(10, 100, LONG).withDrainTimeout(Duration.ofMillis(300)), recording(saves));
+    probes.saved.request(10);
+    probes.stages.request(10);
+    envelopes(1, 3).forEach(probes.events()::sendNext);
+    next(probes.stages, 3);
+    probes.completions.sendNext(Completion.done(1));
+    probes.completions.sendNext(Completion.failed(2, new IllegalStateException("lane down")));
+    // Event 3's lane never finishes.
+    assertThat(probes.saved.expectNext()).isEqualTo(at(1));
+    assertThat(probes.saved.expectError()).isInstanceOf(LanesDidNotDrainException.class)
+        .hasMessageContaining("tidemark.pipeline.drain-timeout").hasMessageContaining("#3");
+    probes.completions.expectCancellation();
   }
 }

@@ -1,0 +1,46 @@
+package io.tidemark.cli;
+
+import io.tidemark.service.ServiceConfig;
+
+import io.tidemark.service.DemoJob;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(
+    name = "demo",
+    description = {
+      "Run the main job on the embedded default: an embedded MongoDB, a one-node Akka cluster with the",
+      "pipeline in a cluster singleton, a workload writing orders, and a sink keeping their view.",
+      "Ctrl-C stops it gracefully and saves the checkpoint."
+    },
+    mixinStandardHelpOptions = true)
+final class DemoCommand implements Callable<Integer> {
+
+  @Mixin DemoOptions where;
+
+  @Option(names = "--rate", paramLabel = "N", description = "Workload writes per second (default: 100).")
+  Integer rate;
+
+  @Option(names = "--events", paramLabel = "N", description = "Stop after N writes, once all are processed (default: run until stopped).")
+  Long events;
+
+  @Option(names = "--port", paramLabel = "P", description = "Port of the embedded MongoDB (default: any free port).")
+  Integer port;
+
+  @Option(names = "--management-port", paramLabel = "P", description = "Port of the management endpoints on 127.0.0.1 (default: 8558).")
+  Integer managementPort;
+
+  @Override
+  public Integer call() {
+    Map<String, Object> options = where.overrides();
+    if (rate != null) options.put("tidemark.demo.rate", rate);
+    if (events != null) options.put("tidemark.demo.events", events);
+    if (port != null) options.put("tidemark.demo.mongodb-port", port);
+    if (managementPort != null) options.put("akka.management.http.port", managementPort);
+    new DemoJob(ServiceConfig.load(where.config, options), where.mongodb, DemoJob.Mode.ONE_NODE).run();
+    return 0;
+  }
+}

@@ -1,0 +1,183 @@
+package io.tidemark.connection;
+
+
+import com.mongodb.ConnectionString;
+import com.mongodb.MongoClientSettings;
+import com.mongodb.MongoTimeoutException;
+import com.mongodb.reactivestreams.client.MongoClient;
+import com.mongodb.reactivestreams.client.MongoClients;
+import io.tidemark.Errors;
+import io.tidemark.TidemarkException;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.bson.Document;
+import org.reactivestreams.Publisher;
+import org.reactivestreams.Subscriber;
+import org.reactivestreams.Subscription;
+
+/**
+ * Opens MongoDB clients from a connection string with bounded waits, and turns a wrong URI or an
+ * unreachable server into one clear line. Credentials never appear in a message: use
+ * {@link #redact(String)} whenever a URI is shown.
+ */
+@akka.annotation.InternalApi
+public final class MongoConnector {
+  private MongoConnector() {}
+
+  /** Parses the URI, or explains what form was expected. */
+  public static ConnectionString parse(String uri) {
+    if (uri == null || uri.isBlank()) {
+      throw new TidemarkException("MongoDB URI is empty: expected mongodb://host:port or mongodb+srv://host");
+    }
+    try {
+      return new ConnectionString(uri);
+    } catch (IllegalArgumentException e) {
+      throw new TidemarkException(
+          "malformed MongoDB URI '" + redact(uri) + "': " + Errors.oneLine(e.getMessage())
+              + " (expected mongodb://[user:password@]host[:port][/?options] or mongodb+srv://host)");
+    }
+  }
+
+  /** A client whose server selection and connects give up after {@code timeout}. */
+  public static MongoClient connect(String uri, Duration timeout) {
+    return MongoClients.create(settings(uri, timeout, null));
+  }
+
+  /** The same, with a listener that learns where each failure came from. */
+  public static MongoClient connect(String uri, Duration timeout, CommandFailures failures) {
+    return MongoClients.create(settings(uri, timeout, failures));
+  }
+
+  /** A blocking client with the same settings, for the few things only the sync API does. */
+  public static com.mongodb.client.MongoClient connectSync(String uri, Duration timeout) {
+    return com.mongodb.client.MongoClients.create(settings(uri, timeout, null));
+  }
+
+  private static MongoClientSettings settings(String uri, Duration timeout, CommandFailures failures) {
+    ConnectionString connection = parse(uri);
+    MongoClientSettings.Builder builder =
+        MongoClientSettings.builder()
+            .applyConnectionString(connection)
+            .applyToClusterSettings(b -> b.serverSelectionTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS))
+            .applyToSocketSettings(b -> b.connectTimeout((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()), TimeUnit.MILLISECONDS));
+    if (failures != null) builder.addCommandListener(failures);
+    return builder.build();
+  }
+
+  /**
+   * Pings the server. The reply carries {@code operationTime} on replica sets. An unreachable
+   * server fails with a message that names the hosts and the time waited.
+   */
+  public static CompletionStage<Document> ping(MongoClient client, String uri, Duration timeout) {
+    return first(client.getDatabase("admin").runCommand(new Document("ping", 1)))
+        .exceptionallyCompose(
+            error -> {
+              Throwable cause = Errors.unwrap(error);
+              if (cause instanceof MongoTimeoutException) {
+                return CompletableFuture.failedFuture(
+                    new TidemarkException(
+                        "MongoDB unreachable at " + hosts(uri) + " after " + timeout.toSeconds()
+                            + "s (tidemark.mongodb.connect-timeout): " + Errors.oneLine(cause.getMessage()),
+                        cause));
+              }
+              return CompletableFuture.failedFuture(cause);
+            });
+  }
+
+  /**
+   * The URI as it may be shown: {@code mongodb://user:***@host/...}. Also for a URI that does not
+   * parse, whatever its scheme: everything between the scheme and the last {@code @} is taken for
+   * the user information, so that a password with an unescaped {@code @} or {@code /} is hidden
+   * whole; of it only the user name before the first {@code :} is kept.
+   */
+  public static String redact(String uri) {
+    if (uri == null) return null;
+    int at = uri.lastIndexOf('@');
+    if (at < 0) return uri;
+    int start = userInfoStart(uri, at);
+    String userInfo = uri.substring(start, at);
+    int colon = userInfo.indexOf(':');
+    return uri.substring(0, start) + (colon < 0 ? "***" : userInfo.substring(0, colon) + ":***") + uri.substring(at);
+  }
+
+  /** Where the user information begins: after {@code scheme://} (or {@code scheme:} and any slashes), else at 0. */
+  private static int userInfoStart(String uri, int at) {
+    int scheme = uri.indexOf(':');
+    if (scheme < 0 || scheme > at || !uri.substring(0, scheme).matches("[A-Za-z][A-Za-z0-9+.-]*")) return 0;
+    int start = scheme + 1;
+    while (start < at && uri.charAt(start) == '/') start++;
+    return start;
+  }
+
+  static String hosts(String uri) {
+    int at = uri.lastIndexOf('@');
+    String withoutCredentials = at < 0 ? uri : uri.substring(0, userInfoStart(uri, at)) + uri.substring(at + 1);
+    try {
+      return String.join(",", new ConnectionString(withoutCredentials).getHosts());
+    } catch (IllegalArgumentException e) {
+      return redact(uri);
+    }
+  }
+
+  /** Every element of a publisher, in order. */
+  public static <T> CompletableFuture<java.util.List<T>> all(Publisher<T> publisher) {
+    CompletableFuture<java.util.List<T>> result = new CompletableFuture<>();
+    java.util.List<T> elements = new java.util.ArrayList<>();
+    publisher.subscribe(
+        new Subscriber<T>() {
+          @Override
+          public void onSubscribe(Subscription s) {
+            s.request(Long.MAX_VALUE);
+          }
+
+          @Override
+          public void onNext(T t) {
+            elements.add(t);
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            result.completeExceptionally(t);
+          }
+
+          @Override
+          public void onComplete() {
+            result.complete(elements);
+          }
+        });
+    return result;
+  }
+
+  /** The first element of a publisher, or null when it completes empty. */
+  public static <T> CompletableFuture<T> first(Publisher<T> publisher) {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    publisher.subscribe(
+        new Subscriber<T>() {
+          private Subscription subscription;
+
+          @Override
+          public void onSubscribe(Subscription s) {
+            subscription = s;
+            s.request(1);
+          }
+
+          @Override
+          public void onNext(T t) {
+            if (result.complete(t)) subscription.cancel();
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            result.completeExceptionally(t);
+          }
+
+          @Override
+          public void onComplete() {
+            result.complete(null);
+          }
+        });
+    return result;
+  }
+}

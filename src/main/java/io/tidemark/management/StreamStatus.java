@@ -1,0 +1,58 @@
+package io.tidemark.management;
+
+import io.tidemark.checkpoint.Checkpoint;
+import io.tidemark.window.SafeTokenWindow;
+import io.tidemark.pipeline.PipelineControl;
+import io.tidemark.pipeline.RunningPipelines;
+import io.tidemark.window.WindowStats;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** One stream's figures as this node sees them: what the status endpoint and the progress line show. */
+@akka.annotation.InternalApi
+public final class StreamStatus {
+  private StreamStatus() {}
+
+  public static Map<String, Object> of(RunningPipelines.Entry entry) {
+    PipelineControl control = entry.control();
+    WindowStats window = control.stats().window();
+    long nowMillis = System.currentTimeMillis();
+    Map<String, Object> status = new LinkedHashMap<>();
+    status.put("stream", control.stream());
+    status.put("state", entry.failed() ? "failed" : "running");
+    if (entry.failure() != null) status.put("failure", entry.failure());
+    status.put("startedFrom", control.stats().startedFrom() == null ? null : control.stats().startedFrom().describe());
+    status.put("eventsProcessed", window.completed());
+    long clusterSeconds = window.lastCompletedClusterTimeSeconds();
+    status.put("lagSeconds", clusterSeconds == 0 ? null : Math.max(0, nowMillis / 1000 - clusterSeconds));
+    Checkpoint saved = window.lastSaved();
+    status.put("checkpoint", saved == null ? null : saved.position().describe());
+    status.put("checkpointAgeSeconds", saved == null ? null : (nowMillis - window.lastSavedAtMillis()) / 1000.0);
+    io.tidemark.source.StreamElement safe = window.safe();
+    Checkpoint safePosition = safe == null ? null : SafeTokenWindow.checkpointAt(control.stream(), safe);
+    status.put("safeToken", safePosition == null || safePosition.resumeToken() == null ? null : safePosition.resumeToken().toJson());
+    status.put("inFlight", window.inFlight());
+    status.put("restarts", control.stats().restarts());
+    status.put("deadLetters", control.stats().deadLetters());
+    status.put("replayedEvents", window.replayed());
+    status.put("gaps", control.stats().gaps());
+    io.tidemark.source.OplogSample oplog = control.stats().oplog();
+    status.put("oplogWindowSeconds", oplog == null ? null : oplog.windowSeconds());
+    status.put("oplogUsage", oplog == null ? null : oplog.usage());
+    status.put("headroomSeconds", oplog == null ? null : oplog.headroomSeconds());
+    status.put("recommendedCheckpointIntervalSeconds", oplog == null ? null : oplog.recommendedCheckpointIntervalSeconds());
+    status.put("failedCommands", control.stats().errors());
+    io.tidemark.source.SnapshotProgress snapshot = control.stats().snapshot();
+    if (snapshot.at() != null) {
+      Map<String, Object> copy = new LinkedHashMap<>();
+      copy.put("state", snapshot.running() ? "copying" : "complete");
+      copy.put("documentsCopied", snapshot.copied());
+      copy.put("estimatedDocuments", snapshot.estimated() < 0 ? null : snapshot.estimated());
+      copy.put("documentsPerSecond", snapshot.running() ? Math.round(snapshot.rate() * 10) / 10.0 : null);
+      copy.put("etaSeconds", snapshot.etaSeconds());
+      copy.put("overlapEvents", snapshot.overlapEvents());
+      status.put("snapshot", copy);
+    }
+    return status;
+  }
+}

@@ -1,0 +1,141 @@
+package io.tidemark.pipeline;
+
+import akka.Done;
+import akka.NotUsed;
+import akka.actor.Cancellable;
+import akka.actor.typed.ActorSystem;
+import akka.japi.Pair;
+import akka.stream.UniqueKillSwitch;
+import akka.stream.javadsl.Flow;
+import com.mongodb.reactivestreams.client.MongoClient;
+import io.tidemark.Errors;
+import io.tidemark.checkpoint.Checkpoint;
+import io.tidemark.checkpoint.CheckpointStoreUnavailableException;
+import io.tidemark.checkpoint.StreamCheckpoints;
+import io.tidemark.connection.CommandFailures;
+import io.tidemark.connection.MongoConnector;
+import io.tidemark.source.ChangeStreamSource;
+import io.tidemark.source.CursorProbe;
+import io.tidemark.source.OplogMonitor;
+import io.tidemark.source.ResumableErrors;
+import io.tidemark.source.ResumeTokens;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.bson.BsonTimestamp;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running pipeline: what it owns for its whole life (the MongoDB client when it made it, the
+ * cursor probe, the oplog monitor) and its runs, each from the checkpoint the last one left. A run
+ * opens the stream's checkpoint record, takes a lease on it, materializes the graph, and releases
+ * the record when it ends; {@link PipelineRunner} starts the next one after a failed stage.
+ */
+final class PipelineRuns {
+  private static final Logger log = LoggerFactory.getLogger(PipelineRuns.class);
+
+  private final PipelineSpec spec;
+  private final Flow<Pair<Object, EventContext>, Pair<Object, EventContext>, NotUsed> stages;
+  private final PipelineSettings settings;
+  private final ActorSystem<?> system;
+  private final PipelineStats stats = new PipelineStats();
+  private final MongoClient client;
+  private final String where;
+  private final CursorProbe probe;
+
+  private PipelineRuns(
+      PipelineSpec spec, Flow<Pair<Object, EventContext>, Pair<Object, EventContext>, NotUsed> stages, PipelineSettings settings,
+      ActorSystem<?> system) {
+    this.spec = spec;
+    this.stages = stages;
+    this.settings = settings;
+    this.system = system;
+    String uri = spec.mongoClient != null ? null : (spec.mongoUri != null ? spec.mongoUri : settings.mongo().uri);
+    CommandFailures failures = new CommandFailures();
+    this.client = spec.mongoClient != null ? spec.mongoClient : MongoConnector.connect(uri, settings.mongo().connectTimeout, failures);
+    stats.errorsFrom(failures::counts);
+    this.where = uri != null ? MongoConnector.redact(uri) : "the given client";
+    this.probe = uri == null ? null : new CursorProbe(MongoConnector.connectSync(uri, settings.mongo().connectTimeout), spec.target, spec.match);
+    if (uri == null && settings.faults().heartbeat) {
+      log.info("stream '{}': no heartbeats with a client given by the caller (they need the URI); a quiet stream's checkpoint"
+          + " follows only its own events", spec.stream);
+    }
+  }
+
+  /** Starts the pipeline's first run and returns its control. */
+  static PipelineControl start(
+      PipelineSpec spec, Flow<Pair<Object, EventContext>, Pair<Object, EventContext>, NotUsed> stages, PipelineSettings settings,
+      ActorSystem<?> system) {
+    PipelineRuns runs = new PipelineRuns(spec, stages, settings, system);
+    PipelineRunner runner = new PipelineRunner(spec.stream, runs::runOnce, settings.failure(), system, runs.stats);
+    Cancellable monitoring = settings.oplog().enabled
+        ? new OplogMonitor(spec.stream, runs.client, settings.oplog(), runs::checkpointTime, runs.stats::onOplogSample).start(system)
+        : null;
+    runner.completion().whenComplete((done, error) -> {
+      if (monitoring != null) monitoring.cancel();
+      runs.close();
+      if (error != null) log.error("stream '{}' stopped: {}", spec.stream, Errors.summary(error));
+    });
+    log.info("stream '{}': watching {} on {} (window {}, checkpoint every {} events or {} ms, parallelism {}, on failure {}, startup {})",
+        spec.stream, spec.target, runs.where, settings.window().size, settings.window().checkpointEveryEvents,
+        settings.window().checkpointEveryInterval.toMillis(), settings.parallelism(),
+        settings.failure().policy.name().toLowerCase(Locale.ROOT).replace('_', '-'), settings.snapshots().mode.label());
+    PipelineControl control = new PipelineControl(spec.stream, runner, runs.stats);
+    RunningPipelines.get(system).started(control);
+    runner.completion().whenComplete((done, error) -> RunningPipelines.get(system).stopped(control, error));
+    runner.start();
+    return control;
+  }
+
+  private void close() {
+    if (spec.mongoClient == null) client.close();
+    if (probe != null) probe.close();
+  }
+
+  /** One run: open the stream's checkpoint record, materialize the graph, release the record at the end. */
+  private Pair<UniqueKillSwitch, CompletionStage<Done>> runOnce() {
+    RunContext run = new RunContext(spec.stream, settings.failure(), spec.deadLetters, stats);
+    CompletableFuture<StreamCheckpoints> opened = spec.checkpoints.open(spec.stream).toCompletableFuture();
+    CompletableFuture<Lease> lease = new CompletableFuture<>();
+    PipelineRecovery recovery =
+        new PipelineRecovery(spec.stream, client, where, settings.mongo().connectTimeout, settings.faults(), lease, stats);
+    StartPosition start = new StartPosition(spec, settings, client, where, probe, stats, system);
+    Pair<UniqueKillSwitch, CompletionStage<Done>> running =
+        PipelineGraph.create(
+                ChangeStreamSource.create(new ChangeStreamSource.Definition(
+                    spec.stream, client, spec.target, spec.match, spec.fullDocument, settings.source(), settings.faults(),
+                    () -> start.resolve(opened, lease, recovery), PipelineRuns::restartable, recovery,
+                    settings.faults().heartbeat ? probe : null, settings.snapshots(), stats.snapshot())),
+                settings.window(), settings.parallelism(), stages, checkpoint -> lease.thenCompose(taken -> taken.save(checkpoint)),
+                stats.window(), run)
+            .run(system);
+    Cancellable publishing = spec.replica == null ? null : ReplicaPublisher.start(system, spec.replica, spec.stream, stats.window(), lease);
+    CompletionStage<Done> ended =
+        running.second().handle((done, error) -> {
+          if (publishing != null) publishing.cancel();
+          opened.thenAccept(StreamCheckpoints::close);
+          Checkpoint last = stats.window().lastSaved();
+          String at = last == null ? "none written" : last.position().describe();
+          if (error == null) {
+            log.info("stream '{}' stopped; last checkpoint: {}", spec.stream, at);
+            return CompletableFuture.completedFuture(Done.getInstance());
+          }
+          Throwable explained = Faults.explain(spec.stream, Errors.unwrap(error), settings.faults());
+          log.warn("stream '{}' run failed: {}; last checkpoint: {}", spec.stream, Errors.summary(explained), at);
+          return CompletableFuture.<Done>failedFuture(explained);
+        }).thenCompose(result -> result);
+    return Pair.create(running.first(), ended);
+  }
+
+  /** The cluster time of the newest saved checkpoint, read out of its token when it has none of its own. */
+  private BsonTimestamp checkpointTime() {
+    Checkpoint saved = stats.window().lastSaved();
+    if (saved == null) return null;
+    return saved.clusterTime() != null ? saved.clusterTime() : ResumeTokens.clusterTime(saved.resumeToken());
+  }
+
+  private static boolean restartable(Throwable error) {
+    return ResumableErrors.isResumable(error) || Errors.unwrap(error) instanceof CheckpointStoreUnavailableException;
+  }
+}

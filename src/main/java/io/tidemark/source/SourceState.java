@@ -1,0 +1,39 @@
+package io.tidemark.source;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.bson.BsonDocument;
+
+/**
+ * The source's memory across restarts of one materialization. Positions are taken where an
+ * element leaves the reopening source, not where it is numbered: an element past that point is
+ * delivered even when the stream fails right after, so a reopen starts after it (neither
+ * repeating nor skipping it), whatever still holds it on its way (the heartbeat merge).
+ */
+final class SourceState {
+  volatile ResumePosition initial;
+  /** The position after the newest element that left the reopening source; null before the first. */
+  volatile ResumePosition lastTaken;
+  volatile ResumableErrors.Kind pendingKind;
+  volatile Throwable pendingError;
+  /** Elements (other than heartbeats) that left the reopening source, and that were numbered. */
+  volatile long taken;
+  volatile long arrived;
+  volatile long lastDeliveryNanos = System.nanoTime();
+  /** After a snapshot: change events up to this time are counted as overlap; null when past it. */
+  volatile org.bson.BsonTimestamp overlapUntil;
+  long seqNr;
+  final List<BsonDocument> fragments = new ArrayList<>();
+  /** Oversize events skipped by policy: filtered out by _id whenever the stream reopens. */
+  final List<BsonDocument> excluded = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  ResumePosition current() {
+    return lastTaken != null ? lastTaken : initial;
+  }
+
+  /** An element leaves the reopening source: a reopen goes on after {@code position} (null: where it was). */
+  void took(ResumePosition position) {
+    if (position != null) lastTaken = position;
+    taken++;
+  }
+}

@@ -1,0 +1,62 @@
+package io.tidemark.source;
+
+import java.util.Objects;
+import org.bson.BsonDocument;
+import org.bson.BsonTimestamp;
+
+/**
+ * What a change-stream source hands on, in order: an event (or a copied document), which goes to
+ * the user's stages, or a position without an event, which only the window sees. Sequence numbers
+ * count events and the positions that are saved as themselves (gaps, a snapshot's end) from 1
+ * without gaps; a heartbeat carries the number of the event it follows.
+ */
+public sealed interface StreamElement permits ChangeEnvelope, StreamElement.Heartbeat, StreamElement.Gap, StreamElement.SnapshotEnd {
+
+  long seqNr();
+
+  /** The cluster time this element stands at; null only for events of servers older than 4.0. */
+  BsonTimestamp clusterTime();
+
+  /**
+   * A quiet stream's position, from the server's postBatchResumeToken: no event, only a token that
+   * a checkpoint may move to once the event it follows is done.
+   */
+  record Heartbeat(long seqNr, BsonDocument token) implements StreamElement {
+    public Heartbeat {
+      Objects.requireNonNull(token, "token");
+    }
+
+    @Override
+    public BsonTimestamp clusterTime() {
+      return ResumeTokens.clusterTime(token);
+    }
+  }
+
+  /**
+   * Where a fault policy moved the stream on, and what it skipped: saved (as a checkpoint of kind
+   * gap, with the note) once every event before it is done, before any position after it.
+   */
+  record Gap(long seqNr, ResumePosition at, String note) implements StreamElement {
+    public Gap {
+      Objects.requireNonNull(at, "at");
+      Objects.requireNonNull(note, "note");
+    }
+
+    @Override
+    public BsonTimestamp clusterTime() {
+      return at.clusterTime();
+    }
+  }
+
+  /** The end of a snapshot taken at {@code at}: the copy is complete and the stream goes on from there. */
+  record SnapshotEnd(long seqNr, BsonTimestamp at, String note) implements StreamElement {
+    public SnapshotEnd {
+      Objects.requireNonNull(at, "at");
+    }
+
+    @Override
+    public BsonTimestamp clusterTime() {
+      return at;
+    }
+  }
+}

@@ -1,0 +1,147 @@
+package io.tidemark.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import akka.Done;
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.javadsl.AskPattern;
+import akka.pattern.StatusReply;
+import com.typesafe.config.ConfigFactory;
+import io.tidemark.TestConfigs;
+import io.tidemark.checkpoint.CheckpointEntity;
+import io.tidemark.checkpoint.JdbcCheckpointSettings;
+import io.tidemark.checkpoint.JdbcCheckpointStore;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Bad input on the command line: one clear line on stderr, a non-zero exit, nothing overwritten. */
+class CommandLineIT {
+
+  private record Outcome(int exitCode, String out, String err) {
+    String onlyErrorLine() {
+      assertThat(err.lines()).as("stderr is one line: %s", err).hasSize(1);
+      assertThat(err).doesNotContain("\tat ").doesNotContain("Exception in thread");
+      return err.strip();
+    }
+  }
+
+  private static Outcome run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = Main.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
+    return new Outcome(code, out.toString(), err.toString());
+  }
+
+  private static Path config(Path dir, String hocon) throws Exception {
+    Path file = dir.resolve("test.conf");
+    Files.writeString(file, hocon);
+    return file;
+  }
+
+  @Test
+  void anUnknownCommandIsAUsageError() {
+    Outcome outcome = run("frobnicate");
+    assertThat(outcome.exitCode).isEqualTo(Main.USAGE);
+    assertThat(outcome.onlyErrorLine())
+        .isEqualTo("error: unknown command 'frobnicate'; expected one of: demo, verify, mongo, node, workload, checkpoints, status, report, help (see --help)");
+  }
+
+  @Test
+  void anUnknownOptionIsAUsageError() {
+    Outcome outcome = run("demo", "--bogus");
+    assertThat(outcome.exitCode).isEqualTo(Main.USAGE);
+    assertThat(outcome.onlyErrorLine()).startsWith("error: Unknown option: '--bogus'").endsWith("(see demo --help)");
+  }
+
+  @Test
+  void helpNamesTheCommands() {
+    Outcome outcome = run("--help");
+    assertThat(outcome.exitCode).isZero();
+    assertThat(outcome.out).contains("demo").contains("verify");
+  }
+
+  @Test
+  void aMalformedUriNamesTheUriAndTheExpectedForm() {
+    Outcome outcome = run("demo", "--mongodb", "htp://user:secret@db.example.com");
+    assertThat(outcome.exitCode).isEqualTo(Main.BAD_INPUT);
+    assertThat(outcome.onlyErrorLine())
+        .startsWith("error: malformed MongoDB URI 'htp://user:***@db.example.com'")
+        .contains("expected mongodb://")
+        .doesNotContain("secret");
+  }
+
+  @Test
+  void anUnreachableServerFailsAfterTheConfiguredTime(@TempDir Path dir) throws Exception {
+    Path conf = config(dir, "tidemark.mongodb.connect-timeout = 1s");
+    Outcome outcome = run("demo", "--mongodb", "mongodb://admin:hunter2@127.0.0.1:1", "--config", conf.toString(), "--data", dir.toString());
+    assertThat(outcome.exitCode).isEqualTo(Main.BAD_INPUT);
+    assertThat(outcome.onlyErrorLine()).startsWith("error: MongoDB unreachable at 127.0.0.1:1 after 1s (tidemark.mongodb.connect-timeout)");
+    assertThat(outcome.err + outcome.out).doesNotContain("hunter2");
+  }
+
+  @Test
+  void aMistypedConfigKeyIsNamedWithASuggestion(@TempDir Path dir) throws Exception {
+    Outcome outcome = run("demo", "--config", config(dir, "tidemark.demo.rat = 5").toString());
+    assertThat(outcome.exitCode).isEqualTo(Main.BAD_INPUT);
+    assertThat(outcome.onlyErrorLine()).startsWith("error: unknown config key tidemark.demo.rat").endsWith("did you mean tidemark.demo.rate?");
+  }
+
+  @Test
+  void aValueOfTheWrongTypeNamesTheKeyAndTheExpectedForm(@TempDir Path dir) throws Exception {
+    Outcome outcome = run("demo", "--config", config(dir, "tidemark.demo.rate = fast").toString());
+    assertThat(outcome.exitCode).isEqualTo(Main.BAD_INPUT);
+    assertThat(outcome.onlyErrorLine()).startsWith("error: invalid config key tidemark.demo.rate = \"fast\"").endsWith("expected a positive integer");
+  }
+
+  @Test
+  void aMissingConfigFileIsNamed(@TempDir Path dir) {
+    Outcome outcome = run("verify", "--config", dir.resolve("nope.conf").toString());
+    assertThat(outcome.exitCode).isEqualTo(Main.BAD_INPUT);
+    assertThat(outcome.onlyErrorLine()).contains("nope.conf does not exist");
+  }
+
+  @Test
+  void verifyWithoutDataSaysWhatToDo(@TempDir Path dir) {
+    Outcome outcome = run("verify", "--data", dir.resolve("empty").toString());
+    assertThat(outcome.exitCode).isEqualTo(Main.BAD_INPUT);
+    assertThat(outcome.onlyErrorLine()).startsWith("error: no demo data in").contains("run `demo` first");
+  }
+
+  @Test
+  void aCorruptStoredTokenStopsTheDemoAndIsLeftAsItIs(@TempDir Path dir) throws Exception {
+    var journal = TestConfigs.h2FileJournal(dir.resolve("checkpoints").toString()).withFallback(ConfigFactory.load());
+    ActorTestKit kit = ActorTestKit.create("corrupt", journal);
+    try {
+      JdbcCheckpointStore.create(kit.system()).ready().toCompletableFuture().get(20, TimeUnit.SECONDS);
+      ActorRef<CheckpointEntity.Command> entity =
+          kit.spawn(CheckpointEntity.create("orders-view", JdbcCheckpointSettings.create(kit.system())));
+      StatusReply<Done> saved = AskPattern.<CheckpointEntity.Command, StatusReply<Done>>ask(
+              entity, replyTo -> new CheckpointEntity.Save("{\"_data\": 12", 1L, 1L, 0L, replyTo), Duration.ofSeconds(10), kit.system().scheduler())
+          .toCompletableFuture().get(20, TimeUnit.SECONDS);
+      assertThat(saved.isSuccess()).isTrue();
+      kit.stop(entity);
+
+      Outcome outcome = run("demo", "--data", dir.toString(), "--events", "10");
+      assertThat(outcome.exitCode).isEqualTo(Main.BAD_INPUT);
+      assertThat(outcome.onlyErrorLine())
+          .startsWith("error: stream 'orders-view': stored resume token '{\"_data\": 12' is not valid JSON")
+          .contains("left untouched");
+
+      ActorRef<CheckpointEntity.Command> reader =
+          kit.spawn(CheckpointEntity.create("orders-view", JdbcCheckpointSettings.create(kit.system())));
+      CheckpointEntity.State state = AskPattern.ask(reader, CheckpointEntity.Get::new, Duration.ofSeconds(10), kit.system().scheduler())
+          .toCompletableFuture().get(20, TimeUnit.SECONDS);
+      assertThat(state.tokenJson).isEqualTo("{\"_data\": 12");
+      assertThat(state.saves).isEqualTo(1);
+    } finally {
+      kit.shutdownTestKit();
+    }
+  }
+}
