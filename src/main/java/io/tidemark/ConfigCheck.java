@@ -122,6 +122,13 @@ public final class ConfigCheck {
     return value;
   }
 
+  public static Duration nonNegativeDuration(Config config, String path) {
+    Duration value =
+        read(config, path, "a duration such as 0s, 500ms or 24h", () -> config.getDuration(path));
+    if (value.isNegative()) throw invalid(config, path, "a duration such as 0s, 500ms or 24h", value.toString());
+    return value;
+  }
+
   public static boolean flag(Config config, String path) {
     return read(config, path, "on or off", () -> config.getBoolean(path));
   }

@@ -47,6 +47,14 @@ final class VerifyCommand implements Callable<Integer> {
     String uri = mongo != null ? mongo.connectionString() : mongodb;
     Config withUri = ConfigFactory.parseMap(Map.of("tidemark.mongodb.uri", uri)).withFallback(loaded);
     MongoSettings mongoSettings = MongoSettings.create(withUri);
+    if (mongo != null) {
+      try {
+        mongo.awaitAnswering(mongoSettings.connectTimeout);
+      } catch (RuntimeException e) {
+        mongo.close();
+        throw e;
+      }
+    }
     Config quiet = ConfigFactory.parseString("akka.actor.provider = local\nakka.loglevel = WARNING").withFallback(withUri);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "tidemark-verify", quiet);
     try (MongoClient client = MongoConnector.connect(uri, mongoSettings.connectTimeout)) {

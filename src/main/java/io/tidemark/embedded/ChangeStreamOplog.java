@@ -1,6 +1,5 @@
 package io.tidemark.embedded;
 
-import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoCollection;
 import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.backend.Cursor;
@@ -10,27 +9,38 @@ import de.bwaldvogel.mongo.bson.BsonTimestamp;
 import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.oplog.Oplog;
 import java.time.Instant;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.NoSuchElementException;
 import org.h2.mvstore.MVMap;
-import org.h2.mvstore.MVStore;
+import org.h2.mvstore.type.LongDataType;
+import org.h2.mvstore.type.StringDataType;
 
 /**
  * The oplog of the embedded server, replacing mongo-java-server's: entries live in
  * {@code local.oplog.rs} (durable with the rest of the data, queryable like a real oplog), keyed
  * by their timestamp, so a change-stream cursor seeks its position in O(log n) instead of
- * scanning and sorting the whole oplog on every getMore. It also
+ * scanning and sorting the whole oplog on every getMore, and the first and last entries, the
+ * count and the size are read in O(log n) too. It also
  *
  * <ul>
+ *   <li>takes its entries from the collections, which record each change as they apply it
+ *       ({@link EmbeddedCollection}), for every write path given this oplog; mongo-java-server's
+ *       own notifications to it ({@link #handleInsert} and the like) are ignored, as they miss
+ *       findAndModify and report failed inserts (a write given another oplog gets them there);
  *   <li>appends in timestamp order, one writer at a time, so no reader can pass an entry that is
  *       still being written;
+ *   <li>shows change streams only entries that are committed to the store ({@link #published}),
+ *       so no consumer ever holds the token of an entry that a crash takes back;
  *   <li>keeps timestamps increasing across restarts (it continues from the newest entry);
  *   <li>records updates the way change events need them: document key, updated and removed fields,
  *       replacements as {@code replace};
- *   <li>is capped at a number of entries: the oldest are truncated, and a stream that wants to
- *       resume before the truncation point gets {@code ChangeStreamHistoryLost} (286), as from a
+ *   <li>is capped by entries, bytes and age (and keeps entries younger than a minimum retention,
+ *       as {@code oplogMinRetentionHours} does): the oldest are truncated, and a stream that wants
+ *       to resume before the truncation point gets {@code ChangeStreamHistoryLost} (286), as from a
  *       real replica set; a token that is not in the oplog gets {@code ChangeStreamFatalError} (280);
- *   <li>announces every append, so an idle getMore waits instead of spinning.
+ *   <li>announces every entry it shows, so an idle getMore waits instead of spinning.
  * </ul>
  */
 final class ChangeStreamOplog implements Oplog, PipelineUpdates.Log {
@@ -38,77 +48,100 @@ final class ChangeStreamOplog implements Oplog, PipelineUpdates.Log {
   static final String COLLECTION = "oplog.rs";
   private static final String META_MAP = "tidemark.oplog.meta";
   private static final String TRUNCATED_THROUGH = "truncatedThrough";
-  private static final String BYTES = "bytes";
   private static final String HISTORY_START = "historyStart";
+  /** Entries a change-stream cursor reads from the store at a time. */
+  private static final int READ_AHEAD = 256;
 
-  private final MongoBackend backend;
-  private final MongoCollection<Object> collection;
-  private final MVMap<Object, Document> entries;
+  private final EmbeddedBackend backend;
+  private final EmbeddedCollection collection;
   private final MVMap<String, Long> meta;
   private final CursorRegistry cursors;
-  private final long maxEntries;
-  private final long maxBytes;
-  private final int maxEventBytes;
+  private final EmbeddedSettings settings;
+  private final boolean visibleWhenCommitted;
   private final java.util.Set<Long> cursorIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final Object appended = new Object();
   private long appends;
-  private long lastTs;
+  /** The newest entry's timestamp; written under this oplog's lock. */
+  private volatile long lastTs;
+  /** Entries up to this timestamp are shown to change streams. */
+  private volatile long visibleThrough;
 
-  @SuppressWarnings("unchecked")
-  ChangeStreamOplog(MongoBackend backend, MVStore store, CursorRegistry cursors, long maxEntries, long maxBytes, int maxEventBytes) {
+  /**
+   * @param visibleWhenCommitted show an entry once a commit of the store covers it
+   *     ({@link #published}); else as soon as it is appended (when writes are not committed
+   *     before they are acknowledged, there is nothing to wait for)
+   */
+  ChangeStreamOplog(EmbeddedBackend backend, Storage storage, CursorRegistry cursors, EmbeddedSettings settings,
+      boolean visibleWhenCommitted) {
     this.backend = backend;
     MongoDatabase local = backend.resolveDatabase(DATABASE);
     MongoCollection<?> existing = local.resolveCollection(COLLECTION, false);
-    this.collection = (MongoCollection<Object>) (existing != null ? existing : local.createCollectionOrThrowIfExists(COLLECTION));
-    this.entries = store.openMap("databases." + DATABASE + "." + COLLECTION);
-    this.meta = store.openMap(META_MAP);
+    this.collection = (EmbeddedCollection) (existing != null ? existing : local.createCollectionOrThrowIfExists(COLLECTION));
+    this.meta = storage.store.openMap(META_MAP,
+        new MVMap.Builder<String, Long>().keyType(StringDataType.INSTANCE).valueType(LongDataType.INSTANCE));
     this.cursors = cursors;
-    this.maxEntries = maxEntries;
-    this.maxBytes = maxBytes;
-    this.maxEventBytes = maxEventBytes;
-    if (maxBytes > 0 && !meta.containsKey(BYTES)) {
-      long bytes = 0;
-      for (Document entry : entries.values()) bytes += Tokens.bsonSize(entry);
-      meta.put(BYTES, bytes);
-    }
-    Object last = entries.isEmpty() ? null : entries.lastKey();
+    this.settings = settings;
+    this.visibleWhenCommitted = visibleWhenCommitted;
+    Object last = collection.lastKey();
     this.lastTs = last instanceof Long ts ? ts : 0L;
+    this.visibleThrough = lastTs;
   }
 
   // ---- writes -------------------------------------------------------------------------------
 
+  /** mongo-java-server's notification: ignored, {@link EmbeddedCollection} records inserts itself. */
   @Override
-  public void handleInsert(String namespace, List<Document> documents) {
+  public void handleInsert(String namespace, List<Document> documents) {}
+
+  /** mongo-java-server's notification: ignored, {@link EmbeddedCollection} records updates itself. */
+  @Override
+  public void handleUpdate(String namespace, Document selector, Document update, List<Object> modifiedIds) {}
+
+  /** mongo-java-server's notification: ignored, {@link EmbeddedCollection} records deletes itself. */
+  @Override
+  public void handleDelete(String namespace, Document query, List<Object> deletedIds) {}
+
+  /** A document was inserted (or upserted). */
+  void recordInsert(String namespace, Document document) {
     if (isOplog(namespace)) return;
     synchronized (this) {
-      for (Document document : documents) {
-        append(entry("i", namespace).append("o", document.cloneDeeply()));
-      }
+      append(entry("i", namespace).append("o", document));
     }
-    announce();
+    appended();
   }
 
-  @Override
-  public void handleUpdate(String namespace, Document selector, Document update, List<Object> modifiedIds) {
+  /**
+   * A document was updated by {@code update} (an update or a replacement; null: unknown, then
+   * recorded as a replacement by {@code after}), and now is {@code after}.
+   */
+  void recordUpdate(String namespace, Object id, Document update, Document after) {
     if (isOplog(namespace)) return;
     synchronized (this) {
-      for (Object id : modifiedIds) {
-        Document entry = entry("u", namespace).append("o", update.cloneDeeply()).append("o2", new Document("_id", id));
-        if (ChangeEvents.isReplacement(update)) {
-          entry.append("replacement", true);
-        } else {
-          Document current = lookup(namespace, id);
-          entry.append("updateDescription", ChangeEvents.updateDescription(update, current));
-        }
-        append(entry);
+      Document entry = entry("u", namespace).append("o2", new Document("_id", id));
+      if (update == null || ChangeEvents.isReplacement(update)) {
+        entry.append("o", update == null ? after : update).append("replacement", true);
+      } else {
+        entry.append("o", update).append("updateDescription", ChangeEvents.updateDescription(update, after));
       }
+      append(entry);
     }
-    announce();
+    appended();
+  }
+
+  /** A document was deleted. */
+  void recordDelete(String namespace, Object id) {
+    if (isOplog(namespace)) return;
+    synchronized (this) {
+      append(entry("d", namespace).append("o", new Document("_id", id)));
+    }
+    appended();
   }
 
   /**
    * Updates whose description was worked out by the writer (a pipeline update, described by the
    * difference it made): {@code o} holds the fields set and unset, as an update of MongoDB 4.x logs.
+   * The writer gives this oplog, wrapped, to mongo-java-server's update, so the collection does
+   * not record the update itself.
    */
   @Override
   public void handleDescribedUpdate(String namespace, List<Object> ids, Document description) {
@@ -125,18 +158,7 @@ final class ChangeStreamOplog implements Oplog, PipelineUpdates.Log {
             .append("updateDescription", description.cloneDeeply()));
       }
     }
-    announce();
-  }
-
-  @Override
-  public void handleDelete(String namespace, Document query, List<Object> deletedIds) {
-    if (isOplog(namespace)) return;
-    synchronized (this) {
-      for (Object id : deletedIds) {
-        append(entry("d", namespace).append("o", new Document("_id", id)));
-      }
-    }
-    announce();
+    appended();
   }
 
   /** A collection was renamed: a command entry, as a replica set writes. */
@@ -145,7 +167,7 @@ final class ChangeStreamOplog implements Oplog, PipelineUpdates.Log {
     synchronized (this) {
       append(entry("c", from.substring(0, from.indexOf('.')) + ".$cmd").append("o", new Document("renameCollection", from).append("to", to)));
     }
-    announce();
+    appended();
   }
 
   @Override
@@ -157,13 +179,14 @@ final class ChangeStreamOplog implements Oplog, PipelineUpdates.Log {
     synchronized (this) {
       append(entry("c", namespace.substring(0, dot) + ".$cmd").append("o", new Document("drop", namespace.substring(dot + 1))));
     }
-    announce();
+    appended();
   }
 
   /**
    * A committed transaction: one command entry whose {@code applyOps} holds its operations, in the
    * shape of entries of their own, with the session and transaction number, as a replica set logs
-   * a transaction. A transaction that wrote nothing logs nothing.
+   * a transaction. A transaction that wrote nothing logs nothing. (Its writes are applied with
+   * {@code NoopOplog}, so the collections record none of them themselves.)
    */
   void handleTransaction(Document lsid, long txnNumber, List<Document> operations) {
     if (operations.isEmpty()) return;
@@ -175,7 +198,7 @@ final class ChangeStreamOplog implements Oplog, PipelineUpdates.Log {
           .append("txnNumber", txnNumber)
           .append("prevOpTime", new Document("ts", new BsonTimestamp(0)).append("t", -1L)));
     }
-    announce();
+    appended();
   }
 
   /** A database was dropped, after each of its collections: a command entry, as a replica set writes. */
@@ -184,7 +207,7 @@ final class ChangeStreamOplog implements Oplog, PipelineUpdates.Log {
     synchronized (this) {
       append(entry("c", database + ".$cmd").append("o", new Document("dropDatabase", 1)));
     }
-    announce();
+    appended();
   }
 
   private Document entry(String op, String namespace) {
@@ -204,36 +227,44 @@ final class ChangeStreamOplog implements Oplog, PipelineUpdates.Log {
 
   private void append(Document entry) {
     collection.addDocument(entry);
-    long bytes = 0;
-    if (maxBytes > 0) {
-      bytes = meta.getOrDefault(BYTES, 0L) + Tokens.bsonSize(entry);
-      meta.put(BYTES, bytes);
-    }
-    if (entries.size() > maxEntries + Math.max(1, maxEntries / 100) || (maxBytes > 0 && bytes > maxBytes)) truncate();
+    long count = collection.count();
+    long maxEntries = settings.oplogMaxEntries;
+    boolean overEntries = count > maxEntries + Math.max(1, maxEntries / 100);
+    boolean overBytes = settings.oplogMaxBytes > 0 && collection.storedBytes() > settings.oplogMaxBytes;
+    boolean overAge = settings.oplogMaxAge.toSeconds() > 0 && ageSeconds(oldest()) > settings.oplogMaxAge.toSeconds();
+    if (overEntries || overBytes || overAge) truncate();
   }
 
-  /** Drops the oldest entries down to the caps, and remembers how far history now reaches. */
+  /** Drops the oldest entries down to the caps, keeping the minimum retention, and remembers how far history now reaches. */
   private void truncate() {
     long through = 0;
-    long bytes = maxBytes > 0 ? meta.getOrDefault(BYTES, 0L) : 0;
-    while (entries.size() > maxEntries || (maxBytes > 0 && bytes > maxBytes && entries.size() > 1)) {
-      Object oldest = entries.firstKey();
-      Document entry = entries.get(oldest);
-      if (maxBytes > 0) bytes -= Tokens.bsonSize(entry);
-      collection.removeDocument(entry);
-      through = (Long) oldest;
+    long minRetention = settings.oplogMinRetention.toSeconds();
+    long maxAge = settings.oplogMaxAge.toSeconds();
+    while (collection.count() > 1) {
+      long oldest = oldest();
+      long age = ageSeconds(oldest);
+      boolean over = collection.count() > settings.oplogMaxEntries
+          || (settings.oplogMaxBytes > 0 && collection.storedBytes() > settings.oplogMaxBytes)
+          || (maxAge > 0 && age > maxAge);
+      if (!over || (minRetention > 0 && age < minRetention)) break;
+      collection.removeDocument(collection.find(oldest));
+      through = oldest;
     }
-    if (maxBytes > 0) meta.put(BYTES, bytes);
     if (through != 0) meta.put(TRUNCATED_THROUGH, through);
   }
 
-  /** What collStats says of a capped collection: entries and their cap, and bytes where they are counted. */
+  private static long ageSeconds(long ts) {
+    return ts == 0 ? 0 : Instant.now().getEpochSecond() - (ts >>> 32);
+  }
+
+  /** What collStats says of a capped collection: entries and bytes, and their caps. */
   Document stats() {
     Document stats = new Document("ns", DATABASE + "." + COLLECTION)
-        .append("count", (long) entries.size())
+        .append("count", (long) collection.count())
         .append("capped", true)
-        .append("max", maxEntries);
-    if (maxBytes > 0) stats.append("size", meta.getOrDefault(BYTES, 0L)).append("maxSize", maxBytes);
+        .append("max", settings.oplogMaxEntries)
+        .append("size", collection.storedBytes());
+    if (settings.oplogMaxBytes > 0) stats.append("maxSize", settings.oplogMaxBytes);
     return stats.append("ok", 1.0);
   }
 
@@ -259,8 +290,15 @@ final class ChangeStreamOplog implements Oplog, PipelineUpdates.Log {
     return namespace.startsWith(DATABASE + ".");
   }
 
-  private void announce() {
+  private void appended() {
+    if (!visibleWhenCommitted) published(newest());
+  }
+
+  /** Entries up to {@code ts} are committed: change streams may read them now. */
+  void published(long ts) {
     synchronized (appended) {
+      if (ts <= visibleThrough) return;
+      visibleThrough = ts;
       appends++;
       appended.notifyAll();
     }
@@ -272,7 +310,7 @@ final class ChangeStreamOplog implements Oplog, PipelineUpdates.Log {
     }
   }
 
-  /** Waits until an entry is appended after {@code seen} appends, or the time is up. */
+  /** Waits until an entry is shown after {@code seen} announcements, or the time is up. */
   void awaitAppendAfter(long seen, long maxMillis) throws InterruptedException {
     long deadline = System.nanoTime() + maxMillis * 1_000_000L;
     synchronized (appended) {
@@ -287,19 +325,17 @@ final class ChangeStreamOplog implements Oplog, PipelineUpdates.Log {
 
   /** The largest change event the server returns (0: no limit). */
   int maxEventBytes() {
-    return maxEventBytes;
+    return settings.maxEventBytes;
   }
 
   /** Timestamp value of the newest entry, 0 when empty. */
   long newest() {
-    Object last = entries.isEmpty() ? null : entries.lastKey();
-    return last instanceof Long ts ? ts : 0L;
+    return lastTs;
   }
 
   /** Timestamp value of the oldest entry, 0 when empty. */
   long oldest() {
-    Object first = entries.isEmpty() ? null : entries.firstKey();
-    return first instanceof Long ts ? ts : 0L;
+    return collection.firstKey() instanceof Long ts ? ts : 0L;
   }
 
   /**
@@ -310,7 +346,7 @@ final class ChangeStreamOplog implements Oplog, PipelineUpdates.Log {
   void initiate() {
     if (meta.containsKey(HISTORY_START)) return;
     long now = Instant.now().getEpochSecond() << 32;
-    meta.put(HISTORY_START, entries.isEmpty() ? now : Math.min(now, oldest()));
+    meta.put(HISTORY_START, collection.count() == 0 ? now : Math.min(now, oldest()));
   }
 
   /** The time history starts at: nothing can have happened before (0: not initiated). */
@@ -326,28 +362,44 @@ final class ChangeStreamOplog implements Oplog, PipelineUpdates.Log {
   }
 
   Document entryAt(long ts) {
-    return entries.get(ts);
+    return collection.find(ts);
   }
 
-  /** Entries after {@code ts} (or from it, when inclusive), oldest first, read lazily. */
+  /** Shown entries after {@code ts} (or from it, when inclusive), oldest first, read a few at a time. */
   Iterable<Map.Entry<Object, Document>> from(long ts, boolean inclusive) {
-    Object start = inclusive ? entries.ceilingKey(ts) : entries.higherKey(ts);
-    if (start == null) return List.of();
-    return () -> {
-      var cursor = entries.cursor(start);
-      return new java.util.Iterator<>() {
-        @Override
-        public boolean hasNext() {
-          return cursor.hasNext();
-        }
+    long through = visibleThrough;
+    return () -> new Iterator<>() {
+      private Iterator<Document> batch = List.<Document>of().iterator();
+      private long position = ts;
+      private boolean includePosition = inclusive;
+      private boolean end;
 
-        @Override
-        public Map.Entry<Object, Document> next() {
-          Object key = cursor.next();
-          return Map.entry(key, cursor.getValue());
+      @Override
+      public boolean hasNext() {
+        while (!batch.hasNext() && !end) {
+          List<Document> read = collection.readFrom(position, includePosition, READ_AHEAD);
+          end = read.size() < READ_AHEAD;
+          batch = read.stream().filter(entry -> timestamp(entry) <= through).iterator();
+          if (!read.isEmpty()) {
+            position = timestamp(read.get(read.size() - 1));
+            includePosition = false;
+            if (position > through) end = true;
+          }
         }
-      };
+        return batch.hasNext();
+      }
+
+      @Override
+      public Map.Entry<Object, Document> next() {
+        if (!hasNext()) throw new NoSuchElementException();
+        Document entry = batch.next();
+        return Map.entry(timestamp(entry), entry);
+      }
     };
+  }
+
+  private static long timestamp(Document entry) {
+    return ((Number) entry.get("_id")).longValue();
   }
 
   Document currentDocument(String namespace, Object id) {

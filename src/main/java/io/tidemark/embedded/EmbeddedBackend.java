@@ -1,5 +1,6 @@
 package io.tidemark.embedded;
 
+import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.backend.Cursor;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.bson.BinData;
@@ -9,6 +10,8 @@ import de.bwaldvogel.mongo.exception.CursorNotFoundException;
 import de.bwaldvogel.mongo.oplog.Oplog;
 import io.netty.channel.Channel;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 import org.h2.mvstore.MVStore;
 
 /**
@@ -16,32 +19,84 @@ import org.h2.mvstore.MVStore;
  * Tidemark depends on it:
  *
  * <ul>
+ *   <li>its databases and collections store BSON, keyed and ordered by {@code _id}, and answer
+ *       queries from key ranges a batch at a time ({@link EmbeddedDatabase},
+ *       {@link EmbeddedCollection});
  *   <li>its oplog is {@link ChangeStreamOplog}: ordered, seekable, capped, with replica-set
  *       change events and errors;
- *   <li>a write is committed to the store before it is acknowledged (when configured), so
- *       {@code kill -9} loses no acknowledged write, and the store is compacted as it goes;
+ *   <li>a write and its oplog entry are committed to the store together, and (when configured)
+ *       before the write is acknowledged, so {@code kill -9} loses no acknowledged write and
+ *       leaves no half of one ({@link GroupCommit}); the store is compacted as it goes;
  *   <li>an empty change-stream getMore waits up to {@code maxAwaitTimeMS} (capped) for a new
  *       entry, instead of returning at once into a busy loop.
  * </ul>
  */
 class EmbeddedBackend extends H2Backend {
+  /** Commands that never write; every other command runs as a write ({@link GroupCommit#write}). */
+  private static final Set<String> READS = Set.of(
+      "find", "getmore", "count", "distinct", "listcollections", "listindexes", "listdatabases", "ping", "ismaster", "hello",
+      "buildinfo", "serverstatus", "collstats", "dbstats", "whatsmyuri", "getlog", "hostinfo", "getcmdlineopts",
+      "getfreemonitoringstatus", "connectionstatus", "killcursors", "endsessions", "getlasterror", "saslstart",
+      "getparameter", "replsetgetstatus", "configurefailpoint");
+
   private final EmbeddedSettings settings;
   private final FailPoints failPoints = new FailPoints();
-  private final Object commitLock = new Object();
-  private long commits;
+  private Storage storage;
+  private GroupCommit commits;
 
-  EmbeddedBackend(MVStore store, EmbeddedSettings settings) {
+  /** @param storeCommitted told the store's version after each commit */
+  EmbeddedBackend(MVStore store, EmbeddedSettings settings, java.util.function.LongConsumer storeCommitted) {
     super(store);
     this.settings = settings;
+    this.commits = new GroupCommit(store, settings.commitBeforeAck, settings.compactEveryCommits,
+        () -> changeStreamOplog() == null ? 0 : changeStreamOplog().newest(),
+        ts -> {
+          if (changeStreamOplog() != null) changeStreamOplog().published(ts);
+        },
+        storeCommitted);
     version(ReplicaSetMember.VERSION);
+    store.getMapNames().stream()
+        .filter(name -> name.startsWith(Storage.DOCUMENTS))
+        .map(name -> name.substring(Storage.DOCUMENTS.length(), name.indexOf('.', Storage.DOCUMENTS.length())))
+        .distinct()
+        .forEach(this::resolveDatabase);
   }
 
-  private final Object readModifyWrites = new Object();
+  private synchronized Storage storage() {
+    if (storage == null) storage = new Storage(getMvStore());
+    return storage;
+  }
+
+  @Override
+  protected MongoDatabase openOrCreateDatabase(String databaseName) {
+    // Opening a database creates maps: no commit may see that half-done either.
+    if (commits == null) return new EmbeddedDatabase(databaseName, getCursorRegistry(), storage());
+    return commits.change(() -> new EmbeddedDatabase(databaseName, getCursorRegistry(), storage()));
+  }
+
+  GroupCommit commits() {
+    return commits;
+  }
+
+  /** Documents read by queries so far. */
+  long scannedObjects() {
+    return storage().scannedObjects();
+  }
+
+  @Override
+  public Document getServerStatus() {
+    Document status = super.getServerStatus();
+    if (status.get("metrics") instanceof Document metrics) {
+      metrics.put("queryExecutor", new Document("scannedObjects", scannedObjects()));
+    }
+    return status;
+  }
 
   @Override
   protected Oplog createOplog() {
-    return new ChangeStreamOplog(
-        this, getMvStore(), getCursorRegistry(), settings.oplogMaxEntries, settings.oplogMaxBytes, settings.maxEventBytes);
+    ChangeStreamOplog oplog = commits.change(() -> new ChangeStreamOplog(this, storage(), getCursorRegistry(), settings, settings.commitBeforeAck));
+    storage().oplog(oplog);
+    return oplog;
   }
 
   ChangeStreamOplog changeStreamOplog() {
@@ -50,6 +105,20 @@ class EmbeddedBackend extends H2Backend {
 
   @Override
   public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
+    if (isRead(command, query)) return handle(channel, databaseName, command, query);
+    return commits.write(() -> handle(channel, databaseName, command, query));
+  }
+
+  private static boolean isRead(String command, Document query) {
+    String name = command.toLowerCase(Locale.ROOT);
+    if (name.equals("aggregate")) {
+      return !(query.get("pipeline") instanceof List<?> stages)
+          || stages.stream().noneMatch(stage -> stage instanceof Document d && (d.containsKey("$out") || d.containsKey("$merge")));
+    }
+    return READS.contains(name);
+  }
+
+  private Document handle(Channel channel, String databaseName, String command, Document query) {
     if (command.equalsIgnoreCase("saslStart")) return authenticate(query);
     if (command.equalsIgnoreCase("configureFailPoint")) {
       return settings.testCommands
@@ -70,24 +139,17 @@ class EmbeddedBackend extends H2Backend {
     if (changeStream) markSplitLargeEvents(query);
     Document response;
     try {
-      if (isReadModifyWrite(command)) {
-        // mongo-java-server modifies stored documents in place and answers with the stored
-        // object itself, encoded after this returns: two racing findAndModify {$inc} could both
-        // answer with the later value. A mongod applies each atomically and answers with its own
-        // post-image; fencing epochs rely on that. So these run one at a time, answering a copy.
-        synchronized (readModifyWrites) {
-          response = execute(channel, databaseName, command, query).cloneDeeply();
-        }
-      } else {
-        response = execute(channel, databaseName, command, query);
-      }
+      response = execute(channel, databaseName, command, query);
+      // A collection of this server answers with a copy of what it stores; mongo-java-server's own
+      // (a transaction's copy of a collection) with the stored object itself, encoded only after
+      // this returns: answer a copy.
+      if (isReadModifyWrite(command)) response = response.cloneDeeply();
     } catch (ChangeStreamError e) {
       return e.reply();
     }
     if (command.equalsIgnoreCase("renameCollection") && changeStreamOplog() != null && response.get("ok") instanceof Number ok && ok.doubleValue() == 1.0) {
       changeStreamOplog().handleRename(String.valueOf(query.get("renameCollection")), String.valueOf(query.get("to")));
     }
-    if (settings.commitBeforeAck) commitIfChanged();
     addPostBatchResumeToken(response);
     closeFinishedChangeStream(response);
     stampOperationTime(response);
@@ -190,17 +252,11 @@ class EmbeddedBackend extends H2Backend {
     }
   }
 
-  /** One commit covers every write made before it, so concurrent writers share commits. */
-  private void commitIfChanged() {
-    MVStore store = getMvStore();
-    if (!store.hasUnsavedChanges()) return;
-    synchronized (commitLock) {
-      if (!store.hasUnsavedChanges()) return;
-      store.commit();
-      if (++commits % settings.compactEveryCommits == 0) {
-        store.compact(80, 8 << 20);
-      }
-    }
+  /** Closes the store once no write is in progress, committing what is written. */
+  @Override
+  public void close() {
+    commits.stop();
+    commits.exclusively(super::close);
   }
 
   @Override

@@ -58,8 +58,8 @@ class ReplicaSetBackend extends EmbeddedBackend {
   private final Transactions transactions = new Transactions(this);
   private final RetryableWrites retryableWrites = new RetryableWrites();
 
-  ReplicaSetBackend(MVStore store, EmbeddedSettings settings) {
-    super(store, settings);
+  ReplicaSetBackend(MVStore store, EmbeddedSettings settings, java.util.function.LongConsumer storeCommitted) {
+    super(store, settings, storeCommitted);
     this.member = new ReplicaSetMember(settings.replicaSet);
   }
 

@@ -103,6 +103,14 @@ public final class DemoJob {
     String uri = mongo != null ? mongo.connectionString() : externalMongo;
     Config withMongo = ConfigFactory.parseMap(Map.of("tidemark.mongodb.uri", uri)).withFallback(config);
     MongoSettings mongoSettings = MongoSettings.create(withMongo);
+    if (mongo != null) {
+      try {
+        mongo.awaitAnswering(mongoSettings.connectTimeout);
+      } catch (RuntimeException e) {
+        mongo.close();
+        throw e;
+      }
+    }
     MongoClient client = MongoConnector.connect(uri, mongoSettings.connectTimeout);
     ActorSystem<Void> system;
     try {

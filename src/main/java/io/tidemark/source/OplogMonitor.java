@@ -100,16 +100,17 @@ public final class OplogMonitor {
         });
   }
 
-  /** size / maxSize of the capped collection, else count / max, else null. */
+  /** How full the capped collection is: size / maxSize, or count / max, whichever cap is nearer (both may be set); else null. */
   static Double usage(Document stats) {
     if (stats == null) return null;
+    Double usage = null;
     double size = number(stats.get("size"));
     double maxSize = number(stats.get("maxSize"));
-    if (size >= 0 && maxSize > 0) return size / maxSize;
+    if (size >= 0 && maxSize > 0) usage = size / maxSize;
     double count = number(stats.get("count"));
     double max = number(stats.get("max"));
-    if (count >= 0 && max > 0) return count / max;
-    return null;
+    if (count >= 0 && max > 0) usage = usage == null ? count / max : Math.max(usage, count / max);
+    return usage;
   }
 
   private static double number(Object value) {

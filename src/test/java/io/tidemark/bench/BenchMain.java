@@ -22,17 +22,23 @@ public final class BenchMain {
   private BenchMain() {}
 
   static final java.util.Set<String> BENCHMARKS =
-      java.util.Set.of("all", "window", "failover", "oplog", "e2e", "checkpoints", "recovery", "kafka");
+      java.util.Set.of("all", "window", "failover", "oplog", "e2e", "checkpoints", "recovery", "kafka", "embedded");
 
   public static void main(String[] args) throws Exception {
     String which = args.length > 0 ? args[0] : "all";
     if (!BENCHMARKS.contains(which)) {
-      System.err.println("unknown benchmark '" + which + "': expected -Dbench= one of all, window, failover, oplog, e2e, checkpoints, recovery, kafka");
+      System.err.println("unknown benchmark '" + which + "': expected -Dbench= one of all, window, failover, oplog, e2e, checkpoints, recovery,"
+          + " kafka, embedded");
       System.exit(2);
     }
     if (which.equals("all") || which.equals("window")) window();
     if (which.equals("all") || which.equals("failover")) failover();
     if (which.equals("all") || which.equals("oplog")) oplog();
+    if (which.equals("all") || which.equals("embedded")) {
+      quietPipelineLogs();
+      ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("de.bwaldvogel")).setLevel(ch.qos.logback.classic.Level.WARN);
+      embedded();
+    }
     if (which.equals("all") || which.equals("e2e")) {
       quietPipelineLogs();
       EndToEndBenchmark.run(Integer.getInteger("bench.events", 100_000), Integer.getInteger("bench.rounds", 5));
@@ -109,6 +115,106 @@ public final class BenchMain {
     Report.barChart("oplog.svg", "Catch-up rate of a change stream (higher is better)", "events/s", bars);
     Report.writeSection("oplog", md.toString());
     System.out.println(md);
+  }
+
+  /** The embedded MongoDB against the size of its data, beside mongo-java-server's stock H2 backend. */
+  static void embedded() throws Exception {
+    List<Integer> sizes = sizes("bench.embedded.sizes", "10000,100000,1000000");
+    List<Integer> stockSizes = sizes("bench.embedded.stock-sizes", "10000,100000");
+    long budget = java.time.Duration.ofSeconds(Long.getLong("bench.embedded.budget.seconds", 120)).toNanos();
+    System.out.println("== embedded: the embedded MongoDB at " + sizes + " documents (stock H2Backend at " + stockSizes + ")");
+    double loadBefore = Report.loadAverage();
+    java.nio.file.Path root = java.nio.file.Files.createTempDirectory("tidemark-bench-embedded");
+    List<EmbeddedBenchmark.Row> rows = new ArrayList<>();
+    List<double[]> memory = new ArrayList<>();
+    try {
+      System.out.println("warm-up:");
+      measureTidemark(root, 20_000, budget, new ArrayList<>(), false);
+      measureStock(root, 20_000, budget, new ArrayList<>());
+      for (int size : sizes) memory.add(measureTidemark(root, size, budget, rows, true));
+      for (int size : stockSizes) measureStock(root, size, budget, rows);
+    } finally {
+      EmbeddedBenchmark.deleteTree(root);
+    }
+    double loadAfter = Report.loadAverage();
+    String md = EmbeddedAnalysis.section(rows, sizes, memory, budget, Report.conditions(loadBefore, loadAfter));
+    EmbeddedAnalysis.charts(rows, sizes, memory);
+    Report.writeSection("embedded", md);
+    System.out.println(md);
+  }
+
+  /**
+   * Tidemark's server at one size, with commits before acknowledgement and once a second; returns
+   * the mongo command's memory {opened, after reading all, peak} with the JVM's defaults, then the
+   * same with -Xmx256m (or null).
+   */
+  private static double[] measureTidemark(java.nio.file.Path root, int size, long budget, List<EmbeddedBenchmark.Row> rows, boolean memory)
+      throws Exception {
+    java.nio.file.Path dir = root.resolve("tidemark-" + size);
+    java.nio.file.Path file = dir.resolve(io.tidemark.embedded.EmbeddedMongo.STORE_FILE);
+    System.out.printf("tidemark, %,d documents%n", size);
+    EmbeddedBenchmark.Row row;
+    try (EmbeddedBenchmark.Server server = EmbeddedBenchmark.tidemark(dir, true)) {
+      row = measure(EmbeddedAnalysis.DURABLE, server, size, budget, file);
+    }
+    rows.add(new EmbeddedBenchmark.Row(row.server(), size, row.loadPerSecond(), row.loadedMegabytes(), EmbeddedBenchmark.megabytes(file),
+        row.writesPerSecond(), row.concurrentWritesPerSecond(), row.eventsPerSecond(), row.monitorMillis(), row.firstDocumentMillis(),
+        row.rangeBatchMillis(), row.notes()));
+    System.out.println("  " + rows.get(rows.size() - 1));
+    try (EmbeddedBenchmark.Server server = EmbeddedBenchmark.tidemark(dir, false)) {
+      rows.add(new EmbeddedBenchmark.Row(EmbeddedAnalysis.PERIODIC, size, Double.NaN, Double.NaN, Double.NaN,
+          EmbeddedBenchmark.writes(server.uri(), size, 1, budget), EmbeddedBenchmark.writes(server.uri(), size, EmbeddedBenchmark.WRITERS, budget),
+          Double.NaN, Double.NaN, Double.NaN, Double.NaN, ""));
+      System.out.println("  " + rows.get(rows.size() - 1));
+    }
+    double[] resident = null;
+    if (memory) {
+      double[] defaults = EmbeddedBenchmark.residentMemory(dir);
+      double[] bounded = EmbeddedBenchmark.residentMemory(dir, "-Xmx256m");
+      resident = new double[] {defaults[0], defaults[1], defaults[2], bounded[0], bounded[1], bounded[2]};
+      System.out.println("  mongo command RSS (MB): opened, after reading all, peak; the same with -Xmx256m " + java.util.Arrays.toString(resident));
+    }
+    EmbeddedBenchmark.deleteTree(dir);
+    return resident;
+  }
+
+  private static void measureStock(java.nio.file.Path root, int size, long budget, List<EmbeddedBenchmark.Row> rows) throws Exception {
+    java.nio.file.Path dir = root.resolve("stock-" + size);
+    java.nio.file.Path file = dir.resolve("stock.mv.db");
+    System.out.printf("stock H2Backend, %,d documents%n", size);
+    EmbeddedBenchmark.Row row;
+    try (EmbeddedBenchmark.Server server = EmbeddedBenchmark.stock(dir)) {
+      row = measure(EmbeddedAnalysis.STOCK, server, size, budget, file);
+    }
+    rows.add(new EmbeddedBenchmark.Row(row.server(), size, row.loadPerSecond(), row.loadedMegabytes(), EmbeddedBenchmark.megabytes(file),
+        row.writesPerSecond(), row.concurrentWritesPerSecond(), row.eventsPerSecond(), row.monitorMillis(), row.firstDocumentMillis(),
+        row.rangeBatchMillis(), row.notes()));
+    System.out.println("  " + rows.get(rows.size() - 1));
+    EmbeddedBenchmark.deleteTree(dir);
+  }
+
+  /** Everything measured on one server (the data file's size at the end is filled in once it is closed). */
+  private static EmbeddedBenchmark.Row measure(String name, EmbeddedBenchmark.Server server, int size, long budget, java.nio.file.Path file)
+      throws Exception {
+    StringBuilder notes = new StringBuilder();
+    double load = EmbeddedBenchmark.load(server.uri(), size);
+    double loaded = EmbeddedBenchmark.megabytes(file);
+    double writes = EmbeddedBenchmark.attempt("writes", notes, () -> EmbeddedBenchmark.writes(server.uri(), size, 1, budget));
+    double concurrent = EmbeddedBenchmark.attempt("concurrent writes", notes,
+        () -> EmbeddedBenchmark.writes(server.uri(), size, EmbeddedBenchmark.WRITERS, budget));
+    double events = EmbeddedBenchmark.attempt("change stream", notes, () -> EmbeddedBenchmark.changeStream(server.uri(), size, budget));
+    double monitor = EmbeddedBenchmark.attempt("monitor sample", notes, () -> EmbeddedBenchmark.monitorSample(server.uri(), budget));
+    double first = EmbeddedBenchmark.attempt("bare find()", notes, () -> EmbeddedBenchmark.firstDocument(server.uri(), budget));
+    double range = EmbeddedBenchmark.attempt("_id-range batch", notes, () -> EmbeddedBenchmark.rangeBatch(server.uri(), size, budget));
+    return new EmbeddedBenchmark.Row(name, size, load, loaded, Double.NaN, writes, concurrent, events, monitor, first, range, notes.toString());
+  }
+
+  private static List<Integer> sizes(String property, String defaults) {
+    List<Integer> sizes = new ArrayList<>();
+    for (String size : System.getProperty(property, defaults).split(",")) {
+      if (!size.isBlank()) sizes.add(Integer.parseInt(size.trim()));
+    }
+    return sizes;
   }
 
   /** Crash failover and graceful handover on three nodes in one JVM, five runs each. */
