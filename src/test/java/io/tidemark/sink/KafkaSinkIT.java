@@ -21,7 +21,7 @@ import io.tidemark.embedded.EmbeddedSettings;
 import io.tidemark.pipeline.Pipeline;
 import io.tidemark.pipeline.PipelineControl;
 import io.tidemark.source.ChangeEnvelope;
-import io.tidemark.source.MongoConnector;
+import io.tidemark.connection.MongoConnector;
 import io.tidemark.testkit.FaultyMongo;
 import io.tidemark.window.WindowSettings;
 import java.time.Duration;
