@@ -1,0 +1,14 @@
+package io.tidemark.sink;
+
+import akka.actor.typed.ActorSystem;
+import com.typesafe.config.Config;
+
+/**
+ * What a {@link SinkFactory} builds a stream's sink from.
+ *
+ * @param stream the stream's name
+ * @param settings the stream's {@code sink} block, with the sink type's defaults from
+ *     {@code tidemark.sink.<type>} behind it
+ * @param system the node's actor system (its configuration, dispatchers, scheduler)
+ */
+public record SinkContext(String stream, Config settings, ActorSystem<?> system) {}
