@@ -152,7 +152,9 @@ public final class KafkaBroker {
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
       List<String> jvm = List.of(java, "-Xms128m", "-Xmx768m", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", classpath);
 
-      Process format = new ProcessBuilder(concat(jvm, "kafka.tools.StorageTool", "format", "-t", Uuid.randomUuid().toString(),
+      Process format = new ProcessBuilder(concat(jvm, "kafka.tools.StorageTool", "format",
+          // One argument with '=': a random id starts with '-' one time in 64, and would be read as an option.
+          "--cluster-id=" + Uuid.randomUuid(),
           "-c", properties.toString()))
           .redirectErrorStream(true).redirectOutput(directory.resolve("format.log").toFile()).start();
       if (!format.waitFor(120, TimeUnit.SECONDS) || format.exitValue() != 0) {
