@@ -91,8 +91,13 @@ final class CompletionTracker
             EventContext context = grab(fromUser).second();
             List<Completion> completed = stopped ? List.of() : completions(context);
             if (completed.isEmpty()) pull(fromUser);
-            else if (completed.size() == 1) emit(done, completed.get(0), () -> pull(fromUser));
-            else emitMultiple(done, completed.iterator(), () -> pull(fromUser));
+            else if (completed.size() == 1) emit(done, completed.get(0), this::pullUnlessEnded);
+            else emitMultiple(done, completed.iterator(), this::pullUnlessEnded);
+          }
+
+          /** The stages may end while completions wait for the window's demand: they are handed over, then the stage ends. */
+          private void pullUnlessEnded() {
+            if (!isClosed(fromUser)) pull(fromUser);
           }
 
           @Override

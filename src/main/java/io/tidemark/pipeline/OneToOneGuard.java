@@ -75,6 +75,10 @@ final class OneToOneGuard
       /** The elements inside the flow whose output has not come yet, oldest first. */
       private final ArrayDeque<Inside> awaited = new ArrayDeque<>();
       private boolean flowAlive = true;
+      /** See SafeTokenWindow's onEndStages: a completion issued from a handler can be lost in Akka 2.6; this one runs in its own pass. */
+      private final akka.stream.stage.AsyncCallback<akka.Done> onEndFlow = createAsyncCallback(done -> {
+        if (!isClosed(toFlow)) complete(toFlow);
+      });
       /** The previous context that came out of the flow, to name a repeat. */
       private EventContext lastOut;
       /** A failure of the flow that no element inside it could carry: the next value carries it. */
@@ -191,7 +195,7 @@ final class OneToOneGuard
       private void broken(Throwable error) {
         if (flowAlive) {
           flowAlive = false;
-          if (!isClosed(toFlow)) complete(toFlow);
+          onEndFlow.invoke(akka.Done.getInstance()); // broken() runs in fromFlow's handlers
           if (!isClosed(fromFlow)) cancel(fromFlow);
         }
         boolean claimed = false;

@@ -153,6 +153,17 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
     private final AsyncCallback<CompletableFuture<List<InFlightEvent>>> onSnapshot =
         createAsyncCallback(request -> request.complete(List.copyOf(window.snapshot())));
     private final Consumer<CompletableFuture<List<InFlightEvent>>> snapshots = onSnapshot::invoke;
+    /**
+     * Ends the stages' input. Never called straight from a handler: Akka 2.6's interpreter loses a
+     * completion issued while the stages' pull of that port is being chased (it delivers the pull
+     * instead, and {@code GraphInterpreter.complete} only guards a chased push), which happens when
+     * a failure arrives on {@code completions} in the same pass: the lanes then wait for input until
+     * the drain timeout. An async callback runs in a pass of its own, with nothing being chased.
+     */
+    private final AsyncCallback<Done> onEndStages = createAsyncCallback(done -> {
+      if (!isClosed(toStages)) complete(toStages);
+    });
+    private boolean stagesEnded;
 
     /** The newest durable position, and the sequence number it stands at. */
     private StreamElement savedPosition;
@@ -181,6 +192,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
           new AbstractInHandler() {
             @Override
             public void onPush() {
+              if (isClosed(events)) return; // cancelled while its push was being chased: not admitted
               StreamElement element = grab(events);
               if (element instanceof StreamElement.Heartbeat heartbeat) {
                 if (window.heartbeat(heartbeat)) {
@@ -432,8 +444,14 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
             stream, Errors.summary(failure), window.inFlight(), settings.drainTimeout.toSeconds());
       }
       if (!isClosed(events)) cancel(events);
-      if (!isClosed(toStages)) complete(toStages);
+      endStages();
       scheduleOnce(DRAIN_TIMER, settings.drainTimeout);
+    }
+
+    private void endStages() {
+      if (stagesEnded) return;
+      stagesEnded = true;
+      onEndStages.invoke(Done.getInstance());
     }
 
     /** The stages are done (or failed, or did not drain in time): save the safe token once more, then stop. */
@@ -444,7 +462,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
       cancelTimer(INTERVAL_TIMER);
       cancelTimer(DRAIN_TIMER);
       if (!isClosed(events)) cancel(events);
-      if (!isClosed(toStages)) complete(toStages);
+      endStages();
       if (saving) return; // saveFinished continues
       if (unsaved()) startSave();
       else finish();

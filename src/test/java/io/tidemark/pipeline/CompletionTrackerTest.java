@@ -17,7 +17,9 @@ import akka.stream.stage.AbstractInHandler;
 import akka.stream.stage.AbstractOutHandler;
 import akka.stream.stage.GraphStage;
 import akka.stream.stage.GraphStageLogic;
+import akka.stream.testkit.TestSubscriber;
 import akka.stream.testkit.javadsl.StreamTestKit;
+import akka.stream.testkit.javadsl.TestSink;
 import io.tidemark.source.ChangeEnvelope;
 import io.tidemark.source.Envelopes;
 import io.tidemark.window.Completion;
@@ -87,6 +89,25 @@ class CompletionTrackerTest {
   void aBatchCompletesEveryEventItHolds() throws Exception {
     var stages = Pipeline.named("t").filter(e -> e.seqNr() != 4).grouped(3, Duration.ofSeconds(30)).map(List::size);
     assertThat(done(completions(stages, 10))).isEqualTo(oneTo(10));
+  }
+
+  /**
+   * A batch completes two events while the window is not asking, and the stages end meanwhile: the
+   * tracker must hand over both completions and then end normally, not pull the closed lane (which
+   * failed the run at its very end with "Cannot pull closed port").
+   */
+  @Test
+  void theStagesEndingWhileABatchsCompletionsWaitForTheWindowEndsTheTrackerNormally() {
+    var stages = Pipeline.named("t").grouped(2, Duration.ofSeconds(30)).map(List::size);
+    TestSubscriber.Probe<Completion> window = Source.from(LongStream.rangeClosed(1, 2).mapToObj(Envelopes::insert).collect(Collectors.toList()))
+        .via(CompletionTracker.create(RunContext.of("tracker")).join(stages.userStages()))
+        .runWith(TestSink.probe(testKit.system().classicSystem()), materializer);
+    window.request(1);
+    assertThat(window.expectNext().seqNr()).isEqualTo(1L);
+    // One fused island: the stages' end reached the tracker before completion 1 left it; completion 2 waits for demand.
+    window.request(1);
+    assertThat(window.expectNext().seqNr()).isEqualTo(2L);
+    window.expectComplete();
   }
 
   @Test
