@@ -1,7 +1,6 @@
 package io.tidemark.checkpoint;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import com.mongodb.client.model.Filters;
@@ -11,8 +10,6 @@ import io.tidemark.Await;
 import io.tidemark.embedded.EmbeddedSettings;
 import io.tidemark.pipeline.Pipeline;
 import io.tidemark.pipeline.PipelineControl;
-import io.tidemark.source.ChangeEnvelope;
-import io.tidemark.source.Envelopes;
 import io.tidemark.connection.MongoConnector;
 import io.tidemark.testkit.FaultyMongo;
 import io.tidemark.window.WindowSettings;
@@ -20,7 +17,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
@@ -28,7 +24,6 @@ import java.util.stream.LongStream;
 import org.bson.Document;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * The checkpoint contract on MongoDB, the embedded server (or a replica set named by
