@@ -64,11 +64,12 @@ class HeartbeatsIT extends FaultsFixture {
   }
 
   /**
-   * Writes to another collection until the oplog has been turned over 1.5 times, as fast as the
-   * server takes them: what must keep up (the heartbeats) is waited for afterwards, on its condition.
+   * Writes to another collection, one document at a time as a busy application does, until the
+   * oplog has been turned over 1.5 times. (The heartbeats keep up with writes as they come; what
+   * must have kept up is waited for afterwards, on its condition.)
    */
   private void writeElsewhere(String busy) {
     int writes = mongo.canTruncateOplog() ? OPLOG_ENTRIES * 3 / 2 : 2_000;
-    for (int id = 0; id < writes; id += 100) insert(busy, id, id + 100);
+    for (int id = 0; id < writes; id++) insert(busy, id, id + 1);
   }
 }
