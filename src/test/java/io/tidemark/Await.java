@@ -9,10 +9,13 @@ import java.util.function.Supplier;
 public final class Await {
   private Await() {}
 
-  /** How the stage failed (without the future wrappers), or null when it succeeded; waits up to 20 s. */
+  /**
+   * How the stage failed (without the future wrappers), or null when it succeeded; waits up to
+   * 60 s (generous: on a loaded machine a fenced Kafka consumer took more than 20 s to stop).
+   */
   public static Throwable failureOf(java.util.concurrent.CompletionStage<?> stage) {
     try {
-      stage.toCompletableFuture().get(20, java.util.concurrent.TimeUnit.SECONDS);
+      stage.toCompletableFuture().get(60, java.util.concurrent.TimeUnit.SECONDS);
       return null;
     } catch (Exception e) {
       return Errors.unwrap(e);

@@ -65,8 +65,8 @@ class ConfigCheckTest {
         .hasMessage("invalid config key tidemark.pipeline.on-failure.policy = \"ignore\": expected retry, dead-letter or stop");
     assertThatThrownBy(() -> io.tidemark.source.FaultSettings.create(with("tidemark.pipeline.faults.on-oversize-event = drop")))
         .hasMessage("invalid config key tidemark.pipeline.faults.on-oversize-event = \"drop\": expected fail, skip or split");
-    assertThatThrownBy(() -> io.tidemark.service.DemoSettings.create(with("tidemark.demo.checkpoint-store = redis")))
-        .hasMessage("invalid config key tidemark.demo.checkpoint-store = \"redis\": expected jdbc or mongodb");
+    assertThatThrownBy(() -> io.tidemark.service.DemoSettings.create(with("tidemark.demo.checkpoint-store = memcached")))
+        .hasMessage("invalid config key tidemark.demo.checkpoint-store = \"memcached\": expected jdbc, mongodb or redis");
     assertThat(io.tidemark.service.DemoSettings.create(with("tidemark.demo.checkpoint-store = mongodb")).checkpointStore)
         .isEqualTo(io.tidemark.service.DemoSettings.CheckpointStoreKind.MONGODB);
     assertThat(io.tidemark.pipeline.FailureSettings.create(with("tidemark.pipeline.on-failure.policy = dead-letter")).policy)

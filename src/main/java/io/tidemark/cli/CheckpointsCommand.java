@@ -47,8 +47,9 @@ import picocli.CommandLine.Spec;
     description = {
       "Read the checkpoint database, and move a stream's checkpoint by hand. Works on the database",
       "directly: the demo's H2 file in --data (while the demo is stopped), or --checkpoints JDBC_URL",
-      "(a shared H2 server or PostgreSQL, while nodes run). Rewind, reset and import are refused while",
-      "a consumer holds the stream, unless --force, which fences that consumer out."
+      "(a shared H2 server or PostgreSQL, while nodes run); or the MongoDB or Redis store (--mongodb URI,",
+      "--redis URI). Rewind, reset and import are refused while a consumer holds the stream, unless",
+      "--force, which fences that consumer out."
     },
     mixinStandardHelpOptions = true,
     subcommands = {
@@ -81,15 +82,22 @@ final class CheckpointsCommand implements Runnable {
             + " tidemark.checkpoint.mongodb.database / .collection (default tidemark.tidemark_checkpoints).")
     String mongodb;
 
+    @Option(names = "--redis", paramLabel = "URI",
+        description = "Read and write the checkpoints of the Redis store (RedisCheckpointStore) at this URI instead"
+            + " (redis://[[user]:password@]host[:port][/database]), under tidemark.checkpoint.redis.key-prefix"
+            + " (default tidemark:checkpoints:).")
+    String redis;
+
     /** Runs {@code work} with an admin over this database, in a local actor system that lives as long as it. */
     <T> T withAdmin(java.util.function.Function<CheckpointAdmin, T> work) {
       Map<String, Object> options = new HashMap<>();
       if (data != null) options.put("tidemark.demo.data-dir", data.toAbsolutePath().normalize().toString());
       if (url != null) options.putAll(CheckpointDatabase.options(url));
-      if (mongodb != null) {
-        if (url != null) throw new io.tidemark.TidemarkException("--checkpoints and --mongodb name two stores: give one");
-        return withMongoAdmin(ServiceConfig.load(config, options), work);
+      if ((url != null ? 1 : 0) + (mongodb != null ? 1 : 0) + (redis != null ? 1 : 0) > 1) {
+        throw new io.tidemark.TidemarkException("--checkpoints, --mongodb and --redis each name a store: give one");
       }
+      if (mongodb != null) return withMongoAdmin(ServiceConfig.load(config, options), work);
+      if (redis != null) return withRedisAdmin(ServiceConfig.load(config, options), work);
       Config loaded = ServiceConfig.load(config, options);
       Config local = ConfigFactory.parseString(String.join("\n",
               "akka.actor.provider = local",
@@ -105,6 +113,17 @@ final class CheckpointsCommand implements Runnable {
       } finally {
         system.terminate();
         system.getWhenTerminated().toCompletableFuture().join();
+      }
+    }
+
+    private <T> T withRedisAdmin(Config loaded, java.util.function.Function<CheckpointAdmin, T> work) {
+      io.tidemark.checkpoint.RedisCheckpointSettings settings =
+          io.tidemark.checkpoint.RedisCheckpointSettings.create(loaded).withUri(redis);
+      CliLogging.quiet();
+      try (io.tidemark.checkpoint.RedisCheckpointStore store = io.tidemark.checkpoint.RedisCheckpointStore.create(settings)) {
+        CheckpointAdmin admin = new io.tidemark.checkpoint.RedisCheckpointAdmin(store);
+        admin.ready();
+        return work.apply(admin);
       }
     }
 

@@ -22,7 +22,9 @@ import io.tidemark.Errors;
 import io.tidemark.TidemarkException;
 import io.tidemark.checkpoint.Checkpoint;
 import io.tidemark.checkpoint.JdbcCheckpointStore;
+import io.tidemark.checkpoint.CheckpointStore;
 import io.tidemark.checkpoint.MongoCheckpointStore;
+import io.tidemark.checkpoint.RedisCheckpointStore;
 import io.tidemark.cluster.StreamSingleton;
 import io.tidemark.cluster.TokenReplica;
 import io.tidemark.pipeline.Pipeline;
@@ -95,6 +97,22 @@ public final class DemoJob {
    * Runs until stopped. Returns normally after a graceful stop; throws the failure that stopped
    * it otherwise (a {@link TidemarkException} when a person must fix something).
    */
+  /** The store {@code tidemark.demo.checkpoint-store} names; a Redis store is closed with the system. */
+  private CheckpointStore checkpointStore(ActorSystem<?> system, MongoClient client, CoordinatedShutdown shutdown) {
+    return switch (settings.checkpointStore) {
+      case MONGODB -> MongoCheckpointStore.create(client, system);
+      case JDBC -> JdbcCheckpointStore.create(system);
+      case REDIS -> {
+        RedisCheckpointStore redis = RedisCheckpointStore.create(system);
+        shutdown.addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "close-redis", () -> {
+          redis.close();
+          return CompletableFuture.completedFuture(Done.getInstance());
+        });
+        yield redis;
+      }
+    };
+  }
+
   public void run() {
     EmbeddedMongo mongo =
         externalMongo == null
@@ -138,9 +156,7 @@ public final class DemoJob {
         Pipeline.named(settings.stream)
             .mongoUri(uri)
             .collection(settings.database, settings.collection)
-            .checkpoints(settings.checkpointStore == DemoSettings.CheckpointStoreKind.MONGODB
-                ? MongoCheckpointStore.create(client, system)
-                : JdbcCheckpointStore.create(system))
+            .checkpoints(checkpointStore(system, client, shutdown))
             .replica(TokenReplica.create(system)),
         database, settings);
     StreamSingleton.init(system, pipeline, error -> {

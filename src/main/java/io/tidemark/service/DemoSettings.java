@@ -20,7 +20,9 @@ public final class DemoSettings {
     /** The akka-persistence-jdbc journal: H2 in the data directory, or PostgreSQL. */
     JDBC,
     /** {@code tidemark.checkpoint.mongodb}, in the watched deployment. */
-    MONGODB
+    MONGODB,
+    /** {@code tidemark.checkpoint.redis}. */
+    REDIS
   }
 
   public final CheckpointStoreKind checkpointStore;
@@ -50,7 +52,7 @@ public final class DemoSettings {
         ConfigCheck.positiveInt(config, p + "rate"),
         ConfigCheck.nonNegativeLong(config, p + "events"),
         ConfigCheck.positiveDuration(config, p + "progress-interval"),
-        ConfigCheck.oneOf(config, p + "checkpoint-store", CheckpointStoreKind.class, "jdbc or mongodb"));
+        ConfigCheck.oneOf(config, p + "checkpoint-store", CheckpointStoreKind.class, "jdbc, mongodb or redis"));
   }
 
   /** The materialized view the demo maintains. */

@@ -12,6 +12,8 @@ import io.tidemark.checkpoint.CheckpointStore;
 import io.tidemark.checkpoint.InMemoryCheckpointStore;
 import io.tidemark.checkpoint.JdbcCheckpointStore;
 import io.tidemark.checkpoint.MongoCheckpointStore;
+import io.tidemark.checkpoint.RedisCheckpointSettings;
+import io.tidemark.checkpoint.RedisCheckpointStore;
 import io.tidemark.embedded.EmbeddedMongo;
 import io.tidemark.embedded.EmbeddedSettings;
 import java.nio.file.Files;
@@ -23,7 +25,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The checkpoint stores the benchmarks measure, each with the actor system it runs in: in memory,
- * H2, PostgreSQL and MongoDB; a new store is one more factory in {@link #all()}. A factory
+ * H2, PostgreSQL, MongoDB and Redis; a new store is one more factory in {@link #all()}. A factory
  * returns {@link Unavailable} when its store cannot run here (PostgreSQL not reachable), and the
  * benchmark says so instead of measuring.
  */
@@ -91,6 +93,22 @@ final class CheckpointStores {
       return new Opened(system, MongoCheckpointStore.create(client, system), () -> {
         client.close();
         server.close();
+      });
+    }));
+    factories.add(new Factory("Redis", "`RedisCheckpointStore` on Redis at " + io.tidemark.RedisServers.URI
+        + " (local, with its persistence as found: see below; a key prefix of its own), one Lua script per save", () -> {
+      try {
+        io.tidemark.RedisServers.requireRedis();
+      } catch (RuntimeException | AssertionError e) {
+        throw new Unavailable("Redis at " + io.tidemark.RedisServers.URI + " is not reachable: " + e.getMessage());
+      }
+      String prefix = io.tidemark.RedisServers.uniquePrefix("bench");
+      ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "bench-redis", quiet());
+      RedisCheckpointStore store = RedisCheckpointStore.create(
+          RedisCheckpointSettings.create(quiet()).withUri(io.tidemark.RedisServers.URI).withKeyPrefix(prefix));
+      return new Opened(system, store, () -> {
+        store.close();
+        io.tidemark.RedisServers.deleteKeys(prefix);
       });
     }));
     return factories;

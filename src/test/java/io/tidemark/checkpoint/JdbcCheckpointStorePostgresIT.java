@@ -5,11 +5,9 @@ import io.tidemark.Databases;
 import io.tidemark.TestConfigs;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.TestInstance;
 
-/** The checkpoint store on PostgreSQL, the production database; required in CI. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class JdbcCheckpointStorePostgresIT extends JdbcCheckpointStoreContract {
+/** The checkpoint contract on PostgreSQL, the production database; required in CI. */
+class JdbcCheckpointStorePostgresIT extends JdbcCheckpointStoreFixture {
   private String schema;
   private Config journal;
 

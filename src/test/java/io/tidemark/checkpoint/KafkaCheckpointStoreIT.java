@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -23,111 +22,46 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
- * The Kafka checkpoint store against a real broker: what every checkpoint store must do (the
- * contract of {@code JdbcCheckpointStoreContract} and {@code MongoCheckpointStoreIT}: durable
- * across stores, one record per stream, opened once, fencing by epoch, never backwards, a corrupt
- * value reported and left), and what only this one does: a fenced producer's open transaction
- * never commits.
+ * The checkpoint contract on Kafka, a real broker (each store with producers of its own, as on
+ * another node); and what only this store does: the newest record found behind other streams'
+ * records, racing producers, a topic that is not compacted, and a fenced producer's open
+ * transaction that never commits.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class KafkaCheckpointStoreIT {
+class KafkaCheckpointStoreIT extends CheckpointStoreContract {
   private final KafkaBroker broker = KafkaBroker.shared();
   private final ActorTestKit testKit = ActorTestKit.create("kafka-checkpoint-it");
   private final KafkaCheckpointSettings settings = KafkaCheckpointSettings.create(ConfigFactory.load())
       .withBootstrapServers(broker.bootstrapServers())
-      .withTopic("checkpoints-it-" + Long.toHexString(System.nanoTime()));
+      .withTopic("checkpoints-it-" + Long.toHexString(System.nanoTime()))
+      .withHistorySize(10);
 
   @AfterAll
   void shutdown() {
     testKit.shutdownTestKit();
   }
 
-  private KafkaCheckpointStore newStore() {
+  @Override
+  KafkaCheckpointStore newStore() {
     return KafkaCheckpointStore.create(testKit.system(), settings);
   }
 
-  private static <T> T await(CompletionStage<T> stage) throws Exception {
-    return stage.toCompletableFuture().get(30, TimeUnit.SECONDS);
+  @Override
+  int historySize() {
+    return settings.historySize;
   }
 
-  private static Checkpoint checkpointAt(String stream, long seqNr) {
-    ChangeEnvelope envelope = Envelopes.insert(seqNr);
-    return Checkpoint.atToken(stream, envelope.resumeToken(), envelope.clusterTime());
-  }
-
-  @Test
-  void aSavedCheckpointIsReadBackByAnotherStoreWithTheNextEpoch() throws Exception {
-    StreamCheckpoints orders = await(newStore().open("orders"));
-    assertThat(await(orders.load())).isEmpty();
-    long epoch = await(orders.acquire()).epoch();
-    assertThat(epoch).isEqualTo(1);
-    await(orders.save(checkpointAt("orders", 41), epoch));
-    await(orders.save(checkpointAt("orders", 42), epoch));
-    await(orders.close());
-
-    StreamCheckpoints again = await(newStore().open("orders"));
-    Acquired acquired = await(again.acquire());
-    assertThat(acquired.epoch()).isEqualTo(2);
-    assertThat(acquired.checkpoint()).contains(checkpointAt("orders", 42));
-    assertThat(acquired.checkpoint().get().epoch()).isEqualTo(1);
-    assertThat(acquired.checkpoint().get().position().describe()).isEqualTo("resumeAfter " + Envelopes.insert(42).resumeToken().toJson());
-    await(again.close());
-  }
-
-  @Test
-  void aStreamIsOpenedOncePerStoreAndTwoStreamsNeverShareACheckpoint() throws Exception {
-    KafkaCheckpointStore store = newStore();
-    StreamCheckpoints a = await(store.open("stream-a"));
-    assertThat(Await.failureOf(store.open("stream-a"))).hasMessageContaining("already open in this process");
-    StreamCheckpoints b = await(store.open("stream-b"));
-    long epochA = await(a.acquire()).epoch();
-    long epochB = await(b.acquire()).epoch();
-    await(a.save(checkpointAt("stream-a", 7), epochA));
-    await(b.save(checkpointAt("stream-b", 9), epochB));
-    await(a.save(checkpointAt("stream-a", 8), epochA));
-    assertThat(await(a.load())).contains(checkpointAt("stream-a", 8));
-    assertThat(await(b.load())).contains(checkpointAt("stream-b", 9));
-    org.assertj.core.api.Assertions.assertThatThrownBy(() -> b.save(checkpointAt("stream-a", 10), epochB))
-        .hasMessageContaining("through the record of 'stream-b'");
-    await(a.close());
-    await(b.close());
-    assertThat(await(await(store.open("stream-a")).load())).contains(checkpointAt("stream-a", 8));
-  }
-
-  /** A partitioned old leader and its successor, each with its own store and producer, as on two nodes. */
-  @Test
-  void aFencedConsumerCannotWriteAndTheCheckpointNeverMovesBackwards() throws Exception {
-    StreamCheckpoints oldLeader = await(newStore().open("contested"));
-    long oldEpoch = await(oldLeader.acquire()).epoch();
-    await(oldLeader.save(checkpointAt("contested", 100), oldEpoch));
-
-    StreamCheckpoints newLeader = await(newStore().open("contested"));
-    Acquired taken = await(newLeader.acquire());
-    assertThat(taken.epoch()).isGreaterThan(oldEpoch);
-    assertThat(taken.checkpoint()).contains(checkpointAt("contested", 100));
-
-    for (long seqNr : new long[] {150, 101, 300}) {
-      assertThat(Await.failureOf(oldLeader.save(checkpointAt("contested", seqNr), oldEpoch)))
-          .isInstanceOf(FencedException.class).hasMessageContaining("another consumer has taken the stream");
+  @Override
+  boolean storeCorruptToken(String stream, String raw) throws Exception {
+    newStore().ensureTopic();
+    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.of(
+        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()), new ByteArraySerializer(), new ByteArraySerializer())) {
+      String value = "{\"stream\": \"" + stream + "\", \"epoch\": 3, \"checkpoint\": {\"kind\": \"event\", \"token\": \"" + raw + "\"}}";
+      producer.send(new ProducerRecord<>(settings.topic, stream.getBytes(StandardCharsets.UTF_8), value.getBytes(StandardCharsets.UTF_8)))
+          .get(30, TimeUnit.SECONDS);
     }
-    await(newLeader.save(checkpointAt("contested", 120), taken.epoch()));
-    assertThat(Await.failureOf(newLeader.save(checkpointAt("contested", 110), taken.epoch())))
-        .isInstanceOf(FencedException.class).hasMessageContaining("backwards");
-    assertThat(Await.failureOf(newLeader.save(checkpointAt("contested", 130), oldEpoch)))
-        .isInstanceOf(FencedException.class).hasMessageContaining("is older than the stream's epoch");
-    await(newLeader.save(checkpointAt("contested", 130), taken.epoch()));
-    assertThat(Await.failureOf(oldLeader.save(checkpointAt("contested", 400), oldEpoch))).isInstanceOf(FencedException.class);
-
-    Checkpoint stored = await(newLeader.load()).orElseThrow();
-    assertThat(stored).isEqualTo(checkpointAt("contested", 130));
-    assertThat(stored.epoch()).isEqualTo(taken.epoch());
-    assertThat(await(newLeader.history())).extracting(Checkpoint::clusterTime)
-        .containsExactly(checkpointAt("", 100).clusterTime(), checkpointAt("", 120).clusterTime(), checkpointAt("", 130).clusterTime());
-    await(oldLeader.close());
-    await(newLeader.close());
+    return true;
   }
 
   /**
@@ -137,8 +71,9 @@ class KafkaCheckpointStoreIT {
    */
   @Test
   void racingAcquiresTakeDistinctEpochsAndTheLosersAreFenced() throws Exception {
+    String raced = stream("raced");
     List<StreamCheckpoints> records = new ArrayList<>();
-    for (int i = 0; i < 6; i++) records.add(await(newStore().open("raced")));
+    for (int i = 0; i < 6; i++) records.add(await(newStore().open(raced)));
     List<CompletableFuture<Acquired>> racing = records.stream().map(r -> r.acquire().toCompletableFuture()).toList();
     List<Long> epochs = new ArrayList<>();
     for (CompletableFuture<Acquired> acquire : racing) {
@@ -152,69 +87,18 @@ class KafkaCheckpointStoreIT {
 
   @Test
   void theNewestOfManySavesIsFoundBehindTheTopicsOtherRecords() throws Exception {
-    StreamCheckpoints busy = await(newStore().open("busy"));
-    StreamCheckpoints other = await(newStore().open("busy-neighbour"));
+    String busyName = stream("busy");
+    String neighbour = stream("busy-neighbour");
+    StreamCheckpoints busy = await(newStore().open(busyName));
+    StreamCheckpoints other = await(newStore().open(neighbour));
     long epoch = await(busy.acquire()).epoch();
     long otherEpoch = await(other.acquire()).epoch();
-    for (long seqNr = 1; seqNr <= 250; seqNr++) await(busy.save(checkpointAt("busy", seqNr), epoch));
+    for (long seqNr = 1; seqNr <= 250; seqNr++) await(busy.save(checkpointAt(busyName, seqNr), epoch));
     // The neighbour's records follow on the same partition: the reader must look past them.
-    for (long seqNr = 1; seqNr <= 300; seqNr++) await(other.save(checkpointAt("busy-neighbour", seqNr), otherEpoch));
+    for (long seqNr = 1; seqNr <= 300; seqNr++) await(other.save(checkpointAt(neighbour, seqNr), otherEpoch));
     await(busy.close());
-    assertThat(await(await(newStore().open("busy")).load())).contains(checkpointAt("busy", 250));
+    assertThat(await(await(newStore().open(busyName)).load())).contains(checkpointAt(busyName, 250));
     await(other.close());
-  }
-
-  @Test
-  void theHistoryKeepsNotableEntriesApartFromRoutineOnes() throws Exception {
-    KafkaCheckpointStore store = KafkaCheckpointStore.create(testKit.system(), settings.withHistorySize(5));
-    StreamCheckpoints record = await(store.open("historic"));
-    long epoch = await(record.acquire()).epoch();
-    await(record.save(checkpointAt("historic", 1).as(CheckpointKind.GAP, "skipped 3 events"), epoch));
-    for (long seqNr = 2; seqNr <= 30; seqNr++) await(record.save(checkpointAt("historic", seqNr), epoch));
-    List<Checkpoint> history = await(record.history());
-    assertThat(history).hasSize(6);
-    assertThat(history.get(0).kind()).isEqualTo(CheckpointKind.GAP);
-    assertThat(history.get(0).note()).isEqualTo("skipped 3 events");
-    assertThat(history.get(history.size() - 1)).isEqualTo(checkpointAt("historic", 30));
-    await(record.close());
-  }
-
-  @Test
-  void snapshotProgressIsKeptWithItsIdType() throws Exception {
-    StreamCheckpoints copying = await(newStore().open("copying"));
-    long epoch = await(copying.acquire()).epoch();
-    org.bson.BsonTimestamp at = new org.bson.BsonTimestamp(1_700_000_000, 1);
-    org.bson.types.ObjectId last = new org.bson.types.ObjectId();
-    await(copying.save(Checkpoint.snapshot("copying", at, null, null), epoch));
-    await(copying.save(Checkpoint.snapshot("copying", at, new org.bson.BsonObjectId(last), null), epoch));
-    await(copying.close());
-
-    StreamCheckpoints again = await(newStore().open("copying"));
-    Checkpoint stored = await(again.acquire()).checkpoint().orElseThrow();
-    assertThat(stored.kind()).isEqualTo(CheckpointKind.SNAPSHOT);
-    assertThat(stored.snapshot().get("_id")).isEqualTo(new org.bson.BsonObjectId(last));
-    await(again.close());
-  }
-
-  @Test
-  void aCorruptStoredCheckpointIsReportedAndLeftAsItIs() throws Exception {
-    newStore().ensureTopic();
-    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.of(
-        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()), new ByteArraySerializer(), new ByteArraySerializer())) {
-      String value = "{\"stream\": \"corrupt\", \"epoch\": 3, \"checkpoint\": {\"kind\": \"event\", \"token\": \"not-a-token\"}}";
-      producer.send(new ProducerRecord<>(settings.topic, "corrupt".getBytes(StandardCharsets.UTF_8), value.getBytes(StandardCharsets.UTF_8)))
-          .get(30, TimeUnit.SECONDS);
-    }
-    StreamCheckpoints corrupt = await(newStore().open("corrupt"));
-    Acquired acquired = await(corrupt.acquire());
-    assertThat(acquired.epoch()).isEqualTo(4);
-    assertThat(acquired.checkpoint()).isEmpty();
-    assertThat(acquired.corruption()).hasMessageContaining("stream 'corrupt'").hasMessageContaining("not-a-token")
-        .hasMessageContaining("is not a resume token");
-    await(corrupt.close());
-    // Taking the epoch wrote the value back as it was.
-    assertThat(Await.failureOf(await(newStore().open("corrupt")).load())).isInstanceOf(CorruptCheckpointException.class)
-        .hasMessageContaining("not-a-token");
   }
 
   @Test

@@ -4,14 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import akka.Done;
 import akka.NotUsed;
-import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.japi.Pair;
-import akka.stream.Materializer;
 import akka.stream.UniqueKillSwitch;
-import akka.stream.javadsl.Flow;
-import akka.stream.javadsl.FlowWithContext;
 import akka.stream.javadsl.Source;
-import akka.stream.testkit.javadsl.StreamTestKit;
 import io.tidemark.Await;
 import io.tidemark.checkpoint.Checkpoint;
 import io.tidemark.source.ChangeEnvelope;
@@ -29,10 +24,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * The window's guarantees under stage shapes that are not one element per event: fan-out,
@@ -40,23 +32,7 @@ import org.junit.jupiter.api.TestInstance;
  * quiet streams with heartbeats. Each test is a defect that was seen (issue 13), written to fail
  * before its fix.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class StageShapesTest {
-  private final ActorTestKit testKit = ActorTestKit.create();
-  private final Materializer materializer = Materializer.matFromSystem(testKit.system());
-  private final List<PipelineControl> running = new CopyOnWriteArrayList<>();
-
-  @AfterEach
-  void allStagesStopped() {
-    running.forEach(PipelineControl::drainAndStop);
-    running.clear();
-    StreamTestKit.assertAllStagesStopped(materializer);
-  }
-
-  @AfterAll
-  void shutdown() {
-    testKit.shutdownTestKit();
-  }
+class StageShapesTest extends io.tidemark.PipelineTestBase {
 
   /** Saved checkpoints, by the index of the made-up event they stand at. */
   private static final class Saves {

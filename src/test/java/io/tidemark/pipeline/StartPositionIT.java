@@ -2,12 +2,13 @@ package io.tidemark.pipeline;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.typed.ActorSystem;
 import com.mongodb.client.MongoChangeStreamCursor;
 import com.mongodb.client.model.changestream.ChangeStreamDocument;
 import com.mongodb.reactivestreams.client.MongoClient;
 import com.mongodb.reactivestreams.client.MongoClients;
 import io.tidemark.Await;
+import io.tidemark.PipelineTestBase;
 import io.tidemark.TestConfigs;
 import io.tidemark.checkpoint.CheckpointAdmin;
 import io.tidemark.checkpoint.Checkpoint;
@@ -36,8 +37,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.bson.Document;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -46,26 +45,19 @@ import org.junit.jupiter.params.provider.ValueSource;
  * an operator wrote by hand (rewind, reset) must win over any replica from before it, on every
  * store; a replica must carry the kind of its position (an invalidate resumes with startAfter).
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class StartPositionIT {
+class StartPositionIT extends PipelineTestBase {
   private static final String DB = "positions";
   private final EmbeddedMongo mongo = EmbeddedMongo.inMemory(EmbeddedSettings.defaults().withCommitBeforeAck(false));
   private final MongoClient client = MongoClients.create(mongo.connectionString());
   private final com.mongodb.client.MongoClient sync = com.mongodb.client.MongoClients.create(mongo.connectionString());
-  private final ActorTestKit testKit = ActorTestKit.create("start-position", TestConfigs.h2Journal("start_position"));
-  private final List<PipelineControl> running = new CopyOnWriteArrayList<>();
-
-  @AfterEach
-  void stop() throws Exception {
-    for (PipelineControl control : running) control.drainAndStop().toCompletableFuture().exceptionally(e -> null).get(30, TimeUnit.SECONDS);
-    running.clear();
-  }
+  private final ActorSystem<Void> journal = journalKit(
+      com.typesafe.config.ConfigFactory.parseString("tidemark.checkpoint.jdbc.ask-timeout = 10s")
+          .withFallback(TestConfigs.h2Journal("start_position"))).system();
 
   @AfterAll
   void shutdown() {
     client.close();
     sync.close();
-    testKit.shutdownTestKit();
     mongo.close();
   }
 
@@ -102,8 +94,8 @@ class StartPositionIT {
   private record Store(CheckpointStore store, CheckpointAdmin admin) {}
 
   private Store store(String kind) {
-    if (kind.equals("jdbc")) return new Store(JdbcCheckpointStore.create(testKit.system()), new JdbcCheckpointAdmin(testKit.system(), Duration.ofSeconds(10)));
-    MongoCheckpointSettings settings = MongoCheckpointSettings.create(testKit.system());
+    if (kind.equals("jdbc")) return new Store(JdbcCheckpointStore.create(journal), new JdbcCheckpointAdmin(journal, Duration.ofSeconds(10)));
+    MongoCheckpointSettings settings = MongoCheckpointSettings.create(system());
     return new Store(MongoCheckpointStore.create(client, settings), new MongoCheckpointAdmin(client, settings));
   }
 
@@ -125,7 +117,7 @@ class StartPositionIT {
   }
 
   private PipelineControl start(String stream, String collection, Store store, MemoryReplica replica, List<Integer> into) {
-    PipelineControl control = Pipeline.named(stream)
+    return run(Pipeline.named(stream)
         .mongoClient(client)
         .collection(DB, collection)
         .checkpoints(store.store())
@@ -134,10 +126,7 @@ class StartPositionIT {
         .mapAsync(event -> {
           if (event.documentKey() != null) into.add(event.documentKey().getInt32("_id").getValue());
           return CompletableFuture.completedFuture(event);
-        })
-        .run(testKit.system());
-    running.add(control);
-    return control;
+        }));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -218,7 +207,7 @@ class StartPositionIT {
     coll.insertOne(new Document("_id", 1)); // the collection again, after the drop
 
     List<Integer> delivered = new CopyOnWriteArrayList<>();
-    PipelineControl control = Pipeline.named(stream)
+    PipelineControl control = run(Pipeline.named(stream)
         .mongoClient(client)
         .collection(DB, stream)
         .checkpoints(store.store())
@@ -228,9 +217,7 @@ class StartPositionIT {
         .mapAsync(event -> {
           if (event.documentKey() != null) delivered.add(event.documentKey().getInt32("_id").getValue());
           return CompletableFuture.completedFuture(event);
-        })
-        .run(testKit.system());
-    running.add(control);
+        }));
 
     assertThat(await(control.stats().started())).isEqualTo(ResumePosition.startAfter(invalidate.getResumeToken()));
     Await.until(Duration.ofSeconds(20), () -> delivered.contains(1), () -> "the insert after the drop; have " + delivered);

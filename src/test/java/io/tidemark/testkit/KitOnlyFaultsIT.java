@@ -2,7 +2,6 @@ package io.tidemark.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import io.tidemark.Await;
 import io.tidemark.checkpoint.Checkpoint;
 import io.tidemark.checkpoint.CheckpointKind;
@@ -25,27 +24,19 @@ import java.util.concurrent.TimeUnit;
 import org.bson.Document;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * Faults only the kit can make on demand: events over the size limit (a replica set's is 16 MiB;
  * the kit's is set to 64 KiB here), and a server that is not a replica set.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class KitOnlyFaultsIT {
+class KitOnlyFaultsIT extends io.tidemark.PipelineTestBase {
   private static final String DB = "kit";
   private static final int LIMIT = 64 * 1024;
 
   private final FaultyMongo mongo = FaultyMongo.embedded(EmbeddedSettings.defaults().withCommitBeforeAck(false).withMaxEventBytes(LIMIT));
-  private final ActorTestKit testKit = ActorTestKit.create("kit-faults-it");
-  private final List<PipelineControl> running = new CopyOnWriteArrayList<>();
 
   @AfterAll
-  void shutdown() throws Exception {
-    for (PipelineControl control : running) {
-      control.drainAndStop().toCompletableFuture().exceptionally(error -> null).get(30, TimeUnit.SECONDS);
-    }
-    testKit.shutdownTestKit();
+  void shutdown() {
     mongo.close();
   }
 
@@ -57,7 +48,7 @@ class KitOnlyFaultsIT {
 
   private PipelineControl start(String stream, String uri, FaultSettings faults, InMemoryCheckpointStore store, boolean asGiven) {
     List<ChangeEnvelope> into = received.computeIfAbsent(stream, k -> new CopyOnWriteArrayList<>());
-    PipelineControl control = Pipeline.named(stream)
+    return run(Pipeline.named(stream)
         .mongoUri(uri)
         .collection(DB, stream)
         .checkpoints(store)
@@ -66,10 +57,7 @@ class KitOnlyFaultsIT {
         .mapAsync(event -> {
           into.add(event);
           return CompletableFuture.completedFuture(event);
-        })
-        .run(testKit.system());
-    running.add(control);
-    return control;
+        }));
   }
 
   /** Events 0..2, then 3 over the limit, then 4..6, in one write: the stream reads them in one batch, which the big one fails. */
