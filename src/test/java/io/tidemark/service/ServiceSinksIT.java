@@ -143,6 +143,28 @@ class ServiceSinksIT {
     }
   }
 
+  /** The embedded server has no pre-images: a stream that asks for them when available runs, and before stays null. */
+  @Test
+  void debeziumEnvelopesWithPreImagesAskedForWhenAvailable(@TempDir Path dir) throws Exception {
+    Path out = dir.resolve("debezium");
+    run("""
+        tidemark.streams.orders-debezium {
+          source { database = debezium_db, collection = orders, full-document = updateLookup, full-document-before-change = whenAvailable }
+          format = debezium
+          sink { type = file, directory = "%s" }
+        }
+        """.formatted(out.toString().replace("\\", "\\\\")),
+        () -> workload("debezium_db"), () -> lines(out).size() >= 45, () -> "45 envelopes in " + out + ": " + lines(out));
+    List<BsonDocument> envelopes = lines(out).stream().map(BsonDocument::parse).toList();
+    assertThat(envelopes).hasSize(45);
+    List<String> ops = new ArrayList<>();
+    for (int i = 0; i < 45; i++) ops.add(i < 30 ? "c" : i < 40 ? "u" : "d");
+    assertThat(envelopes).extracting(envelope -> envelope.getString("op").getValue()).containsExactlyElementsOf(ops);
+    assertThat(envelopes).allMatch(envelope -> envelope.isNull("before"));
+    assertThat(BsonDocument.parse(envelopes.get(30).getString("after").getValue()).getString("name").getValue()).isEqualTo("renamed 0");
+    assertThat(envelopes.get(44).getDocument("source").getString("collection").getValue()).isEqualTo("orders");
+  }
+
   @Test
   void stdoutSinkPrintsEveryInsertOfTheDeploymentAsRelaxedJson() throws Exception {
     PrintStream original = System.out;
