@@ -57,11 +57,29 @@ final class RotatingFile implements JsonLines {
   private void open() throws IOException {
     Files.createDirectories(directory);
     if (index == 0) index = Math.max(1, newestIndex());
-    channel = FileChannel.open(file(index), StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+    channel = FileChannel.open(file(index), StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    channel.position(channel.size());
+    endTornLine();
     if (channel.size() >= maxSize) {
       channel.close();
       index++;
-      channel = FileChannel.open(file(index), StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+      channel = FileChannel.open(file(index), StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+      channel.position(channel.size());
+    }
+  }
+
+  /**
+   * A crash can leave the last line half written (it was never fsync'd, so its event comes again):
+   * end it, so that the next line starts on a line of its own and the torn one is one bad line.
+   */
+  private void endTornLine() throws IOException {
+    long size = channel.size();
+    if (size == 0) return;
+    ByteBuffer last = ByteBuffer.allocate(1);
+    channel.read(last, size - 1);
+    if (last.get(0) != '\n') {
+      channel.write(ByteBuffer.wrap(new byte[] {'\n'}));
+      if (fsync) channel.force(false);
     }
   }
 
