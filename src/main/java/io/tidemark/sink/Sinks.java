@@ -32,11 +32,12 @@ public final class Sinks {
 
   /** The built-in types and the plugins {@code loader} finds with {@link ServiceLoader}. */
   public static Sinks load(ClassLoader loader) {
-    Map<String, SinkFactory> factories = new TreeMap<>(builtIn().factories);
+    Map<String, SinkFactory> builtIn = builtIn().factories;
+    Map<String, SinkFactory> factories = new TreeMap<>(builtIn);
     Map<String, String> pluginOf = new TreeMap<>();
     try {
       for (SinkFactory plugin : ServiceLoader.load(SinkFactory.class, loader)) {
-        if (builtIn().factories.containsKey(plugin.type())) continue; // the built-in itself, or a plugin claiming its name
+        if (builtIn.containsKey(plugin.type())) continue; // the built-in itself, or a plugin claiming its name
         String type = plugin.type();
         if (type == null || !type.matches("[a-z][a-z0-9-]*")) {
           throw new TidemarkException("sink plugin " + plugin.getClass().getName() + " names its type '" + type
