@@ -31,7 +31,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code tidemark run} as a user runs it: a file-sink stream over a collection being written, the
+ * {@code tidemark run} as a user runs it: two file-sink streams (a collection, and a database narrowed
+ * to one namespace) over collections being written, the
  * node killed with SIGKILL mid-stream, started again on the same checkpoint database, and an audit
  * of the files against the collection's change stream: every event written, duplicates within the
  * replay bound (window size N + checkpoint interval K).
@@ -78,10 +79,31 @@ class RunProcessIT {
     return tokens;
   }
 
+  /** The documents' {@code _id}s the customers stream wrote. */
+  private static Set<Integer> customerIds(Path directory) {
+    Set<Integer> ids = new HashSet<>();
+    if (!Files.isDirectory(directory)) return ids;
+    try (Stream<Path> files = Files.list(directory)) {
+      for (Path file : files.toList()) {
+        for (String line : Files.readAllLines(file)) {
+          try {
+            ids.add(BsonDocument.parse(line).getInt32("_id").getValue());
+          } catch (RuntimeException torn) {
+            // a line torn by the kill: its event comes again
+          }
+        }
+      }
+    } catch (IOException e) {
+      return ids;
+    }
+    return ids;
+  }
+
   @Test
   void killMinus9ThenRunAgainLosesNoEventAndRepeatsAtMostTheWindow(@TempDir Path dir) throws Exception {
     assertThat(JAR).as("built by mvn package").exists();
     Path out = dir.resolve("out");
+    Path customers = dir.resolve("customers");
     try (EmbeddedMongo mongo = EmbeddedMongo.inMemory(EmbeddedSettings.defaults());
         MongoClient client = MongoClients.create(mongo.connectionString())) {
       Path config = dir.resolve("app.conf");
@@ -94,10 +116,15 @@ class RunProcessIT {
               format = relaxed-json
               sink { type = file, directory = "%s", max-size = 64KiB }
             }
+            streams.customers-file {
+              source { database = run_db, include-namespaces = ["run_db[.]customers"] }
+              format = document
+              sink { type = file, directory = "%s" }
+            }
           }
           akka.management.http.port = 0
           akka-persistence-jdbc.shared-databases.slick.db.url = "jdbc:h2:file:%s;DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0"
-          """.formatted(mongo.connectionString(), WINDOW, EVERY, out, dir.resolve("checkpoints")));
+          """.formatted(mongo.connectionString(), WINDOW, EVERY, out, customers, dir.resolve("checkpoints")));
       MongoCollection<Document> orders = client.getDatabase("run_db").getCollection("orders");
       BsonTimestamp before = client.getDatabase("admin").runCommand(new Document("ping", 1))
           .get("operationTime", BsonTimestamp.class);
@@ -110,7 +137,10 @@ class RunProcessIT {
             () -> "the stream's first checkpoint; log:\n" + read(firstLog));
         assertThat(first.isAlive()).as("first run; log:\n%s", read(firstLog)).isTrue();
         workload = CompletableFuture.runAsync(() -> {
-          for (int i = 0; i < INSERTS; i++) orders.insertOne(new Document("_id", i).append("n", i));
+          for (int i = 0; i < INSERTS; i++) {
+            orders.insertOne(new Document("_id", i).append("n", i));
+            if (i % 10 == 0) client.getDatabase("run_db").getCollection("customers").insertOne(new Document("_id", i / 10));
+          }
         });
         Await.until(Duration.ofSeconds(90), () -> written(out).size() >= 500 || !first.isAlive(),
             () -> "500 lines written by the first run; log:\n" + read(firstLog));
@@ -135,6 +165,8 @@ class RunProcessIT {
       try {
         Await.until(Duration.ofSeconds(120), () -> new HashSet<>(written(out)).containsAll(expected) || !second.isAlive(),
             () -> "every event written after the restart; log:\n" + read(secondLog));
+        Await.until(Duration.ofSeconds(60), () -> customerIds(customers).size() == INSERTS / 10 || !second.isAlive(),
+            () -> INSERTS / 10 + " customers written by the second stream: " + customerIds(customers).size());
         assertThat(second.isAlive()).as("second run; log:\n%s", read(secondLog)).isTrue();
         assertThat(read(secondLog)).contains("resuming from the stored checkpoint");
       } finally {
