@@ -45,6 +45,7 @@ public final class ConfigCheck {
             .collect(Collectors.toCollection(TreeSet::new));
     if (config.hasPath("tidemark")) {
       for (Map.Entry<String, ConfigValue> entry : config.getConfig("tidemark").entrySet()) {
+        if (entry.getKey().startsWith("streams.")) continue; // the service's streams: StreamDefinition checks them
         if (!known.contains(entry.getKey())) {
           String key = "tidemark." + entry.getKey();
           throw new TidemarkException(

@@ -19,7 +19,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     subcommands = {
-      DemoCommand.class, VerifyCommand.class, MongoCommand.class, NodeCommand.class, WorkloadCommand.class,
+      RunCommand.class, TailCommand.class, DemoCommand.class, VerifyCommand.class, MongoCommand.class, NodeCommand.class, WorkloadCommand.class,
       CheckpointsCommand.class, StatusCommand.class, ReportCommand.class, CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

@@ -112,12 +112,36 @@ public final class PipelineBuilder<T> {
   }
 
   public PipelineBuilder<T> collection(String database, String collection) {
-    return with(s -> s.target = ChangeStreamTarget.collection(database, collection));
+    return with(s -> s.target = ChangeStreamTarget.collection(database, collection).withFullDocumentBeforeChange(beforeChange(s)));
   }
 
   /** Watch every collection of a database. */
   public PipelineBuilder<T> database(String database) {
-    return with(s -> s.target = ChangeStreamTarget.database(database));
+    return with(s -> s.target = ChangeStreamTarget.database(database).withFullDocumentBeforeChange(beforeChange(s)));
+  }
+
+  /** Watch every database of the deployment ({@code client.watch()}); narrow it with {@link #match}. */
+  public PipelineBuilder<T> deployment() {
+    return with(s -> s.target = ChangeStreamTarget.deployment().withFullDocumentBeforeChange(beforeChange(s)));
+  }
+
+  /**
+   * Ask for the document before each change (pre-images: MongoDB 6.0+, on collections created or
+   * modified with {@code changeStreamPreAndPostImages}): {@code WHEN_AVAILABLE} or {@code REQUIRED}.
+   * Call after choosing what to watch.
+   */
+  public PipelineBuilder<T> fullDocumentBeforeChange(com.mongodb.client.model.changestream.FullDocumentBeforeChange mode) {
+    return with(s -> {
+      if (s.target == null) {
+        throw new TidemarkException("pipeline '" + s.stream + "': fullDocumentBeforeChange(...) needs what to watch first:"
+            + " call collection(...), database(...) or deployment() before it");
+      }
+      s.target = s.target.withFullDocumentBeforeChange(mode);
+    });
+  }
+
+  private static com.mongodb.client.model.changestream.FullDocumentBeforeChange beforeChange(PipelineSpec spec) {
+    return spec.target == null ? null : spec.target.fullDocumentBeforeChange();
   }
 
   /** Aggregation stages after {@code $changeStream}, such as {@code Aggregates.match(...)}; they must keep {@code _id}. */

@@ -23,7 +23,7 @@ record PipelineSettings(
   static PipelineSettings resolve(PipelineSpec spec, ActorSystem<?> system) {
     if (spec.target == null) {
       throw new TidemarkException(
-          "pipeline '" + spec.stream + "': nothing to watch: call collection(database, collection) or database(database)");
+          "pipeline '" + spec.stream + "': nothing to watch: call collection(database, collection), database(database) or deployment()");
     }
     if (spec.checkpoints == null) {
       throw new TidemarkException(
@@ -53,12 +53,12 @@ record PipelineSettings(
     boolean database = spec.target.collection() == null;
     if (snapshots.mode.snapshots() && database) {
       throw new TidemarkException("pipeline '" + spec.stream + "': startup " + snapshots.mode.label() + " copies one collection, but "
-          + spec.target + " is a whole database: watch a collection (collection(database, collection)), one pipeline per"
+          + spec.target + " is more than one collection: watch a collection (collection(database, collection)), one pipeline per"
           + " collection, or use startup stream-only");
     }
     if (database && (faults.onHistoryLost == FaultSettings.Restart.RE_SNAPSHOT || faults.onInvalidToken == FaultSettings.Restart.RE_SNAPSHOT)) {
       throw new TidemarkException("pipeline '" + spec.stream + "': the re-snapshot policy copies one collection, but " + spec.target
-          + " is a whole database: watch a collection, or choose fail, restart-from-now or restart-from-oldest");
+          + " is more than one collection: watch a collection, or choose fail, restart-from-now or restart-from-oldest");
     }
     if (snapshots.mode.snapshots() && spec.configuredStart != null) {
       throw new TidemarkException("pipeline '" + spec.stream + "': startup " + snapshots.mode.label() + " starts at the snapshot's own"

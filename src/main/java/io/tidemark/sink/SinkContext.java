@@ -7,8 +7,9 @@ import com.typesafe.config.Config;
  * What a {@link SinkFactory} builds a stream's sink from.
  *
  * @param stream the stream's name
- * @param settings the stream's {@code sink} block, with the sink type's defaults from
- *     {@code tidemark.sink.<type>} behind it
+ * @param settings the stream's {@code sink} block, with the stream's {@code format} as {@code format}
+ *     and the sink type's defaults from {@code tidemark.sink.<type>} behind it; read it with
+ *     {@link SinkBlock}, which names the whole key in errors and refuses keys the sink does not read
  * @param system the node's actor system (its configuration, dispatchers, scheduler)
  */
 public record SinkContext(String stream, Config settings, ActorSystem<?> system) {}

@@ -1,5 +1,7 @@
 package io.tidemark.source;
 
+import com.mongodb.client.ChangeStreamIterable;
+import com.mongodb.client.model.changestream.FullDocumentBeforeChange;
 import com.mongodb.reactivestreams.client.ChangeStreamPublisher;
 import com.mongodb.reactivestreams.client.MongoClient;
 import java.util.List;
@@ -7,40 +9,73 @@ import java.util.Objects;
 import org.bson.Document;
 import org.bson.conversions.Bson;
 
-/** What a stream watches: one collection, or every collection of a database. */
+/**
+ * What a stream watches: one collection, every collection of a database, or the whole deployment
+ * ({@code client.watch()}); and whether its events carry the document before the change (pre-images,
+ * {@code fullDocumentBeforeChange}, MongoDB 6.0+ on collections with {@code changeStreamPreAndPostImages}).
+ */
 public final class ChangeStreamTarget {
   private final String database;
   private final String collection;
+  private final FullDocumentBeforeChange beforeChange;
 
-  private ChangeStreamTarget(String database, String collection) {
-    this.database = Objects.requireNonNull(database, "database");
+  private ChangeStreamTarget(String database, String collection, FullDocumentBeforeChange beforeChange) {
+    this.database = database;
     this.collection = collection;
+    this.beforeChange = beforeChange;
   }
 
   public static ChangeStreamTarget collection(String database, String collection) {
-    return new ChangeStreamTarget(database, Objects.requireNonNull(collection, "collection"));
+    return new ChangeStreamTarget(Objects.requireNonNull(database, "database"), Objects.requireNonNull(collection, "collection"), null);
   }
 
   public static ChangeStreamTarget database(String database) {
-    return new ChangeStreamTarget(database, null);
+    return new ChangeStreamTarget(Objects.requireNonNull(database, "database"), null, null);
   }
 
+  /** Every database and collection of the deployment, except the system ones ({@code admin}, {@code config}, {@code local}). */
+  public static ChangeStreamTarget deployment() {
+    return new ChangeStreamTarget(null, null, null);
+  }
+
+  /** The same target, with pre-images requested ({@code whenAvailable}, {@code required}); null or {@code off}: none. */
+  public ChangeStreamTarget withFullDocumentBeforeChange(FullDocumentBeforeChange mode) {
+    return new ChangeStreamTarget(database, collection,
+        mode == FullDocumentBeforeChange.DEFAULT || mode == FullDocumentBeforeChange.OFF ? null : mode);
+  }
+
+  /** Null when the whole deployment is watched. */
   public String database() {
     return database;
   }
 
-  /** Null when the whole database is watched. */
+  /** Null when a whole database, or the whole deployment, is watched. */
   public String collection() {
     return collection;
   }
 
+  /** Null when the events carry no pre-image. */
+  public FullDocumentBeforeChange fullDocumentBeforeChange() {
+    return beforeChange;
+  }
+
   public ChangeStreamPublisher<Document> watch(MongoClient client, List<Bson> pipeline) {
-    var db = client.getDatabase(database);
-    return collection == null ? db.watch(pipeline) : db.getCollection(collection).watch(pipeline);
+    ChangeStreamPublisher<Document> publisher = database == null ? client.watch(pipeline)
+        : collection == null ? client.getDatabase(database).watch(pipeline)
+        : client.getDatabase(database).getCollection(collection).watch(pipeline);
+    return beforeChange == null ? publisher : publisher.fullDocumentBeforeChange(beforeChange);
+  }
+
+  /** The same stream through the synchronous driver (probes). */
+  public ChangeStreamIterable<Document> watch(com.mongodb.client.MongoClient client, List<Bson> pipeline) {
+    ChangeStreamIterable<Document> iterable = database == null ? client.watch(pipeline)
+        : collection == null ? client.getDatabase(database).watch(pipeline)
+        : client.getDatabase(database).getCollection(collection).watch(pipeline);
+    return beforeChange == null ? iterable : iterable.fullDocumentBeforeChange(beforeChange);
   }
 
   @Override
   public String toString() {
-    return collection == null ? database + ".*" : database + "." + collection;
+    return database == null ? "the whole deployment" : collection == null ? database + ".*" : database + "." + collection;
   }
 }

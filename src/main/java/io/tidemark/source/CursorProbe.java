@@ -56,9 +56,7 @@ public final class CursorProbe implements PositionProbe {
 
   private MongoChangeStreamCursor<ChangeStreamDocument<Document>> open(
       ResumePosition position, List<Bson> stages, FullDocument fullDocument) {
-    var database = client.getDatabase(target.database());
-    var watch = target.collection() == null ? database.watch(stages) : database.getCollection(target.collection()).watch(stages);
-    watch = watch.maxAwaitTime(50, TimeUnit.MILLISECONDS).batchSize(1);
+    var watch = target.watch(client, stages).maxAwaitTime(50, TimeUnit.MILLISECONDS).batchSize(1);
     if (fullDocument != null) watch = watch.fullDocument(fullDocument);
     if (position instanceof ResumePosition.ResumeAfter resume) watch = watch.resumeAfter(resume.token());
     else if (position instanceof ResumePosition.StartAfter start) watch = watch.startAfter(start.token());

@@ -50,7 +50,7 @@ class CommandLineIT {
     Outcome outcome = run("frobnicate");
     assertThat(outcome.exitCode).isEqualTo(Main.USAGE);
     assertThat(outcome.onlyErrorLine())
-        .isEqualTo("error: unknown command 'frobnicate'; expected one of: demo, verify, mongo, node, workload, checkpoints, status, report, help (see --help)");
+        .isEqualTo("error: unknown command 'frobnicate'; expected one of: run, tail, demo, verify, mongo, node, workload, checkpoints, status, report, help (see --help)");
   }
 
   @Test

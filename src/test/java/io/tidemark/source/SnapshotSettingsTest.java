@@ -57,7 +57,7 @@ class SnapshotSettingsTest {
     assertThatThrownBy(() -> builder.startup(StartupMode.SNAPSHOT_THEN_STREAM).run(testKit.system()))
         .isInstanceOf(TidemarkException.class)
         .hasMessageContaining("copies one collection")
-        .hasMessageContaining("shop.* is a whole database");
+        .hasMessageContaining("shop.* is more than one collection");
     assertThatThrownBy(() -> builder.faults(FaultSettings.defaults().onHistoryLost(FaultSettings.Restart.RE_SNAPSHOT)).run(testKit.system()))
         .isInstanceOf(TidemarkException.class)
         .hasMessageContaining("re-snapshot policy copies one collection");
