@@ -60,6 +60,15 @@ class ConfigCheckTest {
   }
 
   @Test
+  void theProgressLinesCanBeTurnedOff() {
+    io.tidemark.service.DemoSettings quiet = io.tidemark.service.DemoSettings.create(
+        with("tidemark.demo { progress-interval = 0s, standby-progress = off }"));
+    assertThat(quiet.progressInterval).isZero();
+    assertThat(quiet.standbyProgress).isFalse();
+    assertThat(io.tidemark.service.DemoSettings.create(with("")).standbyProgress).isTrue();
+  }
+
+  @Test
   void aChoiceOutsideItsListNamesTheKeyTheValueAndTheChoices() {
     assertThatThrownBy(() -> io.tidemark.pipeline.FailureSettings.create(with("tidemark.pipeline.on-failure.policy = ignore")))
         .hasMessage("invalid config key tidemark.pipeline.on-failure.policy = \"ignore\" (String: 1): expected retry, dead-letter or stop");

@@ -243,7 +243,8 @@ public final class DemoJob {
               log.error("demo workload failed: {}", Errors.summary(error));
               fatal.compareAndSet(null, error);
             } else {
-              progress.info(progressLine(system, window, 0, workload));
+              String line = progressLine(system, window, 0, workload);
+              if (line != null) progress.info(line);
               log.info("all {} writes processed; stopping", workload.writes());
             }
             shutdown.run(error == null ? FINISHED : FATAL);
@@ -252,6 +253,7 @@ public final class DemoJob {
   }
 
   private void printProgress(ActorSystem<?> system, Supplier<WindowStats> window, OrdersWorkload workload) {
+    if (settings.progressInterval.isZero()) return;
     long[] last = {window.get().completed(), System.nanoTime()};
     system.scheduler().scheduleAtFixedRate(settings.progressInterval, settings.progressInterval, () -> {
       long now = System.nanoTime();
@@ -260,7 +262,8 @@ public final class DemoJob {
       double rate = (completed - last[0]) / ((now - last[1]) / 1e9);
       last[0] = completed;
       last[1] = now;
-      progress.info(progressLine(system, window, rate, workload));
+      String line = progressLine(system, window, rate, workload);
+      if (line != null) progress.info(line);
     }, system.executionContext());
   }
 
@@ -269,7 +272,7 @@ public final class DemoJob {
     boolean runningHere = RunningPipelines.get(system).all().stream().anyMatch(entry -> entry.control().stream().equals(settings.stream));
     WindowStats window = current.get();
     if (!runningHere && window.completed() == 0) {
-      return settings.stream + ": standby (the stream runs on another node)" + writes;
+      return settings.standbyProgress ? settings.stream + ": standby (the stream runs on another node)" + writes : null;
     }
     long nowMillis = System.currentTimeMillis();
     long clusterSeconds = window.lastCompletedClusterTimeSeconds();
