@@ -118,10 +118,7 @@ public final class DemoJob {
    * it otherwise (a {@link TidemarkException} when a person must fix something).
    */
   public void run() {
-    EmbeddedMongo mongo =
-        externalMongo == null
-            ? EmbeddedMongo.start(settings.dataDir, "127.0.0.1", settings.mongodbPort, EmbeddedSettings.create(config))
-            : null;
+    EmbeddedMongo mongo = externalMongo == null ? startEmbedded() : null;
     String uri = mongo != null ? mongo.connectionString() : externalMongo;
     Config withMongo = ConfigFactory.parseMap(Map.of("tidemark.mongodb.uri", uri)).withFallback(config);
     MongoSettings mongoSettings = MongoSettings.create(withMongo);
@@ -195,6 +192,20 @@ public final class DemoJob {
     system.getWhenTerminated().toCompletableFuture().join();
     Throwable failure = fatal.get();
     if (failure != null) throw unwrapped(failure);
+  }
+
+  private EmbeddedMongo startEmbedded() {
+    try {
+      return EmbeddedMongo.start(settings.dataDir, "127.0.0.1", settings.mongodbPort, EmbeddedSettings.create(config));
+    } catch (Exception e) { // Netty throws the checked BindException undeclared
+      for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+        if (cause instanceof java.net.BindException) {
+          throw new TidemarkException("the embedded MongoDB cannot listen on 127.0.0.1:" + settings.mongodbPort
+              + ": the port is in use; expected a free port in tidemark.demo.mongodb-port (--port), or none for any free port", e);
+        }
+      }
+      throw e instanceof RuntimeException runtime ? runtime : new IllegalStateException(e);
+    }
   }
 
   /**

@@ -104,6 +104,17 @@ class CommandLineIT {
   }
 
   @Test
+  void aTakenMongoDbPortNamesThePortAndTheComponent(@TempDir Path dir) throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+      int port = taken.getLocalPort();
+      Outcome outcome = run("demo", "--port", String.valueOf(port), "--data", dir.toString(), "--events", "10");
+      assertThat(outcome.exitCode).as(outcome.err).isEqualTo(Main.BAD_INPUT);
+      assertThat(outcome.onlyErrorLine()).isEqualTo("error: the embedded MongoDB cannot listen on 127.0.0.1:" + port
+          + ": the port is in use; expected a free port in tidemark.demo.mongodb-port (--port), or none for any free port");
+    }
+  }
+
+  @Test
   void aMalformedUriNamesTheUriAndTheExpectedForm() {
     Outcome outcome = run("demo", "--mongodb", "htp://user:secret@db.example.com");
     assertThat(outcome.exitCode).isEqualTo(Main.BAD_INPUT);
