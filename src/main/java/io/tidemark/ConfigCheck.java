@@ -149,7 +149,7 @@ public final class ConfigCheck {
     try {
       return Enum.valueOf(type, value.trim().toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
     } catch (IllegalArgumentException e) {
-      throw new TidemarkException("invalid config key " + path + " = \"" + value + "\": expected " + expected);
+      throw invalid(config, path, expected, "\"" + value + "\"");
     }
   }
 

@@ -60,13 +60,22 @@ class ConfigCheckTest {
   }
 
   @Test
+  void theProgressLinesCanBeTurnedOff() {
+    io.tidemark.service.DemoSettings quiet = io.tidemark.service.DemoSettings.create(
+        with("tidemark.demo { progress-interval = 0s, standby-progress = off }"));
+    assertThat(quiet.progressInterval).isZero();
+    assertThat(quiet.standbyProgress).isFalse();
+    assertThat(io.tidemark.service.DemoSettings.create(with("")).standbyProgress).isTrue();
+  }
+
+  @Test
   void aChoiceOutsideItsListNamesTheKeyTheValueAndTheChoices() {
     assertThatThrownBy(() -> io.tidemark.pipeline.FailureSettings.create(with("tidemark.pipeline.on-failure.policy = ignore")))
-        .hasMessage("invalid config key tidemark.pipeline.on-failure.policy = \"ignore\": expected retry, dead-letter or stop");
+        .hasMessage("invalid config key tidemark.pipeline.on-failure.policy = \"ignore\" (String: 1): expected retry, dead-letter or stop");
     assertThatThrownBy(() -> io.tidemark.source.FaultSettings.create(with("tidemark.pipeline.faults.on-oversize-event = drop")))
-        .hasMessage("invalid config key tidemark.pipeline.faults.on-oversize-event = \"drop\": expected fail, skip or split");
+        .hasMessage("invalid config key tidemark.pipeline.faults.on-oversize-event = \"drop\" (String: 1): expected fail, skip or split");
     assertThatThrownBy(() -> io.tidemark.service.DemoSettings.create(with("tidemark.demo.checkpoint-store = memcached")))
-        .hasMessage("invalid config key tidemark.demo.checkpoint-store = \"memcached\": expected jdbc, mongodb or redis");
+        .hasMessage("invalid config key tidemark.demo.checkpoint-store = \"memcached\" (String: 1): expected jdbc, mongodb or redis");
     assertThat(io.tidemark.service.DemoSettings.create(with("tidemark.demo.checkpoint-store = mongodb")).checkpointStore)
         .isEqualTo(io.tidemark.service.DemoSettings.CheckpointStoreKind.MONGODB);
     assertThat(io.tidemark.pipeline.FailureSettings.create(with("tidemark.pipeline.on-failure.policy = dead-letter")).policy)

@@ -33,8 +33,14 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--management-port", paramLabel = "P", description = "Port of the management endpoints on 127.0.0.1 (default: 8558).")
   Integer managementPort;
 
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
   @Override
   public Integer call() {
+    if (events != null && events <= 0) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+          "invalid --events " + events + ": expected a positive number of writes; leave --events out to run until stopped");
+    }
     Map<String, Object> options = where.overrides();
     if (rate != null) options.put("tidemark.demo.rate", rate);
     if (events != null) options.put("tidemark.demo.events", events);

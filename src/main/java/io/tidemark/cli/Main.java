@@ -22,7 +22,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
       RunCommand.class, TailCommand.class, DemoCommand.class, VerifyCommand.class, MongoCommand.class, NodeCommand.class, WorkloadCommand.class,
       CheckpointsCommand.class, StatusCommand.class, ReportCommand.class, CommandLine.HelpCommand.class
     })
-public final class Main implements Runnable {
+public final class Main implements java.util.concurrent.Callable<Integer> {
   public static final int PROBLEM_FOUND = 1;
   public static final int USAGE = 2;
   public static final int BAD_INPUT = 3;
@@ -68,9 +68,11 @@ public final class Main implements Runnable {
     return USAGE;
   }
 
+  /** {@code tidemark} alone: the usage, on stderr, and a usage error (a script that forgot its command fails). */
   @Override
-  public void run() {
-    spec.commandLine().usage(spec.commandLine().getOut());
+  public Integer call() {
+    spec.commandLine().usage(spec.commandLine().getErr());
+    return USAGE;
   }
 
   static final class Version implements CommandLine.IVersionProvider {

@@ -33,7 +33,8 @@ final class ManagementClient {
       response = http.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(10)).GET().build(),
           HttpResponse.BodyHandlers.ofString());
     } catch (IOException e) {
-      throw new TidemarkException("no Tidemark node answers at " + base + " (" + Errors.summary(e)
+      String why = e instanceof java.net.ConnectException ? "connection refused" : Errors.summary(e);
+      throw new TidemarkException("no Tidemark node answers at " + base + " (" + why
           + "): is it running, and is that its management port? (--management HOST:PORT; a node's default is 127.0.0.1:8558)");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

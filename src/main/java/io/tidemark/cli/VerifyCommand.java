@@ -33,6 +33,7 @@ final class VerifyCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    CliLogging.quiet(); // stdout is the result line: scripts parse it
     String mongodb = where.mongodb;
     Config loaded = ServiceConfig.load(where.config, where.overrides());
     DemoSettings settings = DemoSettings.create(loaded);

@@ -20,7 +20,7 @@ import org.reactivestreams.Subscription;
 /**
  * Opens MongoDB clients from a connection string with bounded waits, and turns a wrong URI or an
  * unreachable server into one clear line. Credentials never appear in a message: use
- * {@link #redact(String)} whenever a URI is shown.
+ * {@link #redact(String)} whenever a URI is shown, {@link #hosts(String)} in log lines.
  */
 @akka.annotation.InternalApi
 public final class MongoConnector {
@@ -95,11 +95,23 @@ public final class MongoConnector {
   public static String redact(String uri) {
     if (uri == null) return null;
     int at = uri.lastIndexOf('@');
-    if (at < 0) return uri;
+    if (at < 0) return hideCredentialOptions(uri);
     int start = userInfoStart(uri, at);
     String userInfo = uri.substring(start, at);
     int colon = userInfo.indexOf(':');
-    return uri.substring(0, start) + (colon < 0 ? "***" : userInfo.substring(0, colon) + ":***") + uri.substring(at);
+    return uri.substring(0, start) + (colon < 0 ? "***" : userInfo.substring(0, colon) + ":***") + hideCredentialOptions(uri.substring(at));
+  }
+
+  /**
+   * Options whose value is or holds a credential: {@code authMechanismProperties} (an AWS session
+   * token, an OIDC token resource), the TLS key passwords, and, to be safe, any option whose name
+   * says password, secret, token or key.
+   */
+  private static final java.util.regex.Pattern CREDENTIAL_OPTION = java.util.regex.Pattern.compile(
+      "(?i)([?&;](?:authMechanismProperties|[a-z_]*(?:password|secret|token|key))=)[^&;#]*");
+
+  private static String hideCredentialOptions(String uri) {
+    return CREDENTIAL_OPTION.matcher(uri).replaceAll("$1***");
   }
 
   /** Where the user information begins: after {@code scheme://} (or {@code scheme:} and any slashes), else at 0. */
@@ -111,7 +123,8 @@ public final class MongoConnector {
     return start;
   }
 
-  static String hosts(String uri) {
+  /** The hosts of a URI, without credentials or options: what a log line shows of it. */
+  public static String hosts(String uri) {
     int at = uri.lastIndexOf('@');
     String withoutCredentials = at < 0 ? uri : uri.substring(0, userInfoStart(uri, at)) + uri.substring(at + 1);
     try {

@@ -60,7 +60,8 @@ public final class EmbeddedMongo implements AutoCloseable {
     if (!settings.commitBeforeAck) backend.commits().commitEvery(java.time.Duration.ofSeconds(1));
     try {
       server.bind(new InetSocketAddress(host, port), 1, settings.eventLoops);
-    } catch (RuntimeException e) {
+    } catch (Exception e) { // Netty throws the checked BindException undeclared: close the store either way
+      server.shutdownNow();
       backend.close();
       if (mark != null) mark.close();
       throw new TidemarkException(

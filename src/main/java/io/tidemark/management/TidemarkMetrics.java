@@ -6,6 +6,7 @@ import akka.actor.typed.ExtensionId;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.tidemark.checkpoint.Checkpoint;
 import io.tidemark.pipeline.PipelineStats;
@@ -24,7 +25,8 @@ import java.util.function.ToDoubleFunction;
  * The metrics of the streams running in an actor system, in a Prometheus registry, read from their
  * live figures at each scrape (nothing is counted twice). Served at {@code /metrics} on the
  * management port by {@link MetricsRoutes}; register your own metrics in {@link #registry()} to
- * serve them alongside. Every metric has the label {@code stream}.
+ * serve them alongside. Every Tidemark metric has the label {@code stream}; the JVM's and the
+ * process's (memory, GC, threads, classes, CPU, file descriptors) are served with them.
  */
 @akka.annotation.InternalApi
 public final class TidemarkMetrics implements Extension {
@@ -33,6 +35,7 @@ public final class TidemarkMetrics implements Extension {
 
   private TidemarkMetrics(ActorSystem<?> system) {
     this.pipelines = RunningPipelines.get(system);
+    JvmMetrics.builder().register(registry);
     counter("tidemark_events", "Events processed (completed by the user's stages).", stats -> stats.window().completed());
     gauge("tidemark_lag_seconds", "Now minus the cluster time of the newest processed event (or heartbeat, when quiet).",
         (stats, emit) -> {

@@ -55,7 +55,7 @@ final class PipelineRuns {
     CommandFailures failures = new CommandFailures();
     this.client = spec.mongoClient != null ? spec.mongoClient : MongoConnector.connect(uri, settings.mongo().connectTimeout, failures);
     stats.errorsFrom(failures::counts);
-    this.where = uri != null ? MongoConnector.redact(uri) : "the given client";
+    this.where = uri != null ? MongoConnector.hosts(uri) : "the given client";
     this.probe = uri == null ? null : new CursorProbe(MongoConnector.connectSync(uri, settings.mongo().connectTimeout), spec.target, spec.match);
     if (uri == null && settings.faults().heartbeat) {
       log.info("stream '{}': no heartbeats with a client given by the caller (they need the URI); a quiet stream's checkpoint"

@@ -18,6 +18,7 @@ import com.mongodb.reactivestreams.client.MongoClient;
 import com.mongodb.reactivestreams.client.MongoDatabase;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.tidemark.ConfigCheck;
 import io.tidemark.Errors;
 import io.tidemark.TidemarkException;
 import io.tidemark.checkpoint.Checkpoint;
@@ -27,11 +28,17 @@ import io.tidemark.checkpoint.MongoCheckpointStore;
 import io.tidemark.checkpoint.RedisCheckpointStore;
 import io.tidemark.cluster.StreamSingleton;
 import io.tidemark.cluster.TokenReplica;
+import io.tidemark.pipeline.FailureSettings;
 import io.tidemark.pipeline.Pipeline;
 import io.tidemark.pipeline.PipelineBuilder;
 import io.tidemark.pipeline.RunningPipelines;
 import io.tidemark.connection.MongoConnector;
 import io.tidemark.connection.MongoSettings;
+import io.tidemark.source.FaultSettings;
+import io.tidemark.source.OplogSettings;
+import io.tidemark.source.SnapshotSettings;
+import io.tidemark.source.SourceSettings;
+import io.tidemark.window.WindowSettings;
 import io.tidemark.window.WindowStats;
 import io.tidemark.pipeline.RunningPipelines;
 import java.util.function.Supplier;
@@ -91,6 +98,21 @@ public final class DemoJob {
     if (mode == Mode.CLUSTER_NODE && externalMongo == null) {
       throw new TidemarkException("a cluster node needs --mongodb URI: the MongoDB the nodes share (see `mongo`)");
     }
+    checkPipelineSettings(config);
+  }
+
+  /**
+   * Reads every setting the pipeline will read, before anything starts: a bad one fails the start
+   * with its key named, instead of a node that serves its endpoints, answers ready, and has no stream.
+   */
+  private static void checkPipelineSettings(Config config) {
+    WindowSettings.create(config);
+    SourceSettings.create(config);
+    FailureSettings.create(config);
+    FaultSettings.create(config);
+    SnapshotSettings.create(config);
+    OplogSettings.create(config);
+    ConfigCheck.positiveInt(config, "tidemark.pipeline.parallelism");
   }
 
   /**
@@ -114,10 +136,7 @@ public final class DemoJob {
   }
 
   public void run() {
-    EmbeddedMongo mongo =
-        externalMongo == null
-            ? EmbeddedMongo.start(settings.dataDir, "127.0.0.1", settings.mongodbPort, EmbeddedSettings.create(config))
-            : null;
+    EmbeddedMongo mongo = externalMongo == null ? startEmbedded() : null;
     String uri = mongo != null ? mongo.connectionString() : externalMongo;
     Config withMongo = ConfigFactory.parseMap(Map.of("tidemark.mongodb.uri", uri)).withFallback(config);
     MongoSettings mongoSettings = MongoSettings.create(withMongo);
@@ -145,7 +164,13 @@ public final class DemoJob {
       if (mongo != null) mongo.close();
       return CompletableFuture.completedFuture(Done.getInstance());
     });
-    startManagement(system);
+    try {
+      startManagement(system);
+    } catch (TidemarkException e) {
+      system.terminate();
+      system.getWhenTerminated().toCompletableFuture().join();
+      throw e;
+    }
     if (mode == Mode.ONE_NODE) {
       Cluster cluster = Cluster.get(system);
       cluster.manager().tell(Join.create(cluster.selfMember().address()));
@@ -185,13 +210,44 @@ public final class DemoJob {
     if (failure != null) throw unwrapped(failure);
   }
 
-  /** Health, cluster management and status on the management port; the job runs on without them if the port is taken. */
+  private EmbeddedMongo startEmbedded() {
+    try {
+      return EmbeddedMongo.start(settings.dataDir, "127.0.0.1", settings.mongodbPort, EmbeddedSettings.create(config));
+    } catch (Exception e) { // Netty throws the checked BindException undeclared
+      for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+        if (cause instanceof java.net.BindException) {
+          throw new TidemarkException("the embedded MongoDB cannot listen on 127.0.0.1:" + settings.mongodbPort
+              + ": the port is in use; expected a free port in tidemark.demo.mongodb-port (--port), or none for any free port", e);
+        }
+      }
+      throw e instanceof RuntimeException runtime ? runtime : new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * Health, cluster management, status and metrics on the management port. A node without them would
+   * run unmonitored, so a port that cannot be bound fails the start.
+   */
   private static void startManagement(ActorSystem<?> system) {
+    Config management = system.settings().config().getConfig("akka.management.http");
+    String host = management.getString("bind-hostname").isEmpty() ? management.getString("hostname") : management.getString("bind-hostname");
+    String port = management.getValue("port").unwrapped().toString();
+    String expected = "; expected a free port in akka.management.http.port (--management-port, TIDEMARK_MANAGEMENT_PORT)";
+    // Tried first, so that a port in use is one line, not Akka's stack trace of the failed bind.
+    try {
+      new java.net.ServerSocket(Integer.parseInt(port), 1, java.net.InetAddress.getByName(host)).close();
+    } catch (java.io.IOException | NumberFormatException e) {
+      throw new TidemarkException("the management endpoints cannot listen on " + host + ":" + port + ": "
+          + (e instanceof java.net.BindException ? "the port is in use" : Errors.summary(e)) + expected, e);
+    }
     try {
       var uri = AkkaManagement.get(system.classicSystem()).start().toCompletableFuture().join();
-      log.info("management endpoints at {} (/alive, /ready, /cluster/members, /tidemark/streams)", uri);
+      log.info("management endpoints at {} (/alive, /ready, /cluster/members, /tidemark/streams, /metrics)", uri);
     } catch (RuntimeException e) {
-      log.warn("management endpoints not started ({}); set akka.management.http.port or --management-port", Errors.summary(e));
+      Throwable cause = Errors.unwrap(e);
+      String why = cause instanceof java.net.BindException || String.valueOf(cause.getMessage()).contains("already in use")
+          ? "the port is in use" : Errors.summary(cause);
+      throw new TidemarkException("the management endpoints cannot listen on " + host + ":" + port + ": " + why + expected, cause);
     }
   }
 
@@ -214,7 +270,8 @@ public final class DemoJob {
               log.error("demo workload failed: {}", Errors.summary(error));
               fatal.compareAndSet(null, error);
             } else {
-              progress.info(progressLine(system, window, 0, workload));
+              String line = progressLine(system, window, 0, workload);
+              if (line != null) progress.info(line);
               log.info("all {} writes processed; stopping", workload.writes());
             }
             shutdown.run(error == null ? FINISHED : FATAL);
@@ -223,6 +280,7 @@ public final class DemoJob {
   }
 
   private void printProgress(ActorSystem<?> system, Supplier<WindowStats> window, OrdersWorkload workload) {
+    if (settings.progressInterval.isZero()) return;
     long[] last = {window.get().completed(), System.nanoTime()};
     system.scheduler().scheduleAtFixedRate(settings.progressInterval, settings.progressInterval, () -> {
       long now = System.nanoTime();
@@ -231,7 +289,8 @@ public final class DemoJob {
       double rate = (completed - last[0]) / ((now - last[1]) / 1e9);
       last[0] = completed;
       last[1] = now;
-      progress.info(progressLine(system, window, rate, workload));
+      String line = progressLine(system, window, rate, workload);
+      if (line != null) progress.info(line);
     }, system.executionContext());
   }
 
@@ -240,7 +299,7 @@ public final class DemoJob {
     boolean runningHere = RunningPipelines.get(system).all().stream().anyMatch(entry -> entry.control().stream().equals(settings.stream));
     WindowStats window = current.get();
     if (!runningHere && window.completed() == 0) {
-      return settings.stream + ": standby (the stream runs on another node)" + writes;
+      return settings.standbyProgress ? settings.stream + ": standby (the stream runs on another node)" + writes : null;
     }
     long nowMillis = System.currentTimeMillis();
     long clusterSeconds = window.lastCompletedClusterTimeSeconds();

@@ -14,7 +14,10 @@ public final class DemoSettings {
   public final String stream;
   public final int rate;
   public final long events;
+  /** Zero: no progress line. */
   public final Duration progressInterval;
+  /** Whether a node on which the stream does not run prints its "standby" progress line. */
+  public final boolean standbyProgress;
   /** Where the job keeps its checkpoints. */
   public enum CheckpointStoreKind {
     /** The akka-persistence-jdbc journal: H2 in the data directory, or PostgreSQL. */
@@ -28,7 +31,7 @@ public final class DemoSettings {
   public final CheckpointStoreKind checkpointStore;
 
   private DemoSettings(
-      Path dataDir, int mongodbPort, String database, String collection, String stream, int rate, long events, Duration progressInterval,
+      Path dataDir, int mongodbPort, String database, String collection, String stream, int rate, long events, Duration progressInterval, boolean standbyProgress,
       CheckpointStoreKind checkpointStore) {
     this.dataDir = dataDir;
     this.mongodbPort = mongodbPort;
@@ -38,6 +41,7 @@ public final class DemoSettings {
     this.rate = rate;
     this.events = events;
     this.progressInterval = progressInterval;
+    this.standbyProgress = standbyProgress;
     this.checkpointStore = checkpointStore;
   }
 
@@ -51,7 +55,8 @@ public final class DemoSettings {
         ConfigCheck.nonEmptyString(config, p + "stream"),
         ConfigCheck.positiveInt(config, p + "rate"),
         ConfigCheck.nonNegativeLong(config, p + "events"),
-        ConfigCheck.positiveDuration(config, p + "progress-interval"),
+        ConfigCheck.nonNegativeDuration(config, p + "progress-interval"),
+        ConfigCheck.flag(config, p + "standby-progress"),
         ConfigCheck.oneOf(config, p + "checkpoint-store", CheckpointStoreKind.class, "jdbc, mongodb or redis"));
   }
 

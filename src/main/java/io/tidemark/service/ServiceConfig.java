@@ -13,7 +13,9 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * The configuration of the runnable service: system properties, then the command line's options,
+ * The configuration of the runnable service: {@code CONFIG_FORCE_*} environment variables (Typesafe
+ * Config's {@code systemEnvironmentOverrides()}: {@code CONFIG_FORCE_tidemark_pipeline_window__size=500}
+ * sets {@code tidemark.pipeline.window-size}), then system properties, then the command line's options,
  * then {@code --config FILE}, then the runnable defaults ({@code conf/application.conf}, packaged
  * in the jar), then the libraries' {@code reference.conf}; {@code ${?NAME}} substitutions read the
  * environment, where {@code TIDEMARK_X_FILE} stands in for {@code TIDEMARK_X} ({@link SecretFiles}).
@@ -42,7 +44,8 @@ public final class ServiceConfig {
     Config application = parse(() -> ConfigFactory.parseResources(APPLICATION_CONF));
     Config fromFile = file;
     Config merged =
-        parse(() -> ConfigFactory.systemProperties()
+        parse(() -> ConfigFactory.systemEnvironmentOverrides()
+            .withFallback(ConfigFactory.systemProperties())
             .withFallback(ConfigFactory.parseMap(options))
             .withFallback(fromFile)
             .withFallback(application)

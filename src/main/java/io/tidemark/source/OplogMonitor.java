@@ -67,6 +67,10 @@ public final class OplogMonitor {
   public CompletionStage<OplogSample> sample() {
     return read(client, checkpointTime.get()).handle((sample, error) -> {
       if (error != null) {
+        if (Errors.unwrap(error) instanceof EmptyOplogException) {
+          log.debug("stream '{}': local.oplog.rs holds no entries yet: no oplog window or headroom until the first write", stream);
+          return null;
+        }
         if (!unreadableWarned) {
           unreadableWarned = true;
           log.warn("stream '{}': cannot read local.oplog.rs ({}): no oplog window or headroom; grant the read role on the local"
@@ -93,11 +97,21 @@ public final class OplogMonitor {
     return first.thenCombine(last, (oldest, newest) -> new BsonDocument[] {oldest, newest})
         .thenCombine(stats, (bounds, collStats) -> {
           if (bounds[0] == null || bounds[1] == null) {
-            throw new IllegalStateException("local.oplog.rs is empty or missing: the server is not a replica set member");
+            if (collStats != null && Boolean.TRUE.equals(collStats.get("capped"))) throw new EmptyOplogException();
+            throw new IllegalStateException("local.oplog.rs is missing: the server is not a replica set member");
           }
           return new OplogSample(Instant.now(), bounds[0].getTimestamp("ts"), bounds[1].getTimestamp("ts"), usage(collStats),
               checkpoint);
         });
+  }
+
+  /** The oplog exists (a capped collection) and holds no entry yet: a fresh server, nothing to warn about. */
+  static final class EmptyOplogException extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+
+    EmptyOplogException() {
+      super("local.oplog.rs holds no entries yet");
+    }
   }
 
   /** How full the capped collection is: size / maxSize, or count / max, whichever cap is nearer (both may be set); else null. */

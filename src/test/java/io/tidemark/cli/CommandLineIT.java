@@ -68,6 +68,53 @@ class CommandLineIT {
   }
 
   @Test
+  void aBareCommandLinePrintsTheUsageAndIsAUsageError() {
+    Outcome outcome = run();
+    assertThat(outcome.exitCode).isEqualTo(Main.USAGE);
+    assertThat(outcome.err).contains("Usage: tidemark").contains("demo").contains("verify");
+    assertThat(outcome.out).isEmpty();
+  }
+
+  @Test
+  void versionPrintsTheVersion() {
+    for (String option : new String[] {"--version", "-V"}) {
+      Outcome outcome = run(option);
+      assertThat(outcome.exitCode).isZero();
+      assertThat(outcome.out.strip()).startsWith("tidemark ");
+    }
+  }
+
+  @Test
+  void zeroEventsIsRefused(@TempDir Path dir) {
+    Outcome outcome = run("demo", "--events", "0", "--data", dir.toString());
+    assertThat(outcome.exitCode).isEqualTo(Main.USAGE);
+    assertThat(outcome.onlyErrorLine())
+        .isEqualTo("error: invalid --events 0: expected a positive number of writes; leave --events out to run until stopped (see demo --help)");
+  }
+
+  @Test
+  void statusWithoutANodeSaysTheConnectionWasRefused() throws Exception {
+    int closed;
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+      closed = socket.getLocalPort();
+    }
+    Outcome outcome = run("status", "--management", "127.0.0.1:" + closed);
+    assertThat(outcome.exitCode).isEqualTo(Main.BAD_INPUT);
+    assertThat(outcome.onlyErrorLine()).startsWith("error: no Tidemark node answers at http://127.0.0.1:" + closed + " (connection refused)");
+  }
+
+  @Test
+  void aTakenMongoDbPortNamesThePortAndTheComponent(@TempDir Path dir) throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+      int port = taken.getLocalPort();
+      Outcome outcome = run("demo", "--port", String.valueOf(port), "--data", dir.toString(), "--events", "10");
+      assertThat(outcome.exitCode).as(outcome.err).isEqualTo(Main.BAD_INPUT);
+      assertThat(outcome.onlyErrorLine()).isEqualTo("error: the embedded MongoDB cannot listen on 127.0.0.1:" + port
+          + ": the port is in use; expected a free port in tidemark.demo.mongodb-port (--port), or none for any free port");
+    }
+  }
+
+  @Test
   void aMalformedUriNamesTheUriAndTheExpectedForm() {
     Outcome outcome = run("demo", "--mongodb", "htp://user:secret@db.example.com");
     assertThat(outcome.exitCode).isEqualTo(Main.BAD_INPUT);

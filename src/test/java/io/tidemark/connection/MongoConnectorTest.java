@@ -25,6 +25,18 @@ class MongoConnectorTest {
   }
 
   @Test
+  void everyCredentialBearingOptionIsHidden() {
+    assertThat(MongoConnector.redact("mongodb://app@mongo-1/?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:s3cret&tls=true"))
+        .isEqualTo("mongodb://***@mongo-1/?authMechanism=MONGODB-AWS&authMechanismProperties=***&tls=true");
+    assertThat(MongoConnector.redact("mongodb://mongo-1/?tls=true&tlsCertificateKeyFilePassword=s3cret"))
+        .isEqualTo("mongodb://mongo-1/?tls=true&tlsCertificateKeyFilePassword=***");
+    assertThat(MongoConnector.redact("mongodb://mongo-1/?sslClientCertificateKeyPassword=s3cret;authmechanismproperties=TOKEN_RESOURCE:s3cret"))
+        .isEqualTo("mongodb://mongo-1/?sslClientCertificateKeyPassword=***;authmechanismproperties=***");
+    assertThat(MongoConnector.redact("mongodb://mongo-1/?password=s3cret&secret=s3cret&accessToken=s3cret"))
+        .doesNotContain("s3cret");
+  }
+
+  @Test
   void theHostsOfAUriWithCredentials() {
     assertThat(MongoConnector.hosts("mongodb://app:s3cret@mongo-1:27017,mongo-2:27017/?replicaSet=rs0")).isEqualTo("mongo-1:27017,mongo-2:27017");
   }

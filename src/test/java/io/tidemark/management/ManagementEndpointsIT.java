@@ -143,6 +143,17 @@ class ManagementEndpointsIT {
   }
 
   @Test
+  void metricsIncludeTheJvmAndTheProcess() throws Exception {
+    Map<String, Double> metrics = parse(get("/metrics"));
+    assertThat(metrics.keySet()).anyMatch(name -> name.startsWith("jvm_memory_used_bytes{area=\"heap\""))
+        .anyMatch(name -> name.startsWith("jvm_threads_current"))
+        .anyMatch(name -> name.startsWith("jvm_gc_collection_seconds_count"))
+        .anyMatch(name -> name.startsWith("process_cpu_seconds_total"));
+    assertThat(metrics.entrySet()).filteredOn(entry -> entry.getKey().startsWith("jvm_memory_used_bytes{area=\"heap\""))
+        .allMatch(entry -> entry.getValue() > 0);
+  }
+
+  @Test
   void statusPrintsTheStreamsOfTheNode() {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();

@@ -73,6 +73,13 @@ import org.slf4j.LoggerFactory;
 class CredentialsNotLoggedIT {
   private static final String MONGO_SECRET = "s3cretMongoPass";
   private static final String JDBC_SECRET = "s3cretJdbcPass";
+  private static final String TOKEN_SECRET = "s3cretSessionToken";
+  /** The URI options that carry a credential, each with a secret, as a user would append them to a URI. */
+  private static final List<String> CREDENTIAL_OPTIONS = List.of(
+      "authMechanismProperties=AWS_SESSION_TOKEN:" + TOKEN_SECRET,
+      "authmechanismproperties=SERVICE_NAME:mongodb,AWS_SESSION_TOKEN:" + TOKEN_SECRET,
+      "tlsCertificateKeyFilePassword=" + TOKEN_SECRET,
+      "sslClientCertificateKeyPassword=" + TOKEN_SECRET);
   private static final Path PRODUCTION = Path.of("conf", "production.conf").toAbsolutePath();
   private static final List<String> NOISY = List.of(
       org.slf4j.Logger.ROOT_LOGGER_NAME, "io.tidemark", "akka", "org.mongodb.driver", "slick", "com.zaxxer.hikari", "de.bwaldvogel");
@@ -118,9 +125,13 @@ class CredentialsNotLoggedIT {
     levels.forEach((name, level) -> context.getLogger(name).setLevel(level));
   }
 
-  /** PLAIN: the embedded server accepts it with any password (it has no access control). */
+  /**
+   * PLAIN: the embedded server accepts it with any password (it has no access control). With a
+   * session token among the mechanism's properties too, which PLAIN does not use.
+   */
   private String plainUri() {
-    return "mongodb://tidemark:" + MONGO_SECRET + "@127.0.0.1:" + mongo.port() + "/?authMechanism=PLAIN&authSource=$external";
+    return "mongodb://tidemark:" + MONGO_SECRET + "@127.0.0.1:" + mongo.port() + "/?authMechanism=PLAIN&authSource=$external"
+        + "&authMechanismProperties=AWS_SESSION_TOKEN:" + TOKEN_SECRET;
   }
 
   private Map<String, String> productionEnvironment(Path secrets, String mongoUri, String jdbcUrl) throws Exception {
@@ -191,6 +202,18 @@ class CredentialsNotLoggedIT {
     int exit = node(dir, scramUri, "jdbc:h2:mem:refused;DB_CLOSE_DELAY=-1");
     assertThat(exit).isEqualTo(Main.FAILURE);
     assertThat(output).contains("MongoSecurityException").contains("password=<hidden>");
+    assertNoSecret();
+  }
+
+  @Test
+  void aNodeThatCannotReachMongoDbShowsNoCredentialBearingOption(@TempDir Path dir) throws Exception {
+    for (String option : CREDENTIAL_OPTIONS) {
+      String uri = "mongodb://tidemark:" + MONGO_SECRET + "@127.0.0.1:1/?connectTimeoutMS=1000&" + option;
+      output.append(MongoSettings.create(com.typesafe.config.ConfigFactory.parseMap(Map.of("tidemark.mongodb.uri", uri))
+          .withFallback(com.typesafe.config.ConfigFactory.defaultReference()))).append('\n');
+      assertThat(node(dir, uri, "jdbc:h2:mem:unreachable;DB_CLOSE_DELAY=-1")).as(option).isIn(Main.BAD_INPUT, Main.FAILURE);
+    }
+    assertThat(output).contains("127.0.0.1:1");
     assertNoSecret();
   }
 
@@ -266,7 +289,7 @@ class CredentialsNotLoggedIT {
     }
     String all = text.toString();
     assertThat(all).as("something was captured").isNotBlank();
-    assertThat(all).doesNotContain(MONGO_SECRET).doesNotContain(JDBC_SECRET).doesNotContain(plainPayload);
+    assertThat(all).doesNotContain(MONGO_SECRET).doesNotContain(JDBC_SECRET).doesNotContain(TOKEN_SECRET).doesNotContain(plainPayload);
   }
 
   private List<String> loggers() {

@@ -70,9 +70,13 @@ class KillAndResumeIT {
     assertThat(read(secondLog)).contains("resuming from the stored checkpoint, resumeAfter {\"_data\": \"");
 
     Path auditLog = dir.resolve("verify.log");
-    Process verify = start(auditLog, "verify", "--data", data.toString());
+    Path auditErr = dir.resolve("verify.err");
+    Process verify = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-Xmx512m", "-jar", JAR.toString(),
+        "verify", "--data", data.toString()).redirectOutput(auditLog.toFile()).redirectError(auditErr.toFile()).start();
     assertThat(verify.waitFor(120, TimeUnit.SECONDS)).isTrue();
     String audit = read(auditLog);
+    assertThat(audit.lines()).as("verify's stdout is its result line only (scripts parse it); stderr:\n%s", read(auditErr))
+        .singleElement().asString().startsWith("missing=");
     Matcher result = AUDIT.matcher(audit);
     assertThat(result.find()).as("audit line in:\n%s", audit).isTrue();
     assertThat(verify.exitValue()).as(audit).isZero();

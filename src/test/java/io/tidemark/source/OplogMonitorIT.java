@@ -61,6 +61,25 @@ class OplogMonitorIT {
   }
 
   @Test
+  void anEmptyOplogIsNotWarnedAboutAsUnreadable() throws Exception {
+    ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(OplogMonitor.class);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> captured = new ch.qos.logback.core.read.ListAppender<>();
+    captured.start();
+    logger.addAppender(captured);
+    try (FaultyMongo mongo = FaultyMongo.embedded(EmbeddedSettings.defaults().withCommitBeforeAck(false));
+        MongoClient client = MongoClients.create(mongo.uri())) {
+      OplogMonitor monitor = new OplogMonitor("fresh", client, OplogSettings.create(com.typesafe.config.ConfigFactory.load()), () -> null, sample -> {});
+      assertThat(monitor.sample().toCompletableFuture().get(10, TimeUnit.SECONDS)).as("no sample of an empty oplog").isNull();
+      assertThat(captured.list).as("nothing to warn about on a fresh server").noneMatch(event -> event.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN));
+
+      mongo.database("shop").getCollection("other").insertOne(new Document("_id", 1));
+      assertThat(monitor.sample().toCompletableFuture().get(10, TimeUnit.SECONDS)).as("a sample once the oplog has an entry").isNotNull();
+    } finally {
+      logger.detachAppender(captured);
+    }
+  }
+
+  @Test
   void humanDurationsShowTheTwoLargestUnits() {
     assertThat(OplogMonitor.human(0)).isEqualTo("0s");
     assertThat(OplogMonitor.human(59)).isEqualTo("59s");

@@ -1,0 +1,111 @@
+package io.tidemark.service;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tidemark.cli.Main;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The runnable jar started as an operator starts it, with something wrong: the start fails with its
+ * documented exit code and one line naming what was wrong, before the node serves anything (a node
+ * that ran on would answer ready, or stay silently unmonitored).
+ */
+class StartFailuresIT {
+  private static final Path JAR = Path.of("target", "tidemark.jar");
+
+  private record Outcome(int exitCode, String output) {
+    String onlyLine() {
+      assertThat(output.lines()).as("the output is one line:\n%s", output).hasSize(1);
+      assertThat(output).doesNotContain("\tat ").doesNotContain("Exception in thread");
+      return output.strip();
+    }
+  }
+
+  private static Outcome run(Path dir, List<String> jvm, Map<String, String> env, String... args) throws Exception {
+    assertThat(JAR).as("built by mvn package").exists();
+    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx256m"));
+    command.addAll(jvm);
+    command.addAll(List.of("-jar", JAR.toAbsolutePath().toString()));
+    command.addAll(List.of(args));
+    Path log = Files.createTempFile(dir, "run", ".log");
+    ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
+    builder.environment().putAll(env);
+    Process process = builder.start();
+    try {
+      assertThat(process.waitFor(120, TimeUnit.SECONDS)).as("the start failed and the process ended; output:\n%s", read(log)).isTrue();
+    } finally {
+      process.destroyForcibly();
+    }
+    return new Outcome(process.exitValue(), read(log));
+  }
+
+  private static String read(Path log) throws IOException {
+    return Files.readString(log);
+  }
+
+  private static Outcome demo(Path dir, String setting) throws Exception {
+    Path conf = Files.writeString(dir.resolve("bad.conf"), setting + "\n");
+    return run(dir, List.of(), Map.of(), "demo", "--config", conf.toString(), "--data", dir.resolve("data").toString(),
+        "--management-port", "0", "--events", "10");
+  }
+
+  @Test
+  void aBadPipelineSettingFailsTheStartWithOneLine(@TempDir Path dir) throws Exception {
+    Outcome words = demo(dir, "tidemark.pipeline.window-size = \"lots\"");
+    assertThat(words.exitCode).as(words.output).isEqualTo(Main.BAD_INPUT);
+    assertThat(words.onlyLine()).startsWith("error: invalid config key tidemark.pipeline.window-size = \"lots\" (")
+        .endsWith("bad.conf: 1): expected a positive integer");
+
+    Outcome negative = demo(dir, "tidemark.pipeline.window-size = -3");
+    assertThat(negative.exitCode).as(negative.output).isEqualTo(Main.BAD_INPUT);
+    assertThat(negative.onlyLine()).startsWith("error: invalid config key tidemark.pipeline.window-size = -3 (")
+        .endsWith("bad.conf: 1): expected a positive integer");
+
+    Outcome mode = demo(dir, "tidemark.pipeline.startup.mode = sometimes");
+    assertThat(mode.exitCode).as(mode.output).isEqualTo(Main.BAD_INPUT);
+    assertThat(mode.onlyLine()).startsWith("error: invalid config key tidemark.pipeline.startup.mode = \"sometimes\" (")
+        .endsWith("bad.conf: 1): expected stream-only, snapshot-then-stream or snapshot-only");
+  }
+
+  @Test
+  void aTakenManagementPortFailsTheStart(@TempDir Path dir) throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
+      int port = taken.getLocalPort();
+      Outcome outcome = run(dir, List.of(), Map.of(), "demo", "--data", dir.resolve("data").toString(),
+          "--management-port", String.valueOf(port), "--events", "10");
+      assertThat(outcome.exitCode).as(outcome.output).isEqualTo(Main.BAD_INPUT);
+      assertThat(outcome.output).doesNotContain("\tat ").doesNotContain("workload:").doesNotContain("consumer starting");
+      assertThat(outcome.output.strip().lines().reduce((first, second) -> second).orElse(""))
+          .isEqualTo("error: the management endpoints cannot listen on 127.0.0.1:" + port + ": the port is in use;"
+              + " expected a free port in akka.management.http.port (--management-port, TIDEMARK_MANAGEMENT_PORT)");
+    }
+  }
+
+  @Test
+  void aMistypedSystemPropertyIsRefused(@TempDir Path dir) throws Exception {
+    Outcome outcome = run(dir, List.of("-Dtidemark.pipeline.windw-size=5"), Map.of(), "demo", "--data", dir.resolve("data").toString(),
+        "--management-port", "0", "--events", "10");
+    assertThat(outcome.exitCode).as(outcome.output).isEqualTo(Main.BAD_INPUT);
+    assertThat(outcome.onlyLine()).startsWith("error: unknown config key tidemark.pipeline.windw-size (system properties)")
+        .endsWith("did you mean tidemark.pipeline.window-size?");
+  }
+
+  @Test
+  void aConfigForceEnvironmentVariableOverridesTheSetting(@TempDir Path dir) throws Exception {
+    Outcome outcome = run(dir, List.of(), Map.of("CONFIG_FORCE_tidemark_pipeline_window__size", "lots"), "demo",
+        "--data", dir.resolve("data").toString(), "--management-port", "0", "--events", "10");
+    assertThat(outcome.exitCode).as(outcome.output).isEqualTo(Main.BAD_INPUT);
+    assertThat(outcome.onlyLine()).startsWith("error: invalid config key tidemark.pipeline.window-size = \"lots\" (env variables overrides)")
+        .endsWith("expected a positive integer");
+  }
+}
