@@ -1,7 +1,7 @@
 package io.tidemark.checkpoint;
 
 import io.tidemark.source.ChangeEnvelope;
-import io.tidemark.window.BsonOrder;
+import io.tidemark.source.BsonOrder;
 import org.bson.BsonDocument;
 import org.bson.BsonTimestamp;
 import org.bson.BsonValue;

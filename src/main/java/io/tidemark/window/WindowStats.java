@@ -1,6 +1,7 @@
 package io.tidemark.window;
 
 import io.tidemark.checkpoint.Checkpoint;
+import io.tidemark.source.BsonOrder;
 import io.tidemark.source.ChangeEnvelope;
 import io.tidemark.source.StreamElement;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.tidemark.window;
+package io.tidemark.source;
 
 import org.bson.BsonType;
 import org.bson.BsonValue;
