@@ -63,4 +63,14 @@ public final class Clusters {
     for (ActorSystem<Void> node : nodes) node.terminate();
     for (ActorSystem<Void> node : nodes) node.getWhenTerminated().toCompletableFuture().join();
   }
+
+  /** A demo started here binds its management endpoints on a free port, never the default 8558 a neighbour may hold. */
+  public static String[] withFreeManagementPort(String... args) {
+    if (args.length == 0 || !args[0].equals("demo") || java.util.List.of(args).contains("--management-port")) return args;
+    String[] more = java.util.Arrays.copyOf(args, args.length + 2);
+    more[args.length] = "--management-port";
+    more[args.length + 1] = "0";
+    return more;
+  }
+
 }

@@ -24,15 +24,28 @@ import picocli.CommandLine.Mixin;
     description = {
       "Audit the demo: compare the view with the source and every event of the source with what was",
       "delivered. Prints missing=<n> duplicates=<n> processed=<n>; exits 1 when anything is missing.",
-      "Works on the data directory while nothing else runs, or on a running server with --mongodb."
+      "Works on the data directory while nothing else runs, or on a running server with --mongodb:",
+      "then the pipeline may still be running, and the audit takes the events up to the oplog's newest",
+      "when it begins, waits up to --settle seconds for them to be delivered, and compares the view only",
+      "if nothing was written since; it says on stderr what it audited."
     },
     mixinStandardHelpOptions = true)
 final class VerifyCommand implements Callable<Integer> {
 
   @Mixin DemoOptions where;
 
+  @picocli.CommandLine.Option(names = "--settle", paramLabel = "SECONDS",
+      description = "With --mongodb: how long events up to the cut may take to be delivered (default: 30).")
+  int settleSeconds = 30;
+
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
   @Override
   public Integer call() {
+    if (settleSeconds < 0) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+          "invalid --settle " + settleSeconds + ": expected 0 or more seconds");
+    }
     CliLogging.quiet(); // stdout is the result line: scripts parse it
     String mongodb = where.mongodb;
     Config loaded = ServiceConfig.load(where.config, where.overrides());
@@ -60,8 +73,12 @@ final class VerifyCommand implements Callable<Integer> {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "tidemark-verify", quiet);
     try (MongoClient client = MongoConnector.connect(uri, mongoSettings.connectTimeout)) {
       MongoConnector.ping(client, MongoConnector.redact(uri), mongoSettings.connectTimeout).toCompletableFuture().join();
-      ViewAudit.Result result = ViewAudit.run(system, client, settings).toCompletableFuture().join();
+      // On the data directory nothing else runs: every event is audited. On a server, a pipeline may be running.
+      ViewAudit.Result result = mongo != null
+          ? ViewAudit.run(system, client, settings).toCompletableFuture().join()
+          : ViewAudit.settled(system, client, settings, java.time.Duration.ofSeconds(settleSeconds));
       System.out.println(result.line());
+      System.err.println("note: " + result.scope());
       if (!result.oplogChecked()) {
         System.err.println("note: the oplog was not readable, so only the view was compared with the source");
       }
