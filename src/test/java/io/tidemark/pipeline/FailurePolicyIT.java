@@ -3,7 +3,6 @@ package io.tidemark.pipeline;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import com.mongodb.reactivestreams.client.MongoClient;
 import com.mongodb.reactivestreams.client.MongoClients;
 import com.mongodb.reactivestreams.client.MongoCollection;
@@ -27,12 +26,9 @@ import org.bson.BsonDocument;
 import org.bson.Document;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /** Each failing-stage policy, with its visible effect. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class FailurePolicyIT {
-  private final ActorTestKit testKit = ActorTestKit.create();
+class FailurePolicyIT extends io.tidemark.PipelineTestBase {
   private final EmbeddedMongo mongo = EmbeddedMongo.inMemory(EmbeddedSettings.defaults().withCommitBeforeAck(false));
   private final MongoClient client = MongoClients.create(mongo.connectionString());
   private final InMemoryCheckpointStore checkpoints = InMemoryCheckpointStore.create();
@@ -43,7 +39,6 @@ class FailurePolicyIT {
   void shutdown() {
     client.close();
     mongo.close();
-    testKit.shutdownTestKit();
   }
 
   private PipelineBuilder<ChangeEnvelope> pipeline(String stream, FailureSettings failure) {
@@ -83,6 +78,7 @@ class FailurePolicyIT {
           return CompletableFuture.completedFuture(event);
         })
         .run(testKit.system());
+    track(control);
     control.stats().started().toCompletableFuture().get(10, TimeUnit.SECONDS);
     insert("retry", 50);
     Await.until(Duration.ofSeconds(30), () -> deliveries.size() == 50 && control.stats().window().completed() >= 50,
@@ -113,6 +109,7 @@ class FailurePolicyIT {
               : CompletableFuture.completedFuture(event);
         })
         .run(testKit.system());
+    track(control);
     control.stats().started().toCompletableFuture().get(10, TimeUnit.SECONDS);
     insert("dead-letter", 20);
     Await.until(Duration.ofSeconds(30), () -> deliveries.size() == 20 && control.stats().window().completed() >= 20,
@@ -147,6 +144,7 @@ class FailurePolicyIT {
               ? CompletableFuture.<ChangeEnvelope>failedFuture(new io.tidemark.checkpoint.FencedException("the sink refused a write: another consumer has taken the stream"))
               : CompletableFuture.completedFuture(event))
           .run(testKit.system());
+      track(control);
       control.stats().started().toCompletableFuture().get(10, TimeUnit.SECONDS);
       insert(stream, 10);
 
@@ -169,6 +167,7 @@ class FailurePolicyIT {
               : CompletableFuture.completedFuture(event);
         })
         .run(testKit.system());
+    track(control);
     control.stats().started().toCompletableFuture().get(10, TimeUnit.SECONDS);
     insert("stop", 10);
     assertThatThrownBy(() -> control.completion().toCompletableFuture().get(30, TimeUnit.SECONDS))

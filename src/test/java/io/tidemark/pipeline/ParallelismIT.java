@@ -2,7 +2,6 @@ package io.tidemark.pipeline;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.pattern.Patterns;
 import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.Updates;
@@ -32,12 +31,9 @@ import org.bson.BsonDocument;
 import org.bson.Document;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /** Parallelism P: different keys at once, one key in order; and the in-flight window, visible. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ParallelismIT {
-  private final ActorTestKit testKit = ActorTestKit.create();
+class ParallelismIT extends io.tidemark.PipelineTestBase {
   private final EmbeddedMongo mongo = EmbeddedMongo.inMemory(EmbeddedSettings.defaults().withCommitBeforeAck(false));
   private final MongoClient client = MongoClients.create(mongo.connectionString());
 
@@ -45,7 +41,6 @@ class ParallelismIT {
   void shutdown() {
     client.close();
     mongo.close();
-    testKit.shutdownTestKit();
   }
 
   private static int id(ChangeEnvelope event) {
@@ -93,6 +88,7 @@ class ParallelismIT {
           });
         })
         .run(testKit.system());
+    track(control);
     control.stats().started().toCompletableFuture().get(10, TimeUnit.SECONDS);
 
     MongoCollection<Document> collection = client.getDatabase("shop").getCollection("parallel");
@@ -119,13 +115,13 @@ class ParallelismIT {
   @Test
   void theInFlightWindowCanBeInspected() throws Exception {
     CompletableFuture<Void> gate = new CompletableFuture<>();
-    PipelineControl control = Pipeline.named("inspect")
+    PipelineControl control = track(Pipeline.named("inspect")
         .mongoClient(client)
         .collection("shop", "inspect")
         .checkpoints(InMemoryCheckpointStore.create())
         .parallelism(8)
         .mapAsync(event -> id(event) == 3 ? gate.thenApply(open -> event) : CompletableFuture.completedFuture(event))
-        .run(testKit.system());
+        .run(testKit.system()));
     control.stats().started().toCompletableFuture().get(10, TimeUnit.SECONDS);
     MongoCollection<Document> collection = client.getDatabase("shop").getCollection("inspect");
     for (int id = 0; id < 6; id++) MongoConnector.first(collection.insertOne(new Document("_id", id))).get();
