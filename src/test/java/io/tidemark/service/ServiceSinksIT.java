@@ -117,7 +117,9 @@ class ServiceSinksIT {
             full-document = updateLookup
           }
           format = document
-          sink { type = file, directory = "%s", max-size = 1KiB }
+          # At most 5 lines a write: a file is rotated after the write that fills it, so 45 lines in one
+          # write (a workload done before the stream read it) would leave a single file.
+          sink { type = file, directory = "%s", max-size = 1KiB, batch-size = 5 }
           stages = ["%s"]
         }
         """.formatted(out.toString().replace("\\", "\\\\"), UpperCaseStage.class.getName()),
