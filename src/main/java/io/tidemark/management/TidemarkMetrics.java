@@ -32,6 +32,7 @@ import java.util.function.ToDoubleFunction;
 public final class TidemarkMetrics implements Extension {
   private final PrometheusRegistry registry = new PrometheusRegistry();
   private final RunningPipelines pipelines;
+  private final java.util.Set<String> configured = new java.util.concurrent.CopyOnWriteArraySet<>();
 
   private TidemarkMetrics(ActorSystem<?> system) {
     this.pipelines = RunningPipelines.get(system);
@@ -98,6 +99,21 @@ public final class TidemarkMetrics implements Extension {
         .labelNames("stream")
         .callback(callback -> pipelines.all().forEach(entry -> callback.call(entry.failed() ? 0 : 1, entry.control().stream())))
         .register(registry);
+    GaugeWithCallback.builder()
+        .name("tidemark_stream_configured")
+        .help("1 for each stream this node's configuration declares (tidemark run), wherever it runs: for alerts on a stream no node runs.")
+        .labelNames("stream")
+        .callback(callback -> configured.forEach(stream -> callback.call(1, stream)))
+        .register(registry);
+  }
+
+  /**
+   * Declares the streams this node is configured with ({@code tidemark run}): each is exported as
+   * {@code tidemark_stream_configured 1} whether it runs here, elsewhere or nowhere, so that an alert can
+   * find a configured stream that no node runs ({@code tidemark_stream_up} has no series for it then).
+   */
+  public void configured(java.util.Collection<String> streams) {
+    configured.addAll(streams);
   }
 
   public static TidemarkMetrics get(ActorSystem<?> system) {

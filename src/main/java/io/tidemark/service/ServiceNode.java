@@ -20,9 +20,9 @@ import io.tidemark.cluster.StreamShards;
 import io.tidemark.cluster.TokenReplica;
 import io.tidemark.connection.MongoConnector;
 import io.tidemark.connection.MongoSettings;
+import io.tidemark.management.TidemarkMetrics;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,23 +32,22 @@ import org.slf4j.LoggerFactory;
  * {@link StreamShards}, and moved with its checkpoint and fencing when nodes come and go. The
  * configuration, the sinks and the stage classes are checked before the node joins the cluster, so
  * a bad one stops it with a {@link TidemarkException} and the cluster never sees it. Without
- * {@code akka.cluster.seed-nodes} the node is a cluster of its own.
+ * {@code akka.cluster.seed-nodes} the node is a cluster of its own. A stream that stops for good
+ * while running (a failure a person must fix) stays stopped on this node and shows as failed; the
+ * node and its other streams run on.
  */
 public final class ServiceNode {
   private static final Logger log = LoggerFactory.getLogger(ServiceNode.class);
-  /** The service stops because a stream hit a failure a person must fix. */
-  private static final CoordinatedShutdown.Reason FATAL = new CoordinatedShutdown.Reason() {};
 
   private final Config config;
   private final ClassLoader plugins;
-  private final AtomicReference<Throwable> fatal = new AtomicReference<>();
 
   public ServiceNode(Config config, ClassLoader plugins) {
     this.config = config;
     this.plugins = plugins;
   }
 
-  /** Runs until stopped; returns after a graceful stop, throws what stopped it otherwise. */
+  /** Runs until stopped; returns after a graceful stop. */
   public void run() {
     ServiceStreams.Checked checked = ServiceStreams.check(config, plugins);
     List<String> seeds = config.getStringList("akka.cluster.seed-nodes");
@@ -89,16 +88,15 @@ public final class ServiceNode {
     }
     CheckpointStore checkpoints = JdbcCheckpointStore.create(system);
     TokenReplica replica = TokenReplica.create(system);
-    StreamShards.init(system, "service", streams.names(), stream -> streams.pipeline(stream, client, checkpoints, replica), error -> {
-      fatal.compareAndSet(null, error);
-      log.error("a stream stopped on a failure a person must fix; stopping the node: {}", Errors.summary(error));
-      shutdown.run(FATAL);
-    });
+    TidemarkMetrics.get(system).configured(streams.names());
+    StreamShards.init(system, "service", streams.names(), stream -> streams.pipeline(stream, client, checkpoints, replica), error ->
+        // The stream's consumer stays here, idle, so that the cluster does not start it again; the node's other
+        // streams run on. /ready, /tidemark/streams, tidemark_stream_up and `status` show it until the node restarts.
+        log.error("a stream stopped for good on a failure a person must fix; this node's other streams run on, /ready answers 503: {}."
+            + " Fix the cause, then restart this node: the stream starts again where the cluster places it", Errors.summary(error)));
     log.info("service node up: {} stream(s) {}, {}", streams.names().size(), streams.names(),
         seeds.isEmpty() ? "one-node cluster" : "joining " + seeds);
     system.getWhenTerminated().toCompletableFuture().join();
-    Throwable failure = fatal.get();
-    if (failure != null) throw unwrapped(failure);
   }
 
   private static void startManagement(ActorSystem<?> system) {
