@@ -44,8 +44,9 @@ public final class Checkpoint {
 
   /**
    * @param snapshot a snapshot still to copy: {@code {}} from the first document, or
-   *     {@code {_id: <last copied>}}; null when no snapshot is in progress (a checkpoint of kind
-   *     snapshot without it copies from the first document)
+   *     {@code {_id: <last copied>}}; for a target of many collections also the collection in
+   *     progress, {@code {ns: "<db>.<collection>", _id: ...}}; null when no snapshot is in progress
+   *     (a checkpoint of kind snapshot without it copies from the first document)
    */
   public Checkpoint(
       String stream, BsonDocument resumeToken, BsonTimestamp clusterTime, Instant savedAt, long epoch,
@@ -100,7 +101,7 @@ public final class Checkpoint {
 
   /**
    * The snapshot still to copy: {@code {}} from the first document, {@code {_id: ...}} after that
-   * document; null when no snapshot is in progress.
+   * document (in collection {@code ns}, when present); null when no snapshot is in progress.
    */
   public BsonDocument snapshot() {
     if (snapshot == null && kind == CheckpointKind.SNAPSHOT) return new BsonDocument();
@@ -167,7 +168,7 @@ public final class Checkpoint {
    */
   public ResumePosition position() {
     if (resumeToken == null && clusterTime == null) return null;
-    if (inSnapshot()) return ResumePosition.snapshot(clusterTime, snapshot().get("_id"));
+    if (inSnapshot()) return ResumePosition.snapshotFrom(clusterTime, snapshot());
     if (resumeToken == null) return ResumePosition.startAtOperationTime(clusterTime);
     return kind == CheckpointKind.INVALIDATE ? ResumePosition.startAfter(resumeToken) : ResumePosition.resumeAfter(resumeToken);
   }

@@ -110,6 +110,7 @@ final class KafkaCheckpointRecord {
           .append("at", new BsonTimestamp(position.clusterTime()))
           .append("token", new BsonString(position.token()));
       if (position.snapshotId() != null) key.append("copied", position.snapshotId());
+      if (position.snapshotNamespace() != null) key.append("copiedIn", new BsonString(position.snapshotNamespace()));
       keys.add(key);
     }
     value.append("positions", keys);
@@ -153,7 +154,8 @@ final class KafkaCheckpointRecord {
         BsonDocument key = entry.asDocument();
         if (!key.isString("key") || !key.isTimestamp("at") || !key.isString("token")) continue;
         positions.put(key.getString("key").getValue(),
-            new KeyPosition(key.getTimestamp("at").getValue(), key.getString("token").getValue(), key.get("copied")));
+            new KeyPosition(key.getTimestamp("at").getValue(), key.getString("token").getValue(), key.get("copied"),
+                key.isString("copiedIn") ? key.getString("copiedIn").getValue() : null));
       }
     }
     List<Checkpoint> routine = history(stream, value, "history");

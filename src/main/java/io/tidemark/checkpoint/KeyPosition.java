@@ -17,18 +17,19 @@ import org.bson.BsonValue;
  * the copy's {@code _id}, which the Kafka checkpoint needs to drop positions a resumed copy never
  * reaches again.)
  */
-record KeyPosition(long clusterTime, String token, BsonValue snapshotId) implements Comparable<KeyPosition> {
+record KeyPosition(long clusterTime, String token, BsonValue snapshotId, String snapshotNamespace) implements Comparable<KeyPosition> {
   private static final org.bson.json.JsonWriterSettings CANONICAL =
       org.bson.json.JsonWriterSettings.builder().outputMode(org.bson.json.JsonMode.EXTENDED).build();
 
   static KeyPosition of(ChangeEnvelope event) {
     BsonTimestamp time = event.clusterTime();
     BsonDocument token = event.resumeToken();
-    BsonValue copied = event.isSnapshot() && event.snapshotProgress() != null ? event.snapshotProgress().get("_id") : null;
+    BsonDocument progress = event.isSnapshot() ? event.snapshotProgress() : null;
     return new KeyPosition(
         time == null ? 0L : time.getValue(),
         token != null && token.isString("_data") ? token.getString("_data").getValue() : "",
-        copied);
+        progress == null ? null : progress.get("_id"),
+        progress != null && progress.isString("ns") ? progress.getString("ns").getValue() : null);
   }
 
   /** The key positions are kept by: the documentKey as canonical extended JSON ("" for an event without one). */
@@ -47,7 +48,8 @@ record KeyPosition(long clusterTime, String token, BsonValue snapshotId) impleme
    * Whether a run that resumes at {@code checkpoint} can never meet this key's event again, so that
    * the position need not be kept: it lies before the checkpoint (one at the checkpoint itself is
    * kept, which costs nothing), or it is a copied document at or before the last {@code _id} a
-   * snapshot checkpoint says is done.
+   * snapshot checkpoint says is done (in a copy of many collections: of a collection before the
+   * checkpoint's, or of the same one at or before its {@code _id}).
    */
   boolean passedBy(Checkpoint checkpoint) {
     if (checkpoint == null || checkpoint.clusterTime() == null) return false;
@@ -55,7 +57,13 @@ record KeyPosition(long clusterTime, String token, BsonValue snapshotId) impleme
     int byTime = Long.compareUnsigned(clusterTime, at);
     if (byTime != 0) return byTime < 0;
     if (checkpoint.inSnapshot()) {
-      BsonValue lastCopied = checkpoint.snapshot().get("_id");
+      // A copy of many collections goes in namespace order: one done before the checkpoint's is passed.
+      BsonDocument progress = checkpoint.snapshot();
+      String inProgress = progress.isString("ns") ? progress.getString("ns").getValue() : null;
+      if (snapshotNamespace != null && inProgress != null && !snapshotNamespace.equals(inProgress)) {
+        return snapshotNamespace.compareTo(inProgress) < 0;
+      }
+      BsonValue lastCopied = progress.get("_id");
       return snapshotId != null && lastCopied != null && BsonOrder.compare(snapshotId, lastCopied) <= 0;
     }
     String atToken = checkpoint.resumeToken() != null && checkpoint.resumeToken().isString("_data")

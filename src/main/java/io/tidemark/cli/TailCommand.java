@@ -69,9 +69,8 @@ final class TailCommand implements Callable<Integer> {
     EventFormat chosen = format == null ? definition.format() : EventFormat.ofLabel(format);
     if (chosen == null) throw new TidemarkException("invalid --format " + format + ": expected " + EventFormat.EXPECTED);
     Config stdout = ConfigFactory.parseMap(Map.of("type", "stdout", "format", chosen.label())).withFallback(loaded.getConfig("tidemark.sink.stdout"));
-    StreamDefinition tail = new StreamDefinition(definition.name(), definition.database(), definition.collection(), definition.include(),
-        definition.exclude(), definition.operationTypes(), definition.match(), definition.fullDocument(),
-        definition.fullDocumentBeforeChange(), chosen, "stdout", stdout, definition.stages());
+    // The stream's events, printed: never a snapshot (a tail looks at changes from a position).
+    StreamDefinition tail = definition.withSink("stdout", stdout, chosen).withStartup(io.tidemark.source.StartupMode.STREAM_ONLY);
 
     String uri = loaded.getString("tidemark.mongodb.uri");
     MongoSettings settings = MongoSettings.create(loaded);

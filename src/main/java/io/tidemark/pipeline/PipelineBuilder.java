@@ -140,6 +140,28 @@ public final class PipelineBuilder<T> {
     });
   }
 
+  /**
+   * Keep only the namespaces {@code namespaces} accepts (tested on {@code "<db>.<collection>"}, or
+   * {@code "<db>"} for a database's own events): other events are done at once without reaching the
+   * stages, and a snapshot copies only the accepted collections. Call after choosing what to watch
+   * and before the stages.
+   */
+  public PipelineBuilder<T> namespaces(java.util.function.Predicate<String> namespaces) {
+    Objects.requireNonNull(namespaces, "namespaces");
+    if (stageCount > 0) {
+      throw new TidemarkException("pipeline '" + spec.stream + "': namespaces(...) narrows what is watched: call it before the stages");
+    }
+    PipelineBuilder<T> narrowed = with(s -> {
+      if (s.target == null) {
+        throw new TidemarkException("pipeline '" + s.stream + "': namespaces(...) needs what to watch first:"
+            + " call collection(...), database(...) or deployment() before it");
+      }
+      s.target = s.target.withNamespaces(namespaces);
+    });
+    return narrowed.then(EventStep.sync(stageName("namespaces"),
+        element -> namespaces.test(((ChangeEnvelope) element).namespace()) ? java.util.Collections.singletonList(element) : List.of()));
+  }
+
   private static com.mongodb.client.model.changestream.FullDocumentBeforeChange beforeChange(PipelineSpec spec) {
     return spec.target == null ? null : spec.target.fullDocumentBeforeChange();
   }

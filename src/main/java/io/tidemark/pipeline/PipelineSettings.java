@@ -50,16 +50,6 @@ record PipelineSettings(
       throw new TidemarkException("pipeline '" + spec.stream + "': the dead-letter policy needs a store:"
           + " call deadLetters(MongoDeadLetterStore.create(client, database))");
     }
-    boolean database = spec.target.collection() == null;
-    if (snapshots.mode.snapshots() && database) {
-      throw new TidemarkException("pipeline '" + spec.stream + "': startup " + snapshots.mode.label() + " copies one collection, but "
-          + spec.target + " is more than one collection: watch a collection (collection(database, collection)), one pipeline per"
-          + " collection, or use startup stream-only");
-    }
-    if (database && (faults.onHistoryLost == FaultSettings.Restart.RE_SNAPSHOT || faults.onInvalidToken == FaultSettings.Restart.RE_SNAPSHOT)) {
-      throw new TidemarkException("pipeline '" + spec.stream + "': the re-snapshot policy copies one collection, but " + spec.target
-          + " is more than one collection: watch a collection, or choose fail, restart-from-now or restart-from-oldest");
-    }
     if (snapshots.mode.snapshots() && spec.configuredStart != null) {
       throw new TidemarkException("pipeline '" + spec.stream + "': startup " + snapshots.mode.label() + " starts at the snapshot's own"
           + " time, so it cannot also start at " + spec.configuredStart.describe() + ": drop one of them");

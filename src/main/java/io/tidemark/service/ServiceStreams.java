@@ -103,10 +103,11 @@ public final class ServiceStreams implements AutoCloseable {
     pipeline = pipeline.fullDocument(definition.fullDocument()).fullDocumentBeforeChange(definition.fullDocumentBeforeChange());
     List<BsonDocument> match = definition.pipeline();
     if (!match.isEmpty()) pipeline = pipeline.match(match.toArray(Bson[]::new));
+    if (definition.startup() != null) pipeline = pipeline.startup(definition.startup());
     pipeline = pipeline.checkpoints(sink.checkpointStore().orElse(checkpoints));
     if (replica != null) pipeline = pipeline.replica(replica);
     if (!definition.include().isEmpty() || !definition.exclude().isEmpty()) {
-      pipeline = pipeline.filter(event -> definition.includes(namespace(event)));
+      pipeline = pipeline.namespaces(definition::includes);
     }
     for (Constructor<? extends StreamStage> constructor : stages.getOrDefault(stream, List.of())) {
       StreamStage stage;
@@ -119,13 +120,6 @@ public final class ServiceStreams implements AutoCloseable {
       pipeline = pipeline.via(stage.flow(stream, system));
     }
     return sink.attach(pipeline);
-  }
-
-  /** {@code "<db>.<collection>"} of an event; {@code "<db>"} for a database's events; {@code ""} when it has none. */
-  static String namespace(ChangeEnvelope event) {
-    BsonDocument ns = event.event().getNamespaceDocument();
-    if (ns == null || !ns.isString("db")) return "";
-    return ns.getString("db").getValue() + (ns.isString("coll") ? "." + ns.getString("coll").getValue() : "");
   }
 
   private static Constructor<? extends StreamStage> stage(String key, String className, ClassLoader plugins) {

@@ -10,6 +10,7 @@ import com.typesafe.config.ConfigValueType;
 import io.tidemark.TidemarkException;
 import io.tidemark.sink.EventFormat;
 import io.tidemark.sink.Sinks;
+import io.tidemark.source.StartupMode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -47,6 +48,7 @@ public record StreamDefinition(
     BsonDocument match,
     FullDocument fullDocument,
     FullDocumentBeforeChange fullDocumentBeforeChange,
+    StartupMode startup,
     EventFormat format,
     String sinkType,
     Config sink,
@@ -55,7 +57,8 @@ public record StreamDefinition(
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_-]+");
   private static final Set<String> KEYS = Set.of("source", "format", "sink", "stages");
   private static final Set<String> SOURCE_KEYS = Set.of(
-      "database", "collection", "include-namespaces", "exclude-namespaces", "operation-types", "match", "full-document", "full-document-before-change");
+      "database", "collection", "include-namespaces", "exclude-namespaces", "operation-types", "match", "full-document", "full-document-before-change",
+      "startup");
   /** The operation types a change stream reports (https://www.mongodb.com/docs/manual/reference/change-events/). */
   public static final List<String> OPERATION_TYPES = List.of(
       "insert", "update", "replace", "delete", "drop", "rename", "dropDatabase", "invalidate",
@@ -107,6 +110,10 @@ public record StreamDefinition(
         List.of("default", "updateLookup", "whenAvailable", "required"), FullDocument::fromString);
     FullDocumentBeforeChange before = choice(config, source + ".full-document-before-change", "off",
         List.of("off", "whenAvailable", "required"), FullDocumentBeforeChange::fromString);
+    // null: tidemark.pipeline.startup.mode applies.
+    StartupMode startup = optionalString(config, source + ".startup") == null ? null : choice(config, source + ".startup", null,
+        java.util.Arrays.stream(StartupMode.values()).map(StartupMode::label).toList(),
+        label -> java.util.Arrays.stream(StartupMode.values()).filter(mode -> mode.label().equals(label)).findFirst().orElseThrow());
 
     String formatKey = at + ".format";
     String formatLabel = optionalString(config, formatKey);
@@ -139,8 +146,20 @@ public record StreamDefinition(
             + "\": expected a class name such as com.acme.Enrich");
       }
     }
-    return new StreamDefinition(name, database, collection, include, exclude, types, match, fullDocument, before, format, type,
+    return new StreamDefinition(name, database, collection, include, exclude, types, match, fullDocument, before, startup, format, type,
         sinkSettings.resolve(), stages);
+  }
+
+  /** The same stream into another sink, in another format (what {@code tidemark tail} prints). */
+  public StreamDefinition withSink(String type, Config settings, EventFormat format) {
+    return new StreamDefinition(name, database, collection, include, exclude, operationTypes, match, fullDocument, fullDocumentBeforeChange,
+        startup, format, type, settings, stages);
+  }
+
+  /** The same stream with another startup mode (null: {@code tidemark.pipeline.startup.mode}). */
+  public StreamDefinition withStartup(StartupMode mode) {
+    return new StreamDefinition(name, database, collection, include, exclude, operationTypes, match, fullDocument, fullDocumentBeforeChange,
+        mode, format, sinkType, sink, stages);
   }
 
   /** What the stream watches, in words: {@code shop.orders}, {@code shop.*}, {@code the whole deployment}. */

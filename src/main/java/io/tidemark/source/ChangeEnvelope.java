@@ -39,13 +39,17 @@ public final class ChangeEnvelope implements StreamElement {
   public static final String SNAPSHOT = "snapshot";
 
   private ChangeEnvelope(long seqNr, ChangeStreamDocument<Document> event) {
+    this(seqNr, event, SNAPSHOT.equals(event.getOperationTypeString()) ? new BsonDocument("_id", event.getDocumentKey().get("_id")) : null);
+  }
+
+  private ChangeEnvelope(long seqNr, ChangeStreamDocument<Document> event, BsonDocument snapshot) {
     this.seqNr = seqNr;
     this.event = event;
     this.resumeToken = event.getResumeToken();
     this.clusterTime = event.getClusterTime();
     this.operationType = event.getOperationTypeString();
     this.documentKey = event.getDocumentKey();
-    this.snapshot = SNAPSHOT.equals(operationType) ? new BsonDocument("_id", documentKey.get("_id")) : null;
+    this.snapshot = snapshot;
   }
 
   /**
@@ -75,6 +79,18 @@ public final class ChangeEnvelope implements StreamElement {
         SNAPSHOT, null, ns, null, null, document, null, key, at, null, null, null, null, null, null));
   }
 
+  /**
+   * A copied document of one of the collections of a database or deployment target, copied one after
+   * another: its snapshot progress also names the collection, {@code {ns: "<db>.<collection>", _id: ...}}.
+   */
+  public static ChangeEnvelope snapshotOfMany(
+      long seqNr, com.mongodb.MongoNamespace namespace, BsonTimestamp at, Document document, BsonDocument shardKey) {
+    ChangeEnvelope copied = snapshot(seqNr, namespace, at, document, shardKey);
+    BsonDocument progress = new BsonDocument("ns", new org.bson.BsonString(namespace.getFullName()))
+        .append("_id", copied.documentKey().get("_id"));
+    return new ChangeEnvelope(seqNr, copied.event(), progress);
+  }
+
   /** The documentKey of a document: the shard key's fields (dotted paths followed), then _id. */
   static BsonDocument documentKey(BsonDocument document, BsonDocument shardKey) {
     BsonDocument key = new BsonDocument();
@@ -97,12 +113,22 @@ public final class ChangeEnvelope implements StreamElement {
     return value;
   }
 
+  /** {@code "<db>.<collection>"} of the event; {@code "<db>"} for a database's own events; {@code ""} when it has none. */
+  public String namespace() {
+    BsonDocument ns = event.getNamespaceDocument();
+    if (ns == null || !ns.isString("db")) return "";
+    return ns.getString("db").getValue() + (ns.isString("coll") ? "." + ns.getString("coll").getValue() : "");
+  }
+
   /** A document copied by a snapshot (not a change event). */
   public boolean isSnapshot() {
     return SNAPSHOT.equals(operationType);
   }
 
-  /** Snapshot progress a checkpoint here must keep: {@code {_id: ...}} for a copied document; null otherwise. */
+  /**
+   * Snapshot progress a checkpoint here must keep: {@code {_id: ...}} for a copied document
+   * ({@code {ns: ..., _id: ...}} when its target has many collections); null otherwise.
+   */
   public BsonDocument snapshotProgress() {
     return snapshot;
   }

@@ -4,8 +4,15 @@ import com.mongodb.client.ChangeStreamIterable;
 import com.mongodb.client.model.changestream.FullDocumentBeforeChange;
 import com.mongodb.reactivestreams.client.ChangeStreamPublisher;
 import com.mongodb.reactivestreams.client.MongoClient;
+import com.mongodb.MongoNamespace;
+import io.tidemark.connection.MongoConnector;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Predicate;
 import org.bson.Document;
 import org.bson.conversions.Bson;
 
@@ -15,33 +22,89 @@ import org.bson.conversions.Bson;
  * {@code fullDocumentBeforeChange}, MongoDB 6.0+ on collections with {@code changeStreamPreAndPostImages}).
  */
 public final class ChangeStreamTarget {
+  /** The databases a deployment target leaves out. */
+  private static final Set<String> SYSTEM_DATABASES = Set.of("admin", "config", "local");
+
   private final String database;
   private final String collection;
   private final FullDocumentBeforeChange beforeChange;
+  private final Predicate<String> namespaces;
 
-  private ChangeStreamTarget(String database, String collection, FullDocumentBeforeChange beforeChange) {
+  private ChangeStreamTarget(String database, String collection, FullDocumentBeforeChange beforeChange, Predicate<String> namespaces) {
     this.database = database;
     this.collection = collection;
     this.beforeChange = beforeChange;
+    this.namespaces = namespaces;
   }
 
   public static ChangeStreamTarget collection(String database, String collection) {
-    return new ChangeStreamTarget(Objects.requireNonNull(database, "database"), Objects.requireNonNull(collection, "collection"), null);
+    return new ChangeStreamTarget(Objects.requireNonNull(database, "database"), Objects.requireNonNull(collection, "collection"), null, null);
   }
 
   public static ChangeStreamTarget database(String database) {
-    return new ChangeStreamTarget(Objects.requireNonNull(database, "database"), null, null);
+    return new ChangeStreamTarget(Objects.requireNonNull(database, "database"), null, null, null);
   }
 
   /** Every database and collection of the deployment, except the system ones ({@code admin}, {@code config}, {@code local}). */
   public static ChangeStreamTarget deployment() {
-    return new ChangeStreamTarget(null, null, null);
+    return new ChangeStreamTarget(null, null, null, null);
   }
 
   /** The same target, with pre-images requested ({@code whenAvailable}, {@code required}); null or {@code off}: none. */
   public ChangeStreamTarget withFullDocumentBeforeChange(FullDocumentBeforeChange mode) {
     return new ChangeStreamTarget(database, collection,
-        mode == FullDocumentBeforeChange.DEFAULT || mode == FullDocumentBeforeChange.OFF ? null : mode);
+        mode == FullDocumentBeforeChange.DEFAULT || mode == FullDocumentBeforeChange.OFF ? null : mode, namespaces);
+  }
+
+  /**
+   * The same target narrowed to the namespaces ({@code "<db>.<collection>"}) {@code namespaces} accepts:
+   * a snapshot copies only those collections (the pipeline's namespace filter drops the other events).
+   */
+  public ChangeStreamTarget withNamespaces(Predicate<String> namespaces) {
+    return new ChangeStreamTarget(database, collection, beforeChange, namespaces);
+  }
+
+  /** Whether the target keeps events and documents of {@code namespace} ({@code "<db>.<collection>"}). */
+  public boolean includes(String namespace) {
+    return namespaces == null || namespaces.test(namespace);
+  }
+
+  /**
+   * The collections a snapshot of this target copies, in namespace order (the order the copy goes
+   * in, and resumes in): the collection; or the database's collections (not views, not
+   * {@code system.*}); or those of every database but {@code admin}, {@code config} and {@code local};
+   * narrowed by {@link #withNamespaces}.
+   */
+  public CompletionStage<List<MongoNamespace>> collections(MongoClient client) {
+    if (collection != null) return CompletableFuture.completedFuture(List.of(new MongoNamespace(database, collection)));
+    CompletionStage<List<String>> databases = database != null
+        ? CompletableFuture.completedFuture(List.of(database))
+        : MongoConnector.all(client.listDatabaseNames())
+            .thenApply(names -> names.stream().filter(name -> !SYSTEM_DATABASES.contains(name)).toList());
+    return databases.thenCompose(names -> {
+      CompletableFuture<List<MongoNamespace>> all = CompletableFuture.completedFuture(new ArrayList<>());
+      for (String name : names) {
+        all = all.thenCombine(listCollections(client, name), (found, more) -> {
+          found.addAll(more);
+          return found;
+        });
+      }
+      return all.thenApply(found -> found.stream()
+          .filter(namespace -> includes(namespace.getFullName()))
+          .sorted(java.util.Comparator.comparing(MongoNamespace::getFullName))
+          .toList());
+    });
+  }
+
+  /** The collections of a database, without views and {@code system.*}. */
+  private static CompletionStage<List<MongoNamespace>> listCollections(MongoClient client, String database) {
+    return MongoConnector.all(client.getDatabase(database).listCollections(org.bson.BsonDocument.class))
+        .thenApply(collections -> collections.stream()
+            .filter(info -> !info.isString("type") || "collection".equals(info.getString("type").getValue()))
+            .map(info -> info.getString("name").getValue())
+            .filter(name -> !name.startsWith("system."))
+            .map(name -> new MongoNamespace(database, name))
+            .toList());
   }
 
   /** Null when the whole deployment is watched. */

@@ -17,8 +17,12 @@ sealed interface Incoming {
   /** A gap a policy recorded, to go through the window in order with the events. */
   record Gap(ResumePosition at, String note) implements Incoming {}
 
-  /** A document a snapshot copied, of a collection with this shard key (null: not sharded). */
-  record Copied(Document document, ResumePosition.Snapshot snapshot, BsonDocument shardKey) implements Incoming {}
+  /**
+   * A document a snapshot copied from {@code namespace}, a collection with this shard key (null: not
+   * sharded). {@code snapshot} names the namespace when the target has many collections.
+   */
+  record Copied(Document document, com.mongodb.MongoNamespace namespace, ResumePosition.Snapshot snapshot, BsonDocument shardKey)
+      implements Incoming {}
 
   /** The snapshot's last document is delivered; changes up to {@code until} were made while it ran. */
   record Copy(ResumePosition.Snapshot snapshot, BsonTimestamp until, String note) implements Incoming {}

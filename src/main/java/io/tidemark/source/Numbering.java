@@ -43,9 +43,9 @@ final class Numbering {
       return List.of(new StreamElement.Gap(++state.seqNr, gap.at(), gap.note()));
     }
     if (arrived instanceof Incoming.Copied copied) {
-      ChangeEnvelope envelope = ChangeEnvelope.snapshot(++state.seqNr,
-          new com.mongodb.MongoNamespace(definition.target().database(), definition.target().collection()),
-          copied.snapshot().at(), copied.document(), copied.shardKey());
+      ChangeEnvelope envelope = copied.snapshot().namespace() == null
+          ? ChangeEnvelope.snapshot(++state.seqNr, copied.namespace(), copied.snapshot().at(), copied.document(), copied.shardKey())
+          : ChangeEnvelope.snapshotOfMany(++state.seqNr, copied.namespace(), copied.snapshot().at(), copied.document(), copied.shardKey());
       state.lastDeliveryNanos = System.nanoTime();
       definition.progress().onDocument();
       return List.of(envelope);

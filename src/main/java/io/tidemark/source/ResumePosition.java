@@ -44,7 +44,24 @@ public sealed interface ResumePosition {
 
   /** Copy the collection's documents with {@code _id} after {@code after} (null: all), then stream from {@code at}. */
   static ResumePosition snapshot(BsonTimestamp at, BsonValue after) {
-    return new Snapshot(at, after);
+    return new Snapshot(at, null, after);
+  }
+
+  /**
+   * Copy the collections of a database or deployment target from {@code namespace} on (null: from the
+   * first), that collection's documents after {@code after} (null: all), then stream from {@code at}.
+   */
+  static ResumePosition snapshot(BsonTimestamp at, String namespace, BsonValue after) {
+    return new Snapshot(at, namespace, after);
+  }
+
+  /**
+   * The snapshot position a checkpoint's progress document stands for: {@code {}}, {@code {_id: ...}},
+   * or, for a target of many collections, {@code {ns: "<db>.<collection>", _id: ...}}.
+   */
+  static ResumePosition snapshotFrom(BsonTimestamp at, BsonDocument progress) {
+    String namespace = progress.isString("ns") ? progress.getString("ns").getValue() : null;
+    return new Snapshot(at, namespace, progress.get("_id"));
   }
 
   static ResumePosition now() {
@@ -90,9 +107,11 @@ public sealed interface ResumePosition {
   /**
    * A snapshot in progress: the documents after {@code _id} {@code after} (all when null) are still
    * to be copied; the change stream then opens at {@code at}, the operation time taken before the
-   * copy started, so a change made during the copy is seen at least once.
+   * copy started, so a change made during the copy is seen at least once. A target of many
+   * collections copies them one after another in namespace order: {@code namespace} is the one in
+   * progress (those before it are done; null: none begun), and {@code after} lies in it.
    */
-  record Snapshot(BsonTimestamp at, BsonValue after) implements ResumePosition {
+  record Snapshot(BsonTimestamp at, String namespace, BsonValue after) implements ResumePosition {
     public Snapshot {
       java.util.Objects.requireNonNull(at, "at");
     }
@@ -108,9 +127,18 @@ public sealed interface ResumePosition {
       return new StartAtOperationTime(at);
     }
 
+    /** As a checkpoint keeps it: {@code {}}, {@code {_id: ...}}, {@code {ns: ...}} or {@code {ns: ..., _id: ...}}. */
+    public BsonDocument progress() {
+      BsonDocument progress = new BsonDocument();
+      if (namespace != null) progress.append("ns", new org.bson.BsonString(namespace));
+      if (after != null) progress.append("_id", after);
+      return progress;
+    }
+
     @Override
     public String describe() {
-      return "snapshot " + (after == null ? "from the first _id" : "after _id " + new BsonDocument("_id", after).toJson())
+      String in = namespace == null ? "" : " of " + namespace;
+      return "snapshot " + (after == null ? "from the first _id" + in : "after _id " + new BsonDocument("_id", after).toJson() + in)
           + ", then startAtOperationTime Timestamp(" + at.getTime() + ", " + at.getInc() + ")";
     }
   }

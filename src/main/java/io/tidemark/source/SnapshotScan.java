@@ -49,9 +49,9 @@ final class SnapshotScan {
   private record Cursor(BsonValue after, boolean exhausted) {}
 
   static Source<Document, NotUsed> create(
-      String stream, MongoClient client, ChangeStreamTarget target, BsonTimestamp at, BsonValue after, SnapshotSettings settings,
+      String stream, MongoClient client, com.mongodb.MongoNamespace namespace, BsonTimestamp at, BsonValue after, SnapshotSettings settings,
       SnapshotProgress progress, Materializer materializer) {
-    MongoCollection<Document> collection = client.getDatabase(target.database()).getCollection(target.collection())
+    MongoCollection<Document> collection = client.getDatabase(namespace.getDatabaseName()).getCollection(namespace.getCollectionName())
         .withReadConcern(ReadConcern.MAJORITY);
     CompletionStage<Optional<ClientSession>> session = causalSession(stream, client, at);
     return Source.completionStageSource(session.thenApply(afterTime -> Source.unfoldAsync(new Cursor(after, false), cursor -> cursor.exhausted()
@@ -60,8 +60,8 @@ final class SnapshotScan {
               if (documents.isEmpty()) return Optional.<Pair<Cursor, List<Document>>>empty();
               BsonValue last = documents.get(documents.size() - 1).toBsonDocument().get("_id");
               if (progress.logDue(settings.progressInterval)) {
-                log.info("snapshot - {}: {}, after _id {}", stream, progress.describe(),
-                    new org.bson.BsonDocument("_id", last).toJson());
+                log.info("snapshot - {}: {}, after _id {} of {}", stream, progress.describe(),
+                    new org.bson.BsonDocument("_id", last).toJson(), namespace);
               }
               return Optional.of(Pair.create(new Cursor(last, documents.size() < settings.batchSize), documents));
             }))

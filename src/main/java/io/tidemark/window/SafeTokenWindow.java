@@ -140,8 +140,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
     }
     if (at instanceof ResumePosition.Snapshot copy) {
       // A re-snapshot: the gap checkpoint already says "copy again", so a crash right after it still copies.
-      BsonDocument progress = copy.after() == null ? new BsonDocument() : new BsonDocument("_id", copy.after());
-      return new Checkpoint(stream, null, copy.at(), Instant.now(), 0, CheckpointKind.GAP, gap.note(), progress);
+      return new Checkpoint(stream, null, copy.at(), Instant.now(), 0, CheckpointKind.GAP, gap.note(), copy.progress());
     }
     return new Checkpoint(stream, null, gap.clusterTime(), Instant.now(), 0, CheckpointKind.GAP, gap.note(), null);
   }

@@ -91,4 +91,29 @@ class KafkaCheckpointRecordTest {
     // A copied document and a later event of its key: the event is newer.
     assertThat(KeyPosition.of(Envelopes.event(1, 1, "k")).compareTo(copied9)).isPositive();
   }
+
+  @Test
+  void inACopyOfManyCollectionsAPositionIsLetGoOnlyOnceItsCollectionIsDoneOrPassedInIt() {
+    BsonTimestamp time = new BsonTimestamp(1_700_000_000, 1);
+    MongoNamespace customers = new MongoNamespace("shop", "customers");
+    MongoNamespace orders = new MongoNamespace("shop", "orders");
+    KeyPosition customer9 = KeyPosition.of(ChangeEnvelope.snapshotOfMany(1, customers, time, new Document("_id", 9), null));
+    KeyPosition order5 = KeyPosition.of(ChangeEnvelope.snapshotOfMany(2, orders, time, new Document("_id", 5), null));
+    KeyPosition order9 = KeyPosition.of(ChangeEnvelope.snapshotOfMany(3, orders, time, new Document("_id", 9), null));
+    Checkpoint customersThrough7 = Checkpoint.atOperationTime("s", time).as(CheckpointKind.SNAPSHOT, null)
+        .withSnapshot(new org.bson.BsonDocument("ns", new org.bson.BsonString("shop.customers")).append("_id", new BsonInt32(7)));
+    Checkpoint ordersThrough7 = Checkpoint.atOperationTime("s", time).as(CheckpointKind.SNAPSHOT, null)
+        .withSnapshot(new org.bson.BsonDocument("ns", new org.bson.BsonString("shop.orders")).append("_id", new BsonInt32(7)));
+    // customers comes first: _id 9 of orders is not passed by customers' _id 7, whatever the _ids say.
+    assertThat(customer9.passedBy(customersThrough7)).isFalse();
+    assertThat(order5.passedBy(customersThrough7)).as("a later collection").isFalse();
+    assertThat(customer9.passedBy(ordersThrough7)).as("an earlier collection, done").isTrue();
+    assertThat(order5.passedBy(ordersThrough7)).isTrue();
+    assertThat(order9.passedBy(ordersThrough7)).isFalse();
+    // Kept across a save and a read of the record.
+    Map<String, KeyPosition> positions = Map.of("{\"_id\": 9}", order9);
+    KafkaCheckpointRecord record = KafkaCheckpointRecord.none("s").next(ordersThrough7, positions, 5);
+    assertThat(KafkaCheckpointRecord.decode("s", "test", record.encode()).positions).containsExactlyEntriesOf(positions);
+    assertThat(order9.snapshotNamespace()).isEqualTo("shop.orders");
+  }
 }

@@ -396,6 +396,158 @@ class SnapshotIT {
     }
   }
 
+  /** A view of several collections: "collection/_id" to version, and how often each was copied. */
+  static final class ManyView {
+    final Map<String, Integer> versions = new ConcurrentHashMap<>();
+    final Map<String, AtomicInteger> copies = new ConcurrentHashMap<>();
+    final AtomicLong copied = new AtomicLong();
+
+    ChangeEnvelope apply(ChangeEnvelope event) {
+      if (event.documentKey() == null) return event;
+      String key = event.namespace().substring(event.namespace().indexOf('.') + 1) + "/" + event.documentKey().getInt32("_id").getValue();
+      if (event.isSnapshot()) {
+        copies.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+        copied.incrementAndGet();
+      }
+      Document full = event.fullDocument();
+      if ("delete".equals(event.operationType())) versions.remove(key);
+      else if (full != null) versions.put(key, full.getInteger("version"));
+      return event;
+    }
+
+    long copiesOf(String collection) {
+      return copies.entrySet().stream().filter(e -> e.getKey().startsWith(collection + "/")).mapToLong(e -> e.getValue().get()).sum();
+    }
+  }
+
+  private static Map<String, Integer> sources(FaultyMongo mongo, String database, List<String> collections) {
+    Map<String, Integer> versions = new HashMap<>();
+    for (String collection : collections) {
+      source(mongo.database(database).getCollection(collection)).forEach((id, version) -> versions.put(collection + "/" + id, version));
+    }
+    return versions;
+  }
+
+  private static PipelineBuilder<ChangeEnvelope> databasePipeline(String stream, String database, FaultyMongo mongo, CheckpointStore store) {
+    return Pipeline.named(stream)
+        .mongoUri(mongo.uri())
+        .database(database)
+        .namespaces(namespace -> !namespace.endsWith(".skipped"))
+        .fullDocument(FullDocument.UPDATE_LOOKUP)
+        .checkpoints(store)
+        .windowSettings(WINDOW)
+        .sourceSettings(SourceSettings.create(ConfigFactory.load()).withRestartBackoff(Duration.ofMillis(50), Duration.ofMillis(200)))
+        .faults(quiet())
+        .startup(StartupMode.SNAPSHOT_THEN_STREAM)
+        .snapshotSettings(SnapshotSettings.defaults().withBatchSize(BATCH).withProgressInterval(Duration.ofSeconds(1)));
+  }
+
+  /**
+   * A database target copies its collections that the namespace filter keeps, one after another,
+   * while a writer changes all of them; then streams: the view equals the kept collections, and the
+   * left-out collection is neither copied nor streamed.
+   */
+  @Test
+  void aSnapshotOfADatabaseCopiesTheKeptCollectionsThenStreams() throws Exception {
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "snapshot-database");
+    List<String> kept = List.of("accounts", "orders", "payments");
+    try (FaultyMongo mongo = FaultyMongo.embedded(EmbeddedSettings.defaults().withCommitBeforeAck(false))) {
+      for (String collection : kept) insert(mongo.database("many").getCollection(collection), 0, 3_000);
+      insert(mongo.database("many").getCollection("skipped"), 0, 500);
+      ManyView view = new ManyView();
+      PipelineControl control = databasePipeline("many", "many", mongo, InMemoryCheckpointStore.create())
+          .mapAsync(event -> CompletableFuture.completedFuture(view.apply(event)))
+          .run(system);
+      var progress = control.stats().snapshot();
+      AtomicLong writesDuringCopy = new AtomicLong();
+      CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+        Random random = new Random(16);
+        int afterCopy = 0;
+        for (int next = 3_000; afterCopy < 100; next++) {
+          boolean copying = progress.running();
+          for (String collection : List.of("accounts", "orders", "payments", "skipped")) {
+            MongoCollection<Document> target = mongo.database("many").getCollection(collection);
+            target.insertOne(new Document("_id", next).append("version", 0));
+            target.updateOne(Filters.eq("_id", random.nextInt(next)), Updates.inc("version", 1));
+          }
+          if (copying) writesDuringCopy.addAndGet(8);
+          if (progress.at() != null && !progress.running()) afterCopy++;
+        }
+      });
+      writer.get(120, TimeUnit.SECONDS);
+      Await.until(Duration.ofSeconds(60), () -> view.versions.equals(sources(mongo, "many", kept)),
+          () -> "the view equal to the three kept collections: " + view.versions.size() + " of " + sources(mongo, "many", kept).size());
+      await(control.drainAndStop());
+
+      assertThat(writesDuringCopy.get()).as("writes made while the copy ran").isPositive();
+      for (String collection : kept) {
+        assertThat(view.copiesOf(collection)).as("documents of %s copied", collection).isGreaterThanOrEqualTo(3_000);
+      }
+      assertThat(view.copiesOf("skipped")).as("the left-out collection is not copied").isZero();
+      assertThat(view.versions.keySet()).as("nor streamed").noneMatch(key -> key.startsWith("skipped/"));
+      assertThat(progress.copied()).as("documents the copy counted").isEqualTo(view.copied.get());
+      System.out.printf("snapshot of a database (3 of 4 collections, 9,000 documents) under writes: %d copied, %d writes during the copy%n",
+          view.copied.get(), writesDuringCopy.get());
+    } finally {
+      system.terminate();
+      system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * A database's copy killed in its second collection goes on in that collection after the last
+   * saved {@code _id}: the first collection is not copied again, and what is re-copied stays within
+   * the window and the checkpoint interval.
+   */
+  @Test
+  void aSnapshotOfADatabaseKilledInItsSecondCollectionGoesOnThere() throws Exception {
+    Config config = TestConfigs.h2Journal("snapshot_many_" + Long.toHexString(System.nanoTime())).withFallback(ConfigFactory.load());
+    List<String> collections = List.of("accounts", "orders", "payments");
+    try (FaultyMongo mongo = FaultyMongo.embedded(EmbeddedSettings.defaults().withCommitBeforeAck(false))) {
+      for (String collection : collections) insert(mongo.database("killed").getCollection(collection), 0, 6_000);
+      ManyView view = new ManyView();
+      ActorSystem<Void> first = ActorSystem.create(Behaviors.empty(), "snapshot-many-first", config);
+      java.util.concurrent.Executor slow = CompletableFuture.delayedExecutor(200, TimeUnit.MICROSECONDS);
+      PipelineControl firstRun = databasePipeline("killed", "killed", mongo, JdbcCheckpointStore.create(first))
+          .mapAsync(event -> CompletableFuture.supplyAsync(() -> view.apply(event), slow))
+          .run(first);
+      Await.until(Duration.ofSeconds(60), () -> view.copiesOf("orders") >= 2_000, () -> "2,000 documents of the second collection copied");
+      first.terminate(); // abrupt: no drain, no last checkpoint
+      first.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      Map<String, Integer> copiesBeforeCrash = new HashMap<>();
+      view.copies.forEach((key, n) -> copiesBeforeCrash.put(key, n.get()));
+      long accountsBefore = view.copiesOf("accounts");
+
+      ActorSystem<Void> second = ActorSystem.create(Behaviors.empty(), "snapshot-many-second", config);
+      try {
+        PipelineControl secondRun = databasePipeline("killed", "killed", mongo, JdbcCheckpointStore.create(second))
+            .mapAsync(event -> CompletableFuture.completedFuture(view.apply(event)))
+            .run(second);
+        ResumePosition resumed = await(secondRun.stats().started());
+        Await.until(Duration.ofSeconds(60), () -> view.versions.equals(sources(mongo, "killed", collections)),
+            () -> "the view equal to the source: " + view.versions.size() + " of 18000");
+        await(secondRun.drainAndStop());
+
+        assertThat(resumed).isInstanceOf(ResumePosition.Snapshot.class);
+        ResumePosition.Snapshot snapshot = (ResumePosition.Snapshot) resumed;
+        assertThat(snapshot.namespace()).as("the second run goes on in the second collection").isEqualTo("killed.orders");
+        assertThat(snapshot.after()).as("after its last saved _id").isNotNull();
+        assertThat(view.copiesOf("accounts")).as("the first collection, done, is not copied again").isEqualTo(accountsBefore);
+        long recopied = view.copies.entrySet().stream()
+            .mapToLong(e -> e.getValue().get() - copiesBeforeCrash.getOrDefault(e.getKey(), 0))
+            .filter(n -> n > 0)
+            .sum() - view.copies.keySet().stream().filter(key -> !copiesBeforeCrash.containsKey(key)).count();
+        assertThat(recopied).as("documents copied again after the crash").isLessThanOrEqualTo(WINDOW.replayBound());
+        assertThat(view.copies).hasSize(18_000);
+        System.out.printf("database snapshot killed in its second collection; resumed %s; %d re-copied (bound %d)%n",
+            resumed.describe(), recopied, WINDOW.replayBound());
+      } finally {
+        second.terminate();
+        second.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      }
+    }
+  }
+
   private static BsonTimestamp operationTime(FaultyMongo mongo) {
     return mongo.database(DB).runCommand(new Document("ping", 1)).get("operationTime", BsonTimestamp.class);
   }

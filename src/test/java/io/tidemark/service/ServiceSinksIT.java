@@ -145,6 +145,48 @@ class ServiceSinksIT {
     }
   }
 
+  /**
+   * A database stream with an include list and {@code startup = snapshot-then-stream}: the kept
+   * collections' documents are copied (as Debezium's read events, {@code op = r}), collection after
+   * collection, the left-out one is not, and the changes after the copy follow.
+   */
+  @Test
+  void aSnapshotOfTheIncludedCollectionsThenTheirChanges(@TempDir Path dir) throws Exception {
+    Path out = dir.resolve("many");
+    for (String collection : List.of("customers", "orders", "orders_tmp")) {
+      for (int i = 0; i < 20; i++) await(client.getDatabase("many_db").getCollection(collection).insertOne(new Document("_id", i)));
+    }
+    run("""
+        tidemark.streams.many-debezium {
+          source {
+            database = many_db
+            include-namespaces = ["many_db[.](customers|orders)"]
+            startup = snapshot-then-stream
+          }
+          format = debezium
+          sink { type = file, directory = "%s" }
+        }
+        """.formatted(out.toString().replace("\\", "\\\\")),
+        () -> {
+          // After the copy, so that the inserts are changes only (one made during the copy may be copied too).
+          Await.until(Duration.ofSeconds(30), () -> lines(out).size() >= 40, () -> "the 40 copied documents in " + out);
+          for (String collection : List.of("customers", "orders", "orders_tmp")) {
+            await(client.getDatabase("many_db").getCollection(collection).insertOne(new Document("_id", 100)));
+          }
+        },
+        () -> lines(out).size() >= 42, () -> "40 copied documents and 2 inserts in " + out + ": " + lines(out).size());
+    List<BsonDocument> envelopes = lines(out).stream().map(BsonDocument::parse).toList();
+    assertThat(envelopes).hasSize(42);
+    List<String> seen = envelopes.stream()
+        .map(e -> e.getString("op").getValue() + " " + e.getDocument("source").getString("collection").getValue()).toList();
+    List<String> expected = new ArrayList<>();
+    for (int i = 0; i < 20; i++) expected.add("r customers");
+    for (int i = 0; i < 20; i++) expected.add("r orders");
+    expected.add("c customers");
+    expected.add("c orders");
+    assertThat(seen).as("the copy, collection after collection, then the changes").isEqualTo(expected);
+  }
+
   /** The embedded server has no pre-images: a stream that asks for them when available runs, and before stays null. */
   @Test
   void debeziumEnvelopesWithPreImagesAskedForWhenAvailable(@TempDir Path dir) throws Exception {

@@ -46,6 +46,7 @@ class StreamDefinitionTest {
           match = "{\\"fullDocument.status\\": \\"paid\\"}"
           full-document = updateLookup
           full-document-before-change = whenAvailable
+          startup = snapshot-then-stream
         }
         format = debezium
         sink { type = file, directory = "/tmp/out" }
@@ -54,6 +55,8 @@ class StreamDefinitionTest {
     assertThat(definition.target()).isEqualTo("shop.orders");
     assertThat(definition.fullDocument()).isEqualTo(FullDocument.UPDATE_LOOKUP);
     assertThat(definition.fullDocumentBeforeChange()).isEqualTo(FullDocumentBeforeChange.WHEN_AVAILABLE);
+    assertThat(definition.startup()).isEqualTo(io.tidemark.source.StartupMode.SNAPSHOT_THEN_STREAM);
+    assertThat(orders("source { database = shop }, sink { type = stdout }").startup()).as("unset: the pipeline's default").isNull();
     assertThat(definition.format()).isEqualTo(EventFormat.DEBEZIUM);
     assertThat(definition.sinkType()).isEqualTo("file");
     assertThat(definition.sink().getString("directory")).isEqualTo("/tmp/out");
@@ -94,6 +97,7 @@ class StreamDefinitionTest {
       source { match = "{status: " }, sink { type = stdout }             | invalid config key tidemark.streams.orders.source.match
       source { full-document = lookup }, sink { type = stdout }          | invalid config key tidemark.streams.orders.source.full-document = "lookup": expected default, updateLookup, whenAvailable, required
       source { full-document-before-change = on }, sink { type = stdout } | invalid config key tidemark.streams.orders.source.full-document-before-change = "on": expected off, whenAvailable, required
+      source { startup = snapshot }, sink { type = stdout }              | invalid config key tidemark.streams.orders.source.startup = "snapshot": expected stream-only, snapshot-then-stream, snapshot-only
       format = json, sink { type = stdout }                              | invalid config key tidemark.streams.orders.format = "json": expected relaxed-json, canonical-json, document or debezium
       source { database = shop }                                         | missing config key tidemark.streams.orders.sink: expected sink { type = file | jdbc | kafka | stdout
       sink { directory = x }                                             | missing config key tidemark.streams.orders.sink.type
@@ -139,7 +143,7 @@ class StreamDefinitionTest {
     assertThat(code).isEqualTo(Main.BAD_INPUT);
     assertThat(err.toString().strip().lines().toList()).containsExactly(
         "error: unknown config key tidemark.streams.orders.source.colection: expected one of collection, database,"
-            + " exclude-namespaces, full-document, full-document-before-change, include-namespaces, match, operation-types");
+            + " exclude-namespaces, full-document, full-document-before-change, include-namespaces, match, operation-types, startup");
     assertThat(List.of(out.toString())).containsExactly("");
   }
 }

@@ -50,17 +50,15 @@ class SnapshotSettingsTest {
         .isEqualTo(FaultSettings.Restart.RE_SNAPSHOT);
   }
 
+  /** What a snapshot of many collections copies is what the namespace filter keeps: set before the stages, after the target. */
   @Test
-  void aSnapshotOfAWholeDatabaseIsRefused() {
-    var builder = Pipeline.named("whole-db").mongoUri("mongodb://127.0.0.1:1").database("shop")
-        .checkpoints(InMemoryCheckpointStore.create());
-    assertThatThrownBy(() -> builder.startup(StartupMode.SNAPSHOT_THEN_STREAM).run(testKit.system()))
+  void theNamespacesToCopyAreNarrowedBeforeTheStagesAndAfterTheTarget() {
+    assertThatThrownBy(() -> Pipeline.named("late").database("shop").map(event -> event).namespaces(ns -> true))
         .isInstanceOf(TidemarkException.class)
-        .hasMessageContaining("copies one collection")
-        .hasMessageContaining("shop.* is more than one collection");
-    assertThatThrownBy(() -> builder.faults(FaultSettings.defaults().onHistoryLost(FaultSettings.Restart.RE_SNAPSHOT)).run(testKit.system()))
+        .hasMessageContaining("namespaces(...) narrows what is watched: call it before the stages");
+    assertThatThrownBy(() -> Pipeline.named("early").namespaces(ns -> true))
         .isInstanceOf(TidemarkException.class)
-        .hasMessageContaining("re-snapshot policy copies one collection");
+        .hasMessageContaining("namespaces(...) needs what to watch first");
   }
 
   @Test
