@@ -2,15 +2,12 @@ package io.tidemark.cli;
 
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.Behaviors;
-import com.mongodb.reactivestreams.client.MongoClient;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import io.tidemark.Errors;
 import io.tidemark.TidemarkException;
 import io.tidemark.checkpoint.InMemoryCheckpointStore;
-import io.tidemark.connection.MongoConnector;
-import io.tidemark.connection.MongoSettings;
 import io.tidemark.pipeline.PipelineBuilder;
 import io.tidemark.pipeline.PipelineControl;
 import io.tidemark.service.ServiceConfig;
@@ -73,14 +70,11 @@ final class TailCommand implements Callable<Integer> {
     StreamDefinition tail = definition.withSink("stdout", stdout, chosen).withStartup(io.tidemark.source.StartupMode.STREAM_ONLY);
 
     String uri = loaded.getString("tidemark.mongodb.uri");
-    MongoSettings settings = MongoSettings.create(loaded);
     Config local = loaded.withValue("akka.actor.provider", ConfigValueFactory.fromAnyRef("local"));
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "tidemark-tail", local);
-    MongoClient client = null;
     try (ServiceStreams streams = ServiceStreams.create(system,
         new ServiceStreams.Checked(List.of(tail), Map.of(stream, checked.stages().get(stream)), checked.sinks()))) {
-      client = MongoConnector.connect(uri, settings.connectTimeout);
-      PipelineBuilder<?> pipeline = streams.pipeline(stream, client, InMemoryCheckpointStore.create(), null);
+      PipelineBuilder<?> pipeline = streams.pipeline(stream, uri, InMemoryCheckpointStore.create(), null);
       if (fromTime != null) pipeline = pipeline.startAtOperationTime(new BsonTimestamp((int) (long) fromTime, 0));
       if (token != null) pipeline = pipeline.startAfter(token);
       PipelineControl control = pipeline.run(system);
@@ -97,7 +91,6 @@ final class TailCommand implements Callable<Integer> {
       }
       return 0;
     } finally {
-      if (client != null) client.close();
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().join();
     }

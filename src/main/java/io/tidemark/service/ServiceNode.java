@@ -89,7 +89,7 @@ public final class ServiceNode {
     CheckpointStore checkpoints = JdbcCheckpointStore.create(system);
     TokenReplica replica = TokenReplica.create(system);
     TidemarkMetrics.get(system).configured(streams.names());
-    StreamShards.init(system, "service", streams.names(), stream -> streams.pipeline(stream, client, checkpoints, replica), error ->
+    StreamShards.init(system, "service", streams.names(), stream -> streams.pipeline(stream, uri, checkpoints, replica), error ->
         // The stream's consumer stays here, idle, so that the cluster does not start it again; the node's other
         // streams run on. /ready, /tidemark/streams, tidemark_stream_up and `status` show it until the node restarts.
         log.error("a stream stopped for good on a failure a person must fix; this node's other streams run on, /ready answers 503: {}."

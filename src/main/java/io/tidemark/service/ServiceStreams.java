@@ -1,7 +1,6 @@
 package io.tidemark.service;
 
 import akka.actor.typed.ActorSystem;
-import com.mongodb.reactivestreams.client.MongoClient;
 import com.typesafe.config.Config;
 import io.tidemark.Errors;
 import io.tidemark.TidemarkException;
@@ -92,11 +91,14 @@ public final class ServiceStreams implements AutoCloseable {
     return definitions.get(stream);
   }
 
-  /** The stream's pipeline, with a new attachment of its sink (a new fencing epoch where the sink has one). */
-  public PipelineBuilder<?> pipeline(String stream, MongoClient client, CheckpointStore checkpoints, CheckpointReplica replica) {
+  /**
+   * The stream's pipeline, with a new attachment of its sink (a new fencing epoch where the sink has
+   * one). Built from the URI, so that its heartbeats keep a quiet stream's checkpoint up with the oplog.
+   */
+  public PipelineBuilder<?> pipeline(String stream, String mongoUri, CheckpointStore checkpoints, CheckpointReplica replica) {
     StreamDefinition definition = definitions.get(stream);
     ConfiguredSink sink = sinks.get(stream);
-    PipelineBuilder<ChangeEnvelope> pipeline = Pipeline.named(stream).mongoClient(client);
+    PipelineBuilder<ChangeEnvelope> pipeline = Pipeline.named(stream).mongoUri(mongoUri);
     pipeline = definition.database() == null ? pipeline.deployment()
         : definition.collection() == null ? pipeline.database(definition.database())
         : pipeline.collection(definition.database(), definition.collection());

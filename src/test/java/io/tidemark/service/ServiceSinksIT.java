@@ -68,7 +68,7 @@ class ServiceSinksIT {
     ServiceStreams.Checked checked = ServiceStreams.check(config, getClass().getClassLoader());
     try (ServiceStreams service = ServiceStreams.create(system, checked)) {
       String name = service.names().get(0);
-      PipelineControl control = service.pipeline(name, client, InMemoryCheckpointStore.create(), null).run(system);
+      PipelineControl control = service.pipeline(name, mongo.connectionString(), InMemoryCheckpointStore.create(), null).run(system);
       control.stats().started().toCompletableFuture().get(30, TimeUnit.SECONDS);
       work.run();
       Await.until(Duration.ofSeconds(30), done, expected);
@@ -230,6 +230,35 @@ class ServiceSinksIT {
     assertThat(events).extracting(event -> event.getDocument("ns").getString("coll").getValue())
         .containsOnly("orders", "customers", "orders_tmp");
     assertThat(events.get(0).getDocument("fullDocument").getInt32("_id").getValue()).as("relaxed: a plain number").isZero();
+  }
+
+  /**
+   * A stream over a quiet collection, while other collections of the deployment are written: its
+   * checkpoint follows the oplog with heartbeats, so that it never falls off it for want of events.
+   */
+  @Test
+  void aQuietStreamsCheckpointFollowsTheDeploymentsWritesWithHeartbeats() throws Exception {
+    Config config = ConfigFactory.parseString("""
+        tidemark.pipeline.heartbeat.interval = 200ms
+        tidemark.streams.quiet { source { database = quiet_db, collection = idle }, sink { type = stdout } }
+        """).withFallback(ConfigFactory.load()).resolve();
+    ActorSystem<Void> quietSystem = ActorSystem.create(Behaviors.empty(), "service-quiet", config);
+    InMemoryCheckpointStore store = InMemoryCheckpointStore.create();
+    try (ServiceStreams service = ServiceStreams.create(quietSystem, ServiceStreams.check(config, getClass().getClassLoader()))) {
+      PipelineControl control = service.pipeline("quiet", mongo.connectionString(), store, null).run(quietSystem);
+      control.stats().started().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      for (int i = 0; i < 20; i++) await(client.getDatabase("quiet_db").getCollection("busy").insertOne(new Document("_id", i)));
+      org.bson.BsonTimestamp lastWrite = MongoConnector.first(client.getDatabase("admin").runCommand(new Document("ping", 1)))
+          .get(30, TimeUnit.SECONDS).get("operationTime", org.bson.BsonTimestamp.class);
+      Await.until(Duration.ofSeconds(30), () -> store.get("quiet").map(checkpoint -> checkpoint.clusterTime() != null
+              && checkpoint.clusterTime().compareTo(lastWrite) >= 0).orElse(false),
+          () -> "the quiet stream's checkpoint at or after the busy collection's last write " + lastWrite + ": " + store.get("quiet"));
+      assertThat(store.get("quiet").orElseThrow().kind()).isEqualTo(io.tidemark.checkpoint.CheckpointKind.HEARTBEAT);
+      control.drainAndStop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } finally {
+      quietSystem.terminate();
+      quietSystem.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
   }
 
   private static List<BsonDocument> printed(ByteArrayOutputStream captured) {
