@@ -92,6 +92,11 @@ public final class ServiceStreams implements AutoCloseable {
     return definitions.get(stream);
   }
 
+  /** The stream's sink, as its type's factory made it. */
+  public ConfiguredSink sink(String stream) {
+    return sinks.get(stream);
+  }
+
   /** The stream's pipeline, with a new attachment of its sink (a new fencing epoch where the sink has one). */
   public PipelineBuilder<?> pipeline(String stream, MongoClient client, CheckpointStore checkpoints, CheckpointReplica replica) {
     StreamDefinition definition = definitions.get(stream);
