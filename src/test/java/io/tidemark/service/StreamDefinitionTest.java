@@ -95,9 +95,9 @@ class StreamDefinitionTest {
       source { full-document = lookup }, sink { type = stdout }          | invalid config key tidemark.streams.orders.source.full-document = "lookup": expected default, updateLookup, whenAvailable, required
       source { full-document-before-change = on }, sink { type = stdout } | invalid config key tidemark.streams.orders.source.full-document-before-change = "on": expected off, whenAvailable, required
       format = json, sink { type = stdout }                              | invalid config key tidemark.streams.orders.format = "json": expected relaxed-json, canonical-json, document or debezium
-      source { database = shop }                                         | missing config key tidemark.streams.orders.sink: expected sink { type = file | jdbc | kafka | mongodb | stdout
+      source { database = shop }                                         | missing config key tidemark.streams.orders.sink: expected sink { type = file | http | jdbc | kafka | mongodb | stdout
       sink { directory = x }                                             | missing config key tidemark.streams.orders.sink.type
-      sink { type = elastic }                                            | invalid config key tidemark.streams.orders.sink.type: unknown sink type "elastic": expected one of file, jdbc, kafka, mongodb, stdout
+      sink { type = elastic }                                            | invalid config key tidemark.streams.orders.sink.type: unknown sink type "elastic": expected one of file, http, jdbc, kafka, mongodb, stdout
       sink { type = stdout }, stages = [1.5]                             | invalid config key tidemark.streams.orders.stages[0] = 1.5: expected a non-empty string
       sink { type = stdout }, stages = ["acme-stage"]                    | invalid config key tidemark.streams.orders.stages[0] = "acme-stage": expected a class name
       sink = stdout                                                      | invalid config key tidemark.streams.orders.sink = "stdout": expected an object
