@@ -91,6 +91,11 @@ public final class ServiceStreams implements AutoCloseable {
     return definitions.get(stream);
   }
 
+  /** The stream's sink, as its type's factory made it. */
+  public ConfiguredSink sink(String stream) {
+    return sinks.get(stream);
+  }
+
   /**
    * The stream's pipeline, with a new attachment of its sink (a new fencing epoch where the sink has
    * one). Built from the URI, so that its heartbeats keep a quiet stream's checkpoint up with the oplog.

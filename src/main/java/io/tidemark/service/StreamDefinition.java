@@ -28,7 +28,7 @@ import org.bson.json.JsonParseException;
  * source { database, collection, include-namespaces = [regex, ...], exclude-namespaces = [...], operation-types = [...],
  *          match = "&lt;Extended JSON of a $match&gt;", full-document, full-document-before-change }
  * format = relaxed-json | canonical-json | document | debezium
- * sink { type = stdout | file | jdbc | kafka | &lt;a plugin's&gt;, ... }
+ * sink { type = stdout | file | jdbc | kafka | mongodb | http | &lt;a plugin's&gt;, ... }
  * stages = ["com.acme.Enrich", ...]
  * </pre>
  * Without {@code collection} the stream watches the whole database; without {@code database}, the

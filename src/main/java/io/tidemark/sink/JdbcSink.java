@@ -43,6 +43,7 @@ import org.slf4j.LoggerFactory;
 public final class JdbcSink {
   private static final Logger log = LoggerFactory.getLogger(JdbcSink.class);
   private static final int CONFLICT_RETRIES = 3;
+  private static final int MYSQL_DUPLICATE_ENTRY = 1062;
 
   /** The user's writes for one event, on the sink's connection, inside its transaction. Do not commit. */
   @FunctionalInterface
@@ -58,6 +59,8 @@ public final class JdbcSink {
   private final AtomicLong skipped = new AtomicLong();
   private final AtomicLong conflicts = new AtomicLong();
   private volatile CompletableFuture<Long> epoch;
+  /** The target's kind, known once the epoch is taken. */
+  private volatile JdbcDialect dialect = JdbcDialect.OTHER;
 
   private JdbcSink(DataSource dataSource, String stream, Executor executor, JdbcSinkSettings settings) {
     this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
@@ -138,6 +141,7 @@ public final class JdbcSink {
 
   private long takeEpoch() {
     try (Connection connection = dataSource.getConnection()) {
+      dialect = JdbcDialect.of(connection);
       if (settings.createTables) createTables(connection);
       connection.setAutoCommit(false);
       try {
@@ -169,13 +173,18 @@ public final class JdbcSink {
     }
   }
 
+  /**
+   * The two tables, with the key columns as long as the database allows in a primary key
+   * ({@link JdbcDialect}): a documentKey up to 2,048 characters as JSON, 512 on MariaDB and MySQL.
+   */
   private void createTables(Connection connection) throws SQLException {
     try (Statement ddl = connection.createStatement()) {
       ddl.execute("CREATE TABLE IF NOT EXISTS " + settings.epochsTable
           + " (stream VARCHAR(255) NOT NULL PRIMARY KEY, epoch BIGINT NOT NULL)");
       ddl.execute("CREATE TABLE IF NOT EXISTS " + settings.positionsTable
-          + " (stream VARCHAR(255) NOT NULL, document_key VARCHAR(2048) NOT NULL, cluster_time BIGINT NOT NULL,"
-          + " resume_token VARCHAR(1024) NOT NULL, epoch BIGINT NOT NULL, PRIMARY KEY (stream, document_key))");
+          + " (stream VARCHAR(255) NOT NULL, document_key VARCHAR(" + dialect.positionKeyLength + ") NOT NULL,"
+          + " cluster_time BIGINT NOT NULL, resume_token VARCHAR(1024) NOT NULL, epoch BIGINT NOT NULL,"
+          + " PRIMARY KEY (stream, document_key))");
     }
   }
 
@@ -189,8 +198,12 @@ public final class JdbcSink {
           conflicts.incrementAndGet();
           continue;
         }
+        String tooLong = "22001".equals(e.getSQLState())
+            ? " (a value longer than its column: the positions table keeps documentKeys up to 2,048 characters as JSON,"
+                + " 512 on MariaDB and MySQL; see docs/sinks.md)"
+            : "";
         throw new SinkUnavailableException("stream '" + stream + "': the JDBC sink could not write event #" + event.seqNr()
-            + " (" + event.operationType() + " " + event.documentKey() + "): " + e.getMessage(), e);
+            + " (" + event.operationType() + " " + event.documentKey() + "): " + e.getMessage() + tooLong, e);
       }
     }
   }
@@ -199,6 +212,11 @@ public final class JdbcSink {
     EventPosition position = EventPosition.of(event);
     String key = EventPosition.keyOf(event);
     try (Connection connection = dataSource.getConnection()) {
+      if (dialect == JdbcDialect.MYSQL) {
+        // InnoDB's REPEATABLE READ locks the gap a missing key's SELECT ... FOR UPDATE finds, so two new
+        // keys in one gap deadlock; the row locks are what the sink needs, and READ COMMITTED keeps only those.
+        connection.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
+      }
       connection.setAutoCommit(false);
       try {
         long current = currentEpoch(connection);
@@ -258,10 +276,13 @@ public final class JdbcSink {
     }
   }
 
-  /** A unique-key race on a new key's position (23505), or a serialization failure (40001). */
+  /**
+   * A unique-key race on a new key's position (23505; MariaDB's and MySQL's duplicate entry, 23000 with
+   * error 1062), or a serialization failure or deadlock (40001).
+   */
   private static boolean isConflict(SQLException e) {
     String state = e.getSQLState();
-    return "23505".equals(state) || "40001".equals(state);
+    return "23505".equals(state) || "40001".equals(state) || ("23000".equals(state) && e.getErrorCode() == MYSQL_DUPLICATE_ENTRY);
   }
 
   private static void rollbackQuietly(Connection connection) {

@@ -139,14 +139,15 @@ final class JdbcSinkFactory implements SinkFactory {
       }
     }
 
+    /** The stream's table; its id as long as a primary key may be ({@link JdbcDialect}: 768 characters on MariaDB, 2,048 elsewhere). */
     private void createTable(Connection connection) throws SQLException {
-      String text = connection.getMetaData().getDatabaseProductName().toLowerCase(java.util.Locale.ROOT).contains("h2")
-          ? "CHARACTER LARGE OBJECT" : "TEXT";
+      JdbcDialect dialect = JdbcDialect.of(connection);
       try (Statement ddl = connection.createStatement()) {
         ddl.execute(upsert
-            ? "CREATE TABLE IF NOT EXISTS " + table + " (id VARCHAR(2048) NOT NULL PRIMARY KEY, document " + text + ")"
+            ? "CREATE TABLE IF NOT EXISTS " + table + " (id VARCHAR(" + dialect.rowKeyLength + ") NOT NULL PRIMARY KEY, document "
+                + dialect.text + ")"
             : "CREATE TABLE IF NOT EXISTS " + table + " (document_key VARCHAR(2048) NOT NULL, operation VARCHAR(32) NOT NULL,"
-                + " cluster_time BIGINT NOT NULL, resume_token VARCHAR(1024), event " + text + ")");
+                + " cluster_time BIGINT NOT NULL, resume_token VARCHAR(1024), event " + dialect.text + ")");
       }
       tableReady = true;
     }

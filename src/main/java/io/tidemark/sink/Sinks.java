@@ -10,7 +10,7 @@ import java.util.TreeMap;
 
 /**
  * The sink types a stream can name in {@code sink.type}: the built-in ones ({@code stdout},
- * {@code file}, {@code jdbc}, {@code kafka}) and those of plugins, {@link SinkFactory}
+ * {@code file}, {@code jdbc}, {@code kafka}, {@code mongodb}, {@code http}) and those of plugins, {@link SinkFactory}
  * implementations listed in a jar's {@code META-INF/services/io.tidemark.sink.SinkFactory}. A
  * plugin cannot replace a built-in type, and two plugins cannot claim one type.
  */
@@ -24,7 +24,8 @@ public final class Sinks {
   /** The built-in types only. */
   public static Sinks builtIn() {
     Map<String, SinkFactory> factories = new TreeMap<>();
-    for (SinkFactory factory : List.of(new StdoutSinkFactory(), new FileSinkFactory(), new JdbcSinkFactory(), new KafkaSinkFactory())) {
+    for (SinkFactory factory : List.of(new StdoutSinkFactory(), new FileSinkFactory(), new JdbcSinkFactory(), new KafkaSinkFactory(),
+        new MongoSinkFactory(), new HttpSinkFactory())) {
       factories.put(factory.type(), factory);
     }
     return new Sinks(factories);

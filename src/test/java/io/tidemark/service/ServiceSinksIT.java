@@ -283,21 +283,37 @@ class ServiceSinksIT {
     }
   }
 
+  /** The service's upsert table on MariaDB: its id is VARCHAR(768), the longest primary key InnoDB takes in utf8mb4. */
+  @Test
+  void jdbcSinkUpsertsIntoMariaDb() throws Exception {
+    Databases.requireMariaDb();
+    String database = Databases.createMariaDbDatabase("service_sink");
+    try {
+      jdbcUpsert("maria_db", Databases.mariaDbUrl(database), Databases.MARIADB_USER, Databases.MARIADB_PASSWORD);
+    } finally {
+      Databases.dropMariaDbDatabase(database);
+    }
+  }
+
   private void jdbcUpsert(String database, String url, String user) throws Exception {
+    jdbcUpsert(database, url, user, user.equals("sa") ? "" : Databases.PG_PASSWORD);
+  }
+
+  private void jdbcUpsert(String database, String url, String user, String password) throws Exception {
     run("""
         tidemark.streams.orders-table {
           source { database = %s, collection = orders, full-document = updateLookup }
           format = document
           sink { type = jdbc, url = "%s", user = "%s", password = "%s", table = orders_copy }
         }
-        """.formatted(database, url, user, user.equals("sa") ? "" : Databases.PG_PASSWORD),
+        """.formatted(database, url, user, password),
         () -> workload(database),
-        () -> rows(url, user, "SELECT COUNT(*) FROM orders_copy") == 25
-            && rows(url, user, "SELECT COUNT(*) FROM orders_copy WHERE id IN ('{\"_id\": 10}', '{\"_id\": 14}')") == 0
-            && rows(url, user, "SELECT COUNT(*) FROM orders_copy WHERE document LIKE '%renamed 9%'") == 1,
+        () -> rows(url, user, password, "SELECT COUNT(*) FROM orders_copy") == 25
+            && rows(url, user, password, "SELECT COUNT(*) FROM orders_copy WHERE id IN ('{\"_id\": 10}', '{\"_id\": 14}')") == 0
+            && rows(url, user, password, "SELECT COUNT(*) FROM orders_copy WHERE document LIKE '%renamed 9%'") == 1,
         () -> "25 orders in orders_copy of " + url + ", 10..14 deleted, 9 renamed");
-    assertThat(rows(url, user, "SELECT COUNT(*) FROM orders_copy")).isEqualTo(25);
-    try (Connection connection = DriverManager.getConnection(url, user, user.equals("sa") ? "" : Databases.PG_PASSWORD);
+    assertThat(rows(url, user, password, "SELECT COUNT(*) FROM orders_copy")).isEqualTo(25);
+    try (Connection connection = DriverManager.getConnection(url, user, password);
         Statement select = connection.createStatement();
         ResultSet row = select.executeQuery("SELECT document FROM orders_copy WHERE id = '{\"_id\": 3}'")) {
       assertThat(row.next()).isTrue();
@@ -320,7 +336,11 @@ class ServiceSinksIT {
   }
 
   private static long rows(String url, String user, String query) {
-    try (Connection connection = DriverManager.getConnection(url, user, user.equals("sa") ? "" : Databases.PG_PASSWORD);
+    return rows(url, user, user.equals("sa") ? "" : Databases.PG_PASSWORD, query);
+  }
+
+  private static long rows(String url, String user, String password, String query) {
+    try (Connection connection = DriverManager.getConnection(url, user, password);
         Statement select = connection.createStatement();
         ResultSet row = select.executeQuery(query)) {
       return row.next() ? row.getLong(1) : 0;

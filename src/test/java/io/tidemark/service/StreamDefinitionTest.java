@@ -99,9 +99,9 @@ class StreamDefinitionTest {
       source { full-document-before-change = on }, sink { type = stdout } | invalid config key tidemark.streams.orders.source.full-document-before-change = "on": expected off, whenAvailable, required
       source { startup = snapshot }, sink { type = stdout }              | invalid config key tidemark.streams.orders.source.startup = "snapshot": expected stream-only, snapshot-then-stream, snapshot-only
       format = json, sink { type = stdout }                              | invalid config key tidemark.streams.orders.format = "json": expected relaxed-json, canonical-json, document or debezium
-      source { database = shop }                                         | missing config key tidemark.streams.orders.sink: expected sink { type = file | jdbc | kafka | stdout
+      source { database = shop }                                         | missing config key tidemark.streams.orders.sink: expected sink { type = file | http | jdbc | kafka | mongodb | stdout
       sink { directory = x }                                             | missing config key tidemark.streams.orders.sink.type
-      sink { type = elastic }                                            | invalid config key tidemark.streams.orders.sink.type: unknown sink type "elastic": expected one of file, jdbc, kafka, stdout
+      sink { type = elastic }                                            | invalid config key tidemark.streams.orders.sink.type: unknown sink type "elastic": expected one of file, http, jdbc, kafka, mongodb, stdout
       sink { type = stdout }, stages = [1.5]                             | invalid config key tidemark.streams.orders.stages[0] = 1.5: expected a non-empty string
       sink { type = stdout }, stages = ["acme-stage"]                    | invalid config key tidemark.streams.orders.stages[0] = "acme-stage": expected a class name
       sink = stdout                                                      | invalid config key tidemark.streams.orders.sink = "stdout": expected an object

@@ -130,6 +130,6 @@ class EventFormatTest {
     assertThatThrownBy(() -> sinks.forType("elastic"))
         .isInstanceOf(TidemarkException.class)
         .hasMessageContaining("unknown sink type \"elastic\"")
-        .hasMessageContaining("file, jdbc, kafka, stdout");
+        .hasMessageContaining("file, http, jdbc, kafka, mongodb, stdout");
   }
 }
