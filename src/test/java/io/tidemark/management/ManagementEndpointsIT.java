@@ -100,6 +100,14 @@ class ManagementEndpointsIT {
     return response.body();
   }
 
+  private HttpResponse<String> metricsAccepting(String accept) throws Exception {
+    HttpResponse<String> response = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).header("Accept", accept).GET().build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(response.statusCode()).isEqualTo(200);
+    return response;
+  }
+
   /** The Prometheus text format, parsed: "name{labels}" to value; HELP and TYPE lines checked on the way. */
   private static Map<String, Double> parse(String text) {
     Map<String, Double> samples = new HashMap<>();
@@ -140,6 +148,29 @@ class ManagementEndpointsIT {
         .as("nothing truncated yet: the checkpoint is as far from the oldest entry as the window allows")
         .isBetween(0.0, metrics.get("tidemark_oplog_window_seconds" + stream));
     assertThat(metrics.get("tidemark_oplog_usage_ratio" + stream)).isBetween(0.0, 1.0);
+  }
+
+  @Test
+  void metricsAreOpenMetricsWhenTheScraperAcceptsIt() throws Exception {
+    // What Prometheus 2.x sends by default: OpenMetrics first, the text format as a fallback.
+    HttpResponse<String> response = metricsAccepting(
+        "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1");
+    assertThat(response.headers().firstValue("Content-Type").orElse("")).isEqualToIgnoringCase("application/openmetrics-text; version=1.0.0; charset=utf-8");
+    assertThat(response.body()).contains("# TYPE tidemark_events counter\n")
+        .contains("tidemark_events_total{stream=\"orders\"} " + (EVENTS + 1) + ".0\n")
+        .endsWith("# EOF\n");
+  }
+
+  @Test
+  void metricsAreTheTextFormatWhenTheScraperAsksForItOrForNothingElseServed() throws Exception {
+    for (String accept : List.of("text/plain;version=0.0.4", "*/*",
+        // Protobuf is not served: the text format stands in.
+        "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited")) {
+      HttpResponse<String> response = metricsAccepting(accept);
+      assertThat(response.headers().firstValue("Content-Type").orElse("")).as(accept).isEqualToIgnoringCase("text/plain; version=0.0.4; charset=utf-8");
+      assertThat(response.body()).as(accept).contains("# TYPE tidemark_events_total counter\n").doesNotContain("# EOF");
+      assertThat(parse(response.body())).as(accept).containsEntry("tidemark_events_total{stream=\"orders\"}", (double) EVENTS + 1);
+    }
   }
 
   @Test
