@@ -32,6 +32,7 @@ public final class StreamStatus {
     Checkpoint safePosition = safe == null ? null : SafeTokenWindow.checkpointAt(control.stream(), safe);
     status.put("safeToken", safePosition == null || safePosition.resumeToken() == null ? null : safePosition.resumeToken().toJson());
     status.put("inFlight", window.inFlight());
+    status.put("windowCapacity", window.capacity() == 0 ? null : window.capacity());
     status.put("restarts", control.stats().restarts());
     status.put("deadLetters", control.stats().deadLetters());
     status.put("replayedEvents", window.replayed());

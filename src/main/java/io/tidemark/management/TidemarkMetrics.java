@@ -50,6 +50,11 @@ public final class TidemarkMetrics implements Extension {
     });
     gauge("tidemark_window_in_flight", "Events in the window: admitted and not yet behind the safe event.",
         (stats, emit) -> emit.accept((double) stats.window().inFlight(), null));
+    gauge("tidemark_window_capacity",
+        "The window's size N (tidemark.pipeline.window-size): the most events in flight at once; in flight over capacity is how full it is.",
+        (stats, emit) -> {
+          if (stats.window().capacity() > 0) emit.accept((double) stats.window().capacity(), null);
+        });
     counter("tidemark_replayed_events", "Events admitted again after a restart in this process.", stats -> stats.window().replayed());
     counter("tidemark_restarts", "Restarts after a failing stage (retry policy).", PipelineStats::restarts);
     counter("tidemark_dead_letters", "Events recorded in the dead-letter store.", PipelineStats::deadLetters);

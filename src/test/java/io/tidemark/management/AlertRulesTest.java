@@ -53,7 +53,7 @@ class AlertRulesTest {
 
   @Test
   void theRulesAreValid() throws Exception {
-    assertThat(promtool("check", "rules", RULES.toString())).contains("SUCCESS: 10 rules found");
+    assertThat(promtool("check", "rules", RULES.toString())).contains("SUCCESS: 11 rules found");
   }
 
   @Test

@@ -16,6 +16,7 @@ import io.tidemark.pipeline.PipelineControl;
 import io.tidemark.source.FaultSettings;
 import io.tidemark.testkit.FailCommand;
 import io.tidemark.testkit.FaultyMongo;
+import io.tidemark.window.WindowSettings;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.URI;
@@ -47,6 +48,7 @@ import org.junit.jupiter.api.io.TempDir;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ManagementEndpointsIT {
   private static final int EVENTS = 25;
+  private static final int WINDOW = 64;
   private static final Pattern SAMPLE = Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{[^}]*\\})?\\s+(\\S+)$");
 
   private final int port = Clusters.freePort();
@@ -70,6 +72,7 @@ class ManagementEndpointsIT {
         .collection("shop", "orders")
         .checkpoints(InMemoryCheckpointStore.create())
         .faults(FaultSettings.defaults().heartbeat(false, Duration.ofSeconds(10)))
+        .windowSettings(WindowSettings.create(testKit.system()).withSize(WINDOW))
         .mapAsync(event -> CompletableFuture.completedFuture(event))
         .run(testKit.system());
     control.stats().started().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -134,6 +137,7 @@ class ManagementEndpointsIT {
     String stream = "{stream=\"orders\"}";
     assertThat(metrics).containsEntry("tidemark_events_total" + stream, (double) EVENTS + 1);
     assertThat(metrics).containsEntry("tidemark_window_in_flight" + stream, 0.0);
+    assertThat(metrics).containsEntry("tidemark_window_capacity" + stream, (double) WINDOW);
     assertThat(metrics).containsEntry("tidemark_restarts_total" + stream, 0.0);
     assertThat(metrics).containsEntry("tidemark_dead_letters_total" + stream, 0.0);
     assertThat(metrics).containsEntry("tidemark_replayed_events_total" + stream, 0.0);
@@ -198,7 +202,8 @@ class ManagementEndpointsIT {
     StringWriter json = new StringWriter();
     assertThat(Main.execute(new String[] {"status", "--management", "127.0.0.1:" + port, "--json"}, new PrintWriter(json, true),
         new PrintWriter(new StringWriter(), true))).isZero();
-    assertThat(json.toString()).contains("\"eventsProcessed\" : " + (EVENTS + 1)).contains("\"failedCommands\"");
+    assertThat(json.toString()).contains("\"eventsProcessed\" : " + (EVENTS + 1)).contains("\"failedCommands\"")
+        .contains("\"windowCapacity\" : " + WINDOW);
   }
 
   @Test
