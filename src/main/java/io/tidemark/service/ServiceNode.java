@@ -1,14 +1,9 @@
 package io.tidemark.service;
 
 import akka.Done;
-import akka.actor.AddressFromURIString;
 import akka.actor.CoordinatedShutdown;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.Behaviors;
-import akka.cluster.typed.Cluster;
-import akka.cluster.typed.Join;
-import akka.cluster.typed.JoinSeedNodes;
-import akka.management.javadsl.AkkaManagement;
 import com.mongodb.reactivestreams.client.MongoClient;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueFactory;
@@ -31,8 +26,9 @@ import org.slf4j.LoggerFactory;
  * {@code tidemark.streams} has one consumer in the cluster, spread over the nodes by
  * {@link StreamShards}, and moved with its checkpoint and fencing when nodes come and go. The
  * configuration, the sinks and the stage classes are checked before the node joins the cluster, so
- * a bad one stops it with a {@link TidemarkException} and the cluster never sees it. Without
- * {@code akka.cluster.seed-nodes} the node is a cluster of its own.
+ * a bad one stops it with a {@link TidemarkException} and the cluster never sees it. It joins as
+ * {@link ClusterJoin} says: Akka Cluster Bootstrap, the seed nodes, or, without any, a cluster of
+ * its own.
  */
 public final class ServiceNode {
   private static final Logger log = LoggerFactory.getLogger(ServiceNode.class);
@@ -51,7 +47,7 @@ public final class ServiceNode {
   /** Runs until stopped; returns after a graceful stop, throws what stopped it otherwise. */
   public void run() {
     ServiceStreams.Checked checked = ServiceStreams.check(config, plugins);
-    List<String> seeds = config.getStringList("akka.cluster.seed-nodes");
+    ClusterJoin.check(config);
     String uri = config.getString("tidemark.mongodb.uri");
     MongoSettings mongoSettings = MongoSettings.create(config);
     MongoConnector.parse(uri);
@@ -80,13 +76,13 @@ public final class ServiceNode {
       client.close();
       return CompletableFuture.completedFuture(Done.getInstance());
     });
-    startManagement(system);
-    Cluster cluster = Cluster.get(system);
-    if (seeds.isEmpty()) {
-      cluster.manager().tell(Join.create(cluster.selfMember().address()));
-    } else {
-      cluster.manager().tell(new JoinSeedNodes(seeds.stream().map(AddressFromURIString::parse).toList()));
+    try {
+      DemoJob.startManagement(system);
+    } catch (RuntimeException e) {
+      terminate(system); // its shutdown task closes the streams and the client
+      throw e;
     }
+    String joining = ClusterJoin.start(system, config);
     CheckpointStore checkpoints = JdbcCheckpointStore.create(system);
     TokenReplica replica = TokenReplica.create(system);
     StreamShards.init(system, "service", streams.names(), stream -> streams.pipeline(stream, client, checkpoints, replica), error -> {
@@ -94,20 +90,10 @@ public final class ServiceNode {
       log.error("a stream stopped on a failure a person must fix; stopping the node: {}", Errors.summary(error));
       shutdown.run(FATAL);
     });
-    log.info("service node up: {} stream(s) {}, {}", streams.names().size(), streams.names(),
-        seeds.isEmpty() ? "one-node cluster" : "joining " + seeds);
+    log.info("service node up: {} stream(s) {}, {}", streams.names().size(), streams.names(), joining);
     system.getWhenTerminated().toCompletableFuture().join();
     Throwable failure = fatal.get();
     if (failure != null) throw unwrapped(failure);
-  }
-
-  private static void startManagement(ActorSystem<?> system) {
-    try {
-      var uri = AkkaManagement.get(system.classicSystem()).start().toCompletableFuture().join();
-      log.info("management endpoints at {} (/alive, /ready, /cluster/members, /tidemark/streams)", uri);
-    } catch (RuntimeException e) {
-      log.warn("management endpoints not started ({}); set akka.management.http.port or --management-port", Errors.summary(e));
-    }
   }
 
   private static void terminate(ActorSystem<?> system) {
