@@ -14,62 +14,96 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "status",
     description = {
-      "Ask a running node, over its management port, for the streams it runs: how far behind they are",
-      "(lag), how long until their checkpoint falls off the oplog (headroom), the oplog window, the",
-      "window in flight, restarts and gaps."
+      "Ask any node of a running cluster, over its management port, for every stream of the cluster:",
+      "which node holds it, its state, how far behind it is (lag), how long until its checkpoint falls",
+      "off the oplog (headroom), the checkpoint's age, the window in flight, restarts and gaps; and",
+      "which nodes stand by or did not answer."
     },
     mixinStandardHelpOptions = true)
 final class StatusCommand implements Callable<Integer> {
   @Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--management", paramLabel = "HOST:PORT", description = "The node's management endpoint (default: 127.0.0.1:8558).")
+  @Option(names = "--management", paramLabel = "HOST:PORT", description = "The management endpoint of any node of the cluster (default: 127.0.0.1:8558).")
   String management = "127.0.0.1:8558";
 
-  @Option(names = "--json", description = "Print the node's answer as JSON.")
+  @Option(names = "--json", description = "Print the node's answer (/tidemark/cluster/streams) as JSON.")
   boolean json;
 
   @Override
   public Integer call() {
-    JsonNode body = new ManagementClient(management).get("/tidemark/streams");
+    JsonNode body = new ManagementClient(management).get("/tidemark/cluster/streams");
     PrintWriter out = spec.commandLine().getOut();
+    JsonNode nodes = body.path("nodes");
+    JsonNode streams = body.path("streams");
+    boolean problem = false;
+    for (JsonNode node : nodes) problem |= !node.path("answered").asBoolean();
+    for (JsonNode stream : streams) problem |= !"running".equals(stream.path("state").asText());
     if (json) {
       out.println(body.toPrettyString());
-      return 0;
+      return problem ? Main.PROBLEM_FOUND : 0;
     }
-    out.println("node " + body.path("node").asText("?"));
-    if (!body.path("streams").isArray() || body.path("streams").isEmpty()) {
-      out.println("no streams run on this node");
-      return 0;
+    long answered = 0;
+    for (JsonNode node : nodes) if (node.path("answered").asBoolean()) answered++;
+    out.println("node " + body.path("node").asText("?") + " (" + nodes.size() + " node" + (nodes.size() == 1 ? "" : "s")
+        + " in the cluster, " + answered + " answered)");
+    if (streams.isEmpty()) {
+      out.println("no streams in the cluster");
+    } else {
+      List<String[]> rows = new ArrayList<>();
+      rows.add(new String[] {"STREAM", "NODE", "STATE", "EVENTS", "LAG", "CHECKPOINT AGE", "HEADROOM", "OPLOG WINDOW", "IN FLIGHT", "RESTARTS", "GAPS"});
+      for (JsonNode stream : streams) {
+        rows.add(new String[] {
+          stream.path("stream").asText(),
+          hostPort(stream.get("node")),
+          stream.path("state").asText(),
+          stream.path("eventsProcessed").asText("-"),
+          seconds(stream.get("lagSeconds")),
+          seconds(stream.get("checkpointAgeSeconds")),
+          seconds(stream.get("headroomSeconds")),
+          seconds(stream.get("oplogWindowSeconds")),
+          inFlight(stream),
+          stream.path("restarts").asText("-"),
+          stream.path("gaps").asText("-")
+        });
+      }
+      CheckpointsCommand.Text.table(out, rows);
     }
-    List<String[]> rows = new ArrayList<>();
-    rows.add(new String[] {"STREAM", "STATE", "EVENTS", "LAG", "CHECKPOINT AGE", "HEADROOM", "OPLOG WINDOW", "IN FLIGHT", "RESTARTS", "GAPS"});
-    boolean failed = false;
-    for (JsonNode stream : body.get("streams")) {
-      failed |= "failed".equals(stream.path("state").asText());
-      rows.add(new String[] {
-        stream.path("stream").asText(),
-        stream.path("state").asText(),
-        stream.path("eventsProcessed").asText("-"),
-        seconds(stream.get("lagSeconds")),
-        seconds(stream.get("checkpointAgeSeconds")),
-        seconds(stream.get("headroomSeconds")),
-        seconds(stream.get("oplogWindowSeconds")),
-        stream.path("inFlight").asText("-"),
-        stream.path("restarts").asText("-"),
-        stream.path("gaps").asText("-")
-      });
+    List<String> standby = new ArrayList<>();
+    for (JsonNode node : nodes) {
+      if (node.path("answered").asBoolean() && node.path("holds").isEmpty()) standby.add(hostPort(node.get("node")));
     }
-    CheckpointsCommand.Text.table(out, rows);
-    for (JsonNode stream : body.get("streams")) {
-      if (stream.hasNonNull("failure")) out.println(stream.path("stream").asText() + " failed: " + stream.get("failure").asText());
+    if (!standby.isEmpty()) out.println("standing by (running no stream): " + String.join(", ", standby));
+    for (JsonNode node : nodes) {
+      if (!node.path("answered").asBoolean()) {
+        out.println(hostPort(node.get("node")) + " did not answer: " + node.path("noAnswer").asText("?"));
+      }
+    }
+    for (JsonNode stream : streams) {
+      String name = stream.path("stream").asText();
+      String state = stream.path("state").asText();
+      if (stream.hasNonNull("failure")) out.println(name + " " + state + " on " + hostPort(stream.get("node")) + ": " + stream.get("failure").asText());
+      if (stream.hasNonNull("reason")) out.println(name + " " + state + ": " + stream.get("reason").asText());
       JsonNode snapshot = stream.path("snapshot");
       if (!snapshot.isMissingNode() && "copying".equals(snapshot.path("state").asText())) {
-        out.println(stream.path("stream").asText() + " snapshot: " + snapshot.path("documentsCopied").asText() + " of ~"
+        out.println(name + " snapshot: " + snapshot.path("documentsCopied").asText() + " of ~"
             + snapshot.path("estimatedDocuments").asText("?") + " documents copied, " + snapshot.path("documentsPerSecond").asText("-")
             + " documents/s, ETA " + seconds(snapshot.get("etaSeconds")));
       }
     }
-    return failed ? Main.PROBLEM_FOUND : 0;
+    return problem ? Main.PROBLEM_FOUND : 0;
+  }
+
+  /** {@code akka://tidemark@10.0.0.5:25520} as {@code 10.0.0.5:25520}; "-" for none. */
+  static String hostPort(JsonNode address) {
+    if (address == null || address.isNull()) return "-";
+    String text = address.asText();
+    int at = text.indexOf('@');
+    return at < 0 ? text : text.substring(at + 1);
+  }
+
+  private static String inFlight(JsonNode stream) {
+    String inFlight = stream.path("inFlight").asText("-");
+    return stream.hasNonNull("windowCapacity") ? inFlight + "/" + stream.get("windowCapacity").asText() : inFlight;
   }
 
   private static String seconds(JsonNode value) {

@@ -2,6 +2,7 @@ package io.tidemark.cluster;
 
 import akka.Done;
 import akka.actor.typed.Behavior;
+import akka.actor.typed.PostStop;
 import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
@@ -63,6 +64,7 @@ public final class StreamConsumer extends AbstractBehavior<StreamConsumer.Comman
     this.pipeline = pipeline;
     this.onFatal = onFatal;
     context.getLog().info("stream '{}': consumer starting on {}", pipeline.stream(), context.getSystem().address());
+    NodeStreams.get(context.getSystem()).consumerChanged(pipeline.stream());
     PipelineControl started;
     try {
       started = pipeline.run(context.getSystem());
@@ -82,11 +84,19 @@ public final class StreamConsumer extends AbstractBehavior<StreamConsumer.Comman
         .build();
   }
 
-  /** Stopped for good: reported, idle, and kept alive so that nothing starts it again; a stop message ends it. */
-  private Behavior<Command> stoppedForGood() {
+  /**
+   * Stopped for good: reported (also to the cluster-wide status), idle, and kept alive so that
+   * nothing starts it again; a stop message ends it.
+   */
+  private Behavior<Command> stoppedForGood(Throwable why) {
+    NodeStreams.get(getContext().getSystem()).stoppedForGood(pipeline.stream(), Errors.summary(why));
     return Behaviors.receive(Command.class)
         .onMessage(Stop.class, stop -> Behaviors.stopped())
         .onMessage(Finished.class, finished -> Behaviors.same())
+        .onSignal(PostStop.class, stopped -> {
+          NodeStreams.get(getContext().getSystem()).consumerChanged(pipeline.stream());
+          return Behaviors.same();
+        })
         .build();
   }
 
@@ -109,12 +119,12 @@ public final class StreamConsumer extends AbstractBehavior<StreamConsumer.Comman
     if (error instanceof FencedException) {
       // Another consumer holds the stream now (this node was cut off, or is being replaced).
       getContext().getLog().warn("stream '{}': fenced: {}; this consumer stops", pipeline.stream(), error.getMessage());
-      return stoppedForGood();
+      return stoppedForGood(error);
     }
     if (error instanceof TidemarkException) {
       getContext().getLog().error("stream '{}': stopped for good: {}", pipeline.stream(), error.getMessage());
       onFatal.accept(error);
-      return stoppedForGood();
+      return stoppedForGood(error);
     }
     getContext().getLog().warn("stream '{}': failed ({}); restarting from the checkpoint with backoff", pipeline.stream(), Errors.summary(error));
     throw new StreamFailedException(pipeline.stream(), error);

@@ -30,6 +30,7 @@ public final class StreamShards {
     if (new HashSet<>(streams).size() != streams.size()) {
       throw new TidemarkException("stream names must be unique in '" + name + "': " + streams);
     }
+    NodeStreams.get(system).candidateFor(streams);
     ShardedDaemonProcess.get(system).init(
         StreamConsumer.Command.class,
         "tidemark-streams-" + name,
@@ -45,6 +46,7 @@ public final class StreamShards {
     if (new HashSet<>(pipelines.stream().map(PipelineBuilder::stream).toList()).size() != pipelines.size()) {
       throw new TidemarkException("stream names must be unique in '" + name + "': " + pipelines.stream().map(PipelineBuilder::stream).toList());
     }
+    NodeStreams.get(system).candidateFor(pipelines.stream().map(PipelineBuilder::stream).toList());
     ShardedDaemonProcess.get(system).init(
         StreamConsumer.Command.class,
         "tidemark-streams-" + name,

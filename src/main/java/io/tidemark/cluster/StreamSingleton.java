@@ -19,6 +19,7 @@ public final class StreamSingleton {
 
   public static ActorRef<StreamConsumer.Command> init(
       ActorSystem<?> system, PipelineBuilder<?> pipeline, Consumer<Throwable> onFatal) {
+    NodeStreams.get(system).candidateFor(java.util.List.of(pipeline.stream()));
     return ClusterSingleton.get(system)
         .init(
             SingletonActor.of(

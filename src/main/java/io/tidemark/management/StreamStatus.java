@@ -1,17 +1,52 @@
 package io.tidemark.management;
 
+import akka.actor.typed.ActorSystem;
 import io.tidemark.checkpoint.Checkpoint;
+import io.tidemark.cluster.NodeStreams;
 import io.tidemark.window.SafeTokenWindow;
 import io.tidemark.pipeline.PipelineControl;
 import io.tidemark.pipeline.RunningPipelines;
 import io.tidemark.window.WindowStats;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
-/** One stream's figures as this node sees them: what the status endpoint and the progress line show. */
+/**
+ * One stream's figures as this node sees them: what the status endpoints and the progress line
+ * show. Its state is {@code running}; {@code failed} (it stopped on a failure; a consumer in the
+ * cluster restarts it from its checkpoint); or {@code stopped} (its consumer here stopped for good:
+ * a failure a person must fix, or fenced out), each with its {@code failure}.
+ */
 @akka.annotation.InternalApi
 public final class StreamStatus {
   private StreamStatus() {}
+
+  /** Every stream this node runs, or saw stop on a failure, or whose consumer here stopped for good. */
+  public static List<Map<String, Object>> local(ActorSystem<?> system) {
+    Map<String, String> stopped = NodeStreams.get(system).stoppedForGood();
+    List<Map<String, Object>> streams = new ArrayList<>();
+    for (RunningPipelines.Entry entry : RunningPipelines.get(system).all()) {
+      Map<String, Object> status = of(entry);
+      String why = stopped.get(entry.control().stream());
+      if (why != null && entry.failed()) {
+        status.put("state", "stopped");
+        status.put("failure", why);
+      }
+      streams.add(status);
+    }
+    // A consumer refused before its pipeline ran (no figures): only its name, state and why.
+    stopped.forEach((stream, why) -> {
+      if (streams.stream().noneMatch(status -> stream.equals(status.get("stream")))) {
+        Map<String, Object> status = new LinkedHashMap<>();
+        status.put("stream", stream);
+        status.put("state", "stopped");
+        status.put("failure", why);
+        streams.add(status);
+      }
+    });
+    return streams;
+  }
 
   public static Map<String, Object> of(RunningPipelines.Entry entry) {
     PipelineControl control = entry.control();
@@ -32,6 +67,7 @@ public final class StreamStatus {
     Checkpoint safePosition = safe == null ? null : SafeTokenWindow.checkpointAt(control.stream(), safe);
     status.put("safeToken", safePosition == null || safePosition.resumeToken() == null ? null : safePosition.resumeToken().toJson());
     status.put("inFlight", window.inFlight());
+    status.put("windowCapacity", window.capacity() == 0 ? null : window.capacity());
     status.put("restarts", control.stats().restarts());
     status.put("deadLetters", control.stats().deadLetters());
     status.put("replayedEvents", window.replayed());

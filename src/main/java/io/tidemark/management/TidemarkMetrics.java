@@ -5,7 +5,9 @@ import akka.actor.typed.Extension;
 import akka.actor.typed.ExtensionId;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
-import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.config.EscapingScheme;
+import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
+import io.prometheus.metrics.expositionformats.ExpositionFormats;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.tidemark.checkpoint.Checkpoint;
@@ -16,7 +18,6 @@ import io.tidemark.window.WindowStats;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.function.BiConsumer;
 import java.util.function.ToDoubleFunction;
@@ -31,6 +32,7 @@ import java.util.function.ToDoubleFunction;
 @akka.annotation.InternalApi
 public final class TidemarkMetrics implements Extension {
   private final PrometheusRegistry registry = new PrometheusRegistry();
+  private final ExpositionFormats formats = ExpositionFormats.init();
   private final RunningPipelines pipelines;
   private final java.util.Set<String> configured = new java.util.concurrent.CopyOnWriteArraySet<>();
 
@@ -49,6 +51,11 @@ public final class TidemarkMetrics implements Extension {
     });
     gauge("tidemark_window_in_flight", "Events in the window: admitted and not yet behind the safe event.",
         (stats, emit) -> emit.accept((double) stats.window().inFlight(), null));
+    gauge("tidemark_window_capacity",
+        "The window's size N (tidemark.pipeline.window-size): the most events in flight at once; in flight over capacity is how full it is.",
+        (stats, emit) -> {
+          if (stats.window().capacity() > 0) emit.accept((double) stats.window().capacity(), null);
+        });
     counter("tidemark_replayed_events", "Events admitted again after a restart in this process.", stats -> stats.window().replayed());
     counter("tidemark_restarts", "Restarts after a failing stage (retry policy).", PipelineStats::restarts);
     counter("tidemark_dead_letters", "Events recorded in the dead-letter store.", PipelineStats::deadLetters);
@@ -125,15 +132,30 @@ public final class TidemarkMetrics implements Extension {
     return registry;
   }
 
-  /** The metrics in the Prometheus text format (version 0.0.4). */
-  public String scrape() {
+  /** A scrape's body and the content type of its format. */
+  public record Exposition(String contentType, byte[] body) {}
+
+  /**
+   * The metrics in the format an HTTP {@code Accept} header asks for, as the Prometheus client
+   * negotiates it: OpenMetrics 1.0 when the header accepts {@code application/openmetrics-text},
+   * otherwise (no header, {@code text/plain}, {@code *}{@code /*}) the Prometheus text format 0.0.4.
+   * The protobuf format is not built in: a header that asks for it gets OpenMetrics or text, by the
+   * same rule, from what else it accepts.
+   */
+  public Exposition scrape(String accept) {
+    ExpositionFormatWriter writer = formats.findWriter(accept);
+    if (!writer.isAvailable()) {
+      writer = formats.getOpenMetricsTextFormatWriter().accepts(accept)
+          ? formats.getOpenMetricsTextFormatWriter()
+          : formats.getPrometheusTextFormatWriter();
+    }
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try {
-      PrometheusTextFormatWriter.create().write(out, registry.scrape());
+      writer.write(out, registry.scrape(), EscapingScheme.fromAcceptHeader(accept));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return out.toString(StandardCharsets.UTF_8);
+    return new Exposition(writer.getContentType(), out.toByteArray());
   }
 
   private void counter(String name, String help, ToDoubleFunction<PipelineStats> value) {

@@ -226,9 +226,10 @@ public final class DemoJob {
 
   /**
    * Health, cluster management, status and metrics on the management port. A node without them would
-   * run unmonitored, so a port that cannot be bound fails the start.
+   * run unmonitored (and could not join through Akka Cluster Bootstrap), so a port that cannot be
+   * bound fails the start: the demo's, {@code node}'s and the service's ({@link ServiceNode}).
    */
-  private static void startManagement(ActorSystem<?> system) {
+  static void startManagement(ActorSystem<?> system) {
     Config management = system.settings().config().getConfig("akka.management.http");
     String host = management.getString("bind-hostname").isEmpty() ? management.getString("hostname") : management.getString("bind-hostname");
     String port = management.getValue("port").unwrapped().toString();

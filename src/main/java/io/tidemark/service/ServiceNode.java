@@ -1,14 +1,9 @@
 package io.tidemark.service;
 
 import akka.Done;
-import akka.actor.AddressFromURIString;
 import akka.actor.CoordinatedShutdown;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.Behaviors;
-import akka.cluster.typed.Cluster;
-import akka.cluster.typed.Join;
-import akka.cluster.typed.JoinSeedNodes;
-import akka.management.javadsl.AkkaManagement;
 import com.mongodb.reactivestreams.client.MongoClient;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueFactory;
@@ -31,10 +26,10 @@ import org.slf4j.LoggerFactory;
  * {@code tidemark.streams} has one consumer in the cluster, spread over the nodes by
  * {@link StreamShards}, and moved with its checkpoint and fencing when nodes come and go. The
  * configuration, the sinks and the stage classes are checked before the node joins the cluster, so
- * a bad one stops it with a {@link TidemarkException} and the cluster never sees it. Without
- * {@code akka.cluster.seed-nodes} the node is a cluster of its own. A stream that stops for good
- * while running (a failure a person must fix) stays stopped on this node and shows as failed; the
- * node and its other streams run on.
+ * a bad one stops it with a {@link TidemarkException} and the cluster never sees it. It joins as
+ * {@link ClusterJoin} says: Akka Cluster Bootstrap, the seed nodes, or, without any, a cluster of
+ * its own. A stream that stops for good while running (a failure a person must fix) stays stopped
+ * on this node and shows as failed; the node and its other streams run on.
  */
 public final class ServiceNode {
   private static final Logger log = LoggerFactory.getLogger(ServiceNode.class);
@@ -50,7 +45,7 @@ public final class ServiceNode {
   /** Runs until stopped; returns after a graceful stop. */
   public void run() {
     ServiceStreams.Checked checked = ServiceStreams.check(config, plugins);
-    List<String> seeds = config.getStringList("akka.cluster.seed-nodes");
+    ClusterJoin.check(config);
     String uri = config.getString("tidemark.mongodb.uri");
     MongoSettings mongoSettings = MongoSettings.create(config);
     MongoConnector.parse(uri);
@@ -79,13 +74,13 @@ public final class ServiceNode {
       client.close();
       return CompletableFuture.completedFuture(Done.getInstance());
     });
-    startManagement(system);
-    Cluster cluster = Cluster.get(system);
-    if (seeds.isEmpty()) {
-      cluster.manager().tell(Join.create(cluster.selfMember().address()));
-    } else {
-      cluster.manager().tell(new JoinSeedNodes(seeds.stream().map(AddressFromURIString::parse).toList()));
+    try {
+      DemoJob.startManagement(system);
+    } catch (RuntimeException e) {
+      terminate(system); // its shutdown task closes the streams and the client
+      throw e;
     }
+    String joining = ClusterJoin.start(system, config);
     CheckpointStore checkpoints = JdbcCheckpointStore.create(system);
     TokenReplica replica = TokenReplica.create(system);
     TidemarkMetrics.get(system).configured(streams.names());
@@ -95,17 +90,8 @@ public final class ServiceNode {
         log.error("a stream stopped for good on a failure a person must fix; this node's other streams run on, /ready answers 503: {}."
             + " Fix the cause, then restart this node: the stream starts again where the cluster places it", Errors.summary(error)));
     log.info("service node up: {} stream(s) {}, {}", streams.names().size(), streams.names(),
-        seeds.isEmpty() ? "one-node cluster" : "joining " + seeds);
+        joining);
     system.getWhenTerminated().toCompletableFuture().join();
-  }
-
-  private static void startManagement(ActorSystem<?> system) {
-    try {
-      var uri = AkkaManagement.get(system.classicSystem()).start().toCompletableFuture().join();
-      log.info("management endpoints at {} (/alive, /ready, /cluster/members, /tidemark/streams)", uri);
-    } catch (RuntimeException e) {
-      log.warn("management endpoints not started ({}); set akka.management.http.port or --management-port", Errors.summary(e));
-    }
   }
 
   private static void terminate(ActorSystem<?> system) {

@@ -295,7 +295,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
 
     @Override
     public void preStart() {
-      stats.startRun();
+      stats.startRun(window.capacity());
       // Every port may close before the last save is durable: the stage ends itself, explicitly.
       setKeepGoing(true);
       stats.snapshotsFrom(snapshots);

@@ -26,6 +26,7 @@ public final class WindowStats {
   private volatile org.bson.BsonValue replayedCopyThrough;
   private volatile StreamElement replicable;
   private volatile int inFlight;
+  private volatile int capacity;
   private volatile long lastCompletedClusterTime;
   private volatile Checkpoint lastSaved;
   private volatile StreamElement safe;
@@ -51,9 +52,10 @@ public final class WindowStats {
   /**
    * A new run of the pipeline begins (after a failing stage, or a new consumer in this process):
    * the events it admits up to the newest one admitted before are replays, and it has no safe
-   * position yet. The window calls it when it starts.
+   * position yet. The window calls it when it starts, with its size.
    */
-  void startRun() {
+  void startRun(int capacity) {
+    this.capacity = capacity;
     replayedThrough = admittedThrough;
     replayedCopyThrough = admittedCopyThrough;
     safe = null;
@@ -155,6 +157,14 @@ public final class WindowStats {
   /** Events in the window right now (admitted, not behind the safe position), markers included. */
   public int inFlight() {
     return inFlight;
+  }
+
+  /**
+   * The window's size N: the most events in flight at once ({@link #inFlight()} over it is how full
+   * the window is); 0 before the window first starts.
+   */
+  public int capacity() {
+    return capacity;
   }
 
   /**

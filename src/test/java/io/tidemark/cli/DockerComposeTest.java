@@ -288,7 +288,7 @@ class DockerComposeTest {
       String[] parts = port.split(":");
       hostPorts.add(parts[parts.length - 2]);
     }));
-    Set<String> paths = Set.of("/alive", "/ready", "/cluster/members", "/tidemark/streams", "/metrics");
+    Set<String> paths = Set.of("/alive", "/ready", "/cluster/members", "/tidemark/streams", "/tidemark/cluster/streams", "/metrics");
     Pattern serviceVerb = Pattern.compile(
         "docker compose (?:-f \\S+ )*(?:--profile \\S+ )?(?:up -d(?: --no-deps| --build)*|stop|start|kill -s KILL|run --rm|exec) ((?:[a-z][a-z0-9-]* ?)+)");
     Pattern address = Pattern.compile("127\\.0\\.0\\.1:(\\d+)(/[a-z/]*)?");

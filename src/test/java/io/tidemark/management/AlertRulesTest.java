@@ -54,7 +54,7 @@ class AlertRulesTest {
   @Test
   void theRulesAreValid() throws Exception {
     long rules = Files.readAllLines(RULES).stream().filter(line -> line.strip().startsWith("- alert:")).count();
-    assertThat(rules).as("alert rules in %s", RULES).isGreaterThanOrEqualTo(11);
+    assertThat(rules).as("alert rules in %s", RULES).isGreaterThanOrEqualTo(12);
     assertThat(promtool("check", "rules", RULES.toString())).contains("SUCCESS: " + rules + " rules found");
   }
 

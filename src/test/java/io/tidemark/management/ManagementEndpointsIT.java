@@ -16,6 +16,7 @@ import io.tidemark.pipeline.PipelineControl;
 import io.tidemark.source.FaultSettings;
 import io.tidemark.testkit.FailCommand;
 import io.tidemark.testkit.FaultyMongo;
+import io.tidemark.window.WindowSettings;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.URI;
@@ -47,6 +48,7 @@ import org.junit.jupiter.api.io.TempDir;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ManagementEndpointsIT {
   private static final int EVENTS = 25;
+  private static final int WINDOW = 64;
   private static final Pattern SAMPLE = Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{[^}]*\\})?\\s+(\\S+)$");
 
   private final int port = Clusters.freePort();
@@ -70,6 +72,7 @@ class ManagementEndpointsIT {
         .collection("shop", "orders")
         .checkpoints(InMemoryCheckpointStore.create())
         .faults(FaultSettings.defaults().heartbeat(false, Duration.ofSeconds(10)))
+        .windowSettings(WindowSettings.create(testKit.system()).withSize(WINDOW))
         .mapAsync(event -> CompletableFuture.completedFuture(event))
         .run(testKit.system());
     control.stats().started().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -100,6 +103,14 @@ class ManagementEndpointsIT {
     return response.body();
   }
 
+  private HttpResponse<String> metricsAccepting(String accept) throws Exception {
+    HttpResponse<String> response = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).header("Accept", accept).GET().build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(response.statusCode()).isEqualTo(200);
+    return response;
+  }
+
   /** The Prometheus text format, parsed: "name{labels}" to value; HELP and TYPE lines checked on the way. */
   private static Map<String, Double> parse(String text) {
     Map<String, Double> samples = new HashMap<>();
@@ -126,6 +137,7 @@ class ManagementEndpointsIT {
     String stream = "{stream=\"orders\"}";
     assertThat(metrics).containsEntry("tidemark_events_total" + stream, (double) EVENTS + 1);
     assertThat(metrics).containsEntry("tidemark_window_in_flight" + stream, 0.0);
+    assertThat(metrics).containsEntry("tidemark_window_capacity" + stream, (double) WINDOW);
     assertThat(metrics).containsEntry("tidemark_restarts_total" + stream, 0.0);
     assertThat(metrics).containsEntry("tidemark_dead_letters_total" + stream, 0.0);
     assertThat(metrics).containsEntry("tidemark_replayed_events_total" + stream, 0.0);
@@ -140,6 +152,29 @@ class ManagementEndpointsIT {
         .as("nothing truncated yet: the checkpoint is as far from the oldest entry as the window allows")
         .isBetween(0.0, metrics.get("tidemark_oplog_window_seconds" + stream));
     assertThat(metrics.get("tidemark_oplog_usage_ratio" + stream)).isBetween(0.0, 1.0);
+  }
+
+  @Test
+  void metricsAreOpenMetricsWhenTheScraperAcceptsIt() throws Exception {
+    // What Prometheus 2.x sends by default: OpenMetrics first, the text format as a fallback.
+    HttpResponse<String> response = metricsAccepting(
+        "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1");
+    assertThat(response.headers().firstValue("Content-Type").orElse("")).isEqualToIgnoringCase("application/openmetrics-text; version=1.0.0; charset=utf-8");
+    assertThat(response.body()).contains("# TYPE tidemark_events counter\n")
+        .contains("tidemark_events_total{stream=\"orders\"} " + (EVENTS + 1) + ".0\n")
+        .endsWith("# EOF\n");
+  }
+
+  @Test
+  void metricsAreTheTextFormatWhenTheScraperAsksForItOrForNothingElseServed() throws Exception {
+    for (String accept : List.of("text/plain;version=0.0.4", "*/*",
+        // Protobuf is not served: the text format stands in.
+        "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited")) {
+      HttpResponse<String> response = metricsAccepting(accept);
+      assertThat(response.headers().firstValue("Content-Type").orElse("")).as(accept).isEqualToIgnoringCase("text/plain; version=0.0.4; charset=utf-8");
+      assertThat(response.body()).as(accept).contains("# TYPE tidemark_events_total counter\n").doesNotContain("# EOF");
+      assertThat(parse(response.body())).as(accept).containsEntry("tidemark_events_total{stream=\"orders\"}", (double) EVENTS + 1);
+    }
   }
 
   @Test
@@ -167,7 +202,8 @@ class ManagementEndpointsIT {
     StringWriter json = new StringWriter();
     assertThat(Main.execute(new String[] {"status", "--management", "127.0.0.1:" + port, "--json"}, new PrintWriter(json, true),
         new PrintWriter(new StringWriter(), true))).isZero();
-    assertThat(json.toString()).contains("\"eventsProcessed\" : " + (EVENTS + 1)).contains("\"failedCommands\"");
+    assertThat(json.toString()).contains("\"eventsProcessed\" : " + (EVENTS + 1)).contains("\"failedCommands\"")
+        .contains("\"windowCapacity\" : " + WINDOW);
   }
 
   @Test

@@ -181,7 +181,8 @@ class CredentialsNotLoggedIT {
       Await.until(Duration.ofSeconds(30), () -> control.stats().window().completed() >= 20,
           () -> "20 events processed, got " + control.stats().window().completed());
       Await.until(Duration.ofSeconds(30), () -> http(managementPort, "/ready").startsWith("OK"), () -> "the node ready");
-      output.append(http(managementPort, "/tidemark/streams")).append(http(managementPort, "/metrics"))
+      output.append(http(managementPort, "/tidemark/streams")).append(http(managementPort, "/tidemark/cluster/streams"))
+          .append(http(managementPort, "/metrics"))
           .append(http(managementPort, "/cluster/members"));
       control.drainAndStop().toCompletableFuture().get(30, TimeUnit.SECONDS);
       assertThat(control.stats().window().lastSaved()).as("the checkpoint went through the password-protected database").isNotNull();

@@ -3,6 +3,8 @@ package io.tidemark.service;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tidemark.cli.Main;
+import io.tidemark.embedded.EmbeddedMongo;
+import io.tidemark.embedded.EmbeddedSettings;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -85,6 +87,25 @@ class StartFailuresIT {
           "--management-port", String.valueOf(port), "--events", "10");
       assertThat(outcome.exitCode).as(outcome.output).isEqualTo(Main.BAD_INPUT);
       assertThat(outcome.output).doesNotContain("\tat ").doesNotContain("workload:").doesNotContain("consumer starting");
+      assertThat(outcome.output.strip().lines().reduce((first, second) -> second).orElse(""))
+          .isEqualTo("error: the management endpoints cannot listen on 127.0.0.1:" + port + ": the port is in use;"
+              + " expected a free port in akka.management.http.port (--management-port, TIDEMARK_MANAGEMENT_PORT)");
+    }
+  }
+
+  /** The same for `run`, the service: with Akka Cluster Bootstrap a node without its endpoints could not even join. */
+  @Test
+  void aTakenManagementPortFailsTheStartOfTheService(@TempDir Path dir) throws Exception {
+    try (EmbeddedMongo mongo = EmbeddedMongo.inMemory(EmbeddedSettings.defaults());
+        ServerSocket taken = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
+      int port = taken.getLocalPort();
+      Path conf = Files.writeString(dir.resolve("service.conf"), String.join("\n",
+          "tidemark.mongodb.uri = \"" + mongo.connectionString() + "\"",
+          "tidemark.demo.data-dir = \"" + dir.resolve("data") + "\"",
+          "tidemark.streams.everything { sink { type = stdout } }"));
+      Outcome outcome = run(dir, List.of(), Map.of(), "run", "--config", conf.toString(), "--management-port", String.valueOf(port));
+      assertThat(outcome.exitCode).as(outcome.output).isEqualTo(Main.BAD_INPUT);
+      assertThat(outcome.output).doesNotContain("\tat ").doesNotContain("consumer starting").doesNotContain("service node up");
       assertThat(outcome.output.strip().lines().reduce((first, second) -> second).orElse(""))
           .isEqualTo("error: the management endpoints cannot listen on 127.0.0.1:" + port + ": the port is in use;"
               + " expected a free port in akka.management.http.port (--management-port, TIDEMARK_MANAGEMENT_PORT)");
