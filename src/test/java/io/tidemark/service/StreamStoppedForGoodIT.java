@@ -82,7 +82,7 @@ class StreamStoppedForGoodIT {
         Reply ready = get(management, "/ready");
         assertThat(ready.status()).as("/ready: %s", ready.body()).isEqualTo(503);
         String streams = get(management, "/tidemark/streams").body();
-        assertThat(streams).contains("\"stream\":\"broken\",\"state\":\"failed\"").contains("AlwaysFailingStage refuses event")
+        assertThat(streams).contains("\"stream\":\"broken\",\"state\":\"stopped\"").contains("AlwaysFailingStage refuses event")
             .contains("\"stream\":\"healthy\",\"state\":\"running\"");
         String metrics = get(management, "/metrics").body();
         assertThat(metrics).contains("tidemark_stream_up{stream=\"broken\"} 0").contains("tidemark_stream_up{stream=\"healthy\"} 1")
