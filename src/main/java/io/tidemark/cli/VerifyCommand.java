@@ -63,7 +63,7 @@ final class VerifyCommand implements Callable<Integer> {
     MongoSettings mongoSettings = MongoSettings.create(withUri);
     if (mongo != null) {
       try {
-        mongo.awaitAnswering(mongoSettings.connectTimeout);
+        mongo.awaitAnswering(mongoSettings.startWait());
       } catch (RuntimeException e) {
         mongo.close();
         throw e;

@@ -48,6 +48,7 @@ final class WorkloadCommand implements Callable<Integer> {
     Config loaded = ServiceConfig.load(config, options);
     DemoSettings settings = DemoSettings.create(loaded);
     MongoSettings mongo = MongoSettings.create(loaded);
+    MongoConnector.awaitStarted(mongodb, mongo.connectTimeout, mongo.startTimeout);
     Config local = ConfigFactory.parseString("akka.actor.provider = local").withFallback(loaded);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "tidemark-workload", local);
     try (MongoClient client = MongoConnector.connect(mongodb, mongo.connectTimeout)) {

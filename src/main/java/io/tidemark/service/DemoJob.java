@@ -142,11 +142,13 @@ public final class DemoJob {
     MongoSettings mongoSettings = MongoSettings.create(withMongo);
     if (mongo != null) {
       try {
-        mongo.awaitAnswering(mongoSettings.connectTimeout);
+        mongo.awaitAnswering(mongoSettings.startWait());
       } catch (RuntimeException e) {
         mongo.close();
         throw e;
       }
+    } else {
+      MongoConnector.awaitStarted(uri, mongoSettings.connectTimeout, mongoSettings.startTimeout);
     }
     MongoClient client = MongoConnector.connect(uri, mongoSettings.connectTimeout);
     ActorSystem<Void> system;

@@ -67,6 +67,7 @@ public final class ServiceNode {
       throw e;
     }
     try {
+      MongoConnector.awaitStarted(uri, mongoSettings.connectTimeout, mongoSettings.startTimeout);
       client = MongoConnector.connect(uri, mongoSettings.connectTimeout);
       MongoConnector.ping(client, MongoConnector.redact(uri), mongoSettings.connectTimeout).toCompletableFuture().join();
     } catch (RuntimeException e) {

@@ -128,7 +128,17 @@ class CommandLineIT {
 
   @Test
   void anUnreachableServerFailsAfterTheConfiguredTime(@TempDir Path dir) throws Exception {
-    Path conf = config(dir, "tidemark.mongodb.connect-timeout = 1s");
+    Path conf = config(dir, "tidemark.mongodb.connect-timeout = 1s\ntidemark.mongodb.start-timeout = 2s");
+    Outcome outcome = run("demo", "--mongodb", "mongodb://admin:hunter2@127.0.0.1:1", "--config", conf.toString(), "--data", dir.toString());
+    assertThat(outcome.exitCode).isEqualTo(Main.BAD_INPUT);
+    assertThat(outcome.onlyErrorLine()).isEqualTo("error: MongoDB unreachable at 127.0.0.1:1 after 2s (tidemark.mongodb.start-timeout):"
+        + " 127.0.0.1:1: ConnectException: Connection refused");
+    assertThat(outcome.err + outcome.out).doesNotContain("hunter2");
+  }
+
+  @Test
+  void withoutAStartWaitAnUnreachableServerFailsAfterTheConnectTimeout(@TempDir Path dir) throws Exception {
+    Path conf = config(dir, "tidemark.mongodb.connect-timeout = 1s\ntidemark.mongodb.start-timeout = 0s");
     Outcome outcome = run("demo", "--mongodb", "mongodb://admin:hunter2@127.0.0.1:1", "--config", conf.toString(), "--data", dir.toString());
     assertThat(outcome.exitCode).isEqualTo(Main.BAD_INPUT);
     assertThat(outcome.onlyErrorLine()).startsWith("error: MongoDB unreachable at 127.0.0.1:1 after 1s (tidemark.mongodb.connect-timeout)");
