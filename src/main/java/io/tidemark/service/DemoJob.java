@@ -20,6 +20,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.tidemark.ConfigCheck;
 import io.tidemark.Errors;
+import io.tidemark.StreamMdc;
 import io.tidemark.TidemarkException;
 import io.tidemark.checkpoint.Checkpoint;
 import io.tidemark.checkpoint.JdbcCheckpointStore;
@@ -273,7 +274,7 @@ public final class DemoJob {
               fatal.compareAndSet(null, error);
             } else {
               String line = progressLine(system, window, 0, workload);
-              if (line != null) progress.info(line);
+              if (line != null) StreamMdc.with(settings.stream, () -> progress.info(line));
               log.info("all {} writes processed; stopping", workload.writes());
             }
             shutdown.run(error == null ? FINISHED : FATAL);
@@ -292,25 +293,33 @@ public final class DemoJob {
       last[0] = completed;
       last[1] = now;
       String line = progressLine(system, window, rate, workload);
-      if (line != null) progress.info(line);
+      if (line != null) StreamMdc.with(settings.stream, () -> progress.info(line));
     }, system.executionContext());
   }
 
   private String progressLine(ActorSystem<?> system, Supplier<WindowStats> current, double rate, OrdersWorkload workload) {
-    String writes = workload == null ? "" : ", workload " + workload.writes() + " writes";
     boolean runningHere = RunningPipelines.get(system).all().stream().anyMatch(entry -> entry.control().stream().equals(settings.stream));
-    WindowStats window = current.get();
+    return progressLine(settings, runningHere, current.get(), rate, workload == null ? -1 : workload.writes(), System.currentTimeMillis());
+  }
+
+  /**
+   * The progress line of the stream, or null for none: a node on which the stream does not run and
+   * never ran prints "standby" only under {@code tidemark.demo.standby-progress}.
+   *
+   * @param writes the workload's writes so far, or -1 without a workload
+   */
+  static String progressLine(DemoSettings settings, boolean runningHere, WindowStats window, double rate, long writes, long nowMillis) {
+    String workload = writes < 0 ? "" : ", workload " + writes + " writes";
     if (!runningHere && window.completed() == 0) {
-      return settings.standbyProgress ? settings.stream + ": standby (the stream runs on another node)" + writes : null;
+      return settings.standbyProgress ? settings.stream + ": standby (the stream runs on another node)" + workload : null;
     }
-    long nowMillis = System.currentTimeMillis();
     long clusterSeconds = window.lastCompletedClusterTimeSeconds();
     String lag = clusterSeconds == 0 ? "-" : Math.max(0, nowMillis / 1000 - clusterSeconds) + "s";
     Checkpoint saved = window.lastSaved();
     String age = saved == null ? "-" : String.format("%.1fs", (nowMillis - window.lastSavedAtMillis()) / 1000.0);
     return String.format(
         "%s: %d events processed, %.1f events/s, lag %s, checkpoint age %s, in flight %d%s%s",
-        settings.stream, window.completed(), rate, lag, age, window.inFlight(), writes,
+        settings.stream, window.completed(), rate, lag, age, window.inFlight(), workload,
         runningHere ? "" : " (no longer running here)");
   }
 

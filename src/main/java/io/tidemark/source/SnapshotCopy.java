@@ -1,5 +1,7 @@
 package io.tidemark.source;
 
+import io.tidemark.StreamMdc;
+
 import akka.NotUsed;
 import akka.stream.javadsl.Source;
 import com.mongodb.client.model.changestream.ChangeStreamDocument;
@@ -44,7 +46,7 @@ final class SnapshotCopy {
     CompletionStage<BsonDocument> shardKey = shardKey(definition, namespace);
     Source<Incoming, NotUsed> documents = Source.completionStageSource(estimated.thenCombine(before, (total, copied) -> {
           definition.progress().started(snapshot.at(), total == null ? -1 : total, copied == null ? 0 : copied, snapshot.after() == null);
-          log.info("stream '{}': {} {}: {} ({} documents, estimated; {} copied before)", definition.stream(),
+          StreamMdc.info(log, definition.stream(), "stream '{}': {} {}: {} ({} documents, estimated; {} copied before)", definition.stream(),
               snapshot.after() == null ? "copying" : "going on copying", namespace, snapshot.describe(), total, copied);
           return SnapshotScan.create(definition.stream(), definition.client(), target, snapshot.at(), snapshot.after(), definition.snapshot(),
               definition.progress(), materializer);
@@ -63,7 +65,7 @@ final class SnapshotCopy {
               String note = "snapshot complete: " + progress.copied() + " documents of " + namespace + " copied; "
                   + (definition.snapshot().mode == StartupMode.SNAPSHOT_ONLY
                       ? "snapshot-only: the stream ends here" : "streaming from " + snapshot.stream().describe());
-              log.info("stream '{}': {} ({})", definition.stream(), note, progress.describe());
+              StreamMdc.info(log, definition.stream(), "stream '{}': {} ({})", definition.stream(), note, progress.describe());
               state.took(snapshot.stream());
               return (Incoming) new Incoming.Copy(snapshot, until, note);
             }))
@@ -84,7 +86,7 @@ final class SnapshotCopy {
             .find(new Document("_id", namespace.getFullName())).first())
         .handle((entry, error) -> {
           if (error != null) {
-            log.warn("stream '{}': could not read the shard key of {} from config.collections ({}); copied documents are keyed"
+            StreamMdc.warn(log, definition.stream(), "stream '{}': could not read the shard key of {} from config.collections ({}); copied documents are keyed"
                 + " by _id alone", definition.stream(), namespace, Errors.summary(Errors.unwrap(error)));
             return null;
           }

@@ -76,11 +76,34 @@ class DockerComposeTest {
     assertThat(dockerfile).containsPattern("(?m)^FROM eclipse-temurin:17-jre$")
         .containsPattern("(?m)^COPY conf/ /app/conf/$")
         .containsPattern("(?m)^COPY target/tidemark.jar /app/tidemark.jar$")
-        .containsPattern("(?m)^ENTRYPOINT \\[\"java\", \"-jar\", \"/app/tidemark.jar\"]$");
+        .containsPattern("(?m)^ENTRYPOINT \\[\"java\", .*\"-jar\", \"/app/tidemark.jar\"]$");
     Matcher user = Pattern.compile("(?m)^USER (\\S+)$").matcher(dockerfile);
     assertThat(user.find()).as("the image runs as a user of its own").isTrue();
     assertThat(user.group(1)).doesNotStartWith("root").doesNotStartWith("0:").isNotEqualTo("0");
     assertThat(PRODUCTION).as("copied to /app/conf by COPY conf/").exists();
+  }
+
+  /**
+   * The image logs with /app/conf/logback.xml (issue 18, defect 10: it used the copy packaged in the
+   * jar, so a file mounted there changed nothing), and that file is the one conf/ holds.
+   */
+  @Test
+  void theImageLogsWithTheLogbackFileInItsConfDirectory() throws IOException {
+    String dockerfile = Files.readString(Path.of("src/main/docker/Dockerfile"));
+    assertThat(entrypoint(dockerfile)).contains("-Dlogback.configurationFile=/app/conf/logback.xml");
+    assertThat(dockerfile).containsPattern("(?m)^COPY conf/ /app/conf/$");
+    assertThat(Path.of("conf", "logback.xml")).isRegularFile();
+    assertThat(Path.of("conf", "logback-json.xml")).isRegularFile();
+  }
+
+  /** The arguments of the Dockerfile's ENTRYPOINT (its exec form). */
+  static List<String> entrypoint(String dockerfile) {
+    Matcher line = Pattern.compile("(?m)^ENTRYPOINT \\[(.*)]$").matcher(dockerfile);
+    assertThat(line.find()).as("an ENTRYPOINT in exec form").isTrue();
+    List<String> arguments = new ArrayList<>();
+    Matcher argument = Pattern.compile("\"([^\"]*)\"").matcher(line.group(1));
+    while (argument.find()) arguments.add(argument.group(1));
+    return arguments;
   }
 
   @Test
