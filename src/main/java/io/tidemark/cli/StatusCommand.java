@@ -13,6 +13,7 @@ import picocli.CommandLine.Spec;
 
 @Command(
     name = "status",
+    header = "Show what a running node's streams do: state, lag, headroom.",
     description = {
       "Ask a running node, over its management port, for the streams it runs: how far behind they are",
       "(lag), how long until their checkpoint falls off the oplog (headroom), the oplog window, the",
@@ -22,15 +23,14 @@ import picocli.CommandLine.Spec;
 final class StatusCommand implements Callable<Integer> {
   @Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--management", paramLabel = "HOST:PORT", description = "The node's management endpoint (default: 127.0.0.1:8558).")
-  String management = "127.0.0.1:8558";
+  @picocli.CommandLine.Mixin ManagementOptions.Ask management;
 
   @Option(names = "--json", description = "Print the node's answer as JSON.")
   boolean json;
 
   @Override
   public Integer call() {
-    JsonNode body = new ManagementClient(management).get("/tidemark/streams");
+    JsonNode body = new ManagementClient(management.hostPort(spec.commandLine())).get("/tidemark/streams");
     PrintWriter out = spec.commandLine().getOut();
     if (json) {
       out.println(body.toPrettyString());

@@ -21,6 +21,7 @@ import picocli.CommandLine.Mixin;
 
 @Command(
     name = "verify",
+    header = "Audit the demo: every event delivered, the view equal to the source.",
     description = {
       "Audit the demo: compare the view with the source and every event of the source with what was",
       "delivered. Prints missing=<n> duplicates=<n> processed=<n>; exits 1 when anything is missing.",

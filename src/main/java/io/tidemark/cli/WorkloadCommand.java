@@ -20,6 +20,7 @@ import picocli.CommandLine.Option;
 
 @Command(
     name = "workload",
+    header = "Write the demo's orders into a MongoDB at a steady rate.",
     description = {
       "Write the demo's orders (inserts, updates, deletes) into a MongoDB at a steady rate, as `demo`",
       "does, for a cluster of `node`s to process. Runs until --events writes are done or Ctrl-C."

@@ -10,7 +10,6 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
 import akka.japi.Pair;
-import akka.management.javadsl.AkkaManagement;
 import akka.stream.UniqueKillSwitch;
 import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.Sorts;
@@ -168,7 +167,7 @@ public final class DemoJob {
       return CompletableFuture.completedFuture(Done.getInstance());
     });
     try {
-      startManagement(system);
+      ManagementEndpoints.start(system);
     } catch (TidemarkException e) {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().join();
@@ -224,33 +223,6 @@ public final class DemoJob {
         }
       }
       throw e instanceof RuntimeException runtime ? runtime : new IllegalStateException(e);
-    }
-  }
-
-  /**
-   * Health, cluster management, status and metrics on the management port. A node without them would
-   * run unmonitored, so a port that cannot be bound fails the start.
-   */
-  private static void startManagement(ActorSystem<?> system) {
-    Config management = system.settings().config().getConfig("akka.management.http");
-    String host = management.getString("bind-hostname").isEmpty() ? management.getString("hostname") : management.getString("bind-hostname");
-    String port = management.getValue("port").unwrapped().toString();
-    String expected = "; expected a free port in akka.management.http.port (--management-port, TIDEMARK_MANAGEMENT_PORT)";
-    // Tried first, so that a port in use is one line, not Akka's stack trace of the failed bind.
-    try {
-      new java.net.ServerSocket(Integer.parseInt(port), 1, java.net.InetAddress.getByName(host)).close();
-    } catch (java.io.IOException | NumberFormatException e) {
-      throw new TidemarkException("the management endpoints cannot listen on " + host + ":" + port + ": "
-          + (e instanceof java.net.BindException ? "the port is in use" : Errors.summary(e)) + expected, e);
-    }
-    try {
-      var uri = AkkaManagement.get(system.classicSystem()).start().toCompletableFuture().join();
-      log.info("management endpoints at {} (/alive, /ready, /cluster/members, /tidemark/streams, /metrics)", uri);
-    } catch (RuntimeException e) {
-      Throwable cause = Errors.unwrap(e);
-      String why = cause instanceof java.net.BindException || String.valueOf(cause.getMessage()).contains("already in use")
-          ? "the port is in use" : Errors.summary(cause);
-      throw new TidemarkException("the management endpoints cannot listen on " + host + ":" + port + ": " + why + expected, cause);
     }
   }
 

@@ -69,6 +69,27 @@ class CommandLineIT {
     assertThat(outcome.out).contains("demo").contains("verify");
   }
 
+  /** Issue 18, defect 11: the list of commands cut each description at the end of its first line, mid-sentence. */
+  @Test
+  void helpSaysWhatEachCommandDoesInAWholeSentence() {
+    String help = run("--help").out;
+    String commands = help.substring(help.indexOf("Commands:") + "Commands:".length());
+    java.util.Map<String, String> entries = new java.util.LinkedHashMap<>();
+    String current = null;
+    for (String line : commands.lines().toList()) {
+      java.util.regex.Matcher entry = java.util.regex.Pattern.compile("^  (\\S+)\\s+(.*)$").matcher(line);
+      if (entry.matches()) {
+        current = entry.group(1);
+        entries.put(current, entry.group(2).strip());
+      } else if (current != null && !line.isBlank()) {
+        entries.merge(current, line.strip(), (before, more) -> before + " " + more);
+      }
+    }
+    assertThat(entries.keySet()).containsExactly("run", "tail", "demo", "verify", "mongo", "node", "workload", "checkpoints", "status",
+        "report", "help");
+    assertThat(entries).allSatisfy((command, description) -> assertThat(description).as(command).endsWith("."));
+  }
+
   @Test
   void aBareCommandLinePrintsTheUsageAndIsAUsageError() {
     Outcome outcome = run();
@@ -103,6 +124,36 @@ class CommandLineIT {
     Outcome outcome = run("status", "--management", "127.0.0.1:" + closed);
     assertThat(outcome.exitCode).isEqualTo(Main.BAD_INPUT);
     assertThat(outcome.onlyErrorLine()).startsWith("error: no Tidemark node answers at http://127.0.0.1:" + closed + " (connection refused)");
+  }
+
+  /** Issue 18, defect 11/12: demo took --management-port P, status and report --management HOST:PORT; each now takes both. */
+  @Test
+  void statusAndReportTakeTheManagementPortToo() throws Exception {
+    int closed;
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+      closed = socket.getLocalPort();
+    }
+    for (String command : List.of("status", "report")) {
+      Outcome outcome = run(command, "--management-port", String.valueOf(closed));
+      assertThat(outcome.exitCode).as(command).isEqualTo(Main.BAD_INPUT);
+      assertThat(outcome.onlyErrorLine()).as(command).startsWith("error: no Tidemark node answers at http://127.0.0.1:" + closed + " (connection refused)");
+    }
+    Outcome both = run("status", "--management", "127.0.0.1:" + closed, "--management-port", String.valueOf(closed));
+    assertThat(both.exitCode).isEqualTo(Main.USAGE);
+    assertThat(both.onlyErrorLine()).isEqualTo("error: --management HOST:PORT and --management-port P both name the management endpoints:"
+        + " give one (see status --help)");
+  }
+
+  @Test
+  void theDemoTakesTheManagementAddressToo(@TempDir Path dir) throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+      int port = taken.getLocalPort();
+      Outcome outcome = run("demo", "--management", "127.0.0.1:" + port, "--data", dir.toString(), "--events", "10");
+      assertThat(outcome.exitCode).as(outcome.err).isEqualTo(Main.BAD_INPUT);
+      assertThat(outcome.onlyErrorLine()).isEqualTo("error: the management endpoints cannot listen on 127.0.0.1:" + port
+          + ": the port is in use; expected a free port in akka.management.http.port (--management-port P or --management HOST:PORT,"
+          + " TIDEMARK_MANAGEMENT_PORT)");
+    }
   }
 
   @Test
