@@ -8,7 +8,6 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
 import akka.cluster.typed.JoinSeedNodes;
-import akka.management.javadsl.AkkaManagement;
 import com.mongodb.reactivestreams.client.MongoClient;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueFactory;
@@ -81,7 +80,12 @@ public final class ServiceNode {
       client.close();
       return CompletableFuture.completedFuture(Done.getInstance());
     });
-    startManagement(system);
+    try {
+      ManagementEndpoints.start(system);
+    } catch (TidemarkException e) {
+      terminate(system);
+      throw e;
+    }
     Cluster cluster = Cluster.get(system);
     if (seeds.isEmpty()) {
       cluster.manager().tell(Join.create(cluster.selfMember().address()));
@@ -100,15 +104,6 @@ public final class ServiceNode {
     system.getWhenTerminated().toCompletableFuture().join();
     Throwable failure = fatal.get();
     if (failure != null) throw unwrapped(failure);
-  }
-
-  private static void startManagement(ActorSystem<?> system) {
-    try {
-      var uri = AkkaManagement.get(system.classicSystem()).start().toCompletableFuture().join();
-      log.info("management endpoints at {} (/alive, /ready, /cluster/members, /tidemark/streams)", uri);
-    } catch (RuntimeException e) {
-      log.warn("management endpoints not started ({}); set akka.management.http.port or --management-port", Errors.summary(e));
-    }
   }
 
   private static void terminate(ActorSystem<?> system) {
