@@ -37,10 +37,9 @@ final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if (events != null && events <= 0) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-          "invalid --events " + events + ": expected a positive number of writes; leave --events out to run until stopped");
-    }
+    Flags.positiveEvents(spec.commandLine(), events);
+    Flags.positiveRate(spec.commandLine(), rate);
+    Flags.port(spec.commandLine(), "--port", port);
     Map<String, Object> options = where.overrides();
     if (rate != null) options.put("tidemark.demo.rate", rate);
     if (events != null) options.put("tidemark.demo.events", events);

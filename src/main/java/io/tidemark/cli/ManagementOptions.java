@@ -69,9 +69,7 @@ final class ManagementOptions {
   }
 
   private static int checkedPort(CommandLine command, int port) {
-    if (port < 0 || port > 65535) {
-      throw new CommandLine.ParameterException(command, "invalid --management-port " + port + ": expected a port, 0 to 65535");
-    }
+    Flags.port(command, "--management-port", port);
     return port;
   }
 

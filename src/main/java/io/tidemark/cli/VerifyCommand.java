@@ -53,6 +53,9 @@ final class VerifyCommand implements Callable<Integer> {
     DemoSettings settings = DemoSettings.create(loaded);
     EmbeddedMongo mongo = null;
     if (mongodb == null) {
+      if (Files.isRegularFile(settings.dataDir)) {
+        throw new io.tidemark.TidemarkException("--data " + settings.dataDir + " is a file: expected the demo's data directory");
+      }
       if (!Files.isRegularFile(settings.dataDir.resolve(EmbeddedMongo.STORE_FILE))) {
         throw new io.tidemark.TidemarkException(
             "no demo data in " + settings.dataDir + ": run `demo` first, or pass --data DIR or --mongodb URI");

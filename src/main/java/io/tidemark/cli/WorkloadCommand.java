@@ -40,8 +40,12 @@ final class WorkloadCommand implements Callable<Integer> {
   @Option(names = "--config", paramLabel = "FILE", description = "A HOCON file whose keys override the defaults.")
   Path config;
 
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
   @Override
   public Integer call() {
+    Flags.positiveEvents(spec.commandLine(), events);
+    Flags.positiveRate(spec.commandLine(), rate);
     Map<String, Object> options = new HashMap<>();
     options.put("tidemark.mongodb.uri", mongodb);
     if (rate != null) options.put("tidemark.demo.rate", rate);

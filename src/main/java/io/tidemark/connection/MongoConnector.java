@@ -46,9 +46,21 @@ public final class MongoConnector {
       return new ConnectionString(uri);
     } catch (IllegalArgumentException e) {
       throw new TidemarkException(
-          "malformed MongoDB URI '" + redact(uri) + "': " + Errors.oneLine(e.getMessage())
+          "malformed MongoDB URI '" + redact(uri) + "': " + uriProblem(e)
               + " (expected mongodb://[user:password@]host[:port][/?options] or mongodb+srv://host)");
     }
+  }
+
+  /**
+   * What the driver found wrong with a URI, told without echoing any of it: its decoder quotes the
+   * characters after a bad percent-escape ({@code Error at index 0 in: "Se"}), which may be the password's.
+   */
+  private static String uriProblem(IllegalArgumentException e) {
+    String message = String.valueOf(e.getMessage());
+    if (message.contains("URLDecoder") || message.contains("escape (%)")) {
+      return "a malformed percent-escape (% must be followed by two hexadecimal digits; write % itself as %25)";
+    }
+    return Errors.oneLine(message);
   }
 
   /** A client whose server selection and connects give up after {@code timeout}. */

@@ -158,7 +158,7 @@ public final class EmbeddedMongo implements AutoCloseable {
     try {
       Files.createDirectories(dataDir);
     } catch (IOException e) {
-      throw new TidemarkException("cannot create data directory " + dataDir + ": " + Errors.oneLine(e.getMessage()), e);
+      throw new TidemarkException("cannot create data directory " + dataDir + ": " + why(e) + "; expected a directory (--data DIR)", e);
     }
     if (Files.isRegularFile(file)) {
       // Opening a large store, or recovering one a crash left, takes a while: say what is going on before it.
@@ -215,6 +215,14 @@ public final class EmbeddedMongo implements AutoCloseable {
       }
       throw new StoreUnreadable("cannot open the embedded MongoDB store " + file + ": " + Errors.oneLine(e.getMessage()), e);
     }
+  }
+
+  /** Why a file operation failed, without the path its message is (FileAlreadyExistsException's is the path alone). */
+  private static String why(IOException e) {
+    if (e instanceof java.nio.file.FileAlreadyExistsException) return "a file of that name is in the way";
+    if (e instanceof java.nio.file.AccessDeniedException) return "permission denied";
+    if (e instanceof java.nio.file.FileSystemException system && system.getReason() != null) return system.getReason();
+    return Errors.summary(e);
   }
 
   /** The store file is there but cannot be opened as it is. */

@@ -177,6 +177,48 @@ class CommandLineIT {
         .doesNotContain("secret");
   }
 
+  /** Issue 18, defect 12: the driver's "Error at index 0 in: \"Se\"" showed two characters of the password. */
+  @Test
+  void aMalformedPercentEscapeInThePasswordShowsNoneOfIt() {
+    for (String uri : List.of("mongodb://admin:Se%zzcret@db.example.com", "mongodb://admin:Secret%@db.example.com",
+        "mongodb://admin:%Secret@db.example.com")) {
+      Outcome outcome = run("demo", "--mongodb", uri);
+      assertThat(outcome.exitCode).as(uri).isEqualTo(Main.BAD_INPUT);
+      assertThat(outcome.onlyErrorLine()).as(uri)
+          .isEqualTo("error: malformed MongoDB URI 'mongodb://admin:***@db.example.com': a malformed percent-escape (% must be"
+              + " followed by two hexadecimal digits; write % itself as %25) (expected mongodb://[user:password@]host[:port][/?options]"
+              + " or mongodb+srv://host)");
+      assertThat(outcome.err + outcome.out).as(uri).doesNotContain("Se").doesNotContain("cret").doesNotContain("zz");
+    }
+  }
+
+  @Test
+  void aFlagOutOfRangeIsNamedAsTheFlag(@TempDir Path dir) {
+    Outcome rate = run("demo", "--rate", "-5", "--data", dir.toString());
+    assertThat(rate.exitCode).isEqualTo(Main.USAGE);
+    assertThat(rate.onlyErrorLine()).isEqualTo("error: invalid --rate -5: expected a positive number of writes per second (see demo --help)");
+    Outcome port = run("demo", "--port", "70000", "--data", dir.toString());
+    assertThat(port.exitCode).isEqualTo(Main.USAGE);
+    assertThat(port.onlyErrorLine()).isEqualTo("error: invalid --port 70000: expected a port, 0 to 65535 (see demo --help)");
+    Outcome workload = run("workload", "--mongodb", "mongodb://127.0.0.1:1", "--events", "0");
+    assertThat(workload.exitCode).isEqualTo(Main.USAGE);
+    assertThat(workload.onlyErrorLine())
+        .isEqualTo("error: invalid --events 0: expected a positive number of writes; leave --events out to run until stopped (see workload --help)");
+  }
+
+  /** Issue 18, defect 12: "cannot create data directory F: F", the path given as its own cause. */
+  @Test
+  void aFileGivenAsTheDataDirectoryIsNamedAsAFile(@TempDir Path dir) throws Exception {
+    Path file = Files.writeString(dir.resolve("afile"), "not a directory");
+    Outcome outcome = run("demo", "--data", file.toString(), "--events", "10");
+    assertThat(outcome.exitCode).isEqualTo(Main.BAD_INPUT);
+    assertThat(outcome.onlyErrorLine()).isEqualTo("error: cannot create data directory " + file
+        + ": a file of that name is in the way; expected a directory (--data DIR)");
+    Outcome verify = run("verify", "--data", file.toString());
+    assertThat(verify.exitCode).isEqualTo(Main.BAD_INPUT);
+    assertThat(verify.onlyErrorLine()).isEqualTo("error: --data " + file + " is a file: expected the demo's data directory");
+  }
+
   @Test
   void anUnreachableServerFailsAfterTheConfiguredTime(@TempDir Path dir) throws Exception {
     Path conf = config(dir, "tidemark.mongodb.connect-timeout = 1s\ntidemark.mongodb.start-timeout = 2s");

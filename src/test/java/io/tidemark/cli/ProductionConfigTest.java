@@ -117,6 +117,15 @@ class ProductionConfigTest {
     assertThat(config.getString("akka-persistence-jdbc.shared-databases.slick.db.driver")).isEqualTo("org.h2.Driver");
   }
 
+  /** Issue 18, defect 12: a value from an option was reported as "(hardcoded value)". */
+  @Test
+  void aValueFromAnOptionNamesTheCommandLineAsItsOrigin() {
+    Config config = ServiceConfig.load(null, Map.of("tidemark.demo.rate", -5), Map.of());
+    assertThatThrownBy(() -> io.tidemark.service.DemoSettings.create(config))
+        .isInstanceOf(TidemarkException.class)
+        .hasMessage("invalid config key tidemark.demo.rate = -5 (command line): expected a positive integer");
+  }
+
   @Test
   void aConfigurationDumpToTheLogIsRefused() {
     assertThatThrownBy(() -> ServiceConfig.load(PRODUCTION, Map.of("akka.log-config-on-start", "on"), minimal()))
