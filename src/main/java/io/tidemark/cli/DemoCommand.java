@@ -45,7 +45,8 @@ final class DemoCommand implements Callable<Integer> {
     if (events != null) options.put("tidemark.demo.events", events);
     if (port != null) options.put("tidemark.demo.mongodb-port", port);
     options.putAll(management.overrides(spec.commandLine()));
-    new DemoJob(ServiceConfig.load(where.config, options), where.mongodb, DemoJob.Mode.ONE_NODE).run();
+    com.typesafe.config.Config loaded = ServiceConfig.load(where.config, options);
+    new DemoJob(loaded, where.mongodb(loaded), DemoJob.Mode.ONE_NODE).run();
     return 0;
   }
 }

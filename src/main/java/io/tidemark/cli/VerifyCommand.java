@@ -48,8 +48,8 @@ final class VerifyCommand implements Callable<Integer> {
           "invalid --settle " + settleSeconds + ": expected 0 or more seconds");
     }
     CliLogging.quiet(); // stdout is the result line: scripts parse it
-    String mongodb = where.mongodb;
     Config loaded = ServiceConfig.load(where.config, where.overrides());
+    String mongodb = where.mongodb(loaded);
     DemoSettings settings = DemoSettings.create(loaded);
     EmbeddedMongo mongo = null;
     if (mongodb == null) {

@@ -28,7 +28,9 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true)
 final class WorkloadCommand implements Callable<Integer> {
 
-  @Option(names = "--mongodb", paramLabel = "URI", required = true, description = "The MongoDB to write to.")
+  @Option(names = "--mongodb", paramLabel = "URI", required = true, arity = "0..1", fallbackValue = DemoOptions.CONFIGURED_URI,
+      description = "The MongoDB to write to; --mongodb alone: the configured tidemark.mongodb.uri (TIDEMARK_MONGODB_URI, or the"
+          + " file TIDEMARK_MONGODB_URI_FILE names).")
   String mongodb;
 
   @Option(names = "--rate", paramLabel = "N", description = "Writes per second (default: 100).")
@@ -47,10 +49,11 @@ final class WorkloadCommand implements Callable<Integer> {
     Flags.positiveEvents(spec.commandLine(), events);
     Flags.positiveRate(spec.commandLine(), rate);
     Map<String, Object> options = new HashMap<>();
-    options.put("tidemark.mongodb.uri", mongodb);
+    if (!DemoOptions.CONFIGURED_URI.equals(mongodb)) options.put("tidemark.mongodb.uri", mongodb);
     if (rate != null) options.put("tidemark.demo.rate", rate);
     if (events != null) options.put("tidemark.demo.events", events);
     Config loaded = ServiceConfig.load(config, options);
+    String mongodb = DemoOptions.configured(this.mongodb, loaded);
     DemoSettings settings = DemoSettings.create(loaded);
     MongoSettings mongo = MongoSettings.create(loaded);
     MongoConnector.awaitStarted(mongodb, mongo.connectTimeout, mongo.startTimeout);

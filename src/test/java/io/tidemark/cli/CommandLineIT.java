@@ -219,6 +219,18 @@ class CommandLineIT {
     assertThat(verify.onlyErrorLine()).isEqualTo("error: --data " + file + " is a file: expected the demo's data directory");
   }
 
+  /** A bare --mongodb is the configured URI (TIDEMARK_MONGODB_URI or its _FILE): the password stays off the command line. */
+  @Test
+  void aBareMongodbOptionTakesTheConfiguredUri(@TempDir Path dir) throws Exception {
+    Path conf = config(dir, "tidemark.mongodb { uri = \"mongodb://127.0.0.1:1\", connect-timeout = 1s, start-timeout = 1s }");
+    Outcome workload = run("workload", "--mongodb", "--config", conf.toString(), "--events", "5");
+    assertThat(workload.exitCode).isEqualTo(Main.BAD_INPUT);
+    assertThat(workload.onlyErrorLine()).startsWith("error: MongoDB unreachable at 127.0.0.1:1 after 1s (tidemark.mongodb.start-timeout)");
+    Outcome verify = run("verify", "--mongodb", "--config", conf.toString());
+    assertThat(verify.exitCode).isEqualTo(Main.BAD_INPUT);
+    assertThat(verify.onlyErrorLine()).startsWith("error: MongoDB unreachable at 127.0.0.1:1 after 1s (tidemark.mongodb.connect-timeout)");
+  }
+
   @Test
   void anUnreachableServerFailsAfterTheConfiguredTime(@TempDir Path dir) throws Exception {
     Path conf = config(dir, "tidemark.mongodb.connect-timeout = 1s\ntidemark.mongodb.start-timeout = 2s");
