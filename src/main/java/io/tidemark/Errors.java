@@ -8,6 +8,8 @@ public final class Errors {
   private Errors() {}
 
   private static final int MAX_LENGTH = 300;
+  /** Tidemark's own messages are written to be read whole (all the missing variables, say), so they may be longer. */
+  private static final int MAX_OWN_LENGTH = 1_000;
 
   public static Throwable unwrap(Throwable error) {
     Throwable e = error;
@@ -19,16 +21,20 @@ public final class Errors {
 
   /** The message's first line, cut to a readable length. */
   public static String oneLine(String message) {
+    return oneLine(message, MAX_LENGTH);
+  }
+
+  private static String oneLine(String message, int maxLength) {
     if (message == null) return "";
     int newline = message.indexOf('\n');
     String line = (newline < 0 ? message : message.substring(0, newline)).trim();
-    return line.length() > MAX_LENGTH ? line.substring(0, MAX_LENGTH - 3) + "..." : line;
+    return line.length() > maxLength ? line.substring(0, maxLength - 3) + "..." : line;
   }
 
   /** {@code Type: message} on one line, for errors whose type says something. */
   public static String summary(Throwable error) {
     Throwable e = unwrap(error);
-    if (e instanceof TidemarkException) return oneLine(e.getMessage());
+    if (e instanceof TidemarkException) return oneLine(e.getMessage(), MAX_OWN_LENGTH);
     return e.getClass().getSimpleName() + ": " + oneLine(e.getMessage());
   }
 }

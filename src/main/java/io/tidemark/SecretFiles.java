@@ -1,6 +1,7 @@
 package io.tidemark;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigResolveOptions;
 import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValueFactory;
@@ -12,6 +13,8 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The environment that a configuration's {@code ${?NAME}} substitutions read, with secret files in
@@ -54,12 +57,75 @@ public final class SecretFiles {
     Config environment = ConfigValueFactory.fromMap(variables, "environment variables").toConfig();
     // Resolved as Config resolves against the system environment: the config's own paths first, then
     // the variables; these are then taken out again, so that no secret lingers under its own name.
-    Config resolved = unresolved.withFallback(environment).resolve(ConfigResolveOptions.noSystem());
+    Config resolved = resolveNamingAllMissing(unresolved, environment);
     Set<String> own = unresolved.root().keySet();
     for (String name : variables.keySet()) {
       if (!own.contains(name)) resolved = resolved.withoutPath(ConfigUtil.joinPath(name));
     }
     return resolved;
+  }
+
+  private static final Pattern SUBSTITUTION = Pattern.compile("\\$\\{\\??([^}]+)}");
+  private static final Pattern VARIABLE = Pattern.compile("[A-Z_][A-Z0-9_]*");
+
+  /**
+   * Resolves, and when required substitutions are missing names them all at once, each with where
+   * it is required: Config stops at the first, so a start would name one variable at a time. Each
+   * one found is stood in for by an empty value, and the resolution tried again.
+   */
+  private static Config resolveNamingAllMissing(Config unresolved, Config environment) {
+    Map<String, String> missing = new TreeMap<>();
+    Config standIns = environment;
+    while (true) {
+      try {
+        Config resolved = unresolved.withFallback(standIns).resolve(ConfigResolveOptions.noSystem());
+        if (missing.isEmpty()) return resolved;
+        throw new TidemarkException(describeMissing(missing));
+      } catch (ConfigException.UnresolvedSubstitution e) {
+        Matcher substitution = SUBSTITUTION.matcher(String.valueOf(e.getMessage()));
+        String name = null;
+        while (substitution.find()) name = substitution.group(1);
+        if (name == null || missing.containsKey(name)) throw e;
+        missing.put(name, e.origin() == null ? "" : e.origin().description());
+        standIns = standIns.withValue(name, ConfigValueFactory.fromAnyRef(""));
+      }
+    }
+  }
+
+  private static final Pattern ORIGIN_LINE = Pattern.compile("(.*): (\\d+)");
+
+  private static String describeMissing(Map<String, String> missing) {
+    boolean variables = missing.keySet().stream().allMatch(name -> VARIABLE.matcher(name).matches());
+    if (missing.size() == 1) {
+      String name = missing.keySet().iterator().next();
+      String origin = missing.get(name).isEmpty() ? "" : " (" + missing.get(name) + ")";
+      return variables
+          ? "required environment variable " + name + " is not set" + origin + "; expected it set, or " + name + SUFFIX
+              + " naming a file that holds its value"
+          : "the substitution ${" + name + "}" + origin + " has no value: expected the setting or environment variable it names";
+    }
+    String names = namesByFile(missing, variables);
+    return variables
+        ? missing.size() + " required environment variables are not set: " + names + "; expected each set, or "
+            + PREFIX + "X" + SUFFIX + " naming a file that holds the value of " + PREFIX + "X"
+        : missing.size() + " substitutions have no value: " + names + "; expected the settings or environment variables they name";
+  }
+
+  /** {@code A, B (file: 12, 30), C (other: 4)}: the names, those of one file together with their lines. */
+  private static String namesByFile(Map<String, String> missing, boolean variables) {
+    Map<String, java.util.List<String[]>> byFile = new java.util.LinkedHashMap<>();
+    missing.forEach((name, origin) -> {
+      Matcher line = ORIGIN_LINE.matcher(origin);
+      String file = line.matches() ? line.group(1) : origin;
+      byFile.computeIfAbsent(file, f -> new java.util.ArrayList<>()).add(new String[] {variables ? name : "${" + name + "}", line.matches() ? line.group(2) : ""});
+    });
+    java.util.List<String> groups = new java.util.ArrayList<>();
+    byFile.forEach((file, entries) -> {
+      String names = String.join(", ", entries.stream().map(entry -> entry[0]).toList());
+      String lines = String.join(", ", entries.stream().map(entry -> entry[1]).filter(l -> !l.isEmpty()).toList());
+      groups.add(file.isEmpty() ? names : names + " (" + file + (lines.isEmpty() ? "" : ": " + lines) + ")");
+    });
+    return String.join(", ", groups);
   }
 
   private static String read(String variable, String file) {

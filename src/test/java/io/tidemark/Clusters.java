@@ -66,7 +66,10 @@ public final class Clusters {
 
   /** A demo started here binds its management endpoints on a free port, never the default 8558 a neighbour may hold. */
   public static String[] withFreeManagementPort(String... args) {
-    if (args.length == 0 || !args[0].equals("demo") || java.util.List.of(args).contains("--management-port")) return args;
+    if (args.length == 0 || !args[0].equals("demo") || java.util.List.of(args).contains("--management-port")
+        || java.util.List.of(args).contains("--management")) {
+      return args;
+    }
     String[] more = java.util.Arrays.copyOf(args, args.length + 2);
     more[args.length] = "--management-port";
     more[args.length + 1] = "0";

@@ -1,5 +1,7 @@
 package io.tidemark.checkpoint;
 
+import io.tidemark.StreamMdc;
+
 import akka.Done;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
@@ -173,11 +175,11 @@ public final class JdbcCheckpointStore implements CheckpointStore {
             Throwable cause = Errors.unwrap(error);
             if (cause instanceof StatusReply.ErrorMessage refused
                 && refused.getMessage().startsWith(CheckpointEntity.REFUSED)) {
-              log.warn("stream '{}': {}", stream, refused.getMessage());
+              StreamMdc.warn(log, stream, "stream '{}': {}", stream, refused.getMessage());
               return CompletableFuture.failedFuture(new FencedException("stream '" + stream + "': " + refused.getMessage()));
             }
             if (cause instanceof TimeoutException) {
-              log.warn("stream '{}': checkpoint {} got no answer within {}", stream, what, settings.askTimeout);
+              StreamMdc.warn(log, stream, "stream '{}': checkpoint {} got no answer within {}", stream, what, settings.askTimeout);
               return CompletableFuture.failedFuture(
                   new CheckpointStoreUnavailableException(
                       "stream '" + stream + "': checkpoint " + what + " got no answer within "
@@ -201,7 +203,7 @@ public final class JdbcCheckpointStore implements CheckpointStore {
             stream, token, time, Instant.ofEpochMilli(entry.savedAtMillis), entry.epoch, CheckpointKind.parse(entry.kind), entry.note,
             Checkpoint.parseSnapshot(entry.snapshotJson)));
       } catch (RuntimeException unparsable) {
-        log.warn("stream '{}': a history entry saved at {} does not parse; left out", stream, Instant.ofEpochMilli(entry.savedAtMillis));
+        StreamMdc.warn(log, stream, "stream '{}': a history entry saved at {} does not parse; left out", stream, Instant.ofEpochMilli(entry.savedAtMillis));
       }
     }
     return history;

@@ -69,6 +69,10 @@ public final class JournalSchema {
    * Checks that the checkpoint database is reachable and has the tables, without changing it: for
    * tools that only read it. Fails with the URL (password hidden) and what is wrong.
    */
+  /** H2's DATABASE_ALREADY_OPEN_1: another process holds the file; the message quotes its path. */
+  private static final int H2_DATABASE_ALREADY_OPEN = 90020;
+  private static final java.util.regex.Pattern H2_IN_USE = java.util.regex.Pattern.compile("already in use: \"([^\"]+)\"");
+
   public static void check(Config config, String journalPlugin) {
     Config db = database(config, journalPlugin);
     String url = db.getString("db.url");
@@ -88,6 +92,13 @@ public final class JournalSchema {
           + " no Tidemark stream has run against it");
     } catch (SQLException e) {
       String message = Errors.oneLine(e.getMessage());
+      java.util.regex.Matcher inUse = H2_IN_USE.matcher(String.valueOf(e.getMessage()));
+      if (e.getErrorCode() == H2_DATABASE_ALREADY_OPEN && inUse.find()) {
+        // As verify says it of the embedded MongoDB's file: the demo (or a node) holds the H2 file.
+        java.nio.file.Path file = java.nio.file.Path.of(inUse.group(1));
+        throw new TidemarkException("data directory " + file.getParent() + " is in use by another Tidemark process (" + file
+            + " is locked): stop it first, or pass --checkpoints JDBC_URL to use a checkpoint server", e);
+      }
       String hint = message.contains("already in use") || message.contains("locked")
           ? " (a running Tidemark holds this H2 file: stop it, or use `tidemark status` to ask it)"
           : message.contains("not found") ? " (no database there: check --checkpoints or --data)" : "";

@@ -1,5 +1,7 @@
 package io.tidemark.checkpoint;
 
+import io.tidemark.StreamMdc;
+
 import akka.Done;
 import io.tidemark.Errors;
 import io.tidemark.TidemarkException;
@@ -137,7 +139,7 @@ final class KafkaStreamRecord implements StreamCheckpoints, KafkaStreamTransacti
         committed = taken;
         epoch = taken.epoch;
         state = State.ACQUIRED;
-        log.info("stream '{}': took epoch {} with the Kafka transactional.id '{}' (older producers of the stream are fenced);"
+        StreamMdc.info(log, stream, "stream '{}': took epoch {} with the Kafka transactional.id '{}' (older producers of the stream are fenced);"
             + " stored checkpoint: {}; {} key positions past it", stream, epoch, transactionalId,
             taken.checkpoint == null ? "none" : taken.checkpoint.position().describe(), taken.positions.size());
         return new Acquired(epoch, Optional.ofNullable(taken.checkpoint), taken.corruption);
@@ -339,7 +341,7 @@ final class KafkaStreamRecord implements StreamCheckpoints, KafkaStreamTransacti
       return;
     }
     if (log.isDebugEnabled()) {
-      log.debug("stream '{}': committed {} events, {} saves, checkpoint record {} bytes ({} key positions) in {} ms", stream,
+      StreamMdc.debug(log, stream, "stream '{}': committed {} events, {} saves, checkpoint record {} bytes ({} key positions) in {} ms", stream,
           eventsInTransaction, saves.size(), value.length, positions.size(), (System.nanoTime() - started) / 1_000_000);
     }
     committed = next;
@@ -361,7 +363,7 @@ final class KafkaStreamRecord implements StreamCheckpoints, KafkaStreamTransacti
         return;
       } catch (TimeoutException slow) {
         if (closing) throw slow;
-        log.warn("stream '{}': the Kafka transaction did not commit in time (attempt {}): {}; trying again", stream, attempt,
+        StreamMdc.warn(log, stream, "stream '{}': the Kafka transaction did not commit in time (attempt {}): {}; trying again", stream, attempt,
             slow.getMessage());
       }
     }
@@ -409,7 +411,7 @@ final class KafkaStreamRecord implements StreamCheckpoints, KafkaStreamTransacti
         return;
       } catch (TimeoutException slow) {
         if (closing) throw slow;
-        log.warn("stream '{}': the Kafka transaction did not abort in time (attempt {}); trying again", stream, attempt);
+        StreamMdc.warn(log, stream, "stream '{}': the Kafka transaction did not abort in time (attempt {}); trying again", stream, attempt);
       }
     }
   }

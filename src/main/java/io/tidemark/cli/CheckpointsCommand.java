@@ -44,6 +44,7 @@ import picocli.CommandLine.Spec;
 /** {@code tidemark checkpoints ...}: read and, by hand, move the checkpoints in the checkpoint database. */
 @Command(
     name = "checkpoints",
+    header = "Read the streams' checkpoints, and move one by hand.",
     description = {
       "Read the checkpoint database, and move a stream's checkpoint by hand. Works on the database",
       "directly: the demo's H2 file in --data (while the demo is stopped), or --checkpoints JDBC_URL",

@@ -11,6 +11,7 @@ import picocli.CommandLine.Option;
 
 @Command(
     name = "demo",
+    header = "Run the demo: an embedded MongoDB, the pipeline, a workload, a view.",
     description = {
       "Run the main job on the embedded default: an embedded MongoDB, a one-node Akka cluster with the",
       "pipeline in a cluster singleton, a workload writing orders, and a sink keeping their view.",
@@ -30,23 +31,22 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--port", paramLabel = "P", description = "Port of the embedded MongoDB (default: any free port).")
   Integer port;
 
-  @Option(names = "--management-port", paramLabel = "P", description = "Port of the management endpoints on 127.0.0.1 (default: 8558).")
-  Integer managementPort;
+  @Mixin ManagementOptions.Serve management = new ManagementOptions.Serve();
 
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
   @Override
   public Integer call() {
-    if (events != null && events <= 0) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-          "invalid --events " + events + ": expected a positive number of writes; leave --events out to run until stopped");
-    }
+    Flags.positiveEvents(spec.commandLine(), events);
+    Flags.positiveRate(spec.commandLine(), rate);
+    Flags.port(spec.commandLine(), "--port", port);
     Map<String, Object> options = where.overrides();
     if (rate != null) options.put("tidemark.demo.rate", rate);
     if (events != null) options.put("tidemark.demo.events", events);
     if (port != null) options.put("tidemark.demo.mongodb-port", port);
-    if (managementPort != null) options.put("akka.management.http.port", managementPort);
-    new DemoJob(ServiceConfig.load(where.config, options), where.mongodb, DemoJob.Mode.ONE_NODE).run();
+    options.putAll(management.overrides(spec.commandLine()));
+    com.typesafe.config.Config loaded = ServiceConfig.load(where.config, options);
+    new DemoJob(loaded, where.mongodb(loaded), DemoJob.Mode.ONE_NODE).run();
     return 0;
   }
 }

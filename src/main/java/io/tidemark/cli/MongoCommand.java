@@ -18,6 +18,7 @@ import picocli.CommandLine.Option;
 
 @Command(
     name = "mongo",
+    header = "Run the embedded MongoDB and the H2 checkpoint server, for nodes.",
     description = {
       "Run the embedded MongoDB on its own, so that it outlives the nodes; and, beside it, an H2",
       "server for the checkpoint database the nodes share. Both keep their data in --data.",

@@ -17,6 +17,7 @@ import picocli.CommandLine.Option;
 
 @Command(
     name = "node",
+    header = "Run one node of a Tidemark cluster, for the demo's stream.",
     description = {
       "Run one node of a Tidemark cluster: the demo's pipeline in a cluster singleton (one consumer",
       "for the stream across the cluster, fenced, with fast failover), against a MongoDB and a",
@@ -41,8 +42,9 @@ final class NodeCommand implements Callable<Integer> {
   @Option(names = "--checkpoints", paramLabel = "JDBC_URL", description = "The checkpoint database the nodes share (default: the one --config names; without --config jdbc:h2:tcp://127.0.0.1:9092/checkpoints, served by `mongo`).")
   String checkpoints;
 
-  @Option(names = "--management-port", paramLabel = "P", description = "Port of the management endpoints on 127.0.0.1 (default: 8558).")
-  Integer managementPort;
+  @picocli.CommandLine.Mixin ManagementOptions.Serve management = new ManagementOptions.Serve();
+
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
   @Option(names = "--config", paramLabel = "FILE", description = "A HOCON file whose keys override the defaults, such as conf/production.conf.")
   Path config;
@@ -89,7 +91,7 @@ final class NodeCommand implements Callable<Integer> {
     if (checkpoints != null || config == null) {
       options.putAll(CheckpointDatabase.options(checkpoints != null ? checkpoints : DEFAULT_CHECKPOINTS));
     }
-    if (managementPort != null) options.put("akka.management.http.port", managementPort);
+    options.putAll(management.overrides(spec == null ? null : spec.commandLine()));
     return options;
   }
 }

@@ -14,6 +14,7 @@ import picocli.CommandLine.Spec;
 
 @Command(
     name = "report",
+    header = "Write an HTML page of a node's lag, throughput and headroom.",
     description = {
       "Write an HTML page (inline SVG, no scripts) of each stream's lag, throughput and headroom over",
       "time, from the samples a running node keeps (tidemark.ops.sample-interval, sample-retention)."
@@ -22,15 +23,14 @@ import picocli.CommandLine.Spec;
 final class ReportCommand implements Callable<Integer> {
   @Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--management", paramLabel = "HOST:PORT", description = "The node's management endpoint (default: 127.0.0.1:8558).")
-  String management = "127.0.0.1:8558";
+  @picocli.CommandLine.Mixin ManagementOptions.Ask management;
 
   @Option(names = "--out", paramLabel = "FILE", description = "Where to write the page (default: tidemark-report.html).")
   Path out = Path.of("tidemark-report.html");
 
   @Override
   public Integer call() throws IOException {
-    ManagementClient node = new ManagementClient(management);
+    ManagementClient node = new ManagementClient(management.hostPort(spec.commandLine()));
     JsonNode samples = node.get("/tidemark/samples");
     JsonNode status = node.get("/tidemark/streams");
     Files.writeString(out, ReportPage.render(samples, status, Instant.now()), StandardCharsets.UTF_8);

@@ -34,8 +34,8 @@ final class ReportPage {
         .append("td,th{padding:2px 12px 2px 0;text-align:left}th{color:#555;font-weight:normal}")
         .append(".note{color:#666;font-size:.9em}</style></head><body>\n");
     html.append("<h1>Tidemark report</h1>\n<p class=\"note\">Node ").append(escape(samples.path("node").asText("?")))
-        .append(", generated ").append(generatedAt).append(", a sample every ")
-        .append(samples.path("intervalMillis").asLong() / 1000.0).append(" s (times in UTC).</p>\n");
+        .append(", generated ").append(generatedAt.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)).append(", a sample every ")
+        .append(seconds(samples.path("intervalMillis").asLong())).append(" s (times in UTC).</p>\n");
     JsonNode streams = samples.path("streams");
     if (!streams.isObject() || streams.isEmpty()) {
       html.append("<p>No samples yet: no stream has run on this node since it started, or for less than one sample interval.</p>\n");
@@ -112,15 +112,16 @@ final class ReportPage {
     }
     long from = known.get(0).atMillis();
     long to = Math.max(from + 1, known.get(known.size() - 1).atMillis());
-    double max = known.stream().mapToDouble(Point::value).max().orElse(1);
-    double min = Math.min(0, known.stream().mapToDouble(Point::value).min().orElse(0));
-    if (max <= min) max = min + 1;
-    for (int i = 0; i <= 4; i++) {
-      double value = min + (max - min) * i / 4;
+    Axis axis = Axis.of(
+        Math.min(0, known.stream().mapToDouble(Point::value).min().orElse(0)), known.stream().mapToDouble(Point::value).max().orElse(1));
+    double min = axis.low();
+    double max = axis.high();
+    for (int i = 0; i * axis.step() <= max - min + axis.step() / 2; i++) {
+      double value = min + i * axis.step();
       double y = TOP + plotHeight - (value - min) / (max - min) * plotHeight;
       svg.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>", LEFT, LEFT + plotWidth, y, y));
       svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\" font-family=\"sans-serif\">%s</text>",
-          LEFT - 6, y + 4, escape(format(value))));
+          LEFT - 6, y + 4, escape(axis.label(value))));
     }
     for (int i = 0; i <= 2; i++) {
       long at = from + (to - from) * i / 2;
@@ -148,10 +149,34 @@ final class ReportPage {
     return io.tidemark.source.OplogMonitor.human(Math.round(value.asDouble()));
   }
 
-  private static String format(double value) {
-    if (Math.abs(value) >= 100) return String.format(Locale.ROOT, "%,.0f", value);
-    if (Math.abs(value) >= 10) return String.format(Locale.ROOT, "%.0f", value);
-    return String.format(Locale.ROOT, "%.1f", value);
+  /** A sample interval in seconds: 5, not 5.0; 2.5 stays. */
+  private static String seconds(long millis) {
+    return millis % 1000 == 0 ? String.valueOf(millis / 1000) : String.format(Locale.ROOT, "%.1f", millis / 1000.0);
+  }
+
+  /**
+   * A value axis from {@code low} to {@code high} in at most four round steps (1, 2, 2.5 or 5 times a
+   * power of ten) that cover the values, labelled with as many decimals as the step needs: 0, 25, 50,
+   * 75, 100 for values up to 99, not 0, 25, 50, 74, 99.
+   */
+  record Axis(double low, double high, double step, int decimals) {
+    static Axis of(double min, double max) {
+      if (max <= min) max = min + 1;
+      double raw = (max - min) / 4;
+      double power = Math.pow(10, Math.floor(Math.log10(raw)));
+      double fraction = raw / power;
+      double nice = fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 2.5 ? 2.5 : fraction <= 5 ? 5 : 10;
+      double step = nice * power;
+      double low = Math.floor(min / step + 1e-9) * step;
+      double high = Math.ceil(max / step - 1e-9) * step;
+      int decimals = 0;
+      while (decimals < 6 && Math.abs(step * Math.pow(10, decimals) - Math.rint(step * Math.pow(10, decimals))) > 1e-6) decimals++;
+      return new Axis(low, high, step, decimals);
+    }
+
+    String label(double value) {
+      return String.format(Locale.ROOT, decimals == 0 ? "%,.0f" : "%." + decimals + "f", value);
+    }
   }
 
   static String escape(String text) {

@@ -22,6 +22,7 @@ import picocli.CommandLine.Option;
 
 @Command(
     name = "run",
+    header = "Run the streams a configuration declares.",
     description = {
       "Run the streams a configuration declares (tidemark.streams.<name> { source, format, sink, stages }),",
       "each with one consumer in the cluster. Without --seed (or akka.cluster.seed-nodes) the node is a",
@@ -47,8 +48,9 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--seed", paramLabel = "HOST:PORT", description = "A seed node (repeat for several; default: akka.cluster.seed-nodes; none: a one-node cluster).")
   List<String> seeds = new ArrayList<>();
 
-  @Option(names = "--management-port", paramLabel = "P", description = "Port of the management endpoints on 127.0.0.1 (default: 8558).")
-  Integer managementPort;
+  @picocli.CommandLine.Mixin ManagementOptions.Serve management = new ManagementOptions.Serve();
+
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
   @Override
   public Integer call() {
@@ -71,7 +73,7 @@ final class RunCommand implements Callable<Integer> {
       }
       options.put("akka.cluster.seed-nodes", seedNodes);
     }
-    if (managementPort != null) options.put("akka.management.http.port", managementPort);
+    options.putAll(management.overrides(spec == null ? null : spec.commandLine()));
     return options;
   }
 

@@ -13,6 +13,7 @@ import picocli.CommandLine.Spec;
 
 @Command(
     name = "status",
+    header = "Show what a running node's streams do: state, lag, headroom.",
     description = {
       "Ask any node of a running cluster, over its management port, for every stream of the cluster:",
       "which node holds it, its state, how far behind it is (lag), how long until its checkpoint falls",
@@ -23,15 +24,14 @@ import picocli.CommandLine.Spec;
 final class StatusCommand implements Callable<Integer> {
   @Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--management", paramLabel = "HOST:PORT", description = "The management endpoint of any node of the cluster (default: 127.0.0.1:8558).")
-  String management = "127.0.0.1:8558";
+  @picocli.CommandLine.Mixin ManagementOptions.Ask management;
 
   @Option(names = "--json", description = "Print the node's answer (/tidemark/cluster/streams) as JSON.")
   boolean json;
 
   @Override
   public Integer call() {
-    JsonNode body = new ManagementClient(management).get("/tidemark/cluster/streams");
+    JsonNode body = new ManagementClient(management.hostPort(spec.commandLine())).get("/tidemark/cluster/streams");
     PrintWriter out = spec.commandLine().getOut();
     JsonNode nodes = body.path("nodes");
     JsonNode streams = body.path("streams");

@@ -28,6 +28,7 @@ import picocli.CommandLine.Parameters;
 
 @Command(
     name = "tail",
+    header = "Print a configured stream's events as JSON lines.",
     description = {
       "Print a configured stream's events as JSON lines on the standard output, from now or from a",
       "given position, with the stream's source settings and format (its sink is not used). Touches",

@@ -21,6 +21,7 @@ import picocli.CommandLine.Mixin;
 
 @Command(
     name = "verify",
+    header = "Audit the demo: every event delivered, the view equal to the source.",
     description = {
       "Audit the demo: compare the view with the source and every event of the source with what was",
       "delivered. Prints missing=<n> duplicates=<n> processed=<n>; exits 1 when anything is missing.",
@@ -47,11 +48,14 @@ final class VerifyCommand implements Callable<Integer> {
           "invalid --settle " + settleSeconds + ": expected 0 or more seconds");
     }
     CliLogging.quiet(); // stdout is the result line: scripts parse it
-    String mongodb = where.mongodb;
     Config loaded = ServiceConfig.load(where.config, where.overrides());
+    String mongodb = where.mongodb(loaded);
     DemoSettings settings = DemoSettings.create(loaded);
     EmbeddedMongo mongo = null;
     if (mongodb == null) {
+      if (Files.isRegularFile(settings.dataDir)) {
+        throw new io.tidemark.TidemarkException("--data " + settings.dataDir + " is a file: expected the demo's data directory");
+      }
       if (!Files.isRegularFile(settings.dataDir.resolve(EmbeddedMongo.STORE_FILE))) {
         throw new io.tidemark.TidemarkException(
             "no demo data in " + settings.dataDir + ": run `demo` first, or pass --data DIR or --mongodb URI");
@@ -63,7 +67,7 @@ final class VerifyCommand implements Callable<Integer> {
     MongoSettings mongoSettings = MongoSettings.create(withUri);
     if (mongo != null) {
       try {
-        mongo.awaitAnswering(mongoSettings.connectTimeout);
+        mongo.awaitAnswering(mongoSettings.startWait());
       } catch (RuntimeException e) {
         mongo.close();
         throw e;

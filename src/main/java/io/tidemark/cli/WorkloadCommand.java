@@ -20,6 +20,7 @@ import picocli.CommandLine.Option;
 
 @Command(
     name = "workload",
+    header = "Write the demo's orders into a MongoDB at a steady rate.",
     description = {
       "Write the demo's orders (inserts, updates, deletes) into a MongoDB at a steady rate, as `demo`",
       "does, for a cluster of `node`s to process. Runs until --events writes are done or Ctrl-C."
@@ -27,7 +28,9 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true)
 final class WorkloadCommand implements Callable<Integer> {
 
-  @Option(names = "--mongodb", paramLabel = "URI", required = true, description = "The MongoDB to write to.")
+  @Option(names = "--mongodb", paramLabel = "URI", required = true, arity = "0..1", fallbackValue = DemoOptions.CONFIGURED_URI,
+      description = "The MongoDB to write to; --mongodb alone: the configured tidemark.mongodb.uri (TIDEMARK_MONGODB_URI, or the"
+          + " file TIDEMARK_MONGODB_URI_FILE names).")
   String mongodb;
 
   @Option(names = "--rate", paramLabel = "N", description = "Writes per second (default: 100).")
@@ -39,15 +42,21 @@ final class WorkloadCommand implements Callable<Integer> {
   @Option(names = "--config", paramLabel = "FILE", description = "A HOCON file whose keys override the defaults.")
   Path config;
 
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
   @Override
   public Integer call() {
+    Flags.positiveEvents(spec.commandLine(), events);
+    Flags.positiveRate(spec.commandLine(), rate);
     Map<String, Object> options = new HashMap<>();
-    options.put("tidemark.mongodb.uri", mongodb);
+    if (!DemoOptions.CONFIGURED_URI.equals(mongodb)) options.put("tidemark.mongodb.uri", mongodb);
     if (rate != null) options.put("tidemark.demo.rate", rate);
     if (events != null) options.put("tidemark.demo.events", events);
     Config loaded = ServiceConfig.load(config, options);
+    String mongodb = DemoOptions.configured(this.mongodb, loaded);
     DemoSettings settings = DemoSettings.create(loaded);
     MongoSettings mongo = MongoSettings.create(loaded);
+    MongoConnector.awaitStarted(mongodb, mongo.connectTimeout, mongo.startTimeout);
     Config local = ConfigFactory.parseString("akka.actor.provider = local").withFallback(loaded);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "tidemark-workload", local);
     try (MongoClient client = MongoConnector.connect(mongodb, mongo.connectTimeout)) {

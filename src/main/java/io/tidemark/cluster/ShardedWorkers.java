@@ -1,5 +1,7 @@
 package io.tidemark.cluster;
 
+import io.tidemark.StreamMdc;
+
 import akka.Done;
 import akka.actor.typed.ActorSystem;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -97,7 +99,7 @@ public final class ShardedWorkers implements EventHandler {
             return CompletableFuture.failedFuture(cause);
           }
           Duration backoff = backoff(attempt);
-          log.warn("stream '{}': no answer for event #{} from its worker within {} ms; resending in {} ms (attempt {} of {})",
+          StreamMdc.warn(log, stream, "stream '{}': no answer for event #{} from its worker within {} ms; resending in {} ms (attempt {} of {})",
               stream, envelope.seqNr(), settings.askTimeout.toMillis(), backoff.toMillis(), attempt + 1, settings.deliveryAttempts);
           return Patterns.after(backoff, system.classicSystem(), () -> send(entity, stream, envelope, eventJson, attempt + 1));
         });

@@ -1,5 +1,7 @@
 package io.tidemark.cluster;
 
+import io.tidemark.StreamMdc;
+
 import akka.Done;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.PostStop;
@@ -63,7 +65,7 @@ public final class StreamConsumer extends AbstractBehavior<StreamConsumer.Comman
     super(context);
     this.pipeline = pipeline;
     this.onFatal = onFatal;
-    context.getLog().info("stream '{}': consumer starting on {}", pipeline.stream(), context.getSystem().address());
+    StreamMdc.info(context.getLog(), pipeline.stream(), "stream '{}': consumer starting on {}", pipeline.stream(), context.getSystem().address());
     NodeStreams.get(context.getSystem()).consumerChanged(pipeline.stream());
     PipelineControl started;
     try {
@@ -104,7 +106,7 @@ public final class StreamConsumer extends AbstractBehavior<StreamConsumer.Comman
     if (control == null) return Behaviors.stopped();
     if (!stopping) {
       stopping = true;
-      getContext().getLog().info("stream '{}': stopping; draining in-flight events and saving the safe token", pipeline.stream());
+      StreamMdc.info(getContext().getLog(), pipeline.stream(), "stream '{}': stopping; draining in-flight events and saving the safe token", pipeline.stream());
       control.drainAndStop();
     }
     return this;
@@ -113,20 +115,20 @@ public final class StreamConsumer extends AbstractBehavior<StreamConsumer.Comman
   private Behavior<Command> onFinished(Finished finished) {
     Throwable error = finished.error == null ? null : unwrap(finished.error);
     if (stopping || error == null) {
-      if (error != null) getContext().getLog().warn("stream '{}': stopped with {}", pipeline.stream(), Errors.summary(error));
+      if (error != null) StreamMdc.warn(getContext().getLog(), pipeline.stream(), "stream '{}': stopped with {}", pipeline.stream(), Errors.summary(error));
       return Behaviors.stopped();
     }
     if (error instanceof FencedException) {
       // Another consumer holds the stream now (this node was cut off, or is being replaced).
-      getContext().getLog().warn("stream '{}': fenced: {}; this consumer stops", pipeline.stream(), error.getMessage());
+      StreamMdc.warn(getContext().getLog(), pipeline.stream(), "stream '{}': fenced: {}; this consumer stops", pipeline.stream(), error.getMessage());
       return stoppedForGood(error);
     }
     if (error instanceof TidemarkException) {
-      getContext().getLog().error("stream '{}': stopped for good: {}", pipeline.stream(), error.getMessage());
+      StreamMdc.error(getContext().getLog(), pipeline.stream(), "stream '{}': stopped for good: {}", pipeline.stream(), error.getMessage());
       onFatal.accept(error);
       return stoppedForGood(error);
     }
-    getContext().getLog().warn("stream '{}': failed ({}); restarting from the checkpoint with backoff", pipeline.stream(), Errors.summary(error));
+    StreamMdc.warn(getContext().getLog(), pipeline.stream(), "stream '{}': failed ({}); restarting from the checkpoint with backoff", pipeline.stream(), Errors.summary(error));
     throw new StreamFailedException(pipeline.stream(), error);
   }
 

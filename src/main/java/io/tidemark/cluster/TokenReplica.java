@@ -1,5 +1,7 @@
 package io.tidemark.cluster;
 
+import io.tidemark.StreamMdc;
+
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.AskPattern;
@@ -110,7 +112,7 @@ public final class TokenReplica implements CheckpointReplica {
             TIMEOUT.plusSeconds(1),
             system.scheduler())
         .whenComplete((response, error) -> {
-          if (error != null) log.debug("stream '{}': replica write not confirmed by a majority: {}", safe.stream(), Errors.summary(error));
+          if (error != null) StreamMdc.debug(log, safe.stream(), "stream '{}': replica write not confirmed by a majority: {}", safe.stream(), Errors.summary(error));
         });
   }
 
@@ -122,7 +124,7 @@ public final class TokenReplica implements CheckpointReplica {
             : get(stream, Replicator.readLocal()))
         .thenApply(entry -> entry == null || !stream.equals(entry.stream) ? Optional.<Checkpoint>empty() : Optional.of(entry.checkpoint()))
         .exceptionally(error -> {
-          log.warn("stream '{}': the token replica could not be read ({}); using the durable checkpoint", stream, Errors.summary(error));
+          StreamMdc.warn(log, stream, "stream '{}': the token replica could not be read ({}); using the durable checkpoint", stream, Errors.summary(error));
           return Optional.empty();
         });
   }

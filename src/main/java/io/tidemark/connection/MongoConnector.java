@@ -4,18 +4,25 @@ package io.tidemark.connection;
 import com.mongodb.ConnectionString;
 import com.mongodb.MongoClientSettings;
 import com.mongodb.MongoTimeoutException;
+import com.mongodb.connection.ClusterDescription;
+import com.mongodb.connection.ServerDescription;
 import com.mongodb.reactivestreams.client.MongoClient;
 import com.mongodb.reactivestreams.client.MongoClients;
 import io.tidemark.Errors;
 import io.tidemark.TidemarkException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.bson.Document;
 import org.reactivestreams.Publisher;
 import org.reactivestreams.Subscriber;
 import org.reactivestreams.Subscription;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Opens MongoDB clients from a connection string with bounded waits, and turns a wrong URI or an
@@ -26,6 +33,10 @@ import org.reactivestreams.Subscription;
 public final class MongoConnector {
   private MongoConnector() {}
 
+  private static final Logger log = LoggerFactory.getLogger(MongoConnector.class);
+  private static final long FIRST_REPORT_NANOS = TimeUnit.SECONDS.toNanos(1);
+  private static final long REPORT_EVERY_NANOS = TimeUnit.SECONDS.toNanos(5);
+
   /** Parses the URI, or explains what form was expected. */
   public static ConnectionString parse(String uri) {
     if (uri == null || uri.isBlank()) {
@@ -35,9 +46,21 @@ public final class MongoConnector {
       return new ConnectionString(uri);
     } catch (IllegalArgumentException e) {
       throw new TidemarkException(
-          "malformed MongoDB URI '" + redact(uri) + "': " + Errors.oneLine(e.getMessage())
+          "malformed MongoDB URI '" + redact(uri) + "': " + uriProblem(e)
               + " (expected mongodb://[user:password@]host[:port][/?options] or mongodb+srv://host)");
     }
+  }
+
+  /**
+   * What the driver found wrong with a URI, told without echoing any of it: its decoder quotes the
+   * characters after a bad percent-escape ({@code Error at index 0 in: "Se"}), which may be the password's.
+   */
+  private static String uriProblem(IllegalArgumentException e) {
+    String message = String.valueOf(e.getMessage());
+    if (message.contains("URLDecoder") || message.contains("escape (%)")) {
+      return "a malformed percent-escape (% must be followed by two hexadecimal digits; write % itself as %25)";
+    }
+    return Errors.oneLine(message);
   }
 
   /** A client whose server selection and connects give up after {@code timeout}. */
@@ -64,6 +87,61 @@ public final class MongoConnector {
             .applyToSocketSettings(b -> b.connectTimeout((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()), TimeUnit.MILLISECONDS));
     if (failures != null) builder.addCommandListener(failures);
     return builder.build();
+  }
+
+  /**
+   * Waits, at a process's start, until MongoDB is up: until a server of the URI answers the driver's
+   * {@code hello} and takes writes. A server that is still starting does not listen yet (the
+   * embedded one of {@code mongo} listens only once its store is open, recovered after a crash) or
+   * has no primary yet; waiting for its own answer, not for a fixed time, makes a start after a
+   * crash independent of how long that recovery takes on a busy machine. Logs after a second, and
+   * then every 5 s, that it waits and why; gives up after {@code limit} (zero: returns at once,
+   * and the first command waits up to the connect timeout). The driver's monitor does not log in,
+   * so a wrong password is not waited on: the first command reports it.
+   */
+  public static void awaitStarted(String uri, Duration connectTimeout, Duration limit) {
+    if (limit.isZero()) return;
+    String hosts = hosts(uri);
+    long start = System.nanoTime();
+    long nextReport = FIRST_REPORT_NANOS;
+    try (MongoClient client = connect(uri, connectTimeout)) {
+      while (true) {
+        ClusterDescription cluster = client.getClusterDescription();
+        long waited = System.nanoTime() - start;
+        if (cluster.hasWritableServer()) {
+          if (nextReport > FIRST_REPORT_NANOS) log.info("MongoDB at {} answers, after {} s", hosts, TimeUnit.NANOSECONDS.toSeconds(waited));
+          return;
+        }
+        if (waited >= limit.toNanos()) {
+          throw new TidemarkException("MongoDB unreachable at " + hosts + " after " + limit.toSeconds()
+              + "s (tidemark.mongodb.start-timeout): " + whyNotUp(cluster));
+        }
+        if (waited >= nextReport) {
+          log.info("waiting for MongoDB at {} to answer ({}): {} s so far, up to {} s (tidemark.mongodb.start-timeout)",
+              hosts, whyNotUp(cluster), TimeUnit.NANOSECONDS.toSeconds(waited), limit.toSeconds());
+          nextReport += REPORT_EVERY_NANOS;
+        }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+      }
+    }
+  }
+
+  /** What each server of the cluster said, or failed with: hosts and causes, never credentials. */
+  private static String whyNotUp(ClusterDescription cluster) {
+    if (cluster.getSrvResolutionException() != null) return rootCause(cluster.getSrvResolutionException());
+    List<String> servers = new ArrayList<>();
+    for (ServerDescription server : cluster.getServerDescriptions()) {
+      String state = server.getException() != null ? rootCause(server.getException())
+          : server.isOk() ? "answers as " + server.getType() + ", no primary yet" : "no answer yet";
+      servers.add(server.getAddress() + ": " + state);
+    }
+    return servers.isEmpty() ? "no server known yet" : String.join("; ", servers);
+  }
+
+  private static String rootCause(Throwable error) {
+    Throwable root = error;
+    while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+    return root.getClass().getSimpleName() + (root.getMessage() == null ? "" : ": " + Errors.oneLine(root.getMessage()));
   }
 
   /**

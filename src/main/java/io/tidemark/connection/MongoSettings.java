@@ -9,10 +9,21 @@ import java.time.Duration;
 public final class MongoSettings {
   public final String uri;
   public final Duration connectTimeout;
+  /** How long a process's start waits for MongoDB to come up ({@link MongoConnector#awaitStarted}); zero: not at all. */
+  public final Duration startTimeout;
 
-  private MongoSettings(String uri, Duration connectTimeout) {
+  private MongoSettings(String uri, Duration connectTimeout, Duration startTimeout) {
     this.uri = uri;
     this.connectTimeout = connectTimeout;
+    this.startTimeout = startTimeout;
+  }
+
+  /**
+   * How long a start waits for the embedded MongoDB of its own process to answer: the start timeout,
+   * or the connect timeout when that is longer (or the start timeout is zero).
+   */
+  public Duration startWait() {
+    return startTimeout.compareTo(connectTimeout) > 0 ? startTimeout : connectTimeout;
   }
 
   public static MongoSettings create(ActorSystem<?> system) {
@@ -22,11 +33,12 @@ public final class MongoSettings {
   public static MongoSettings create(Config config) {
     String uri = ConfigCheck.nonEmptyString(config, "tidemark.mongodb.uri");
     MongoConnector.parse(uri);
-    return new MongoSettings(uri, ConfigCheck.positiveDuration(config, "tidemark.mongodb.connect-timeout"));
+    return new MongoSettings(uri, ConfigCheck.positiveDuration(config, "tidemark.mongodb.connect-timeout"),
+        ConfigCheck.nonNegativeDuration(config, "tidemark.mongodb.start-timeout"));
   }
 
   @Override
   public String toString() {
-    return "MongoSettings(" + MongoConnector.redact(uri) + ", connect-timeout " + connectTimeout + ")";
+    return "MongoSettings(" + MongoConnector.redact(uri) + ", connect-timeout " + connectTimeout + ", start-timeout " + startTimeout + ")";
   }
 }

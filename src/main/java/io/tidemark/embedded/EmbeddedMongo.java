@@ -83,29 +83,55 @@ public final class EmbeddedMongo implements AutoCloseable {
 
   /**
    * Waits until the server answers a ping through its port, as a client reaches it. It is open
-   * and listening by then, so when no answer comes within {@code timeout} the cause is this
-   * process, not the network: the error says so, with how busy the machine and the heap are.
+   * and listening by then, so what it waits for is CPU: pings are repeated, a line every 5 s says
+   * that it waits, and only after {@code limit} does it give up, saying that the cause is this
+   * process, not the network, with how busy the machine and the heap are.
    */
-  public void awaitAnswering(java.time.Duration timeout) {
+  public void awaitAnswering(java.time.Duration limit) {
+    long start = System.nanoTime();
+    long nextReport = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+    int attemptMillis = (int) Math.min(limit.toMillis(), 5_000);
     com.mongodb.MongoClientSettings clientSettings = com.mongodb.MongoClientSettings.builder()
         .applyConnectionString(new com.mongodb.ConnectionString(connectionString))
-        .applyToClusterSettings(b -> b.serverSelectionTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS))
-        .applyToSocketSettings(b -> b.connectTimeout((int) timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
-            .readTimeout((int) timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS))
+        .applyToClusterSettings(b -> b.serverSelectionTimeout(attemptMillis, java.util.concurrent.TimeUnit.MILLISECONDS))
+        .applyToSocketSettings(b -> b.connectTimeout(attemptMillis, java.util.concurrent.TimeUnit.MILLISECONDS)
+            .readTimeout(attemptMillis, java.util.concurrent.TimeUnit.MILLISECONDS))
         .build();
     try (com.mongodb.client.MongoClient client = com.mongodb.client.MongoClients.create(clientSettings)) {
-      client.getDatabase("admin").runCommand(new org.bson.Document("ping", 1));
-    } catch (com.mongodb.MongoTimeoutException | com.mongodb.MongoSocketException e) {
-      Runtime runtime = Runtime.getRuntime();
-      throw new TidemarkException(String.format(java.util.Locale.ROOT,
-          "the embedded MongoDB of this process (%s) is open and listening on %s but did not answer a ping within %d s"
-              + " (tidemark.mongodb.connect-timeout): this process got too little CPU to answer — the load average is %.1f on %d cores,"
-              + " the heap %d of %d MB full; raise tidemark.mongodb.connect-timeout or give the machine fewer jobs (%s)",
-          description, connectionString, timeout.toSeconds(),
-          java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(), runtime.availableProcessors(),
-          (runtime.totalMemory() - runtime.freeMemory()) / (1024 * 1024), runtime.maxMemory() / (1024 * 1024), Errors.oneLine(e.getMessage())),
-          e);
+      while (true) {
+        try {
+          client.getDatabase("admin").runCommand(new org.bson.Document("ping", 1));
+          return;
+        } catch (com.mongodb.MongoTimeoutException | com.mongodb.MongoSocketException e) {
+          long waited = System.nanoTime() - start;
+          if (waited >= limit.toNanos()) throw starved(limit, e);
+          if (waited >= nextReport) {
+            log.info("the embedded MongoDB of this process listens on {} but has not answered a ping yet ({} s; {}): waiting up to {} s"
+                + " (tidemark.mongodb.start-timeout)", connectionString, java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(waited), load(),
+                limit.toSeconds());
+            nextReport += java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+          }
+          java.util.concurrent.locks.LockSupport.parkNanos(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(100));
+        }
+      }
     }
+  }
+
+  private TidemarkException starved(java.time.Duration limit, RuntimeException cause) {
+    return new TidemarkException(String.format(java.util.Locale.ROOT,
+        "the embedded MongoDB of this process (%s) is open and listening on %s but did not answer a ping within %d s"
+            + " (tidemark.mongodb.start-timeout): this process got too little CPU to answer — %s;"
+            + " raise tidemark.mongodb.start-timeout or give the machine fewer jobs (%s)",
+        description, connectionString, limit.toSeconds(), load(), Errors.oneLine(cause.getMessage())),
+        cause);
+  }
+
+  /** How busy the machine and the heap are. */
+  private static String load() {
+    Runtime runtime = Runtime.getRuntime();
+    return String.format(java.util.Locale.ROOT, "the load average is %.1f on %d cores, the heap %d of %d MB full",
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(), runtime.availableProcessors(),
+        (runtime.totalMemory() - runtime.freeMemory()) / (1024 * 1024), runtime.maxMemory() / (1024 * 1024));
   }
 
   public static EmbeddedMongo inMemory(EmbeddedSettings settings) {
@@ -132,7 +158,11 @@ public final class EmbeddedMongo implements AutoCloseable {
     try {
       Files.createDirectories(dataDir);
     } catch (IOException e) {
-      throw new TidemarkException("cannot create data directory " + dataDir + ": " + Errors.oneLine(e.getMessage()), e);
+      throw new TidemarkException("cannot create data directory " + dataDir + ": " + why(e) + "; expected a directory (--data DIR)", e);
+    }
+    if (Files.isRegularFile(file)) {
+      // Opening a large store, or recovering one a crash left, takes a while: say what is going on before it.
+      log.info("embedded MongoDB: opening {} ({} MB); it listens once open", file, file.toFile().length() / (1024 * 1024));
     }
     long marked = CommitMark.read(dataDir.resolve(COMMIT_MARK_FILE));
     MVStore store = null;
@@ -185,6 +215,14 @@ public final class EmbeddedMongo implements AutoCloseable {
       }
       throw new StoreUnreadable("cannot open the embedded MongoDB store " + file + ": " + Errors.oneLine(e.getMessage()), e);
     }
+  }
+
+  /** Why a file operation failed, without the path its message is (FileAlreadyExistsException's is the path alone). */
+  private static String why(IOException e) {
+    if (e instanceof java.nio.file.FileAlreadyExistsException) return "a file of that name is in the way";
+    if (e instanceof java.nio.file.AccessDeniedException) return "permission denied";
+    if (e instanceof java.nio.file.FileSystemException system && system.getReason() != null) return system.getReason();
+    return Errors.summary(e);
   }
 
   /** The store file is there but cannot be opened as it is. */

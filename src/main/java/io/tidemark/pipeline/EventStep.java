@@ -1,5 +1,7 @@
 package io.tidemark.pipeline;
 
+import io.tidemark.StreamMdc;
+
 import akka.NotUsed;
 import akka.japi.Pair;
 import akka.stream.Attributes;
@@ -215,7 +217,7 @@ final class EventStep extends GraphStage<FlowShape<Pair<Object, EventContext>, P
           return;
         }
         ChangeEnvelope envelopeOf = context.envelope();
-        log.warn("stream '{}': event #{} ({} {}) failed {} times in {} ({}); recording it as a dead letter and going on",
+        StreamMdc.warn(log, run.stream(), "stream '{}': event #{} ({} {}) failed {} times in {} ({}); recording it as a dead letter and going on",
             run.stream(), envelopeOf.seqNr(), envelopeOf.operationType(), envelopeOf.documentKey(), attempt, name, Errors.summary(cause));
         CompletionStage<?> recorded;
         try {

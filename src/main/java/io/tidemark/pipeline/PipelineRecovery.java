@@ -1,5 +1,7 @@
 package io.tidemark.pipeline;
 
+import io.tidemark.StreamMdc;
+
 import com.mongodb.client.model.Sorts;
 import com.mongodb.reactivestreams.client.MongoClient;
 import io.tidemark.Errors;
@@ -119,7 +121,7 @@ final class PipelineRecovery implements Recovery {
   }
 
   private Recovered noted(Recovered recovered, String policy) {
-    log.warn("stream '{}': {} ({}); the gap is recorded in the checkpoint history", stream, recovered.note(), policy);
+    StreamMdc.warn(log, stream, "stream '{}': {} ({}); the gap is recorded in the checkpoint history", stream, recovered.note(), policy);
     stats.onGap();
     return recovered;
   }

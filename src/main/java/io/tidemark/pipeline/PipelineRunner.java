@@ -1,5 +1,7 @@
 package io.tidemark.pipeline;
 
+import io.tidemark.StreamMdc;
+
 import akka.Done;
 import akka.actor.Cancellable;
 import akka.actor.typed.ActorSystem;
@@ -60,7 +62,7 @@ final class PipelineRunner {
   synchronized CompletionStage<Done> drainAndStop() {
     stopping = true;
     if (pendingRestart != null && pendingRestart.cancel()) {
-      log.info("stream '{}': stopped while waiting to restart", stream);
+      StreamMdc.info(log, stream, "stream '{}': stopped while waiting to restart", stream);
       completion.complete(Done.getInstance());
     } else if (current != null) {
       current.shutdown();
@@ -94,7 +96,7 @@ final class PipelineRunner {
       return;
     }
     Duration backoff = failure.restartBackoff(restarts);
-    log.warn("stream '{}': {}; restarting from the safe token in {} ms (restart {})",
+    StreamMdc.warn(log, stream, "stream '{}': {}; restarting from the safe token in {} ms (restart {})",
         stream, Errors.oneLine(cause.getMessage()), backoff.toMillis(), restarts);
     pendingRestart = system.scheduler().scheduleOnce(backoff, this::restart, system.executionContext());
   }

@@ -1,5 +1,7 @@
 package io.tidemark.pipeline;
 
+import io.tidemark.StreamMdc;
+
 import akka.Done;
 import akka.NotUsed;
 import akka.actor.Cancellable;
@@ -58,7 +60,7 @@ final class PipelineRuns {
     this.where = uri != null ? MongoConnector.hosts(uri) : "the given client";
     this.probe = uri == null ? null : new CursorProbe(MongoConnector.connectSync(uri, settings.mongo().connectTimeout), spec.target, spec.match);
     if (uri == null && settings.faults().heartbeat) {
-      log.info("stream '{}': no heartbeats with a client given by the caller (they need the URI); a quiet stream's checkpoint"
+      StreamMdc.info(log, spec.stream, "stream '{}': no heartbeats with a client given by the caller (they need the URI); a quiet stream's checkpoint"
           + " follows only its own events", spec.stream);
     }
   }
@@ -75,9 +77,9 @@ final class PipelineRuns {
     runner.completion().whenComplete((done, error) -> {
       if (monitoring != null) monitoring.cancel();
       runs.close();
-      if (error != null) log.error("stream '{}' stopped: {}", spec.stream, Errors.summary(error));
+      if (error != null) StreamMdc.error(log, spec.stream, "stream '{}' stopped: {}", spec.stream, Errors.summary(error));
     });
-    log.info("stream '{}': watching {} on {} (window {}, checkpoint every {} events or {} ms, parallelism {}, on failure {}, startup {})",
+    StreamMdc.info(log, spec.stream, "stream '{}': watching {} on {} (window {}, checkpoint every {} events or {} ms, parallelism {}, on failure {}, startup {})",
         spec.stream, spec.target, runs.where, settings.window().size, settings.window().checkpointEveryEvents,
         settings.window().checkpointEveryInterval.toMillis(), settings.parallelism(),
         settings.failure().policy.name().toLowerCase(Locale.ROOT).replace('_', '-'), settings.snapshots().mode.label());
@@ -118,11 +120,11 @@ final class PipelineRuns {
           Checkpoint last = stats.window().lastSaved();
           String at = last == null ? "none written" : last.position().describe();
           if (error == null) {
-            log.info("stream '{}' stopped; last checkpoint: {}", spec.stream, at);
+            StreamMdc.info(log, spec.stream, "stream '{}' stopped; last checkpoint: {}", spec.stream, at);
             return CompletableFuture.completedFuture(Done.getInstance());
           }
           Throwable explained = Faults.explain(spec.stream, Errors.unwrap(error), settings.faults());
-          log.warn("stream '{}' run failed: {}; last checkpoint: {}", spec.stream, Errors.summary(explained), at);
+          StreamMdc.warn(log, spec.stream, "stream '{}' run failed: {}; last checkpoint: {}", spec.stream, Errors.summary(explained), at);
           return CompletableFuture.<Done>failedFuture(explained);
         }).thenCompose(result -> result);
     return Pair.create(running.first(), ended);

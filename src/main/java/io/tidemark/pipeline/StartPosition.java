@@ -1,5 +1,7 @@
 package io.tidemark.pipeline;
 
+import io.tidemark.StreamMdc;
+
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.DispatcherSelector;
 import com.mongodb.reactivestreams.client.MongoClient;
@@ -105,7 +107,7 @@ final class StartPosition {
     return freshest(acquired).thenCompose(replicated -> replicated.isPresent()
         ? lease.save(replicated.get()).thenApply(saved -> {
             Checkpoint checkpoint = replicated.get();
-            log.info("stream '{}': resuming from the replicated checkpoint, {} (fresher than the durable one; written under epoch {};"
+            StreamMdc.info(log, spec.stream, "stream '{}': resuming from the replicated checkpoint, {} (fresher than the durable one; written under epoch {};"
                 + " this consumer holds epoch {})", spec.stream, checkpoint.position().describe(), checkpoint.epoch(), acquired.epoch());
             return Start.stored(checkpoint.position());
           })
@@ -137,12 +139,12 @@ final class StartPosition {
     Optional<Checkpoint> stored = acquired.checkpoint();
     if (stored.isPresent()) {
       Checkpoint checkpoint = stored.get();
-      log.info("stream '{}': resuming from the stored checkpoint, {} (saved {}; this consumer holds epoch {})",
+      StreamMdc.info(log, spec.stream, "stream '{}': resuming from the stored checkpoint, {} (saved {}; this consumer holds epoch {})",
           spec.stream, checkpoint.position().describe(), checkpoint.savedAt(), acquired.epoch());
       return CompletableFuture.completedFuture(Start.stored(checkpoint.position()));
     }
     if (spec.configuredStart != null) {
-      log.info("stream '{}': no stored checkpoint; starting at the configured position, {}", spec.stream, spec.configuredStart.describe());
+      StreamMdc.info(log, spec.stream, "stream '{}': no stored checkpoint; starting at the configured position, {}", spec.stream, spec.configuredStart.describe());
       return CompletableFuture.completedFuture(Start.stored(spec.configuredStart));
     }
     BsonTimestamp now = operationTime(pong);
@@ -153,14 +155,14 @@ final class StartPosition {
       String note = "snapshot started (" + mode.label() + "): copying " + spec.target + " at Timestamp(" + now.getTime()
           + ", " + now.getInc() + ")";
       return lease.save(Checkpoint.snapshot(spec.stream, now, null, note)).thenApply(saved -> {
-        log.info("stream '{}': no stored checkpoint; {} (saved as the first checkpoint)", spec.stream, copy.describe());
+        StreamMdc.info(log, spec.stream, "stream '{}': no stored checkpoint; {} (saved as the first checkpoint)", spec.stream, copy.describe());
         return Start.fresh(copy);
       });
     }
     ResumePosition position = ResumePosition.startAtOperationTime(now);
     // Saved before the first event, so a crash before any checkpoint resumes here, not at a later "now".
     return lease.save(Checkpoint.atOperationTime(spec.stream, now)).thenApply(saved -> {
-      log.info("stream '{}': no stored checkpoint; starting now, {} (saved as the first checkpoint)", spec.stream, position.describe());
+      StreamMdc.info(log, spec.stream, "stream '{}': no stored checkpoint; starting now, {} (saved as the first checkpoint)", spec.stream, position.describe());
       return Start.fresh(position);
     });
   }
@@ -168,7 +170,7 @@ final class StartPosition {
   private BsonTimestamp operationTime(Document pong) {
     Object time = pong == null ? null : pong.get("operationTime");
     if (time instanceof BsonTimestamp timestamp) return timestamp;
-    log.warn("stream '{}': the server reported no operationTime (not a replica set?); starting at the local clock", spec.stream);
+    StreamMdc.warn(log, spec.stream, "stream '{}': the server reported no operationTime (not a replica set?); starting at the local clock", spec.stream);
     return new BsonTimestamp((int) Instant.now().getEpochSecond(), 0);
   }
 
@@ -187,7 +189,7 @@ final class StartPosition {
           if (error == null) return CompletableFuture.completedFuture(position);
           ResumableErrors.Kind kind = ResumableErrors.classify(error);
           if (kind == ResumableErrors.Kind.HISTORY_LOST || kind == ResumableErrors.Kind.INVALID_TOKEN) {
-            log.warn("stream '{}': the server refuses the start position {}: {}", spec.stream, position.describe(),
+            StreamMdc.warn(log, spec.stream, "stream '{}': the server refuses the start position {}: {}", spec.stream, position.describe(),
                 ResumableErrors.describe(error));
             return recovery.handles(kind)
                 ? recovery.recoverAtStart(kind, error, position)
@@ -196,7 +198,7 @@ final class StartPosition {
           if (kind == ResumableErrors.Kind.NOT_A_REPLICA_SET) {
             return CompletableFuture.<ResumePosition>failedFuture(Faults.explain(spec.stream, Errors.unwrap(error), faults));
           }
-          log.debug("stream '{}': could not check the start position ({}); the stream opens it itself", spec.stream,
+          StreamMdc.debug(log, spec.stream, "stream '{}': could not check the start position ({}); the stream opens it itself", spec.stream,
               ResumableErrors.describe(error));
           return CompletableFuture.completedFuture(position);
         })

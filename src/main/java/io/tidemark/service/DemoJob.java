@@ -10,7 +10,6 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
 import akka.japi.Pair;
-import akka.management.javadsl.AkkaManagement;
 import akka.stream.UniqueKillSwitch;
 import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.Sorts;
@@ -20,6 +19,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.tidemark.ConfigCheck;
 import io.tidemark.Errors;
+import io.tidemark.StreamMdc;
 import io.tidemark.TidemarkException;
 import io.tidemark.checkpoint.Checkpoint;
 import io.tidemark.checkpoint.JdbcCheckpointStore;
@@ -142,11 +142,13 @@ public final class DemoJob {
     MongoSettings mongoSettings = MongoSettings.create(withMongo);
     if (mongo != null) {
       try {
-        mongo.awaitAnswering(mongoSettings.connectTimeout);
+        mongo.awaitAnswering(mongoSettings.startWait());
       } catch (RuntimeException e) {
         mongo.close();
         throw e;
       }
+    } else {
+      MongoConnector.awaitStarted(uri, mongoSettings.connectTimeout, mongoSettings.startTimeout);
     }
     MongoClient client = MongoConnector.connect(uri, mongoSettings.connectTimeout);
     ActorSystem<Void> system;
@@ -165,7 +167,7 @@ public final class DemoJob {
       return CompletableFuture.completedFuture(Done.getInstance());
     });
     try {
-      startManagement(system);
+      ManagementEndpoints.start(system);
     } catch (TidemarkException e) {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().join();
@@ -224,34 +226,6 @@ public final class DemoJob {
     }
   }
 
-  /**
-   * Health, cluster management, status and metrics on the management port. A node without them would
-   * run unmonitored (and could not join through Akka Cluster Bootstrap), so a port that cannot be
-   * bound fails the start: the demo's, {@code node}'s and the service's ({@link ServiceNode}).
-   */
-  static void startManagement(ActorSystem<?> system) {
-    Config management = system.settings().config().getConfig("akka.management.http");
-    String host = management.getString("bind-hostname").isEmpty() ? management.getString("hostname") : management.getString("bind-hostname");
-    String port = management.getValue("port").unwrapped().toString();
-    String expected = "; expected a free port in akka.management.http.port (--management-port, TIDEMARK_MANAGEMENT_PORT)";
-    // Tried first, so that a port in use is one line, not Akka's stack trace of the failed bind.
-    try {
-      new java.net.ServerSocket(Integer.parseInt(port), 1, java.net.InetAddress.getByName(host)).close();
-    } catch (java.io.IOException | NumberFormatException e) {
-      throw new TidemarkException("the management endpoints cannot listen on " + host + ":" + port + ": "
-          + (e instanceof java.net.BindException ? "the port is in use" : Errors.summary(e)) + expected, e);
-    }
-    try {
-      var uri = AkkaManagement.get(system.classicSystem()).start().toCompletableFuture().join();
-      log.info("management endpoints at {} (/alive, /ready, /cluster/members, /tidemark/streams, /metrics)", uri);
-    } catch (RuntimeException e) {
-      Throwable cause = Errors.unwrap(e);
-      String why = cause instanceof java.net.BindException || String.valueOf(cause.getMessage()).contains("already in use")
-          ? "the port is in use" : Errors.summary(cause);
-      throw new TidemarkException("the management endpoints cannot listen on " + host + ":" + port + ": " + why + expected, cause);
-    }
-  }
-
   private void onWorkloadStarted(
       ActorSystem<?> system, MongoClient client, Supplier<WindowStats> window, OrdersWorkload workload,
       Pair<UniqueKillSwitch, CompletionStage<Done>> running) {
@@ -272,7 +246,7 @@ public final class DemoJob {
               fatal.compareAndSet(null, error);
             } else {
               String line = progressLine(system, window, 0, workload);
-              if (line != null) progress.info(line);
+              if (line != null) StreamMdc.with(settings.stream, () -> progress.info(line));
               log.info("all {} writes processed; stopping", workload.writes());
             }
             shutdown.run(error == null ? FINISHED : FATAL);
@@ -291,25 +265,33 @@ public final class DemoJob {
       last[0] = completed;
       last[1] = now;
       String line = progressLine(system, window, rate, workload);
-      if (line != null) progress.info(line);
+      if (line != null) StreamMdc.with(settings.stream, () -> progress.info(line));
     }, system.executionContext());
   }
 
   private String progressLine(ActorSystem<?> system, Supplier<WindowStats> current, double rate, OrdersWorkload workload) {
-    String writes = workload == null ? "" : ", workload " + workload.writes() + " writes";
     boolean runningHere = RunningPipelines.get(system).all().stream().anyMatch(entry -> entry.control().stream().equals(settings.stream));
-    WindowStats window = current.get();
+    return progressLine(settings, runningHere, current.get(), rate, workload == null ? -1 : workload.writes(), System.currentTimeMillis());
+  }
+
+  /**
+   * The progress line of the stream, or null for none: a node on which the stream does not run and
+   * never ran prints "standby" only under {@code tidemark.demo.standby-progress}.
+   *
+   * @param writes the workload's writes so far, or -1 without a workload
+   */
+  static String progressLine(DemoSettings settings, boolean runningHere, WindowStats window, double rate, long writes, long nowMillis) {
+    String workload = writes < 0 ? "" : ", workload " + writes + " writes";
     if (!runningHere && window.completed() == 0) {
-      return settings.standbyProgress ? settings.stream + ": standby (the stream runs on another node)" + writes : null;
+      return settings.standbyProgress ? settings.stream + ": standby (the stream runs on another node)" + workload : null;
     }
-    long nowMillis = System.currentTimeMillis();
     long clusterSeconds = window.lastCompletedClusterTimeSeconds();
     String lag = clusterSeconds == 0 ? "-" : Math.max(0, nowMillis / 1000 - clusterSeconds) + "s";
     Checkpoint saved = window.lastSaved();
     String age = saved == null ? "-" : String.format("%.1fs", (nowMillis - window.lastSavedAtMillis()) / 1000.0);
     return String.format(
         "%s: %d events processed, %.1f events/s, lag %s, checkpoint age %s, in flight %d%s%s",
-        settings.stream, window.completed(), rate, lag, age, window.inFlight(), writes,
+        settings.stream, window.completed(), rate, lag, age, window.inFlight(), workload,
         runningHere ? "" : " (no longer running here)");
   }
 

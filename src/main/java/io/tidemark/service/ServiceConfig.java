@@ -46,7 +46,7 @@ public final class ServiceConfig {
     Config merged =
         parse(() -> ConfigFactory.systemEnvironmentOverrides()
             .withFallback(ConfigFactory.systemProperties())
-            .withFallback(ConfigFactory.parseMap(options))
+            .withFallback(ConfigFactory.parseMap(options, "command line"))
             .withFallback(fromFile)
             .withFallback(application)
             .withFallback(ConfigFactory.defaultReference()));

@@ -61,6 +61,7 @@ public final class ServiceNode {
       throw e;
     }
     try {
+      MongoConnector.awaitStarted(uri, mongoSettings.connectTimeout, mongoSettings.startTimeout);
       client = MongoConnector.connect(uri, mongoSettings.connectTimeout);
       MongoConnector.ping(client, MongoConnector.redact(uri), mongoSettings.connectTimeout).toCompletableFuture().join();
     } catch (RuntimeException e) {
@@ -75,8 +76,8 @@ public final class ServiceNode {
       return CompletableFuture.completedFuture(Done.getInstance());
     });
     try {
-      DemoJob.startManagement(system);
-    } catch (RuntimeException e) {
+      ManagementEndpoints.start(system);
+    } catch (TidemarkException e) {
       terminate(system); // its shutdown task closes the streams and the client
       throw e;
     }

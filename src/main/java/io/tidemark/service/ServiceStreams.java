@@ -1,5 +1,7 @@
 package io.tidemark.service;
 
+import io.tidemark.StreamMdc;
+
 import akka.actor.typed.ActorSystem;
 import com.typesafe.config.Config;
 import io.tidemark.Errors;
@@ -73,7 +75,7 @@ public final class ServiceStreams implements AutoCloseable {
         ConfiguredSink sink = checked.sinks().forType(definition.sinkType())
             .create(new SinkContext(definition.name(), definition.sink(), system));
         streams.sinks.put(definition.name(), sink);
-        log.info("stream '{}': {} → {} sink ({}), format {}", definition.name(), definition.target(), definition.sinkType(),
+        StreamMdc.info(log, definition.name(), "stream '{}': {} → {} sink ({}), format {}", definition.name(), definition.target(), definition.sinkType(),
             sink.guarantee(), definition.format().label());
       }
     } catch (RuntimeException e) {
@@ -153,7 +155,7 @@ public final class ServiceStreams implements AutoCloseable {
       try {
         entry.getValue().close();
       } catch (RuntimeException e) {
-        log.warn("stream '{}': its sink did not close cleanly: {}", entry.getKey(), Errors.summary(e));
+        StreamMdc.warn(log, entry.getKey(), "stream '{}': its sink did not close cleanly: {}", entry.getKey(), Errors.summary(e));
       }
     }
   }

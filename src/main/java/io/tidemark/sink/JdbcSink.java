@@ -1,5 +1,7 @@
 package io.tidemark.sink;
 
+import io.tidemark.StreamMdc;
+
 import akka.Done;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.DispatcherSelector;
@@ -121,7 +123,7 @@ public final class JdbcSink {
       delete.setLong(2, checkpointTime.getValue());
       long deleted = delete.executeUpdate();
       if (!connection.getAutoCommit()) connection.commit();
-      log.info("stream '{}': JDBC sink pruned {} key positions before {}", stream, deleted, checkpointTime);
+      StreamMdc.info(log, stream, "stream '{}': JDBC sink pruned {} key positions before {}", stream, deleted, checkpointTime);
       return deleted;
     } catch (SQLException e) {
       throw new SinkUnavailableException("stream '" + stream + "': the JDBC sink could not prune " + settings.positionsTable
@@ -158,7 +160,7 @@ public final class JdbcSink {
         }
         long taken = currentEpoch(connection);
         connection.commit();
-        log.info("stream '{}': JDBC sink took epoch {}", stream, taken);
+        StreamMdc.info(log, stream, "stream '{}': JDBC sink took epoch {}", stream, taken);
         return taken;
       } catch (SQLException e) {
         connection.rollback();

@@ -1,5 +1,7 @@
 package io.tidemark.sink;
 
+import io.tidemark.StreamMdc;
+
 import akka.Done;
 import com.mongodb.MongoException;
 import com.mongodb.client.model.Filters;
@@ -81,7 +83,7 @@ public final class MongoTransactionalSink {
             new FindOneAndUpdateOptions().upsert(true).returnDocument(ReturnDocument.AFTER))))
         .thenApply(document -> {
           long epoch = document.getNumber("epoch").longValue();
-          log.info("stream '{}': transactional MongoDB sink took epoch {}", stream, epoch);
+          StreamMdc.info(log, stream, "stream '{}': transactional MongoDB sink took epoch {}", stream, epoch);
           return new MongoTransactionalSink(client, database, stream, epoch);
         });
   }

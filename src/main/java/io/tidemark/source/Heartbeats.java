@@ -1,5 +1,7 @@
 package io.tidemark.source;
 
+import io.tidemark.StreamMdc;
+
 import akka.NotUsed;
 import akka.stream.javadsl.Source;
 import com.mongodb.client.model.changestream.ChangeStreamDocument;
@@ -55,7 +57,7 @@ final class Heartbeats {
       Optional<BsonDocument> token = definition.heartbeat().positionAfter(after, pipeline, definition.fullDocument());
       return token.filter(t -> movesPast(t, after));
     } catch (RuntimeException e) {
-      log.debug("stream '{}': heartbeat probe failed: {}", definition.stream(), Errors.summary(e));
+      StreamMdc.debug(log, definition.stream(), "stream '{}': heartbeat probe failed: {}", definition.stream(), Errors.summary(e));
       return Optional.empty();
     }
   }

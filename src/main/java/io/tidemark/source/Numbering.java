@@ -1,5 +1,7 @@
 package io.tidemark.source;
 
+import io.tidemark.StreamMdc;
+
 import akka.NotUsed;
 import akka.stream.javadsl.Source;
 import com.mongodb.client.model.changestream.ChangeStreamDocument;
@@ -74,7 +76,7 @@ final class Numbering {
       else state.overlapUntil = null;
     }
     if ("invalidate".equals(envelope.operationType())) {
-      log.warn("stream '{}': invalidated (the collection was dropped or renamed); {}", definition.stream(),
+      StreamMdc.warn(log, definition.stream(), "stream '{}': invalidated (the collection was dropped or renamed); {}", definition.stream(),
           definition.faults().followCollection
               ? "following the collection: reopening with startAfter the invalidate"
               : "the stream ends here and keeps its checkpoint (set tidemark.pipeline.faults.follow-collection = on to follow)");

@@ -1,5 +1,7 @@
 package io.tidemark.source;
 
+import io.tidemark.StreamMdc;
+
 import io.tidemark.connection.MongoConnector;
 
 import akka.actor.Cancellable;
@@ -68,12 +70,12 @@ public final class OplogMonitor {
     return read(client, checkpointTime.get()).handle((sample, error) -> {
       if (error != null) {
         if (Errors.unwrap(error) instanceof EmptyOplogException) {
-          log.debug("stream '{}': local.oplog.rs holds no entries yet: no oplog window or headroom until the first write", stream);
+          StreamMdc.debug(log, stream, "stream '{}': local.oplog.rs holds no entries yet: no oplog window or headroom until the first write", stream);
           return null;
         }
         if (!unreadableWarned) {
           unreadableWarned = true;
-          log.warn("stream '{}': cannot read local.oplog.rs ({}): no oplog window or headroom; grant the read role on the local"
+          StreamMdc.warn(log, stream, "stream '{}': cannot read local.oplog.rs ({}): no oplog window or headroom; grant the read role on the local"
               + " database (clusterMonitor) to see them", stream, Errors.summary(Errors.unwrap(error)));
         }
         return null;
@@ -135,22 +137,22 @@ public final class OplogMonitor {
     boolean full = sample.usage() == null || sample.usage() >= 0.95;
     boolean shortWindow = full && sample.windowSeconds() < settings.warnWindowBelow.toSeconds();
     if (shortWindow && !windowWarned) {
-      log.warn("stream '{}': the oplog window is {} (below tidemark.oplog.warn-window-below = {}): a consumer stopped longer"
+      StreamMdc.warn(log, stream, "stream '{}': the oplog window is {} (below tidemark.oplog.warn-window-below = {}): a consumer stopped longer"
               + " than that loses its place; enlarge the oplog (replSetResizeOplog) or keep consumers running. Checkpoint at"
               + " least every {}", stream, human(sample.windowSeconds()), human(settings.warnWindowBelow.toSeconds()),
           human(sample.recommendedCheckpointIntervalSeconds()));
     } else if (!shortWindow && windowWarned) {
-      log.info("stream '{}': the oplog window is {} again", stream, human(sample.windowSeconds()));
+      StreamMdc.info(log, stream, "stream '{}': the oplog window is {} again", stream, human(sample.windowSeconds()));
     }
     windowWarned = shortWindow;
     Long headroom = sample.headroomSeconds();
     boolean lowHeadroom = headroom != null && full && headroom < settings.warnHeadroomBelow.toSeconds();
     if (lowHeadroom && !headroomWarned) {
-      log.warn("stream '{}': its checkpoint is {} from falling off the oplog (headroom below tidemark.oplog.warn-headroom-below"
+      StreamMdc.warn(log, stream, "stream '{}': its checkpoint is {} from falling off the oplog (headroom below tidemark.oplog.warn-headroom-below"
           + " = {}); when it does, the stream can only go on under on-history-lost", stream,
           headroom < 0 ? "already past" : human(headroom), human(settings.warnHeadroomBelow.toSeconds()));
     } else if (!lowHeadroom && headroomWarned) {
-      log.info("stream '{}': headroom {} again", stream, human(headroom == null ? 0 : headroom));
+      StreamMdc.info(log, stream, "stream '{}': headroom {} again", stream, human(headroom == null ? 0 : headroom));
     }
     headroomWarned = lowHeadroom;
   }

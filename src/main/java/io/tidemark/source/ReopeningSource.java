@@ -1,5 +1,7 @@
 package io.tidemark.source;
 
+import io.tidemark.StreamMdc;
+
 import akka.NotUsed;
 import akka.stream.javadsl.Source;
 import com.mongodb.client.model.changestream.ChangeStreamDocument;
@@ -56,7 +58,7 @@ final class ReopeningSource {
 
   static Source<Incoming, NotUsed> streamFrom(ChangeStreamSource.Definition definition, SourceState state, ResumePosition position, ChangeStreamSource.Opener opener) {
     if (definition.snapshot().mode == StartupMode.SNAPSHOT_ONLY) {
-      log.info("stream '{}': the snapshot is complete (checkpoint at {}); snapshot-only: nothing more to do", definition.stream(),
+      StreamMdc.info(log, definition.stream(), "stream '{}': the snapshot is complete (checkpoint at {}); snapshot-only: nothing more to do", definition.stream(),
           position.describe());
       return Source.empty();
     }
@@ -92,7 +94,7 @@ final class ReopeningSource {
   static boolean decide(ChangeStreamSource.Definition definition, SourceState state, Throwable error) {
     ResumableErrors.Kind kind = ResumableErrors.classify(error);
     if (definition.restartable().test(error)) {
-      log.warn("stream '{}': {}; reopening the change stream with backoff", definition.stream(), ResumableErrors.describe(error));
+      StreamMdc.warn(log, definition.stream(), "stream '{}': {}; reopening the change stream with backoff", definition.stream(), ResumableErrors.describe(error));
       return true;
     }
     if (definition.recovery() != null && definition.recovery().handles(kind)) {
@@ -100,7 +102,7 @@ final class ReopeningSource {
       state.pendingError = error;
       return true;
     }
-    log.error("stream '{}': {}; not resumable, stopping", definition.stream(), ResumableErrors.describe(error));
+    StreamMdc.error(log, definition.stream(), "stream '{}': {}; not resumable, stopping", definition.stream(), ResumableErrors.describe(error));
     return false;
   }
 
@@ -114,7 +116,7 @@ final class ReopeningSource {
         if (kind == ResumableErrors.Kind.TOO_LARGE) {
           BsonDocument oversize = ResumableErrors.oversizeToken(error);
           state.excluded.add(oversize);
-          log.warn("stream '{}': reopening at {} without the oversize event {}", definition.stream(),
+          StreamMdc.warn(log, definition.stream(), "stream '{}': reopening at {} without the oversize event {}", definition.stream(),
               recovered.position().describe(), oversize.toJson());
         } else {
           state.initial = recovered.position();
@@ -125,12 +127,12 @@ final class ReopeningSource {
     }
     ResumePosition taken = state.lastTaken;
     if (taken != null) {
-      log.info("stream '{}': reopening the change stream after the last event it delivered: {}", definition.stream(), taken.describe());
+      StreamMdc.info(log, definition.stream(), "stream '{}': reopening the change stream after the last event it delivered: {}", definition.stream(), taken.describe());
       return CompletableFuture.completedFuture(new Opening(taken, null));
     }
     ResumePosition known = state.initial;
     if (known != null) {
-      log.info("stream '{}': reopening the change stream at its initial position: {}", definition.stream(), known.describe());
+      StreamMdc.info(log, definition.stream(), "stream '{}': reopening the change stream at its initial position: {}", definition.stream(), known.describe());
       return CompletableFuture.completedFuture(new Opening(known, null));
     }
     return definition.initialPosition().get().thenApply(position -> {

@@ -1,5 +1,7 @@
 package io.tidemark.source;
 
+import io.tidemark.StreamMdc;
+
 import akka.NotUsed;
 import akka.stream.javadsl.Source;
 import com.mongodb.client.model.changestream.ChangeStreamDocument;
@@ -54,7 +56,7 @@ final class SnapshotCopy {
           }
           return estimated.thenCombine(sum(before), (total, copied) -> {
             definition.progress().started(snapshot.at(), total, copied, snapshot.after() == null && snapshot.namespace() == null);
-            log.info("stream '{}': {} {}: {} ({} documents, estimated; {} copied before{})", definition.stream(),
+            StreamMdc.info(log, definition.stream(), "stream '{}': {} {}: {} ({} documents, estimated; {} copied before{})", definition.stream(),
                 snapshot.after() == null && snapshot.namespace() == null ? "copying" : "going on copying", what, snapshot.describe(),
                 total, copied, many ? "; collections " + all.stream().map(com.mongodb.MongoNamespace::getFullName).toList() : "");
             Source<Incoming, NotUsed> copies = Source.empty();
@@ -78,7 +80,7 @@ final class SnapshotCopy {
               String note = "snapshot complete: " + progress.copied() + " documents of " + what + " copied; "
                   + (definition.snapshot().mode == StartupMode.SNAPSHOT_ONLY
                       ? "snapshot-only: the stream ends here" : "streaming from " + snapshot.stream().describe());
-              log.info("stream '{}': {} ({})", definition.stream(), note, progress.describe());
+              StreamMdc.info(log, definition.stream(), "stream '{}': {} ({})", definition.stream(), note, progress.describe());
               state.took(snapshot.stream());
               return (Incoming) new Incoming.Copy(snapshot, until, note);
             }))
@@ -95,7 +97,7 @@ final class SnapshotCopy {
       ChangeStreamSource.Definition definition, SourceState state, org.bson.BsonTimestamp at, com.mongodb.MongoNamespace namespace,
       boolean many, BsonValue after, String step, akka.stream.Materializer materializer) {
     ResumePosition.Snapshot position = new ResumePosition.Snapshot(at, many ? namespace.getFullName() : null, null);
-    if (many) log.info("stream '{}': copying {}{}{}", definition.stream(), namespace, step,
+    if (many) StreamMdc.info(log, definition.stream(), "stream '{}': copying {}{}{}", definition.stream(), namespace, step,
         after == null ? "" : " after _id " + new BsonDocument("_id", after).toJson());
     return Source.completionStageSource(shardKey(definition, namespace).thenApply(key ->
             SnapshotScan.create(definition.stream(), definition.client(), namespace, at, after, definition.snapshot(), definition.progress(),
@@ -136,7 +138,7 @@ final class SnapshotCopy {
             .find(new Document("_id", namespace.getFullName())).first())
         .handle((entry, error) -> {
           if (error != null) {
-            log.warn("stream '{}': could not read the shard key of {} from config.collections ({}); copied documents are keyed"
+            StreamMdc.warn(log, definition.stream(), "stream '{}': could not read the shard key of {} from config.collections ({}); copied documents are keyed"
                 + " by _id alone", definition.stream(), namespace, Errors.summary(Errors.unwrap(error)));
             return null;
           }

@@ -1,5 +1,7 @@
 package io.tidemark.source;
 
+import io.tidemark.StreamMdc;
+
 import io.tidemark.connection.MongoConnector;
 
 import akka.NotUsed;
@@ -60,7 +62,7 @@ final class SnapshotScan {
               if (documents.isEmpty()) return Optional.<Pair<Cursor, List<Document>>>empty();
               BsonValue last = documents.get(documents.size() - 1).toBsonDocument().get("_id");
               if (progress.logDue(settings.progressInterval)) {
-                log.info("snapshot - {}: {}, after _id {} of {}", stream, progress.describe(),
+                StreamMdc.info(log, stream, "snapshot - {}: {}, after _id {} of {}", stream, progress.describe(),
                     new org.bson.BsonDocument("_id", last).toJson(), namespace);
               }
               return Optional.of(Pair.create(new Cursor(last, documents.size() < settings.batchSize), documents));
@@ -81,7 +83,7 @@ final class SnapshotScan {
           return Optional.of(session);
         })
         .exceptionally(error -> {
-          log.info("stream '{}': the server has no sessions ({}); the copy reads without afterClusterTime", stream,
+          StreamMdc.info(log, stream, "stream '{}': the server has no sessions ({}); the copy reads without afterClusterTime", stream,
               io.tidemark.Errors.summary(io.tidemark.Errors.unwrap(error)));
           return Optional.empty();
         });

@@ -1,5 +1,7 @@
 package io.tidemark.window;
 
+import io.tidemark.StreamMdc;
+
 import akka.Done;
 import akka.NotUsed;
 import akka.japi.Pair;
@@ -400,7 +402,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
           failStage(cause);
           return;
         }
-        log.warn(
+        StreamMdc.warn(log, stream,
             "stream '{}': checkpoint write failed ({}); retrying in {} ms, holding events past the last saved token",
             stream, Errors.summary(cause), retryBackoff.toMillis());
         scheduleOnce(RETRY_TIMER, retryBackoff);
@@ -439,7 +441,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
       if (draining) return;
       draining = true;
       if (failure != null) {
-        log.info("stream '{}': {}; admitting no more events, letting the stages finish the {} they hold (at most {} s)",
+        StreamMdc.info(log, stream, "stream '{}': {}; admitting no more events, letting the stages finish the {} they hold (at most {} s)",
             stream, Errors.summary(failure), window.inFlight(), settings.drainTimeout.toSeconds());
       }
       if (!isClosed(events)) cancel(events);

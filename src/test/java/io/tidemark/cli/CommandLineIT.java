@@ -69,6 +69,27 @@ class CommandLineIT {
     assertThat(outcome.out).contains("demo").contains("verify");
   }
 
+  /** Issue 18, defect 11: the list of commands cut each description at the end of its first line, mid-sentence. */
+  @Test
+  void helpSaysWhatEachCommandDoesInAWholeSentence() {
+    String help = run("--help").out;
+    String commands = help.substring(help.indexOf("Commands:") + "Commands:".length());
+    java.util.Map<String, String> entries = new java.util.LinkedHashMap<>();
+    String current = null;
+    for (String line : commands.lines().toList()) {
+      java.util.regex.Matcher entry = java.util.regex.Pattern.compile("^  (\\S+)\\s+(.*)$").matcher(line);
+      if (entry.matches()) {
+        current = entry.group(1);
+        entries.put(current, entry.group(2).strip());
+      } else if (current != null && !line.isBlank()) {
+        entries.merge(current, line.strip(), (before, more) -> before + " " + more);
+      }
+    }
+    assertThat(entries.keySet()).containsExactly("run", "tail", "demo", "verify", "mongo", "node", "workload", "checkpoints", "status",
+        "report", "help");
+    assertThat(entries).allSatisfy((command, description) -> assertThat(description).as(command).endsWith("."));
+  }
+
   @Test
   void aBareCommandLinePrintsTheUsageAndIsAUsageError() {
     Outcome outcome = run();
@@ -105,6 +126,36 @@ class CommandLineIT {
     assertThat(outcome.onlyErrorLine()).startsWith("error: no Tidemark node answers at http://127.0.0.1:" + closed + " (connection refused)");
   }
 
+  /** Issue 18, defect 11/12: demo took --management-port P, status and report --management HOST:PORT; each now takes both. */
+  @Test
+  void statusAndReportTakeTheManagementPortToo() throws Exception {
+    int closed;
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+      closed = socket.getLocalPort();
+    }
+    for (String command : List.of("status", "report")) {
+      Outcome outcome = run(command, "--management-port", String.valueOf(closed));
+      assertThat(outcome.exitCode).as(command).isEqualTo(Main.BAD_INPUT);
+      assertThat(outcome.onlyErrorLine()).as(command).startsWith("error: no Tidemark node answers at http://127.0.0.1:" + closed + " (connection refused)");
+    }
+    Outcome both = run("status", "--management", "127.0.0.1:" + closed, "--management-port", String.valueOf(closed));
+    assertThat(both.exitCode).isEqualTo(Main.USAGE);
+    assertThat(both.onlyErrorLine()).isEqualTo("error: --management HOST:PORT and --management-port P both name the management endpoints:"
+        + " give one (see status --help)");
+  }
+
+  @Test
+  void theDemoTakesTheManagementAddressToo(@TempDir Path dir) throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+      int port = taken.getLocalPort();
+      Outcome outcome = run("demo", "--management", "127.0.0.1:" + port, "--data", dir.toString(), "--events", "10");
+      assertThat(outcome.exitCode).as(outcome.err).isEqualTo(Main.BAD_INPUT);
+      assertThat(outcome.onlyErrorLine()).isEqualTo("error: the management endpoints cannot listen on 127.0.0.1:" + port
+          + ": the port is in use; expected a free port in akka.management.http.port (--management-port P or --management HOST:PORT,"
+          + " TIDEMARK_MANAGEMENT_PORT)");
+    }
+  }
+
   @Test
   void aTakenMongoDbPortNamesThePortAndTheComponent(@TempDir Path dir) throws Exception {
     try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
@@ -126,9 +177,73 @@ class CommandLineIT {
         .doesNotContain("secret");
   }
 
+  /** Issue 18, defect 12: the driver's "Error at index 0 in: \"Se\"" showed two characters of the password. */
+  @Test
+  void aMalformedPercentEscapeInThePasswordShowsNoneOfIt() {
+    for (String uri : List.of("mongodb://admin:Se%zzcret@db.example.com", "mongodb://admin:Secret%@db.example.com",
+        "mongodb://admin:%Secret@db.example.com")) {
+      Outcome outcome = run("demo", "--mongodb", uri);
+      assertThat(outcome.exitCode).as(uri).isEqualTo(Main.BAD_INPUT);
+      assertThat(outcome.onlyErrorLine()).as(uri)
+          .isEqualTo("error: malformed MongoDB URI 'mongodb://admin:***@db.example.com': a malformed percent-escape (% must be"
+              + " followed by two hexadecimal digits; write % itself as %25) (expected mongodb://[user:password@]host[:port][/?options]"
+              + " or mongodb+srv://host)");
+      assertThat(outcome.err + outcome.out).as(uri).doesNotContain("Se").doesNotContain("cret").doesNotContain("zz");
+    }
+  }
+
+  @Test
+  void aFlagOutOfRangeIsNamedAsTheFlag(@TempDir Path dir) {
+    Outcome rate = run("demo", "--rate", "-5", "--data", dir.toString());
+    assertThat(rate.exitCode).isEqualTo(Main.USAGE);
+    assertThat(rate.onlyErrorLine()).isEqualTo("error: invalid --rate -5: expected a positive number of writes per second (see demo --help)");
+    Outcome port = run("demo", "--port", "70000", "--data", dir.toString());
+    assertThat(port.exitCode).isEqualTo(Main.USAGE);
+    assertThat(port.onlyErrorLine()).isEqualTo("error: invalid --port 70000: expected a port, 0 to 65535 (see demo --help)");
+    Outcome workload = run("workload", "--mongodb", "mongodb://127.0.0.1:1", "--events", "0");
+    assertThat(workload.exitCode).isEqualTo(Main.USAGE);
+    assertThat(workload.onlyErrorLine())
+        .isEqualTo("error: invalid --events 0: expected a positive number of writes; leave --events out to run until stopped (see workload --help)");
+  }
+
+  /** Issue 18, defect 12: "cannot create data directory F: F", the path given as its own cause. */
+  @Test
+  void aFileGivenAsTheDataDirectoryIsNamedAsAFile(@TempDir Path dir) throws Exception {
+    Path file = Files.writeString(dir.resolve("afile"), "not a directory");
+    Outcome outcome = run("demo", "--data", file.toString(), "--events", "10");
+    assertThat(outcome.exitCode).isEqualTo(Main.BAD_INPUT);
+    assertThat(outcome.onlyErrorLine()).isEqualTo("error: cannot create data directory " + file
+        + ": a file of that name is in the way; expected a directory (--data DIR)");
+    Outcome verify = run("verify", "--data", file.toString());
+    assertThat(verify.exitCode).isEqualTo(Main.BAD_INPUT);
+    assertThat(verify.onlyErrorLine()).isEqualTo("error: --data " + file + " is a file: expected the demo's data directory");
+  }
+
+  /** A bare --mongodb is the configured URI (TIDEMARK_MONGODB_URI or its _FILE): the password stays off the command line. */
+  @Test
+  void aBareMongodbOptionTakesTheConfiguredUri(@TempDir Path dir) throws Exception {
+    Path conf = config(dir, "tidemark.mongodb { uri = \"mongodb://127.0.0.1:1\", connect-timeout = 1s, start-timeout = 1s }");
+    Outcome workload = run("workload", "--mongodb", "--config", conf.toString(), "--events", "5");
+    assertThat(workload.exitCode).isEqualTo(Main.BAD_INPUT);
+    assertThat(workload.onlyErrorLine()).startsWith("error: MongoDB unreachable at 127.0.0.1:1 after 1s (tidemark.mongodb.start-timeout)");
+    Outcome verify = run("verify", "--mongodb", "--config", conf.toString());
+    assertThat(verify.exitCode).isEqualTo(Main.BAD_INPUT);
+    assertThat(verify.onlyErrorLine()).startsWith("error: MongoDB unreachable at 127.0.0.1:1 after 1s (tidemark.mongodb.connect-timeout)");
+  }
+
   @Test
   void anUnreachableServerFailsAfterTheConfiguredTime(@TempDir Path dir) throws Exception {
-    Path conf = config(dir, "tidemark.mongodb.connect-timeout = 1s");
+    Path conf = config(dir, "tidemark.mongodb.connect-timeout = 1s\ntidemark.mongodb.start-timeout = 2s");
+    Outcome outcome = run("demo", "--mongodb", "mongodb://admin:hunter2@127.0.0.1:1", "--config", conf.toString(), "--data", dir.toString());
+    assertThat(outcome.exitCode).isEqualTo(Main.BAD_INPUT);
+    assertThat(outcome.onlyErrorLine()).isEqualTo("error: MongoDB unreachable at 127.0.0.1:1 after 2s (tidemark.mongodb.start-timeout):"
+        + " 127.0.0.1:1: ConnectException: Connection refused");
+    assertThat(outcome.err + outcome.out).doesNotContain("hunter2");
+  }
+
+  @Test
+  void withoutAStartWaitAnUnreachableServerFailsAfterTheConnectTimeout(@TempDir Path dir) throws Exception {
+    Path conf = config(dir, "tidemark.mongodb.connect-timeout = 1s\ntidemark.mongodb.start-timeout = 0s");
     Outcome outcome = run("demo", "--mongodb", "mongodb://admin:hunter2@127.0.0.1:1", "--config", conf.toString(), "--data", dir.toString());
     assertThat(outcome.exitCode).isEqualTo(Main.BAD_INPUT);
     assertThat(outcome.onlyErrorLine()).startsWith("error: MongoDB unreachable at 127.0.0.1:1 after 1s (tidemark.mongodb.connect-timeout)");

@@ -76,11 +76,114 @@ class DockerComposeTest {
     assertThat(dockerfile).containsPattern("(?m)^FROM eclipse-temurin:17-jre$")
         .containsPattern("(?m)^COPY conf/ /app/conf/$")
         .containsPattern("(?m)^COPY target/tidemark.jar /app/tidemark.jar$")
-        .containsPattern("(?m)^ENTRYPOINT \\[\"java\", \"-jar\", \"/app/tidemark.jar\"]$");
+        .containsPattern("(?m)^ENTRYPOINT \\[\"java\", .*\"-jar\", \"/app/tidemark.jar\"]$");
     Matcher user = Pattern.compile("(?m)^USER (\\S+)$").matcher(dockerfile);
     assertThat(user.find()).as("the image runs as a user of its own").isTrue();
     assertThat(user.group(1)).doesNotStartWith("root").doesNotStartWith("0:").isNotEqualTo("0");
     assertThat(PRODUCTION).as("copied to /app/conf by COPY conf/").exists();
+  }
+
+  /**
+   * The image logs with /app/conf/logback.xml (issue 18, defect 10: it used the copy packaged in the
+   * jar, so a file mounted there changed nothing), and that file is the one conf/ holds.
+   */
+  @Test
+  void theImageLogsWithTheLogbackFileInItsConfDirectory() throws IOException {
+    String dockerfile = Files.readString(Path.of("src/main/docker/Dockerfile"));
+    assertThat(entrypoint(dockerfile)).contains("-Dlogback.configurationFile=/app/conf/logback.xml");
+    assertThat(dockerfile).containsPattern("(?m)^COPY conf/ /app/conf/$");
+    assertThat(Path.of("conf", "logback.xml")).isRegularFile();
+    assertThat(Path.of("conf", "logback-json.xml")).isRegularFile();
+  }
+
+  /**
+   * Issue 18, defect 13: the JVM's defaults were the value of JAVA_TOOL_OPTIONS, so setting that
+   * variable (for -Xmx, an agent, a truststore) dropped -XX:MaxRAMPercentage. They are on the
+   * entrypoint's command line now, and JAVA_TOOL_OPTIONS adds to them.
+   */
+  @Test
+  void theJvmDefaultsAreOnTheCommandLineAndJavaToolOptionsAddsToThem() throws IOException {
+    String dockerfile = Files.readString(Path.of("src/main/docker/Dockerfile"));
+    List<String> entrypoint = entrypoint(dockerfile);
+    assertThat(entrypoint.subList(0, entrypoint.indexOf("-jar"))).startsWith("java").contains("-XX:MaxRAMPercentage=75");
+    assertThat(dockerfile).doesNotContainPattern("(?m)^ENV\\s+(JAVA_TOOL_OPTIONS|JDK_JAVA_OPTIONS|_JAVA_OPTIONS)\\b");
+    services.forEach((name, service) -> assertThat(environment(service)).as(name).doesNotContainKey("JAVA_TOOL_OPTIONS"));
+  }
+
+  /** The build context is what the image copies, nothing more: not the secrets, not .git, not the sources. */
+  @Test
+  void theBuildContextHoldsOnlyWhatTheImageCopies() throws IOException {
+    Path ignore = Path.of(".dockerignore");
+    assertThat(ignore).as("docker build sends the whole project otherwise, secrets and .git included").isRegularFile();
+    List<String> rules = Files.readAllLines(ignore).stream().map(String::strip)
+        .filter(line -> !line.isEmpty() && !line.startsWith("#")).toList();
+    assertThat(rules.get(0)).as("everything is left out first").isEqualTo("*");
+    Set<String> exceptions = new TreeSet<>();
+    for (String rule : rules.subList(1, rules.size())) {
+      assertThat(rule).as("after *, only exceptions").startsWith("!");
+      exceptions.add(rule.substring(1).replaceAll("/$", ""));
+    }
+    Set<String> copied = new TreeSet<>();
+    Matcher copy = Pattern.compile("(?m)^COPY (\\S+) \\S+$").matcher(Files.readString(Path.of("src/main/docker/Dockerfile")));
+    while (copy.find()) copied.add(copy.group(1).replaceAll("/$", ""));
+    assertThat(exceptions).isEqualTo(copied);
+  }
+
+  /**
+   * Issue 18, defect 13: the production shape ran MongoDB without access control. Each member now
+   * authenticates the others with a keyfile and has a root user, both from secrets; the one-shot
+   * service logs in as root and creates the nodes' user, named with its password in the URI secret.
+   */
+  @Test
+  void mongoDbRunsWithAccessControl() throws IOException {
+    Map<String, Map<String, Object>> secrets = maps(compose.get("secrets"));
+    for (String host : new ConnectionString(secret("mongodb-uri")).getHosts()) {
+      String name = host.substring(0, host.indexOf(':'));
+      Map<String, Object> member = services.get(name);
+      List<String> command = strings(member.get("command"));
+      assertThat(command).as(name).containsSequence("--keyFile", "/etc/mongo-keyfile");
+      assertThat(String.join(" ", strings(member.get("entrypoint")))).as(name + " copies the keyfile for mongod alone to read")
+          .contains("/run/secrets/mongo-keyfile").contains("/etc/mongo-keyfile").contains("-m 400").contains("docker-entrypoint.sh");
+      Map<String, String> env = environment(member);
+      assertThat(env).as(name).containsEntry("MONGO_INITDB_ROOT_USERNAME", "root")
+          .containsEntry("MONGO_INITDB_ROOT_PASSWORD_FILE", "/run/secrets/mongo-root-password");
+      assertThat(strings(member.get("secrets"))).as(name).contains("mongo-keyfile", "mongo-root-password");
+    }
+    String keyfile = Files.readString(Path.of(String.valueOf(secrets.get("mongo-keyfile").get("file")))).strip();
+    assertThat(keyfile).as("a keyfile: 6 to 1024 base64 characters").matches("[A-Za-z0-9+/=]{6,1024}");
+
+    Map<String, Object> init = services.get("mongo-init");
+    String entrypoint = String.join(" ", strings(init.get("entrypoint")));
+    assertThat(entrypoint).contains("-u root").contains("$(cat /run/secrets/mongo-root-password)").contains("--authenticationDatabase admin");
+    assertThat(strings(init.get("secrets"))).contains("mongo-root-password", "mongodb-uri");
+    String script = Files.readString(Path.of("src/main/docker/mongo-init.js"));
+    assertThat(strings(init.get("volumes"))).contains("./src/main/docker/mongo-init.js:/mongo-init.js:ro");
+    assertThat(script).contains("/run/secrets/mongodb-uri").contains("createUser");
+
+    com.mongodb.MongoCredential login = new ConnectionString(secret("mongodb-uri")).getCredential();
+    assertThat(login).as("the nodes log in").isNotNull();
+    assertThat(login.getSource()).isEqualTo("admin");
+  }
+
+  /** Every Tidemark command of the compose file reads its MongoDB URI from the secret: none is written out without credentials. */
+  @Test
+  void everyTidemarkServiceTakesItsMongoDbUriFromTheSecret() {
+    services.forEach((name, service) -> {
+      if (!"tidemark:dev".equals(String.valueOf(service.get("image")))) return;
+      assertThat(String.join(" ", strings(service.get("command")))).as(name).doesNotContain("mongodb://");
+      assertThat(environment(service)).as(name).containsEntry("TIDEMARK_MONGODB_URI_FILE", "/run/secrets/mongodb-uri");
+      assertThat(strings(service.get("secrets"))).as(name).contains("mongodb-uri");
+    });
+  }
+
+  /** The arguments of the Dockerfile's ENTRYPOINT (its exec form). */
+  static List<String> entrypoint(String dockerfile) {
+    Matcher line = Pattern.compile("(?m)^ENTRYPOINT \\[(.*)]$").matcher(dockerfile);
+    assertThat(line.find()).as("an ENTRYPOINT in exec form").isTrue();
+    List<String> arguments = new ArrayList<>();
+    Matcher argument = Pattern.compile("\"([^\"]*)\"").matcher(line.group(1));
+    while (argument.find()) arguments.add(argument.group(1));
+    return arguments;
   }
 
   @Test
@@ -193,7 +296,12 @@ class DockerComposeTest {
     ConnectionString uri = new ConnectionString(secret("mongodb-uri"));
     String replicaSet = uri.getRequiredReplicaSetName();
     assertThat(replicaSet).isNotNull();
-    String init = String.join(" ", strings(services.get("mongo-init").get("entrypoint")));
+    String init;
+    try {
+      init = Files.readString(Path.of("src/main/docker/mongo-init.js"));
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    }
     for (String host : uri.getHosts()) {
       String service = host.substring(0, host.indexOf(':'));
       assertThat(services).as("MongoDB host " + host + " is a service").containsKey(service);
@@ -302,7 +410,7 @@ class DockerComposeTest {
         Matcher verb = serviceVerb.matcher(command);
         if (verb.find()) {
           for (String word : verb.group(1).strip().split(" ")) {
-            if (word.equals("mongosh") || word.equals("verify") || word.equals("java")) break; // the command run inside
+            if (List.of("mongosh", "verify", "java", "sh").contains(word)) break; // the command run inside
             assertThat(services.keySet()).as(command).contains(word);
           }
         }

@@ -75,8 +75,23 @@ class ProductionConfigTest {
       assertThatThrownBy(() -> ServiceConfig.load(PRODUCTION, Map.of(), env))
           .as(variable)
           .isInstanceOf(TidemarkException.class)
-          .hasMessageContaining("${" + variable + "}");
+          .hasMessageStartingWith("required environment variable " + variable + " is not set (" + PRODUCTION + ": ")
+          .hasMessageEndingWith("; expected it set, or " + variable + "_FILE naming a file that holds its value");
     }
+  }
+
+  /** Issue 18, defect 11: the missing variables were named one a start, the next one only after the first was set. */
+  @Test
+  void everyMissingRequiredVariableIsNamedAtOnce() {
+    Map<String, String> env = minimal();
+    env.remove("TIDEMARK_MONGODB_URI");
+    env.remove("TIDEMARK_JDBC_PASSWORD");
+    env.remove("TIDEMARK_SEED_NODE_1");
+    assertThatThrownBy(() -> ServiceConfig.load(PRODUCTION, Map.of(), env))
+        .isInstanceOf(TidemarkException.class)
+        .hasMessageMatching("3 required environment variables are not set: TIDEMARK_JDBC_PASSWORD, TIDEMARK_MONGODB_URI, TIDEMARK_SEED_NODE_1"
+            + " \\(" + java.util.regex.Pattern.quote(PRODUCTION.toString()) + ": \\d+, \\d+, \\d+\\); expected each set,"
+            + " or TIDEMARK_X_FILE naming a file that holds the value of TIDEMARK_X");
   }
 
   @Test
@@ -100,6 +115,15 @@ class ProductionConfigTest {
     assertThat(config.getInt("akka.remote.artery.canonical.port")).isZero();
     assertThat(config.getString("akka.management.http.hostname")).isEqualTo("127.0.0.1");
     assertThat(config.getString("akka-persistence-jdbc.shared-databases.slick.db.driver")).isEqualTo("org.h2.Driver");
+  }
+
+  /** Issue 18, defect 12: a value from an option was reported as "(hardcoded value)". */
+  @Test
+  void aValueFromAnOptionNamesTheCommandLineAsItsOrigin() {
+    Config config = ServiceConfig.load(null, Map.of("tidemark.demo.rate", -5), Map.of());
+    assertThatThrownBy(() -> io.tidemark.service.DemoSettings.create(config))
+        .isInstanceOf(TidemarkException.class)
+        .hasMessage("invalid config key tidemark.demo.rate = -5 (command line): expected a positive integer");
   }
 
   @Test

@@ -40,6 +40,20 @@ class EmbeddedStartIT {
   }
 
   @Test
+  void pingsAreRepeatedUntilTheServerAnswers() {
+    try (EmbeddedMongo mongo = EmbeddedMongo.inMemory(EmbeddedSettings.defaults().withTestCommands(true))) {
+      try (MongoClient client = MongoClients.create(mongo.connectionString())) {
+        // the next three pings are cut off, as a server too busy to answer for a while would leave them
+        client.getDatabase("admin").runCommand(FailCommand.on("ping").closeConnection().times(3).command());
+      }
+      mongo.awaitAnswering(Duration.ofSeconds(60));
+      try (MongoClient client = MongoClients.create(mongo.connectionString())) {
+        assertThat(client.getDatabase("admin").runCommand(new Document("ping", 1)).get("ok")).isEqualTo(1.0);
+      }
+    }
+  }
+
+  @Test
   void aServerOfThisProcessThatDoesNotAnswerIsNamedWithTheCause() {
     try (EmbeddedMongo mongo = EmbeddedMongo.inMemory(EmbeddedSettings.defaults().withTestCommands(true))) {
       try (MongoClient client = MongoClients.create(mongo.connectionString())) {

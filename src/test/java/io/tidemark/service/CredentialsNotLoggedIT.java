@@ -263,6 +263,7 @@ class CredentialsNotLoggedIT {
         "include file(\"" + PRODUCTION + "\")",
         "tidemark.mongodb.uri = \"" + mongoUri + "\"",
         "tidemark.mongodb.connect-timeout = 3s",
+        "tidemark.mongodb.start-timeout = 3s",
         "akka.remote.artery.canonical { hostname = 127.0.0.1, port = 0 }",
         "akka.cluster.seed-nodes = [\"akka://tidemark@127.0.0.1:1\"]",
         "akka.loglevel = DEBUG",

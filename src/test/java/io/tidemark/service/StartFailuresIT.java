@@ -89,7 +89,23 @@ class StartFailuresIT {
       assertThat(outcome.output).doesNotContain("\tat ").doesNotContain("workload:").doesNotContain("consumer starting");
       assertThat(outcome.output.strip().lines().reduce((first, second) -> second).orElse(""))
           .isEqualTo("error: the management endpoints cannot listen on 127.0.0.1:" + port + ": the port is in use;"
-              + " expected a free port in akka.management.http.port (--management-port, TIDEMARK_MANAGEMENT_PORT)");
+              + " expected a free port in akka.management.http.port (--management-port P or --management HOST:PORT, TIDEMARK_MANAGEMENT_PORT)");
+    }
+  }
+
+  /** {@code run} warned and ran on without its management endpoints: a service node silently unmonitored. */
+  @Test
+  void aTakenManagementPortFailsTheStartOfTheServiceToo(@TempDir Path dir) throws Exception {
+    try (EmbeddedMongo mongo = EmbeddedMongo.inMemory(EmbeddedSettings.defaults());
+        ServerSocket taken = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
+      int port = taken.getLocalPort();
+      Outcome outcome = run(dir, List.of(), Map.of("TIDEMARK_MONGODB_URI", mongo.connectionString()), "run",
+          "--config", Path.of("conf", "examples", "stdout.conf").toAbsolutePath().toString(), "--management", "127.0.0.1:" + port);
+      assertThat(outcome.exitCode).as(outcome.output).isEqualTo(Main.BAD_INPUT);
+      assertThat(outcome.output).doesNotContain("\tat ").doesNotContain("service node up");
+      assertThat(outcome.output.strip().lines().reduce((first, second) -> second).orElse(""))
+          .isEqualTo("error: the management endpoints cannot listen on 127.0.0.1:" + port + ": the port is in use;"
+              + " expected a free port in akka.management.http.port (--management-port P or --management HOST:PORT, TIDEMARK_MANAGEMENT_PORT)");
     }
   }
 
