@@ -69,9 +69,7 @@ final class TailCommand implements Callable<Integer> {
     EventFormat chosen = format == null ? definition.format() : EventFormat.ofLabel(format);
     if (chosen == null) throw new TidemarkException("invalid --format " + format + ": expected " + EventFormat.EXPECTED);
     Config stdout = ConfigFactory.parseMap(Map.of("type", "stdout", "format", chosen.label())).withFallback(loaded.getConfig("tidemark.sink.stdout"));
-    StreamDefinition tail = new StreamDefinition(definition.name(), definition.database(), definition.collection(), definition.include(),
-        definition.exclude(), definition.operationTypes(), definition.match(), definition.fullDocument(),
-        definition.fullDocumentBeforeChange(), chosen, "stdout", stdout, definition.stages());
+    StreamDefinition tail = definition.withSink(chosen, "stdout", stdout);
 
     String uri = loaded.getString("tidemark.mongodb.uri");
     MongoSettings settings = MongoSettings.create(loaded);

@@ -100,7 +100,8 @@ public final class ServiceStreams implements AutoCloseable {
     pipeline = definition.database() == null ? pipeline.deployment()
         : definition.collection() == null ? pipeline.database(definition.database())
         : pipeline.collection(definition.database(), definition.collection());
-    pipeline = pipeline.fullDocument(definition.fullDocument()).fullDocumentBeforeChange(definition.fullDocumentBeforeChange());
+    pipeline = pipeline.fullDocument(definition.fullDocument()).fullDocumentBeforeChange(definition.fullDocumentBeforeChange())
+        .showExpandedEvents(definition.showExpandedEvents());
     List<BsonDocument> match = definition.pipeline();
     if (!match.isEmpty()) pipeline = pipeline.match(match.toArray(Bson[]::new));
     pipeline = pipeline.checkpoints(sink.checkpointStore().orElse(checkpoints));

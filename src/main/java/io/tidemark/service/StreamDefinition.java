@@ -25,7 +25,7 @@ import org.bson.json.JsonParseException;
  * One stream of the service, read and checked from {@code tidemark.streams.<name>}:
  * <pre>
  * source { database, collection, include-namespaces = [regex, ...], exclude-namespaces = [...], operation-types = [...],
- *          match = "&lt;Extended JSON of a $match&gt;", full-document, full-document-before-change }
+ *          match = "&lt;Extended JSON of a $match&gt;", full-document, full-document-before-change, show-expanded-events }
  * format = relaxed-json | canonical-json | document | debezium
  * sink { type = stdout | file | jdbc | kafka | &lt;a plugin's&gt;, ... }
  * stages = ["com.acme.Enrich", ...]
@@ -47,6 +47,7 @@ public record StreamDefinition(
     BsonDocument match,
     FullDocument fullDocument,
     FullDocumentBeforeChange fullDocumentBeforeChange,
+    boolean showExpandedEvents,
     EventFormat format,
     String sinkType,
     Config sink,
@@ -55,7 +56,8 @@ public record StreamDefinition(
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_-]+");
   private static final Set<String> KEYS = Set.of("source", "format", "sink", "stages");
   private static final Set<String> SOURCE_KEYS = Set.of(
-      "database", "collection", "include-namespaces", "exclude-namespaces", "operation-types", "match", "full-document", "full-document-before-change");
+      "database", "collection", "include-namespaces", "exclude-namespaces", "operation-types", "match", "full-document", "full-document-before-change",
+      "show-expanded-events");
   /** The operation types a change stream reports (https://www.mongodb.com/docs/manual/reference/change-events/). */
   public static final List<String> OPERATION_TYPES = List.of(
       "insert", "update", "replace", "delete", "drop", "rename", "dropDatabase", "invalidate",
@@ -107,6 +109,7 @@ public record StreamDefinition(
         List.of("default", "updateLookup", "whenAvailable", "required"), FullDocument::fromString);
     FullDocumentBeforeChange before = choice(config, source + ".full-document-before-change", "off",
         List.of("off", "whenAvailable", "required"), FullDocumentBeforeChange::fromString);
+    boolean expanded = src.hasPath("show-expanded-events") && io.tidemark.ConfigCheck.flag(config, source + ".show-expanded-events");
 
     String formatKey = at + ".format";
     String formatLabel = optionalString(config, formatKey);
@@ -139,8 +142,14 @@ public record StreamDefinition(
             + "\": expected a class name such as com.acme.Enrich");
       }
     }
-    return new StreamDefinition(name, database, collection, include, exclude, types, match, fullDocument, before, format, type,
+    return new StreamDefinition(name, database, collection, include, exclude, types, match, fullDocument, before, expanded, format, type,
         sinkSettings.resolve(), stages);
+  }
+
+  /** The same stream written to another sink, in another format (what {@code tidemark tail} runs). */
+  public StreamDefinition withSink(EventFormat format, String sinkType, Config sink) {
+    return new StreamDefinition(name, database, collection, include, exclude, operationTypes, match, fullDocument, fullDocumentBeforeChange,
+        showExpandedEvents, format, sinkType, sink, stages);
   }
 
   /** What the stream watches, in words: {@code shop.orders}, {@code shop.*}, {@code the whole deployment}. */

@@ -145,10 +145,15 @@ class ServiceSinksIT {
     }
   }
 
-  /** The embedded server has no pre-images: a stream that asks for them when available runs, and before stays null. */
+  /**
+   * A collection created with pre-images: a stream that asks for them when available writes
+   * Debezium envelopes whose {@code before} is the document before each update and delete.
+   */
   @Test
-  void debeziumEnvelopesWithPreImagesAskedForWhenAvailable(@TempDir Path dir) throws Exception {
+  void debeziumEnvelopesCarryThePreImagesOfACollectionThatKeepsThem(@TempDir Path dir) throws Exception {
     Path out = dir.resolve("debezium");
+    await(client.getDatabase("debezium_db").createCollection("orders", new com.mongodb.client.model.CreateCollectionOptions()
+        .changeStreamPreAndPostImagesOptions(new com.mongodb.client.model.ChangeStreamPreAndPostImagesOptions(true))));
     run("""
         tidemark.streams.orders-debezium {
           source { database = debezium_db, collection = orders, full-document = updateLookup, full-document-before-change = whenAvailable }
@@ -162,9 +167,37 @@ class ServiceSinksIT {
     List<String> ops = new ArrayList<>();
     for (int i = 0; i < 45; i++) ops.add(i < 30 ? "c" : i < 40 ? "u" : "d");
     assertThat(envelopes).extracting(envelope -> envelope.getString("op").getValue()).containsExactlyElementsOf(ops);
-    assertThat(envelopes).allMatch(envelope -> envelope.isNull("before"));
-    assertThat(BsonDocument.parse(envelopes.get(30).getString("after").getValue()).getString("name").getValue()).isEqualTo("renamed 0");
+    assertThat(envelopes.subList(0, 30)).as("inserts have no before").allMatch(envelope -> envelope.isNull("before"));
+    BsonDocument renamed = envelopes.get(30);
+    assertThat(BsonDocument.parse(renamed.getString("before").getValue())).isEqualTo(BsonDocument.parse("{_id: 0, name: 'order 0'}"));
+    assertThat(BsonDocument.parse(renamed.getString("after").getValue()).getString("name").getValue()).isEqualTo("renamed 0");
+    BsonDocument deleted = envelopes.get(40);
+    assertThat(deleted.isNull("after")).isTrue();
+    assertThat(BsonDocument.parse(deleted.getString("before").getValue())).isEqualTo(BsonDocument.parse("{_id: 10, name: 'order 10'}"));
     assertThat(envelopes.get(44).getDocument("source").getString("collection").getValue()).isEqualTo("orders");
+  }
+
+  /** With show-expanded-events, a stream's relaxed-JSON lines hold the collection's DDL events too; the document format skips them. */
+  @Test
+  void expandedEventsAreWrittenWhenAsked(@TempDir Path dir) throws Exception {
+    Path out = dir.resolve("ddl");
+    run("""
+        tidemark.streams.ddl {
+          source { database = ddl_db, show-expanded-events = on, operation-types = [create, createIndexes, modify, insert] }
+          sink { type = file, directory = "%s" }
+        }
+        """.formatted(out.toString().replace("\\", "\\\\")),
+        () -> {
+          await(client.getDatabase("ddl_db").createCollection("orders"));
+          await(client.getDatabase("ddl_db").getCollection("orders").createIndex(new Document("customer", 1)));
+          await(client.getDatabase("ddl_db").runCommand(new Document("collMod", "orders")
+              .append("changeStreamPreAndPostImages", new Document("enabled", true))));
+          await(client.getDatabase("ddl_db").getCollection("orders").insertOne(new Document("_id", 1)));
+        },
+        () -> lines(out).size() >= 4, () -> "4 events in " + out + ": " + lines(out));
+    assertThat(lines(out).stream().map(BsonDocument::parse).map(event -> event.getString("operationType").getValue()))
+        .containsExactly("create", "createIndexes", "modify", "insert");
+    assertThat(BsonDocument.parse(lines(out).get(1)).getDocument("operationDescription").getArray("indexes")).hasSize(1);
   }
 
   @Test

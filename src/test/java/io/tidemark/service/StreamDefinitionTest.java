@@ -46,6 +46,7 @@ class StreamDefinitionTest {
           match = "{\\"fullDocument.status\\": \\"paid\\"}"
           full-document = updateLookup
           full-document-before-change = whenAvailable
+          show-expanded-events = on
         }
         format = debezium
         sink { type = file, directory = "/tmp/out" }
@@ -54,6 +55,7 @@ class StreamDefinitionTest {
     assertThat(definition.target()).isEqualTo("shop.orders");
     assertThat(definition.fullDocument()).isEqualTo(FullDocument.UPDATE_LOOKUP);
     assertThat(definition.fullDocumentBeforeChange()).isEqualTo(FullDocumentBeforeChange.WHEN_AVAILABLE);
+    assertThat(definition.showExpandedEvents()).isTrue();
     assertThat(definition.format()).isEqualTo(EventFormat.DEBEZIUM);
     assertThat(definition.sinkType()).isEqualTo("file");
     assertThat(definition.sink().getString("directory")).isEqualTo("/tmp/out");
@@ -77,6 +79,7 @@ class StreamDefinitionTest {
     assertThat(everything.format()).isEqualTo(EventFormat.RELAXED_JSON);
     assertThat(everything.fullDocument()).isEqualTo(FullDocument.DEFAULT);
     assertThat(everything.fullDocumentBeforeChange()).isEqualTo(FullDocumentBeforeChange.OFF);
+    assertThat(everything.showExpandedEvents()).as("off by default").isFalse();
     assertThat(everything.pipeline()).isEmpty();
     assertThat(everything.includes("any.thing")).isTrue();
   }
@@ -94,6 +97,7 @@ class StreamDefinitionTest {
       source { match = "{status: " }, sink { type = stdout }             | invalid config key tidemark.streams.orders.source.match
       source { full-document = lookup }, sink { type = stdout }          | invalid config key tidemark.streams.orders.source.full-document = "lookup": expected default, updateLookup, whenAvailable, required
       source { full-document-before-change = on }, sink { type = stdout } | invalid config key tidemark.streams.orders.source.full-document-before-change = "on": expected off, whenAvailable, required
+      source { show-expanded-events = sometimes }, sink { type = stdout } | invalid config key tidemark.streams.orders.source.show-expanded-events
       format = json, sink { type = stdout }                              | invalid config key tidemark.streams.orders.format = "json": expected relaxed-json, canonical-json, document or debezium
       source { database = shop }                                         | missing config key tidemark.streams.orders.sink: expected sink { type = file | jdbc | kafka | stdout
       sink { directory = x }                                             | missing config key tidemark.streams.orders.sink.type
@@ -139,7 +143,7 @@ class StreamDefinitionTest {
     assertThat(code).isEqualTo(Main.BAD_INPUT);
     assertThat(err.toString().strip().lines().toList()).containsExactly(
         "error: unknown config key tidemark.streams.orders.source.colection: expected one of collection, database,"
-            + " exclude-namespaces, full-document, full-document-before-change, include-namespaces, match, operation-types");
+            + " exclude-namespaces, full-document, full-document-before-change, include-namespaces, match, operation-types, show-expanded-events");
     assertThat(List.of(out.toString())).containsExactly("");
   }
 }
