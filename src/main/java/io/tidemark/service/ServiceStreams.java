@@ -109,6 +109,7 @@ public final class ServiceStreams implements AutoCloseable {
     if (!definition.include().isEmpty() || !definition.exclude().isEmpty()) {
       pipeline = pipeline.filter(event -> definition.includes(namespace(event)));
     }
+    pipeline = definition.transforms().attach(pipeline);
     for (Constructor<? extends StreamStage> constructor : stages.getOrDefault(stream, List.of())) {
       StreamStage stage;
       try {

@@ -28,6 +28,7 @@ import org.bson.json.JsonParseException;
  *          match = "&lt;Extended JSON of a $match&gt;", full-document, full-document-before-change, show-expanded-events }
  * format = relaxed-json | canonical-json | document | debezium
  * sink { type = stdout | file | jdbc | kafka | &lt;a plugin's&gt;, ... }
+ * transforms = [{ type = exclude-fields, fields = [...] }, ...]   (see {@link EventTransforms})
  * stages = ["com.acme.Enrich", ...]
  * </pre>
  * Without {@code collection} the stream watches the whole database; without {@code database}, the
@@ -51,10 +52,11 @@ public record StreamDefinition(
     EventFormat format,
     String sinkType,
     Config sink,
+    EventTransforms transforms,
     List<String> stages) {
 
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_-]+");
-  private static final Set<String> KEYS = Set.of("source", "format", "sink", "stages");
+  private static final Set<String> KEYS = Set.of("source", "format", "sink", "transforms", "stages");
   private static final Set<String> SOURCE_KEYS = Set.of(
       "database", "collection", "include-namespaces", "exclude-namespaces", "operation-types", "match", "full-document", "full-document-before-change",
       "show-expanded-events");
@@ -135,6 +137,7 @@ public record StreamDefinition(
     Config sinkSettings = sink.withFallback(ConfigFactory.parseMap(Map.of("format", format.label())));
     if (config.hasPath("tidemark.sink." + type)) sinkSettings = sinkSettings.withFallback(config.getConfig("tidemark.sink." + type));
 
+    EventTransforms transforms = EventTransforms.parse(config, at + ".transforms");
     List<String> stages = strings(config, at + ".stages");
     for (int i = 0; i < stages.size(); i++) {
       if (!stages.get(i).matches(CLASS_NAME)) {
@@ -143,13 +146,13 @@ public record StreamDefinition(
       }
     }
     return new StreamDefinition(name, database, collection, include, exclude, types, match, fullDocument, before, expanded, format, type,
-        sinkSettings.resolve(), stages);
+        sinkSettings.resolve(), transforms, stages);
   }
 
   /** The same stream written to another sink, in another format (what {@code tidemark tail} runs). */
   public StreamDefinition withSink(EventFormat format, String sinkType, Config sink) {
     return new StreamDefinition(name, database, collection, include, exclude, operationTypes, match, fullDocument, fullDocumentBeforeChange,
-        showExpandedEvents, format, sinkType, sink, stages);
+        showExpandedEvents, format, sinkType, sink, transforms, stages);
   }
 
   /** What the stream watches, in words: {@code shop.orders}, {@code shop.*}, {@code the whole deployment}. */

@@ -245,6 +245,38 @@ class ServiceSinksIT {
     }
   }
 
+  /**
+   * Declarative transforms shape what a sink writes: a filter keeps the orders' inserts and
+   * updates (deletes and the customers are dropped), a rename and an include make each row
+   * {@code {_id, title}}. The jdbc sink writes the transformed event, not the one the source read.
+   */
+  @Test
+  void transformsShapeWhatTheJdbcSinkWrites() throws Exception {
+    String url = "jdbc:h2:mem:transforms_" + Long.toHexString(System.nanoTime()) + ";DB_CLOSE_DELAY=-1";
+    run("""
+        tidemark.streams.shaped {
+          source { database = transform_db, full-document = updateLookup }
+          format = document
+          transforms = [
+            { type = filter, include-namespaces = ["transform_db\\\\.orders"], operation-types = [insert, update] }
+            { type = rename-fields, renames { name = title } }
+            { type = include-fields, fields = [title] }
+          ]
+          sink { type = jdbc, url = "%s", user = sa, password = "", table = orders_shaped }
+        }
+        """.formatted(url),
+        () -> workload("transform_db"),
+        () -> rows(url, "sa", "SELECT COUNT(*) FROM orders_shaped WHERE document LIKE '%renamed 9%'") == 1,
+        () -> "order 9 renamed in orders_shaped");
+    assertThat(rows(url, "sa", "SELECT COUNT(*) FROM orders_shaped")).as("30 orders: their deletes filtered out").isEqualTo(30);
+    try (Connection connection = DriverManager.getConnection(url, "sa", "");
+        Statement select = connection.createStatement();
+        ResultSet row = select.executeQuery("SELECT document FROM orders_shaped WHERE id = '{\"_id\": 3}'")) {
+      assertThat(row.next()).isTrue();
+      assertThat(BsonDocument.parse(row.getString(1))).isEqualTo(BsonDocument.parse("{_id: 3, title: 'renamed 3'}"));
+    }
+  }
+
   private void jdbcUpsert(String database, String url, String user) throws Exception {
     run("""
         tidemark.streams.orders-table {

@@ -62,6 +62,7 @@ class StreamDefinitionTest {
     assertThat(definition.sink().getString("format")).as("the stream's format, handed to the sink").isEqualTo("debezium");
     assertThat(definition.sink().getBoolean("fsync")).as("the sink type's defaults behind the block").isTrue();
     assertThat(definition.stages()).containsExactly("com.acme.Enrich");
+    assertThat(definition.transforms().isEmpty()).isTrue();
     assertThat(definition.pipeline()).containsExactly(
         BsonDocument.parse("{\"$match\": {\"operationType\": {\"$in\": [\"insert\", \"update\"]}}}"),
         BsonDocument.parse("{\"$match\": {\"fullDocument.status\": \"paid\"}}"));
@@ -105,6 +106,8 @@ class StreamDefinitionTest {
       sink { type = stdout }, stages = [1.5]                             | invalid config key tidemark.streams.orders.stages[0] = 1.5: expected a non-empty string
       sink { type = stdout }, stages = ["acme-stage"]                    | invalid config key tidemark.streams.orders.stages[0] = "acme-stage": expected a class name
       sink = stdout                                                      | invalid config key tidemark.streams.orders.sink = "stdout": expected an object
+      sink { type = stdout }, transforms = [{ type = mask-fields }]      | invalid config key tidemark.streams.orders.transforms[0].type = "mask-fields": expected one of exclude-fields, filter, include-fields, rename-fields
+      sink { type = stdout }, transform = []                             | unknown config key tidemark.streams.orders.transform: expected one of format, sink, source, stages, transforms
       """)
   void anInvalidValueIsOneLineNamingTheStreamAndTheKey(String stream, String message) {
     assertThatThrownBy(() -> orders(stream))
@@ -146,4 +149,16 @@ class StreamDefinitionTest {
             + " exclude-namespaces, full-document, full-document-before-change, include-namespaces, match, operation-types, show-expanded-events");
     assertThat(List.of(out.toString())).containsExactly("");
   }
+  @Test
+  void runRefusesABadTransformWithExitCode3AndOneLine(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("app.conf");
+    Files.writeString(file, "tidemark.streams.orders { sink { type = stdout }, transforms = [{ type = rename-fields }] }\n");
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = Main.execute(new String[] {"run", "--config", file.toString()}, new PrintWriter(out, true), new PrintWriter(err, true));
+    assertThat(code).isEqualTo(Main.BAD_INPUT);
+    assertThat(err.toString().strip().lines().toList()).containsExactly(
+        "error: missing config key tidemark.streams.orders.transforms[0].renames: expected renames { from = to, \"customer.name\" = client }");
+  }
+
 }
