@@ -108,6 +108,7 @@ class ServiceSinksIT {
   @Test
   void fileSinkWritesTheDocumentsOfTheIncludedNamespacesInRotatedFiles(@TempDir Path dir) throws Exception {
     Path out = dir.resolve("out");
+    CountingHandler.HANDLED.set(0);
     run("""
         tidemark.streams.shop-files {
           source {
@@ -120,9 +121,9 @@ class ServiceSinksIT {
           # At most 5 lines a write: a file is rotated after the write that fills it, so 45 lines in one
           # write (a workload done before the stream read it) would leave a single file.
           sink { type = file, directory = "%s", max-size = 1KiB, batch-size = 5 }
-          stages = ["%s"]
+          stages = ["%s", "%s"]
         }
-        """.formatted(out.toString().replace("\\", "\\\\"), UpperCaseStage.class.getName()),
+        """.formatted(out.toString().replace("\\", "\\\\"), UpperCaseStage.class.getName(), CountingHandler.class.getName()),
         () -> workload("files_db"), () -> lines(out).size() >= 45, () -> "45 lines in " + out + ": " + lines(out));
 
     List<String> lines = lines(out);
@@ -138,6 +139,7 @@ class ServiceSinksIT {
     assertThat(state.get(3).getString("name").getValue()).as("updated, through the user's stage").isEqualTo("RENAMED 3");
     assertThat(state.get(20).getString("name").getValue()).isEqualTo("ORDER 20");
     assertThat(lines).noneMatch(line -> line.contains("customers"));
+    assertThat(CountingHandler.HANDLED.get()).as("events handed to the handler stage").isEqualTo(45);
     try (Stream<Path> files = Files.list(out)) {
       List<String> names = files.map(path -> path.getFileName().toString()).sorted().toList();
       assertThat(names.size()).as("rotated at 1 KiB: %s", names).isGreaterThan(1);

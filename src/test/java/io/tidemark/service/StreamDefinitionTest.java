@@ -128,12 +128,12 @@ class StreamDefinitionTest {
     Config config = config("sink { type = stdout }, stages = [\"java.lang.String\"]");
     assertThatThrownBy(() -> ServiceStreams.check(config, getClass().getClassLoader()))
         .hasMessage("invalid config key tidemark.streams.orders.stages[0] = \"java.lang.String\": expected a class that implements "
-            + StreamStage.class.getName());
+            + StreamStage.class.getName() + " or " + io.tidemark.pipeline.EventHandler.class.getName());
     Config missing = config("sink { type = stdout }, stages = [\"com.acme.Missing\"]");
     assertThatThrownBy(() -> ServiceStreams.check(missing, getClass().getClassLoader()))
         .hasMessageContaining("tidemark.streams.orders.stages[0] = \"com.acme.Missing\": no such class");
-    assertThat(ServiceStreams.check(config("sink { type = stdout }, stages = [\"" + UpperCaseStage.class.getName() + "\"]"),
-        getClass().getClassLoader()).stages().get("orders")).hasSize(1);
+    assertThat(ServiceStreams.check(config("sink { type = stdout }, stages = [\"" + UpperCaseStage.class.getName() + "\", \""
+        + CountingHandler.class.getName() + "\"]"), getClass().getClassLoader()).stages().get("orders")).as("a stage and a handler").hasSize(2);
   }
 
   @Test
