@@ -36,7 +36,7 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--config", required = true, paramLabel = "FILE", description = "The HOCON file declaring tidemark.streams (see conf/examples/).")
   Path config;
 
-  @Option(names = "--plugins", paramLabel = "DIR", description = "A directory of jars with sink types (SinkFactory) and stages (StreamStage).")
+  @Option(names = "--plugins", paramLabel = "DIR", description = "A directory of jars with sink types (SinkFactory) and stages (StreamStage, EventHandler).")
   Path plugins;
 
   @Option(names = "--port", paramLabel = "P", description = "Akka remoting port of this node (default: akka.remote.artery.canonical.port, 0: any free one).")

@@ -68,7 +68,7 @@ final class TailCommand implements Callable<Integer> {
     if (chosen == null) throw new TidemarkException("invalid --format " + format + ": expected " + EventFormat.EXPECTED);
     Config stdout = ConfigFactory.parseMap(Map.of("type", "stdout", "format", chosen.label())).withFallback(loaded.getConfig("tidemark.sink.stdout"));
     // The stream's events, printed: never a snapshot (a tail looks at changes from a position).
-    StreamDefinition tail = definition.withSink("stdout", stdout, chosen).withStartup(io.tidemark.source.StartupMode.STREAM_ONLY);
+    StreamDefinition tail = definition.withSink(chosen, "stdout", stdout).withStartup(io.tidemark.source.StartupMode.STREAM_ONLY);
 
     String uri = loaded.getString("tidemark.mongodb.uri");
     Config local = loaded.withValue("akka.actor.provider", ConfigValueFactory.fromAnyRef("local"));

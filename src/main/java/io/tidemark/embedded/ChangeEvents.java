@@ -136,8 +136,58 @@ final class ChangeEvents {
     }
   }
 
-  /** The event of a data entry (insert, update, replace, delete), or of a command (drop, rename, dropDatabase). */
-  static Document event(Document entry, boolean lookUpUpdates, ChangeStreamOplog oplog) {
+  /**
+   * What a stream asked its events to carry: {@code fullDocument} ({@code default},
+   * {@code updateLookup}, {@code whenAvailable}, {@code required}), {@code fullDocumentBeforeChange}
+   * ({@code off}, {@code whenAvailable}, {@code required}) and {@code showExpandedEvents}.
+   */
+  record Shape(String fullDocument, String beforeChange, boolean expanded) {
+    private static final List<String> FULL_DOCUMENT = List.of("default", "updateLookup", "whenAvailable", "required");
+    private static final List<String> BEFORE_CHANGE = List.of("off", "whenAvailable", "required");
+
+    /** The options of a {@code $changeStream} stage; a value the server does not know is refused with BadValue (2), as the server's parser does. */
+    static Shape of(Document spec) {
+      String fullDocument = option(spec, "fullDocument", FULL_DOCUMENT);
+      String beforeChange = option(spec, "fullDocumentBeforeChange", BEFORE_CHANGE);
+      Object expanded = spec.getOrDefault("showExpandedEvents", false);
+      if (!(expanded instanceof Boolean on)) {
+        throw ChangeStreamError.refused(14, "TypeMismatch",
+            "BSON field '$changeStream.showExpandedEvents' is the wrong type '" + expanded.getClass().getSimpleName() + "', expected type 'bool'");
+      }
+      return new Shape(fullDocument, beforeChange, on);
+    }
+
+    private static String option(Document spec, String field, List<String> values) {
+      Object value = spec.get(field);
+      if (value == null) return values.get(0);
+      if (!values.contains(value)) {
+        throw ChangeStreamError.refused(2, "BadValue", "Enumeration value '" + value + "' for field '$changeStream." + field
+            + "' is not a valid value; expected one of " + String.join(", ", values));
+      }
+      return (String) value;
+    }
+
+    boolean wantsPreImages() {
+      return !"off".equals(beforeChange);
+    }
+  }
+
+  /** The collection a command entry concerns (drop, create, createIndexes, dropIndexes, collMod), or null. */
+  static Object commandCollection(Document command) {
+    for (String name : List.of("drop", "create", "createIndexes", "dropIndexes", "collMod")) {
+      if (command.containsKey(name)) return command.get(name);
+    }
+    return null;
+  }
+
+  /**
+   * The event of a data entry (insert, update, replace, delete), or of a command (drop, rename,
+   * dropDatabase; with {@code showExpandedEvents}, create, createIndexes, dropIndexes and modify
+   * too); null when the entry makes no event for this stream. Pre- and post-images come from the
+   * entry, where a collection that records them keeps them; one that is {@code required} and
+   * missing fails the stream with {@code NoMatchingDocument} (47), as MongoDB fails it.
+   */
+  static Document event(Document entry, Shape shape, ChangeStreamOplog oplog) {
     long ts = ((BsonTimestamp) entry.get("ts")).getValue();
     String op = (String) entry.get("op");
     String namespace = (String) entry.get("ns");
@@ -166,45 +216,113 @@ final class ChangeEvents {
           object.forEach((key, value) -> {
             if (!"_id".equals(key)) full.put(key, value);
           });
-          return event.append("fullDocument", full);
+          event.append("fullDocument", full);
+          return withPreImage(event, entry, shape);
         }
         event.append("updateDescription", ((Document) entry.get("updateDescription")).cloneDeeply());
-        if (lookUpUpdates) {
-          Document current = oplog.currentDocument(namespace, id);
-          event.append("fullDocument", current == null ? null : current.cloneDeeply());
+        switch (shape.fullDocument()) {
+          case "updateLookup" -> {
+            Document current = oplog.currentDocument(namespace, id);
+            event.append("fullDocument", current == null ? null : current.cloneDeeply());
+          }
+          case "whenAvailable", "required" -> {
+            Document post = entry.get(ChangeStreamOplog.POST_IMAGE) instanceof Document image ? image.cloneDeeply() : null;
+            if (post == null && "required".equals(shape.fullDocument())) throw ChangeStreamError.imageNotFound("post-image", event);
+            event.append("fullDocument", post);
+          }
+          default -> {
+            // no fullDocument on an update
+          }
         }
-        return event;
+        return withPreImage(event, entry, shape);
       }
       case "d":
-        return event.append("operationType", "delete")
+        event.append("operationType", "delete")
             .append("clusterTime", entry.get("ts"))
             .append("wallTime", entry.get("wall"))
             .append("ns", new Document("db", db).append("coll", namespace.substring(dot + 1)))
             .append("documentKey", new Document("_id", object.get("_id")));
+        return withPreImage(event, entry, shape);
       case "c":
-        if (object.containsKey("drop")) {
-          return event.append("operationType", "drop")
-              .append("clusterTime", entry.get("ts"))
-              .append("wallTime", entry.get("wall"))
-              .append("ns", new Document("db", db).append("coll", object.get("drop")));
-        }
-        if (object.containsKey("dropDatabase")) {
-          return event.append("operationType", "dropDatabase")
-              .append("clusterTime", entry.get("ts"))
-              .append("wallTime", entry.get("wall"))
-              .append("ns", new Document("db", db));
-        }
-        if (object.get("renameCollection") instanceof String from && object.get("to") instanceof String to) {
-          return event.append("operationType", "rename")
-              .append("clusterTime", entry.get("ts"))
-              .append("wallTime", entry.get("wall"))
-              .append("ns", namespace(from))
-              .append("to", namespace(to));
-        }
-        return null;
+        return commandEvent(event, entry, db, object, shape);
       default:
         return null;
     }
+  }
+
+  /** The document before the change, when the stream asks for it: from the entry, or null (whenAvailable), or an error (required). */
+  private static Document withPreImage(Document event, Document entry, Shape shape) {
+    if (!shape.wantsPreImages()) return event;
+    Document before = entry.get(ChangeStreamOplog.PRE_IMAGE) instanceof Document image ? image.cloneDeeply() : null;
+    if (before == null && "required".equals(shape.beforeChange())) throw ChangeStreamError.imageNotFound("pre-image", event);
+    return event.append("fullDocumentBeforeChange", before);
+  }
+
+  /**
+   * The event of a command entry: drop, rename, dropDatabase; and, with {@code showExpandedEvents},
+   * the events of https://www.mongodb.com/docs/manual/reference/change-events/ marked "expanded":
+   * create, createIndexes, dropIndexes, modify (a collMod), each with the collection's UUID and an
+   * {@code operationDescription}; drop and rename gain the UUID, rename its {@code to} in the
+   * description.
+   */
+  private static Document commandEvent(Document event, Document entry, String db, Document object, Shape shape) {
+    Object uuid = entry.get("ui");
+    if (object.containsKey("drop")) {
+      event.append("operationType", "drop").append("clusterTime", entry.get("ts"));
+      if (shape.expanded() && uuid != null) event.append("collectionUUID", uuid);
+      return event.append("wallTime", entry.get("wall")).append("ns", new Document("db", db).append("coll", object.get("drop")));
+    }
+    if (object.containsKey("dropDatabase")) {
+      return event.append("operationType", "dropDatabase")
+          .append("clusterTime", entry.get("ts"))
+          .append("wallTime", entry.get("wall"))
+          .append("ns", new Document("db", db));
+    }
+    if (object.get("renameCollection") instanceof String from && object.get("to") instanceof String to) {
+      event.append("operationType", "rename").append("clusterTime", entry.get("ts"));
+      if (shape.expanded() && uuid != null) event.append("collectionUUID", uuid);
+      event.append("wallTime", entry.get("wall")).append("ns", namespace(from)).append("to", namespace(to));
+      if (shape.expanded()) event.append("operationDescription", new Document("to", namespace(to)));
+      return event;
+    }
+    if (!shape.expanded()) return null;
+    String type;
+    Document description;
+    Document stateBeforeChange = null;
+    Object collection = commandCollection(object);
+    if (object.containsKey("create")) {
+      type = "create";
+      description = without(object, "create");
+    } else if (object.containsKey("createIndexes")) {
+      type = "createIndexes";
+      description = new Document("indexes", List.of(without(object, "createIndexes")));
+    } else if (object.containsKey("dropIndexes")) {
+      type = "dropIndexes";
+      description = new Document("indexes", List.of(((Document) entry.get("o2")).cloneDeeply()));
+    } else if (object.containsKey("collMod")) {
+      type = "modify";
+      description = without(object, "collMod");
+      if (entry.get("o2") instanceof Document o2 && o2.get("collectionOptions_old") instanceof Document old) {
+        stateBeforeChange = new Document("collectionOptions", old.cloneDeeply());
+      }
+    } else {
+      return null;
+    }
+    event.append("operationType", type).append("clusterTime", entry.get("ts"));
+    if (uuid != null) event.append("collectionUUID", uuid);
+    event.append("wallTime", entry.get("wall"))
+        .append("ns", new Document("db", db).append("coll", collection))
+        .append("operationDescription", description);
+    if (stateBeforeChange != null) event.append("stateBeforeChange", stateBeforeChange);
+    return event;
+  }
+
+  private static Document without(Document document, String field) {
+    Document copy = new Document();
+    document.forEach((key, value) -> {
+      if (!field.equals(key)) copy.put(key, value instanceof Document nested ? nested.cloneDeeply() : value);
+    });
+    return copy;
   }
 
   private static Document namespace(String full) {

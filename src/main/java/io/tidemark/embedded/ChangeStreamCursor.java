@@ -30,7 +30,7 @@ final class ChangeStreamCursor extends AbstractCursor {
   private final ChangeStreamOplog oplog;
   private final String database;
   private final String collection;
-  private final boolean lookUpUpdates;
+  private final ChangeEvents.Shape shape;
   private final Aggregation aggregation;
   private final int maxEventBytes;
   private final boolean splitLargeEvents;
@@ -41,13 +41,13 @@ final class ChangeStreamCursor extends AbstractCursor {
   private boolean invalidated;
 
   private ChangeStreamCursor(
-      ChangeStreamOplog oplog, long id, String database, String collection, boolean lookUpUpdates,
+      ChangeStreamOplog oplog, long id, String database, String collection, ChangeEvents.Shape shape,
       Aggregation aggregation, int maxEventBytes, boolean splitLargeEvents, long position, boolean inclusive, int skipFragments) {
     super(id);
     this.oplog = oplog;
     this.database = database;
     this.collection = collection;
-    this.lookUpUpdates = lookUpUpdates;
+    this.shape = shape;
     this.aggregation = aggregation;
     this.maxEventBytes = maxEventBytes;
     this.splitLargeEvents = splitLargeEvents;
@@ -72,8 +72,7 @@ final class ChangeStreamCursor extends AbstractCursor {
     } else if (collection != null && collection.startsWith("system.")) {
       throw ChangeStreamError.refused(73, "InvalidNamespace", "$changeStream may not be opened on the internal " + namespace + " collection");
     }
-    Object mode = spec.get("fullDocument");
-    boolean lookUp = mode != null && !"default".equals(mode);
+    ChangeEvents.Shape shape = ChangeEvents.Shape.of(spec);
     boolean split = Boolean.TRUE.equals(spec.get(SPLIT_LARGE_EVENTS));
     int maxEventBytes = oplog.maxEventBytes();
     Document startAfter = (Document) spec.get("startAfter");
@@ -115,18 +114,18 @@ final class ChangeStreamCursor extends AbstractCursor {
       }
       if (parsed.kind() == Tokens.Kind.FRAGMENT && parsed.fragment() < parsed.fragments()) {
         // Within a split event: go on with its next fragment.
-        return new ChangeStreamCursor(oplog, id, database, collection, lookUp, aggregation, maxEventBytes, split,
+        return new ChangeStreamCursor(oplog, id, database, collection, shape, aggregation, maxEventBytes, split,
             parsed.ts(), true, parsed.fragment());
       }
       if (parsed.kind() == Tokens.Kind.TRANSACTION_OP) {
         // Within a transaction: go on with its next operation.
-        ChangeStreamCursor cursor = new ChangeStreamCursor(oplog, id, database, collection, lookUp, aggregation, maxEventBytes, split,
+        ChangeStreamCursor cursor = new ChangeStreamCursor(oplog, id, database, collection, shape, aggregation, maxEventBytes, split,
             parsed.ts(), true, 0);
         cursor.skipOperations = parsed.op() + 1;
         return cursor;
       }
       boolean inclusive = parsed.kind() == Tokens.Kind.START;
-      return new ChangeStreamCursor(oplog, id, database, collection, lookUp, aggregation, maxEventBytes, split, parsed.ts(), inclusive, 0);
+      return new ChangeStreamCursor(oplog, id, database, collection, shape, aggregation, maxEventBytes, split, parsed.ts(), inclusive, 0);
     }
     if (startAt instanceof BsonTimestamp time) {
       if (time.getValue() <= truncatedThrough) {
@@ -136,10 +135,10 @@ final class ChangeStreamCursor extends AbstractCursor {
         throw ChangeStreamError.historyLost("The oplog starts at " + describe(oplog.historyStart()) + ", after "
             + describe(time.getValue()) + ".");
       }
-      return new ChangeStreamCursor(oplog, id, database, collection, lookUp, aggregation, maxEventBytes, split, time.getValue(), true, 0);
+      return new ChangeStreamCursor(oplog, id, database, collection, shape, aggregation, maxEventBytes, split, time.getValue(), true, 0);
     }
     long now = Math.max(oplog.newest(), Instant.now().getEpochSecond() << 32);
-    return new ChangeStreamCursor(oplog, id, database, collection, lookUp, aggregation, maxEventBytes, split, now, false, 0);
+    return new ChangeStreamCursor(oplog, id, database, collection, shape, aggregation, maxEventBytes, split, now, false, 0);
   }
 
   private static String describe(long ts) {
@@ -186,7 +185,7 @@ final class ChangeStreamCursor extends AbstractCursor {
         inclusive = false;
         continue;
       }
-      Document event = ChangeEvents.event(entry, lookUpUpdates, oplog);
+      Document event = ChangeEvents.event(entry, shape, oplog);
       if (event == null) {
         position = ts;
         inclusive = false;
@@ -232,7 +231,7 @@ final class ChangeStreamCursor extends AbstractCursor {
       Document operation = ((Document) operations.get(i)).cloneDeeply();
       operation.append("ts", entry.get("ts")).append("wall", entry.get("wall"));
       if (!watches(operation)) continue;
-      Document event = ChangeEvents.event(operation, lookUpUpdates, oplog);
+      Document event = ChangeEvents.event(operation, shape, oplog);
       if (event == null) continue;
       event.put("_id", Tokens.transactionOp(ts, i));
       event.append("lsid", entry.get("lsid")).append("txnNumber", entry.get("txnNumber"));
@@ -278,6 +277,6 @@ final class ChangeStreamCursor extends AbstractCursor {
     if (namespace.equals(watched)) return true;
     return namespace.equals(database + ".$cmd")
         && entry.get("o") instanceof Document command
-        && (collection.equals(command.get("drop")) || watched.equals(command.get("renameCollection")));
+        && (collection.equals(ChangeEvents.commandCollection(command)) || watched.equals(command.get("renameCollection")));
   }
 }

@@ -38,6 +38,19 @@ final class ChangeStreamError extends LabelledError {
         List.of());
   }
 
+  /**
+   * A stream opened with {@code fullDocumentBeforeChange: required} (or {@code fullDocument:
+   * required}) met an event whose pre-image (post-image) was not recorded: NoMatchingDocument
+   * (47), with the message MongoDB gives (SERVER-66808).
+   */
+  static ChangeStreamError imageNotFound(String image, Document event) {
+    Document shown = new Document("_id", event.get("_id")).append("operationType", event.get("operationType"))
+        .append("ns", event.get("ns")).append("documentKey", event.get("documentKey"));
+    return new ChangeStreamError(47, "NoMatchingDocument", "Change stream was configured"
+        + " to require a " + image + " for all update, delete and replace events, but the " + image + " was not found for event: "
+        + shown, List.of());
+  }
+
   /** A token that meets no event of this stream: its event is of another collection or database. */
   static ChangeStreamError tokenOfAnotherStream(String detail) {
     return tokenNotFound(detail);

@@ -49,10 +49,14 @@ final class ChangeStreamOplog implements Oplog, PipelineUpdates.Log {
   private static final String META_MAP = "tidemark.oplog.meta";
   private static final String TRUNCATED_THROUGH = "truncatedThrough";
   private static final String HISTORY_START = "historyStart";
+  /** Fields of an entry of a collection that records pre- and post-images: the document before and after the change. */
+  static final String PRE_IMAGE = "preImage";
+  static final String POST_IMAGE = "postImage";
   /** Entries a change-stream cursor reads from the store at a time. */
   private static final int READ_AHEAD = 256;
 
   private final EmbeddedBackend backend;
+  private final Storage storage;
   private final EmbeddedCollection collection;
   private final MVMap<String, Long> meta;
   private final CursorRegistry cursors;
@@ -74,6 +78,7 @@ final class ChangeStreamOplog implements Oplog, PipelineUpdates.Log {
   ChangeStreamOplog(EmbeddedBackend backend, Storage storage, CursorRegistry cursors, EmbeddedSettings settings,
       boolean visibleWhenCommitted) {
     this.backend = backend;
+    this.storage = storage;
     MongoDatabase local = backend.resolveDatabase(DATABASE);
     MongoCollection<?> existing = local.resolveCollection(COLLECTION, false);
     this.collection = (EmbeddedCollection) (existing != null ? existing : local.createCollectionOrThrowIfExists(COLLECTION));
@@ -112,39 +117,49 @@ final class ChangeStreamOplog implements Oplog, PipelineUpdates.Log {
 
   /**
    * A document was updated by {@code update} (an update or a replacement; null: unknown, then
-   * recorded as a replacement by {@code after}), and now is {@code after}.
+   * recorded as a replacement by {@code after}), and now is {@code after}. {@code before}: the
+   * document before, when its collection records pre- and post-images (else null); the entry
+   * keeps it ({@code preImage}), and an update's {@code after} too ({@code postImage}), so they
+   * are committed with the entry and live as long as it.
    */
-  void recordUpdate(String namespace, Object id, Document update, Document after) {
+  void recordUpdate(String namespace, Object id, Document update, Document after, Document before) {
     if (isOplog(namespace)) return;
     synchronized (this) {
       Document entry = entry("u", namespace).append("o2", new Document("_id", id));
-      if (update == null || ChangeEvents.isReplacement(update)) {
+      boolean replacement = update == null || ChangeEvents.isReplacement(update);
+      if (replacement) {
         entry.append("o", update == null ? after : update).append("replacement", true);
       } else {
         entry.append("o", update).append("updateDescription", ChangeEvents.updateDescription(update, after));
+      }
+      if (before != null) {
+        entry.append(PRE_IMAGE, before);
+        if (!replacement) entry.append(POST_IMAGE, after);
       }
       append(entry);
     }
     appended();
   }
 
-  /** A document was deleted. */
-  void recordDelete(String namespace, Object id) {
+  /** A document was deleted; {@code before}: the document, when its collection records pre-images (else null). */
+  void recordDelete(String namespace, Object id, Document before) {
     if (isOplog(namespace)) return;
     synchronized (this) {
-      append(entry("d", namespace).append("o", new Document("_id", id)));
+      Document entry = entry("d", namespace).append("o", new Document("_id", id));
+      if (before != null) entry.append(PRE_IMAGE, before);
+      append(entry);
     }
     appended();
   }
 
   /**
-   * Updates whose description was worked out by the writer (a pipeline update, described by the
-   * difference it made): {@code o} holds the fields set and unset, as an update of MongoDB 4.x logs.
-   * The writer gives this oplog, wrapped, to mongo-java-server's update, so the collection does
-   * not record the update itself.
+   * An update whose description was worked out by the writer (a pipeline update, described by the
+   * difference it made from {@code before} to {@code after}): {@code o} holds the fields set and
+   * unset, as an update of MongoDB 4.x logs. The writer gives this oplog, wrapped, to
+   * mongo-java-server's update, so the collection does not record the update itself.
    */
   @Override
-  public void handleDescribedUpdate(String namespace, List<Object> ids, Document description) {
+  public void handleDescribedUpdate(String namespace, Object id, Document description, Document before, Document after) {
     if (isOplog(namespace)) return;
     Document operation = new Document();
     Document updated = (Document) description.get("updatedFields");
@@ -152,20 +167,53 @@ final class ChangeStreamOplog implements Oplog, PipelineUpdates.Log {
     Document unset = new Document();
     for (Object field : (List<?>) description.get("removedFields")) unset.append(String.valueOf(field), true);
     if (!unset.isEmpty()) operation.append("$unset", unset);
+    boolean images = recordsImages(namespace);
     synchronized (this) {
-      for (Object id : ids) {
-        append(entry("u", namespace).append("o", operation).append("o2", new Document("_id", id))
-            .append("updateDescription", description.cloneDeeply()));
-      }
+      Document entry = entry("u", namespace).append("o", operation).append("o2", new Document("_id", id))
+          .append("updateDescription", description.cloneDeeply());
+      if (images) entry.append(PRE_IMAGE, before.cloneDeeply()).append(POST_IMAGE, after.cloneDeeply());
+      append(entry);
     }
     appended();
   }
 
-  /** A collection was renamed: a command entry, as a replica set writes. */
+  /** Whether the collection of {@code namespace} records pre- and post-images. */
+  boolean recordsImages(String namespace) {
+    return collectionOf(namespace) instanceof EmbeddedCollection collection && collection.recordsImages();
+  }
+
+  private MongoCollection<?> collectionOf(String namespace) {
+    int dot = namespace.indexOf('.');
+    if (dot < 0) return null;
+    return backend.resolveDatabase(namespace.substring(0, dot)).resolveCollection(namespace.substring(dot + 1), false);
+  }
+
+  /** A collection was renamed: a command entry, as a replica set writes, with the collection's UUID (which it keeps). */
   void handleRename(String from, String to) {
     if (isOplog(from)) return;
     synchronized (this) {
-      append(entry("c", from.substring(0, from.indexOf('.')) + ".$cmd").append("o", new Document("renameCollection", from).append("to", to)));
+      Document entry = entry("c", from.substring(0, from.indexOf('.')) + ".$cmd");
+      java.util.UUID uuid = storage.collectionUuid(to);
+      if (uuid != null) entry.append("ui", uuid);
+      append(entry.append("o", new Document("renameCollection", from).append("to", to)));
+    }
+    appended();
+  }
+
+  /**
+   * A command that changed a collection of {@code database} (create, createIndexes, dropIndexes,
+   * collMod): a command entry with the collection's UUID, {@code o} the command as a replica set
+   * logs it, {@code o2} what it logs beside (the dropped index, the options before), or null. The
+   * entries of a stream's expanded events ({@code showExpandedEvents}).
+   */
+  void recordCommand(String database, java.util.UUID uuid, Document command, Document o2) {
+    if (isOplog(database + ".")) return;
+    synchronized (this) {
+      Document entry = entry("c", database + ".$cmd");
+      if (uuid != null) entry.append("ui", uuid);
+      entry.append("o", command);
+      if (o2 != null) entry.append("o2", o2);
+      append(entry);
     }
     appended();
   }
@@ -177,7 +225,10 @@ final class ChangeStreamOplog implements Oplog, PipelineUpdates.Log {
     if (isOplog(namespace) || namespace.substring(namespace.indexOf('.') + 1).startsWith("system.")) return;
     int dot = namespace.indexOf('.');
     synchronized (this) {
-      append(entry("c", namespace.substring(0, dot) + ".$cmd").append("o", new Document("drop", namespace.substring(dot + 1))));
+      Document entry = entry("c", namespace.substring(0, dot) + ".$cmd");
+      java.util.UUID uuid = storage.collectionUuid(namespace); // its maps are removed after this
+      if (uuid != null) entry.append("ui", uuid);
+      append(entry.append("o", new Document("drop", namespace.substring(dot + 1))));
     }
     appended();
   }

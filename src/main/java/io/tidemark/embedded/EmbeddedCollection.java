@@ -50,6 +50,10 @@ import org.h2.mvstore.type.StringDataType;
  */
 final class EmbeddedCollection extends AbstractSynchronizedMongoCollection<Object> {
   private static final String DATA_SIZE = "dataSize";
+  /** Kept beside the data size: the collection's UUID, and whether it records pre- and post-images (1) or not. */
+  private static final String UUID_MOST = "uuid.most";
+  private static final String UUID_LEAST = "uuid.least";
+  private static final String IMAGES = "changeStreamPreAndPostImages";
   /** Documents read at a time when a query's result is iterated inside the server. */
   private static final int CHUNK = 256;
 
@@ -72,6 +76,34 @@ final class EmbeddedCollection extends AbstractSynchronizedMongoCollection<Objec
     this.statistics = storage.store.openMap(Storage.STATISTICS + namespace,
         new MVMap.Builder<String, Long>().keyType(StringDataType.INSTANCE).valueType(LongDataType.INSTANCE));
     this.keyedByTimestamp = namespace.equals(ChangeStreamOplog.DATABASE + "." + ChangeStreamOplog.COLLECTION);
+    if (!statistics.containsKey(UUID_MOST)) {
+      // A new collection, or one stored before collections had a UUID (opened with its database, or
+      // created by a command: never outside a write that a commit waits for).
+      UUID uuid = UUID.randomUUID();
+      statistics.put(UUID_MOST, uuid.getMostSignificantBits());
+      statistics.put(UUID_LEAST, uuid.getLeastSignificantBits());
+    }
+  }
+
+  /** The collection's UUID ({@code collectionUUID} of its expanded change events, {@code info.uuid} of listCollections); kept by a rename. */
+  UUID uuid() {
+    return uuid(statistics);
+  }
+
+  /** The UUID kept in a collection's statistics map. */
+  static UUID uuid(MVMap<String, Long> statistics) {
+    Long most = statistics.get(UUID_MOST);
+    Long least = statistics.get(UUID_LEAST);
+    return most == null || least == null ? null : new UUID(most, least);
+  }
+
+  /** Whether its updates, replacements and deletes keep the document before (and after) in their oplog entry ({@code changeStreamPreAndPostImages}). */
+  boolean recordsImages() {
+    return statistics.getOrDefault(IMAGES, 0L) == 1L;
+  }
+
+  void recordsImages(boolean on) {
+    statistics.put(IMAGES, on ? 1L : 0L);
   }
 
   MVMap<Object, byte[]> documentMap() {
@@ -108,7 +140,10 @@ final class EmbeddedCollection extends AbstractSynchronizedMongoCollection<Objec
     byte[] previous = documents.put(position, stored);
     addDataSize(stored.length - (previous == null ? 0 : previous.length));
     ChangeStreamOplog oplog = recordingOplog();
-    if (oplog != null) oplog.recordUpdate(getFullName(), newDocument.get(getIdField()), update, newDocument);
+    if (oplog != null) {
+      // oldDocument is mongo-java-server's deep copy of the stored document, taken before the update
+      oplog.recordUpdate(getFullName(), newDocument.get(getIdField()), update, newDocument, recordsImages() ? oldDocument : null);
+    }
   }
 
   @Override
@@ -117,7 +152,10 @@ final class EmbeddedCollection extends AbstractSynchronizedMongoCollection<Objec
     if (previous == null) throw new NoSuchElementException("no document with key " + position + " in " + getFullName());
     addDataSize(-previous.length);
     ChangeStreamOplog oplog = recordingOplog();
-    if (oplog != null) oplog.recordDelete(getFullName(), position instanceof Missing ? null : position);
+    if (oplog != null) {
+      Document before = recordsImages() ? StoredDocuments.decode(previous) : null;
+      oplog.recordDelete(getFullName(), position instanceof Missing ? null : position, before);
+    }
   }
 
   @Override

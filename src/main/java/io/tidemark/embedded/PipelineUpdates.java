@@ -33,9 +33,9 @@ final class PipelineUpdates {
 
   private PipelineUpdates() {}
 
-  /** Where a pipeline update is logged, with the description worked out here. */
+  /** Where a pipeline update is logged, with the description worked out here and the document before and after it. */
   interface Log {
-    void handleDescribedUpdate(String namespace, List<Object> ids, Document description);
+    void handleDescribedUpdate(String namespace, Object id, Document description, Document before, Document after);
   }
 
   static boolean any(Document command) {
@@ -115,7 +115,8 @@ final class PipelineUpdates {
       Document after = apply(aggregation, before);
       if (after.equals(before)) continue;
       Document description = ChangeEvents.difference(before, after);
-      collection.updateDocuments(new Document("_id", before.get("_id")), after, ArrayFilters.empty(), false, false, described(oplog, description));
+      collection.updateDocuments(new Document("_id", before.get("_id")), after, ArrayFilters.empty(), false, false,
+          described(oplog, description, before, after));
       modified++;
     }
     return new Document("n", targets.size()).append("nModified", modified);
@@ -167,7 +168,7 @@ final class PipelineUpdates {
   }
 
   /** An oplog for one replacement, which logs it as an update with the description given. */
-  private static Oplog described(Log oplog, Document description) {
+  private static Oplog described(Log oplog, Document description, Document before, Document after) {
     return new Oplog() {
       @Override
       public void handleInsert(String namespace, List<Document> documents) {
@@ -176,7 +177,9 @@ final class PipelineUpdates {
 
       @Override
       public void handleUpdate(String namespace, Document selector, Document query, List<Object> modifiedIds) {
-        if (oplog != null) oplog.handleDescribedUpdate(namespace, modifiedIds, description);
+        if (oplog != null) {
+          for (Object id : modifiedIds) oplog.handleDescribedUpdate(namespace, id, description, before, after);
+        }
       }
 
       @Override

@@ -43,6 +43,8 @@ class ReplicaSetBackend extends EmbeddedBackend {
       // mongo-java-server: a database
       "getlasterror", "reseterror", "find", "insert", "update", "delete", "create", "createindexes", "count", "aggregate",
       "distinct", "drop", "dropindexes", "dbstats", "collstats", "validate", "findandmodify", "listcollections", "listindexes",
+      // EmbeddedDatabase
+      "collmod",
       // EmbeddedBackend
       "saslstart", "configurefailpoint",
       // this class
@@ -52,7 +54,7 @@ class ReplicaSetBackend extends EmbeddedBackend {
   /** Commands that read or write collections: a committing transaction waits for them, and they for it. */
   private static final Set<String> DATA = Set.of(
       "insert", "update", "delete", "findandmodify", "drop", "dropdatabase", "renamecollection", "create", "createindexes", "dropindexes",
-      "find", "count", "distinct", "aggregate", "listcollections", "listindexes", "dbstats", "collstats");
+      "collmod", "find", "count", "distinct", "aggregate", "listcollections", "listindexes", "dbstats", "collstats");
 
   private final ReplicaSetMember member;
   private final Transactions transactions = new Transactions(this);

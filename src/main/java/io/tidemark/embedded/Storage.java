@@ -52,6 +52,14 @@ final class Storage {
     return recording.get();
   }
 
+  /** The UUID of the collection {@code namespace} while its maps exist, or null. */
+  java.util.UUID collectionUuid(String namespace) {
+    String name = STATISTICS + namespace;
+    if (!store.hasMap(name)) return null;
+    return EmbeddedCollection.uuid(store.openMap(name, new org.h2.mvstore.MVMap.Builder<String, Long>()
+        .keyType(org.h2.mvstore.type.StringDataType.INSTANCE).valueType(org.h2.mvstore.type.LongDataType.INSTANCE)));
+  }
+
   void examined() {
     scannedObjects.increment();
   }

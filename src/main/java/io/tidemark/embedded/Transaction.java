@@ -60,6 +60,8 @@ final class Transaction {
   private final Set<Key> written = new LinkedHashSet<>();
   /** The operations, as oplog entries of their own would record them. */
   private final List<Document> operations = new ArrayList<>();
+  /** Each document written, as the transaction's last operation on it left it (null: deleted); for pre- and post-images. */
+  private final Map<Key, Document> latest = new HashMap<>();
   private State state = State.ACTIVE;
 
   Transaction(ReplicaSetBackend server, Document lsid, long txnNumber, long serial) {
@@ -232,6 +234,7 @@ final class Transaction {
     snapshots.clear();
     operations.clear();
     written.clear();
+    latest.clear();
   }
 
   // ---- cursors ------------------------------------------------------------------------------
@@ -253,25 +256,47 @@ final class Transaction {
   private void recordInsert(String namespace, Document document) {
     operations.add(new Document("op", "i").append("ns", namespace).append("o", document.cloneDeeply()));
     written.add(key(namespace, document.get("_id")));
+    latest.put(key(namespace, document.get("_id")), document.cloneDeeply());
   }
 
   private void recordUpdate(String namespace, Object id, Object update, Document current) {
     Document operation = new Document("op", "u").append("ns", namespace);
+    boolean replacement;
     if (update instanceof Document spec && ChangeEvents.isReplacement(spec)) {
       operation.append("o", spec.cloneDeeply()).append("o2", new Document("_id", id)).append("replacement", true);
+      replacement = true;
     } else if (update instanceof Document spec) {
       operation.append("o", spec.cloneDeeply()).append("o2", new Document("_id", id))
           .append("updateDescription", ChangeEvents.updateDescription(spec, current));
+      replacement = false;
     } else {
       return;
     }
+    images(operation, key(namespace, id), current, !replacement);
     operations.add(operation);
     written.add(key(namespace, id));
   }
 
   private void recordDelete(String namespace, Object id) {
-    operations.add(new Document("op", "d").append("ns", namespace).append("o", new Document("_id", id)));
+    Document operation = new Document("op", "d").append("ns", namespace).append("o", new Document("_id", id));
+    images(operation, key(namespace, id), null, false);
+    operations.add(operation);
     written.add(key(namespace, id));
+  }
+
+  /**
+   * Adds the document before the operation (and, with {@code post}, after it) to the operation when
+   * its collection records pre- and post-images, as the server's own writes do; and remembers what
+   * the operation left ({@code after}, null: deleted) as the next operation's pre-image.
+   */
+  private void images(Document operation, Key key, Document after, boolean post) {
+    Document before = latest.containsKey(key) ? latest.get(key) : snapshots.getOrDefault(key.namespace(), Map.of()).get(key.id());
+    if (server.collection(key.database(), key.collection()) instanceof EmbeddedCollection collection && collection.recordsImages()
+        && before != null) {
+      operation.append(ChangeStreamOplog.PRE_IMAGE, before.cloneDeeply());
+      if (post && after != null) operation.append(ChangeStreamOplog.POST_IMAGE, after.cloneDeeply());
+    }
+    latest.put(key, after == null ? null : after.cloneDeeply());
   }
 
   private static Key key(String namespace, Object id) {
@@ -300,12 +325,12 @@ final class Transaction {
     }
 
     @Override
-    public void handleDescribedUpdate(String namespace, List<Object> ids, Document description) {
-      for (Object id : ids) {
-        operations.add(new Document("op", "u").append("ns", namespace).append("o", new Document())
-            .append("o2", new Document("_id", id)).append("updateDescription", description.cloneDeeply()));
-        written.add(key(namespace, id));
-      }
+    public void handleDescribedUpdate(String namespace, Object id, Document description, Document before, Document after) {
+      Document operation = new Document("op", "u").append("ns", namespace).append("o", new Document())
+          .append("o2", new Document("_id", id)).append("updateDescription", description.cloneDeeply());
+      images(operation, key(namespace, id), after, true);
+      operations.add(operation);
+      written.add(key(namespace, id));
     }
 
     @Override

@@ -112,17 +112,17 @@ public final class PipelineBuilder<T> {
   }
 
   public PipelineBuilder<T> collection(String database, String collection) {
-    return with(s -> s.target = ChangeStreamTarget.collection(database, collection).withFullDocumentBeforeChange(beforeChange(s)));
+    return with(s -> s.target = ChangeStreamTarget.collection(database, collection).withOptionsOf(s.target));
   }
 
   /** Watch every collection of a database. */
   public PipelineBuilder<T> database(String database) {
-    return with(s -> s.target = ChangeStreamTarget.database(database).withFullDocumentBeforeChange(beforeChange(s)));
+    return with(s -> s.target = ChangeStreamTarget.database(database).withOptionsOf(s.target));
   }
 
   /** Watch every database of the deployment ({@code client.watch()}); narrow it with {@link #match}. */
   public PipelineBuilder<T> deployment() {
-    return with(s -> s.target = ChangeStreamTarget.deployment().withFullDocumentBeforeChange(beforeChange(s)));
+    return with(s -> s.target = ChangeStreamTarget.deployment().withOptionsOf(s.target));
   }
 
   /**
@@ -162,8 +162,19 @@ public final class PipelineBuilder<T> {
         element -> namespaces.test(((ChangeEnvelope) element).namespace()) ? java.util.Collections.singletonList(element) : List.of()));
   }
 
-  private static com.mongodb.client.model.changestream.FullDocumentBeforeChange beforeChange(PipelineSpec spec) {
-    return spec.target == null ? null : spec.target.fullDocumentBeforeChange();
+  /**
+   * Show the expanded (DDL) events too: create, createIndexes, dropIndexes, modify, and drop and
+   * rename with the collection's UUID (MongoDB 6.0+, {@code showExpandedEvents}). They carry no
+   * document: sinks that write documents skip them. Call after choosing what to watch.
+   */
+  public PipelineBuilder<T> showExpandedEvents(boolean on) {
+    return with(s -> {
+      if (s.target == null) {
+        throw new TidemarkException("pipeline '" + s.stream + "': showExpandedEvents(...) needs what to watch first:"
+            + " call collection(...), database(...) or deployment() before it");
+      }
+      s.target = s.target.withShowExpandedEvents(on);
+    });
   }
 
   /** Aggregation stages after {@code $changeStream}, such as {@code Aggregates.match(...)}; they must keep {@code _id}. */

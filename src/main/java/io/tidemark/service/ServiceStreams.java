@@ -8,6 +8,7 @@ import io.tidemark.Errors;
 import io.tidemark.TidemarkException;
 import io.tidemark.checkpoint.CheckpointReplica;
 import io.tidemark.checkpoint.CheckpointStore;
+import io.tidemark.pipeline.EventHandler;
 import io.tidemark.pipeline.Pipeline;
 import io.tidemark.pipeline.PipelineBuilder;
 import io.tidemark.sink.ConfiguredSink;
@@ -35,7 +36,7 @@ public final class ServiceStreams implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ServiceStreams.class);
 
   /** The definitions and stage classes of a configuration, without anything started. */
-  public record Checked(List<StreamDefinition> definitions, Map<String, List<Constructor<? extends StreamStage>>> stages, Sinks sinks) {
+  public record Checked(List<StreamDefinition> definitions, Map<String, List<Constructor<?>>> stages, Sinks sinks) {
     public List<String> names() {
       return definitions.stream().map(StreamDefinition::name).toList();
     }
@@ -44,7 +45,7 @@ public final class ServiceStreams implements AutoCloseable {
   private final ActorSystem<?> system;
   private final Map<String, StreamDefinition> definitions = new LinkedHashMap<>();
   private final Map<String, ConfiguredSink> sinks = new LinkedHashMap<>();
-  private final Map<String, List<Constructor<? extends StreamStage>>> stages;
+  private final Map<String, List<Constructor<?>>> stages;
 
   private ServiceStreams(ActorSystem<?> system, Checked checked) {
     this.system = system;
@@ -56,9 +57,9 @@ public final class ServiceStreams implements AutoCloseable {
   public static Checked check(Config config, ClassLoader plugins) {
     Sinks sinks = Sinks.load(plugins);
     List<StreamDefinition> definitions = StreamDefinition.all(config, sinks);
-    Map<String, List<Constructor<? extends StreamStage>>> stages = new LinkedHashMap<>();
+    Map<String, List<Constructor<?>>> stages = new LinkedHashMap<>();
     for (StreamDefinition definition : definitions) {
-      List<Constructor<? extends StreamStage>> constructors = new ArrayList<>();
+      List<Constructor<?>> constructors = new ArrayList<>();
       for (int i = 0; i < definition.stages().size(); i++) {
         constructors.add(stage("tidemark.streams." + definition.name() + ".stages[" + i + "]", definition.stages().get(i), plugins));
       }
@@ -109,7 +110,8 @@ public final class ServiceStreams implements AutoCloseable {
     pipeline = definition.database() == null ? pipeline.deployment()
         : definition.collection() == null ? pipeline.database(definition.database())
         : pipeline.collection(definition.database(), definition.collection());
-    pipeline = pipeline.fullDocument(definition.fullDocument()).fullDocumentBeforeChange(definition.fullDocumentBeforeChange());
+    pipeline = pipeline.fullDocument(definition.fullDocument()).fullDocumentBeforeChange(definition.fullDocumentBeforeChange())
+        .showExpandedEvents(definition.showExpandedEvents());
     List<BsonDocument> match = definition.pipeline();
     if (!match.isEmpty()) pipeline = pipeline.match(match.toArray(Bson[]::new));
     if (definition.startup() != null) pipeline = pipeline.startup(definition.startup());
@@ -118,32 +120,41 @@ public final class ServiceStreams implements AutoCloseable {
     if (!definition.include().isEmpty() || !definition.exclude().isEmpty()) {
       pipeline = pipeline.namespaces(definition::includes);
     }
-    for (Constructor<? extends StreamStage> constructor : stages.getOrDefault(stream, List.of())) {
-      StreamStage stage;
+    pipeline = definition.transforms().attach(pipeline);
+    for (Constructor<?> constructor : stages.getOrDefault(stream, List.of())) {
+      Object stage;
       try {
         stage = constructor.newInstance();
       } catch (ReflectiveOperationException e) {
         throw new TidemarkException("stream '" + stream + "': stage " + constructor.getDeclaringClass().getName() + " could not be made: "
             + Errors.summary(e.getCause() != null ? e.getCause() : e), e);
       }
-      pipeline = pipeline.via(stage.flow(stream, system));
+      if (stage instanceof StreamStage flow) {
+        pipeline = pipeline.via(flow.flow(stream, system));
+      } else {
+        // A per-event handler: the event goes on, unchanged, once its handling is done.
+        EventHandler handler = (EventHandler) stage;
+        pipeline = pipeline.mapAsync(event -> handler.handle(stream, event).thenApply(done -> event));
+      }
     }
     return sink.attach(pipeline);
   }
 
-  private static Constructor<? extends StreamStage> stage(String key, String className, ClassLoader plugins) {
+  /** The public no-argument constructor of a stage class: a {@link StreamStage} or an {@link EventHandler}. */
+  private static Constructor<?> stage(String key, String className, ClassLoader plugins) {
     Class<?> type;
     try {
       type = Class.forName(className, false, plugins);
     } catch (ClassNotFoundException | LinkageError e) {
       throw new TidemarkException("invalid config key " + key + " = \"" + className + "\": no such class on the class path or in --plugins DIR");
     }
-    if (!StreamStage.class.isAssignableFrom(type) || Modifier.isAbstract(type.getModifiers())) {
+    boolean stage = StreamStage.class.isAssignableFrom(type) || EventHandler.class.isAssignableFrom(type);
+    if (!stage || Modifier.isAbstract(type.getModifiers())) {
       throw new TidemarkException("invalid config key " + key + " = \"" + className + "\": expected a class that implements "
-          + StreamStage.class.getName());
+          + StreamStage.class.getName() + " or " + EventHandler.class.getName());
     }
     try {
-      return type.asSubclass(StreamStage.class).getConstructor();
+      return type.getConstructor();
     } catch (NoSuchMethodException e) {
       throw new TidemarkException("invalid config key " + key + " = \"" + className + "\": expected a public constructor without arguments");
     }

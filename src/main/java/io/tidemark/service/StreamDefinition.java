@@ -26,9 +26,10 @@ import org.bson.json.JsonParseException;
  * One stream of the service, read and checked from {@code tidemark.streams.<name>}:
  * <pre>
  * source { database, collection, include-namespaces = [regex, ...], exclude-namespaces = [...], operation-types = [...],
- *          match = "&lt;Extended JSON of a $match&gt;", full-document, full-document-before-change }
+ *          match = "&lt;Extended JSON of a $match&gt;", full-document, full-document-before-change, show-expanded-events }
  * format = relaxed-json | canonical-json | document | debezium
  * sink { type = stdout | file | jdbc | kafka | mongodb | http | &lt;a plugin's&gt;, ... }
+ * transforms = [{ type = exclude-fields, fields = [...] }, ...]   (see {@link EventTransforms})
  * stages = ["com.acme.Enrich", ...]
  * </pre>
  * Without {@code collection} the stream watches the whole database; without {@code database}, the
@@ -48,17 +49,19 @@ public record StreamDefinition(
     BsonDocument match,
     FullDocument fullDocument,
     FullDocumentBeforeChange fullDocumentBeforeChange,
+    boolean showExpandedEvents,
     StartupMode startup,
     EventFormat format,
     String sinkType,
     Config sink,
+    EventTransforms transforms,
     List<String> stages) {
 
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_-]+");
-  private static final Set<String> KEYS = Set.of("source", "format", "sink", "stages");
+  private static final Set<String> KEYS = Set.of("source", "format", "sink", "transforms", "stages");
   private static final Set<String> SOURCE_KEYS = Set.of(
       "database", "collection", "include-namespaces", "exclude-namespaces", "operation-types", "match", "full-document", "full-document-before-change",
-      "startup");
+      "show-expanded-events", "startup");
   /** The operation types a change stream reports (https://www.mongodb.com/docs/manual/reference/change-events/). */
   public static final List<String> OPERATION_TYPES = List.of(
       "insert", "update", "replace", "delete", "drop", "rename", "dropDatabase", "invalidate",
@@ -114,6 +117,7 @@ public record StreamDefinition(
     StartupMode startup = optionalString(config, source + ".startup") == null ? null : choice(config, source + ".startup", null,
         java.util.Arrays.stream(StartupMode.values()).map(StartupMode::label).toList(),
         label -> java.util.Arrays.stream(StartupMode.values()).filter(mode -> mode.label().equals(label)).findFirst().orElseThrow());
+    boolean expanded = src.hasPath("show-expanded-events") && io.tidemark.ConfigCheck.flag(config, source + ".show-expanded-events");
 
     String formatKey = at + ".format";
     String formatLabel = optionalString(config, formatKey);
@@ -139,6 +143,7 @@ public record StreamDefinition(
     Config sinkSettings = sink.withFallback(ConfigFactory.parseMap(Map.of("format", format.label())));
     if (config.hasPath("tidemark.sink." + type)) sinkSettings = sinkSettings.withFallback(config.getConfig("tidemark.sink." + type));
 
+    EventTransforms transforms = EventTransforms.parse(config, at + ".transforms");
     List<String> stages = strings(config, at + ".stages");
     for (int i = 0; i < stages.size(); i++) {
       if (!stages.get(i).matches(CLASS_NAME)) {
@@ -146,20 +151,21 @@ public record StreamDefinition(
             + "\": expected a class name such as com.acme.Enrich");
       }
     }
-    return new StreamDefinition(name, database, collection, include, exclude, types, match, fullDocument, before, startup, format, type,
-        sinkSettings.resolve(), stages);
+    return new StreamDefinition(name, database, collection, include, exclude, types, match, fullDocument, before, expanded, startup, format,
+        type, sinkSettings.resolve(), transforms, stages);
   }
 
-  /** The same stream into another sink, in another format (what {@code tidemark tail} prints). */
-  public StreamDefinition withSink(String type, Config settings, EventFormat format) {
+
+  /** The same stream written to another sink, in another format (what {@code tidemark tail} runs). */
+  public StreamDefinition withSink(EventFormat format, String sinkType, Config sink) {
     return new StreamDefinition(name, database, collection, include, exclude, operationTypes, match, fullDocument, fullDocumentBeforeChange,
-        startup, format, type, settings, stages);
+        showExpandedEvents, startup, format, sinkType, sink, transforms, stages);
   }
 
   /** The same stream with another startup mode (null: {@code tidemark.pipeline.startup.mode}). */
   public StreamDefinition withStartup(StartupMode mode) {
     return new StreamDefinition(name, database, collection, include, exclude, operationTypes, match, fullDocument, fullDocumentBeforeChange,
-        mode, format, sinkType, sink, stages);
+        showExpandedEvents, mode, format, sinkType, sink, transforms, stages);
   }
 
   /** What the stream watches, in words: {@code shop.orders}, {@code shop.*}, {@code the whole deployment}. */

@@ -99,7 +99,10 @@ final class JdbcSinkFactory implements SinkFactory {
       if (pool == null) pool = new HikariDataSource(poolConfig);
       JdbcSink sink = JdbcSink.create(pool, context.stream(),
           context.system().dispatchers().lookup(akka.actor.typed.DispatcherSelector.blocking()), settings);
-      return stages.handle(sink.handler(this::write));
+      // Each event as the stream's stages and transforms left it (handle(...) would give the
+      // handler the event as the source read it).
+      io.tidemark.pipeline.EventHandler handler = sink.handler(this::write);
+      return stages.mapAsync(event -> handler.handle(context.stream(), event));
     }
 
     private void write(Connection connection, ChangeEnvelope event) throws SQLException {

@@ -18,8 +18,10 @@ import org.bson.conversions.Bson;
 
 /**
  * What a stream watches: one collection, every collection of a database, or the whole deployment
- * ({@code client.watch()}); and whether its events carry the document before the change (pre-images,
- * {@code fullDocumentBeforeChange}, MongoDB 6.0+ on collections with {@code changeStreamPreAndPostImages}).
+ * ({@code client.watch()}); whether its events carry the document before the change (pre-images,
+ * {@code fullDocumentBeforeChange}, MongoDB 6.0+ on collections with {@code changeStreamPreAndPostImages});
+ * and whether it sees the expanded (DDL) events ({@code showExpandedEvents}, MongoDB 6.0+: create,
+ * createIndexes, dropIndexes, modify, ...).
  */
 public final class ChangeStreamTarget {
   /** The databases a deployment target leaves out. */
@@ -28,32 +30,50 @@ public final class ChangeStreamTarget {
   private final String database;
   private final String collection;
   private final FullDocumentBeforeChange beforeChange;
+  private final boolean expanded;
   private final Predicate<String> namespaces;
 
-  private ChangeStreamTarget(String database, String collection, FullDocumentBeforeChange beforeChange, Predicate<String> namespaces) {
+  private ChangeStreamTarget(
+      String database, String collection, FullDocumentBeforeChange beforeChange, boolean expanded, Predicate<String> namespaces) {
     this.database = database;
     this.collection = collection;
     this.beforeChange = beforeChange;
+    this.expanded = expanded;
     this.namespaces = namespaces;
   }
 
   public static ChangeStreamTarget collection(String database, String collection) {
-    return new ChangeStreamTarget(Objects.requireNonNull(database, "database"), Objects.requireNonNull(collection, "collection"), null, null);
+    return new ChangeStreamTarget(Objects.requireNonNull(database, "database"), Objects.requireNonNull(collection, "collection"), null, false, null);
   }
 
   public static ChangeStreamTarget database(String database) {
-    return new ChangeStreamTarget(Objects.requireNonNull(database, "database"), null, null, null);
+    return new ChangeStreamTarget(Objects.requireNonNull(database, "database"), null, null, false, null);
   }
 
   /** Every database and collection of the deployment, except the system ones ({@code admin}, {@code config}, {@code local}). */
   public static ChangeStreamTarget deployment() {
-    return new ChangeStreamTarget(null, null, null, null);
+    return new ChangeStreamTarget(null, null, null, false, null);
   }
 
   /** The same target, with pre-images requested ({@code whenAvailable}, {@code required}); null or {@code off}: none. */
   public ChangeStreamTarget withFullDocumentBeforeChange(FullDocumentBeforeChange mode) {
     return new ChangeStreamTarget(database, collection,
-        mode == FullDocumentBeforeChange.DEFAULT || mode == FullDocumentBeforeChange.OFF ? null : mode, namespaces);
+        mode == FullDocumentBeforeChange.DEFAULT || mode == FullDocumentBeforeChange.OFF ? null : mode, expanded, namespaces);
+  }
+
+  /** The same target, with the expanded (DDL) events shown or not. */
+  public ChangeStreamTarget withShowExpandedEvents(boolean on) {
+    return new ChangeStreamTarget(database, collection, beforeChange, on, namespaces);
+  }
+
+  /** This target with the options (pre-images, expanded events, namespaces) of {@code other}; null: none. */
+  public ChangeStreamTarget withOptionsOf(ChangeStreamTarget other) {
+    return other == null ? this : new ChangeStreamTarget(database, collection, other.beforeChange, other.expanded, other.namespaces);
+  }
+
+  /** Whether the stream sees the expanded events. */
+  public boolean showExpandedEvents() {
+    return expanded;
   }
 
   /**
@@ -61,7 +81,7 @@ public final class ChangeStreamTarget {
    * a snapshot copies only those collections (the pipeline's namespace filter drops the other events).
    */
   public ChangeStreamTarget withNamespaces(Predicate<String> namespaces) {
-    return new ChangeStreamTarget(database, collection, beforeChange, namespaces);
+    return new ChangeStreamTarget(database, collection, beforeChange, expanded, namespaces);
   }
 
   /** Whether the target keeps events and documents of {@code namespace} ({@code "<db>.<collection>"}). */
@@ -126,6 +146,7 @@ public final class ChangeStreamTarget {
     ChangeStreamPublisher<Document> publisher = database == null ? client.watch(pipeline)
         : collection == null ? client.getDatabase(database).watch(pipeline)
         : client.getDatabase(database).getCollection(collection).watch(pipeline);
+    if (expanded) publisher = publisher.showExpandedEvents(true);
     return beforeChange == null ? publisher : publisher.fullDocumentBeforeChange(beforeChange);
   }
 
@@ -134,6 +155,7 @@ public final class ChangeStreamTarget {
     ChangeStreamIterable<Document> iterable = database == null ? client.watch(pipeline)
         : collection == null ? client.getDatabase(database).watch(pipeline)
         : client.getDatabase(database).getCollection(collection).watch(pipeline);
+    if (expanded) iterable = iterable.showExpandedEvents(true);
     return beforeChange == null ? iterable : iterable.fullDocumentBeforeChange(beforeChange);
   }
 

@@ -7,6 +7,11 @@ import com.mongodb.MongoWriteException;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoCollection;
+import com.mongodb.client.MongoDatabase;
+import com.mongodb.client.model.ChangeStreamPreAndPostImagesOptions;
+import com.mongodb.client.model.CreateCollectionOptions;
+import com.mongodb.client.model.Updates;
+import com.mongodb.client.model.changestream.FullDocumentBeforeChange;
 import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.IndexOptions;
 import com.mongodb.client.model.Indexes;
@@ -77,6 +82,46 @@ class EmbeddedStorageIT {
     }
   }
 
+  /**
+   * A pre-image is kept in its oplog entry, so it is committed with it and read back after a
+   * restart; the collection's option and its UUID survive too.
+   */
+  @Test
+  void preImagesAndTheCollectionsOptionSurviveARestart(@TempDir Path data) {
+    BsonTimestamp start;
+    Object uuid;
+    try (EmbeddedMongo mongo = EmbeddedMongo.start(data, "127.0.0.1", 0, EmbeddedSettings.defaults());
+        MongoClient client = MongoClients.create(mongo.connectionString())) {
+      MongoDatabase shop = client.getDatabase("shop");
+      shop.createCollection("orders", new CreateCollectionOptions()
+          .changeStreamPreAndPostImagesOptions(new ChangeStreamPreAndPostImagesOptions(true)));
+      start = shop.runCommand(new Document("ping", 1)).get("operationTime", BsonTimestamp.class);
+      shop.getCollection("orders").insertOne(new Document("_id", 1).append("a", 1));
+      shop.getCollection("orders").updateOne(Filters.eq("_id", 1), Updates.set("a", 2));
+      uuid = collectionInfo(shop).get("uuid");
+    }
+    try (EmbeddedMongo mongo = EmbeddedMongo.start(data, "127.0.0.1", 0, EmbeddedSettings.defaults());
+        MongoClient client = MongoClients.create(mongo.connectionString())) {
+      MongoDatabase shop = client.getDatabase("shop");
+      shop.getCollection("orders").deleteOne(Filters.eq("_id", 1));
+      List<org.bson.BsonValue> before = new ArrayList<>();
+      try (var cursor = shop.getCollection("orders").watch().startAtOperationTime(start)
+          .fullDocumentBeforeChange(FullDocumentBeforeChange.REQUIRED).withDocumentClass(org.bson.BsonDocument.class).cursor()) {
+        Await.until(Duration.ofSeconds(10), () -> {
+          org.bson.BsonDocument event = cursor.tryNext();
+          if (event != null && !event.getString("operationType").getValue().equals("insert")) before.add(event.get("fullDocumentBeforeChange"));
+          return before.size() == 2;
+        }, () -> "the update and the delete, with their pre-images: " + before);
+      }
+      assertThat(before).containsExactly(org.bson.BsonDocument.parse("{_id: 1, a: 1}"), org.bson.BsonDocument.parse("{_id: 1, a: 2}"));
+      assertThat(collectionInfo(shop).get("uuid")).isEqualTo(uuid);
+    }
+  }
+
+  private static org.bson.BsonDocument collectionInfo(MongoDatabase database) {
+    return database.listCollections(org.bson.BsonDocument.class).first().getDocument("info");
+  }
+
   @Test
   void theOplogIsCappedInBytesByDefault(@TempDir Path data) {
     assertThat(EmbeddedSettings.defaults().oplogMaxBytes).isPositive();
@@ -99,7 +144,8 @@ class EmbeddedStorageIT {
             EmbeddedSettings.defaults().withOplogMaxEntries(10).withOplogMinRetention(Duration.ofHours(1)));
         MongoClient client = MongoClients.create(mongo.connectionString())) {
       client.getDatabase("shop").getCollection("orders").insertMany(orders(0, 50));
-      assertThat(client.getDatabase("local").getCollection("oplog.rs").countDocuments()).isEqualTo(50);
+      assertThat(client.getDatabase("local").getCollection("oplog.rs").countDocuments()).as("the collection's create and 50 inserts")
+          .isEqualTo(51);
     }
   }
 

@@ -108,6 +108,7 @@ class ServiceSinksIT {
   @Test
   void fileSinkWritesTheDocumentsOfTheIncludedNamespacesInRotatedFiles(@TempDir Path dir) throws Exception {
     Path out = dir.resolve("out");
+    CountingHandler.HANDLED.set(0);
     run("""
         tidemark.streams.shop-files {
           source {
@@ -120,9 +121,9 @@ class ServiceSinksIT {
           # At most 5 lines a write: a file is rotated after the write that fills it, so 45 lines in one
           # write (a workload done before the stream read it) would leave a single file.
           sink { type = file, directory = "%s", max-size = 1KiB, batch-size = 5 }
-          stages = ["%s"]
+          stages = ["%s", "%s"]
         }
-        """.formatted(out.toString().replace("\\", "\\\\"), UpperCaseStage.class.getName()),
+        """.formatted(out.toString().replace("\\", "\\\\"), UpperCaseStage.class.getName(), CountingHandler.class.getName()),
         () -> workload("files_db"), () -> lines(out).size() >= 45, () -> "45 lines in " + out + ": " + lines(out));
 
     List<String> lines = lines(out);
@@ -138,6 +139,7 @@ class ServiceSinksIT {
     assertThat(state.get(3).getString("name").getValue()).as("updated, through the user's stage").isEqualTo("RENAMED 3");
     assertThat(state.get(20).getString("name").getValue()).isEqualTo("ORDER 20");
     assertThat(lines).noneMatch(line -> line.contains("customers"));
+    assertThat(CountingHandler.HANDLED.get()).as("events handed to the handler stage").isEqualTo(45);
     try (Stream<Path> files = Files.list(out)) {
       List<String> names = files.map(path -> path.getFileName().toString()).sorted().toList();
       assertThat(names.size()).as("rotated at 1 KiB: %s", names).isGreaterThan(1);
@@ -187,10 +189,15 @@ class ServiceSinksIT {
     assertThat(seen).as("the copy, collection after collection, then the changes").isEqualTo(expected);
   }
 
-  /** The embedded server has no pre-images: a stream that asks for them when available runs, and before stays null. */
+  /**
+   * A collection created with pre-images: a stream that asks for them when available writes
+   * Debezium envelopes whose {@code before} is the document before each update and delete.
+   */
   @Test
-  void debeziumEnvelopesWithPreImagesAskedForWhenAvailable(@TempDir Path dir) throws Exception {
+  void debeziumEnvelopesCarryThePreImagesOfACollectionThatKeepsThem(@TempDir Path dir) throws Exception {
     Path out = dir.resolve("debezium");
+    await(client.getDatabase("debezium_db").createCollection("orders", new com.mongodb.client.model.CreateCollectionOptions()
+        .changeStreamPreAndPostImagesOptions(new com.mongodb.client.model.ChangeStreamPreAndPostImagesOptions(true))));
     run("""
         tidemark.streams.orders-debezium {
           source { database = debezium_db, collection = orders, full-document = updateLookup, full-document-before-change = whenAvailable }
@@ -204,9 +211,37 @@ class ServiceSinksIT {
     List<String> ops = new ArrayList<>();
     for (int i = 0; i < 45; i++) ops.add(i < 30 ? "c" : i < 40 ? "u" : "d");
     assertThat(envelopes).extracting(envelope -> envelope.getString("op").getValue()).containsExactlyElementsOf(ops);
-    assertThat(envelopes).allMatch(envelope -> envelope.isNull("before"));
-    assertThat(BsonDocument.parse(envelopes.get(30).getString("after").getValue()).getString("name").getValue()).isEqualTo("renamed 0");
+    assertThat(envelopes.subList(0, 30)).as("inserts have no before").allMatch(envelope -> envelope.isNull("before"));
+    BsonDocument renamed = envelopes.get(30);
+    assertThat(BsonDocument.parse(renamed.getString("before").getValue())).isEqualTo(BsonDocument.parse("{_id: 0, name: 'order 0'}"));
+    assertThat(BsonDocument.parse(renamed.getString("after").getValue()).getString("name").getValue()).isEqualTo("renamed 0");
+    BsonDocument deleted = envelopes.get(40);
+    assertThat(deleted.isNull("after")).isTrue();
+    assertThat(BsonDocument.parse(deleted.getString("before").getValue())).isEqualTo(BsonDocument.parse("{_id: 10, name: 'order 10'}"));
     assertThat(envelopes.get(44).getDocument("source").getString("collection").getValue()).isEqualTo("orders");
+  }
+
+  /** With show-expanded-events, a stream's relaxed-JSON lines hold the collection's DDL events too; the document format skips them. */
+  @Test
+  void expandedEventsAreWrittenWhenAsked(@TempDir Path dir) throws Exception {
+    Path out = dir.resolve("ddl");
+    run("""
+        tidemark.streams.ddl {
+          source { database = ddl_db, show-expanded-events = on, operation-types = [create, createIndexes, modify, insert] }
+          sink { type = file, directory = "%s" }
+        }
+        """.formatted(out.toString().replace("\\", "\\\\")),
+        () -> {
+          await(client.getDatabase("ddl_db").createCollection("orders"));
+          await(client.getDatabase("ddl_db").getCollection("orders").createIndex(new Document("customer", 1)));
+          await(client.getDatabase("ddl_db").runCommand(new Document("collMod", "orders")
+              .append("changeStreamPreAndPostImages", new Document("enabled", true))));
+          await(client.getDatabase("ddl_db").getCollection("orders").insertOne(new Document("_id", 1)));
+        },
+        () -> lines(out).size() >= 4, () -> "4 events in " + out + ": " + lines(out));
+    assertThat(lines(out).stream().map(BsonDocument::parse).map(event -> event.getString("operationType").getValue()))
+        .containsExactly("create", "createIndexes", "modify", "insert");
+    assertThat(BsonDocument.parse(lines(out).get(1)).getDocument("operationDescription").getArray("indexes")).hasSize(1);
   }
 
   @Test
@@ -292,6 +327,38 @@ class ServiceSinksIT {
       jdbcUpsert("maria_db", Databases.mariaDbUrl(database), Databases.MARIADB_USER, Databases.MARIADB_PASSWORD);
     } finally {
       Databases.dropMariaDbDatabase(database);
+    }
+  }
+
+  /**
+   * Declarative transforms shape what a sink writes: a filter keeps the orders' inserts and
+   * updates (deletes and the customers are dropped), a rename and an include make each row
+   * {@code {_id, title}}. The jdbc sink writes the transformed event, not the one the source read.
+   */
+  @Test
+  void transformsShapeWhatTheJdbcSinkWrites() throws Exception {
+    String url = "jdbc:h2:mem:transforms_" + Long.toHexString(System.nanoTime()) + ";DB_CLOSE_DELAY=-1";
+    run("""
+        tidemark.streams.shaped {
+          source { database = transform_db, full-document = updateLookup }
+          format = document
+          transforms = [
+            { type = filter, include-namespaces = ["transform_db\\\\.orders"], operation-types = [insert, update] }
+            { type = rename-fields, renames { name = title } }
+            { type = include-fields, fields = [title] }
+          ]
+          sink { type = jdbc, url = "%s", user = sa, password = "", table = orders_shaped }
+        }
+        """.formatted(url),
+        () -> workload("transform_db"),
+        () -> rows(url, "sa", "SELECT COUNT(*) FROM orders_shaped WHERE document LIKE '%renamed 9%'") == 1,
+        () -> "order 9 renamed in orders_shaped");
+    assertThat(rows(url, "sa", "SELECT COUNT(*) FROM orders_shaped")).as("30 orders: their deletes filtered out").isEqualTo(30);
+    try (Connection connection = DriverManager.getConnection(url, "sa", "");
+        Statement select = connection.createStatement();
+        ResultSet row = select.executeQuery("SELECT document FROM orders_shaped WHERE id = '{\"_id\": 3}'")) {
+      assertThat(row.next()).isTrue();
+      assertThat(BsonDocument.parse(row.getString(1))).isEqualTo(BsonDocument.parse("{_id: 3, title: 'renamed 3'}"));
     }
   }
 

@@ -47,6 +47,7 @@ class StreamDefinitionTest {
           full-document = updateLookup
           full-document-before-change = whenAvailable
           startup = snapshot-then-stream
+          show-expanded-events = on
         }
         format = debezium
         sink { type = file, directory = "/tmp/out" }
@@ -57,12 +58,14 @@ class StreamDefinitionTest {
     assertThat(definition.fullDocumentBeforeChange()).isEqualTo(FullDocumentBeforeChange.WHEN_AVAILABLE);
     assertThat(definition.startup()).isEqualTo(io.tidemark.source.StartupMode.SNAPSHOT_THEN_STREAM);
     assertThat(orders("source { database = shop }, sink { type = stdout }").startup()).as("unset: the pipeline's default").isNull();
+    assertThat(definition.showExpandedEvents()).isTrue();
     assertThat(definition.format()).isEqualTo(EventFormat.DEBEZIUM);
     assertThat(definition.sinkType()).isEqualTo("file");
     assertThat(definition.sink().getString("directory")).isEqualTo("/tmp/out");
     assertThat(definition.sink().getString("format")).as("the stream's format, handed to the sink").isEqualTo("debezium");
     assertThat(definition.sink().getBoolean("fsync")).as("the sink type's defaults behind the block").isTrue();
     assertThat(definition.stages()).containsExactly("com.acme.Enrich");
+    assertThat(definition.transforms().isEmpty()).isTrue();
     assertThat(definition.pipeline()).containsExactly(
         BsonDocument.parse("{\"$match\": {\"operationType\": {\"$in\": [\"insert\", \"update\"]}}}"),
         BsonDocument.parse("{\"$match\": {\"fullDocument.status\": \"paid\"}}"));
@@ -80,6 +83,7 @@ class StreamDefinitionTest {
     assertThat(everything.format()).isEqualTo(EventFormat.RELAXED_JSON);
     assertThat(everything.fullDocument()).isEqualTo(FullDocument.DEFAULT);
     assertThat(everything.fullDocumentBeforeChange()).isEqualTo(FullDocumentBeforeChange.OFF);
+    assertThat(everything.showExpandedEvents()).as("off by default").isFalse();
     assertThat(everything.pipeline()).isEmpty();
     assertThat(everything.includes("any.thing")).isTrue();
   }
@@ -98,6 +102,7 @@ class StreamDefinitionTest {
       source { full-document = lookup }, sink { type = stdout }          | invalid config key tidemark.streams.orders.source.full-document = "lookup": expected default, updateLookup, whenAvailable, required
       source { full-document-before-change = on }, sink { type = stdout } | invalid config key tidemark.streams.orders.source.full-document-before-change = "on": expected off, whenAvailable, required
       source { startup = snapshot }, sink { type = stdout }              | invalid config key tidemark.streams.orders.source.startup = "snapshot": expected stream-only, snapshot-then-stream, snapshot-only
+      source { show-expanded-events = sometimes }, sink { type = stdout } | invalid config key tidemark.streams.orders.source.show-expanded-events
       format = json, sink { type = stdout }                              | invalid config key tidemark.streams.orders.format = "json": expected relaxed-json, canonical-json, document or debezium
       source { database = shop }                                         | missing config key tidemark.streams.orders.sink: expected sink { type = file | http | jdbc | kafka | mongodb | stdout
       sink { directory = x }                                             | missing config key tidemark.streams.orders.sink.type
@@ -105,6 +110,8 @@ class StreamDefinitionTest {
       sink { type = stdout }, stages = [1.5]                             | invalid config key tidemark.streams.orders.stages[0] = 1.5: expected a non-empty string
       sink { type = stdout }, stages = ["acme-stage"]                    | invalid config key tidemark.streams.orders.stages[0] = "acme-stage": expected a class name
       sink = stdout                                                      | invalid config key tidemark.streams.orders.sink = "stdout": expected an object
+      sink { type = stdout }, transforms = [{ type = mask-fields }]      | invalid config key tidemark.streams.orders.transforms[0].type = "mask-fields": expected one of exclude-fields, filter, include-fields, rename-fields
+      sink { type = stdout }, transform = []                             | unknown config key tidemark.streams.orders.transform: expected one of format, sink, source, stages, transforms
       """)
   void anInvalidValueIsOneLineNamingTheStreamAndTheKey(String stream, String message) {
     assertThatThrownBy(() -> orders(stream))
@@ -125,12 +132,12 @@ class StreamDefinitionTest {
     Config config = config("sink { type = stdout }, stages = [\"java.lang.String\"]");
     assertThatThrownBy(() -> ServiceStreams.check(config, getClass().getClassLoader()))
         .hasMessage("invalid config key tidemark.streams.orders.stages[0] = \"java.lang.String\": expected a class that implements "
-            + StreamStage.class.getName());
+            + StreamStage.class.getName() + " or " + io.tidemark.pipeline.EventHandler.class.getName());
     Config missing = config("sink { type = stdout }, stages = [\"com.acme.Missing\"]");
     assertThatThrownBy(() -> ServiceStreams.check(missing, getClass().getClassLoader()))
         .hasMessageContaining("tidemark.streams.orders.stages[0] = \"com.acme.Missing\": no such class");
-    assertThat(ServiceStreams.check(config("sink { type = stdout }, stages = [\"" + UpperCaseStage.class.getName() + "\"]"),
-        getClass().getClassLoader()).stages().get("orders")).hasSize(1);
+    assertThat(ServiceStreams.check(config("sink { type = stdout }, stages = [\"" + UpperCaseStage.class.getName() + "\", \""
+        + CountingHandler.class.getName() + "\"]"), getClass().getClassLoader()).stages().get("orders")).as("a stage and a handler").hasSize(2);
   }
 
   @Test
@@ -143,7 +150,19 @@ class StreamDefinitionTest {
     assertThat(code).isEqualTo(Main.BAD_INPUT);
     assertThat(err.toString().strip().lines().toList()).containsExactly(
         "error: unknown config key tidemark.streams.orders.source.colection: expected one of collection, database,"
-            + " exclude-namespaces, full-document, full-document-before-change, include-namespaces, match, operation-types, startup");
+            + " exclude-namespaces, full-document, full-document-before-change, include-namespaces, match, operation-types, show-expanded-events, startup");
     assertThat(List.of(out.toString())).containsExactly("");
   }
+  @Test
+  void runRefusesABadTransformWithExitCode3AndOneLine(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("app.conf");
+    Files.writeString(file, "tidemark.streams.orders { sink { type = stdout }, transforms = [{ type = rename-fields }] }\n");
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = Main.execute(new String[] {"run", "--config", file.toString()}, new PrintWriter(out, true), new PrintWriter(err, true));
+    assertThat(code).isEqualTo(Main.BAD_INPUT);
+    assertThat(err.toString().strip().lines().toList()).containsExactly(
+        "error: missing config key tidemark.streams.orders.transforms[0].renames: expected renames { from = to, \"customer.name\" = client }");
+  }
+
 }

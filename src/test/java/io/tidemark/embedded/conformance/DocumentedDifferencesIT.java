@@ -186,4 +186,73 @@ class DocumentedDifferencesIT {
     assertThatThrownBy(() -> database.getCollection("orders").watch().resumeAfter(token).cursor().close())
         .isInstanceOfSatisfying(MongoCommandException.class, e -> assertThat(e.getErrorCode()).isEqualTo(280));
   }
+
+  /**
+   * MongoDB keeps pre- and post-images in {@code config.system.preimages}; the embedded server in
+   * the change's own oplog entry ({@code preImage}, {@code postImage}), committed with it and
+   * truncated with it.
+   */
+  @Test
+  void preAndPostImagesAreKeptInTheOplogEntry() {
+    MongoDatabase database = deployment.database();
+    database.createCollection("orders", new com.mongodb.client.model.CreateCollectionOptions()
+        .changeStreamPreAndPostImagesOptions(new com.mongodb.client.model.ChangeStreamPreAndPostImagesOptions(true)));
+    database.getCollection("orders").insertOne(new Document("_id", 1).append("a", 1));
+    database.getCollection("orders").updateOne(Filters.eq("_id", 1), Updates.set("a", 2));
+    Document entry = deployment.client().getDatabase("local").getCollection("oplog.rs")
+        .find(Filters.and(Filters.eq("ns", database.getName() + ".orders"), Filters.eq("op", "u"))).first();
+    assertThat(entry.get("preImage")).isEqualTo(new Document("_id", 1).append("a", 1));
+    assertThat(entry.get("postImage")).isEqualTo(new Document("_id", 1).append("a", 2));
+    assertThat(deployment.client().getDatabase("config").getCollection("system.preimages").countDocuments()).isZero();
+  }
+
+  /** MongoDB adds collectionUUID to every event of a stream with showExpandedEvents; the embedded server to the DDL events only. */
+  @Test
+  void onlyDdlEventsCarryTheCollectionUuid() {
+    MongoDatabase database = deployment.database();
+    BsonTimestamp start = deployment.afterLastWrite();
+    database.getCollection("orders").insertOne(new Document("_id", 1));
+    try (var cursor = database.watch().startAtOperationTime(start).showExpandedEvents(true).withDocumentClass(BsonDocument.class).cursor()) {
+      List<BsonDocument> events = Deployment.takeRaw(cursor, 2);
+      assertThat(events).extracting(e -> e.getString("operationType").getValue()).containsExactly("create", "insert");
+      assertThat(events.get(0).containsKey("collectionUUID")).isTrue();
+      assertThat(events.get(1).containsKey("collectionUUID")).isFalse();
+    }
+  }
+
+  /**
+   * An update that matches nothing (without upsert) creates no collection in MongoDB;
+   * mongo-java-server creates it, so a stream with showExpandedEvents sees its create.
+   */
+  @Test
+  void anUpdateThatMatchesNothingCreatesItsCollection() {
+    MongoDatabase database = deployment.database();
+    BsonTimestamp start = deployment.afterLastWrite();
+    database.getCollection("orders").updateOne(Filters.eq("_id", 1), Updates.set("a", 1));
+    assertThat(database.listCollectionNames().into(new java.util.ArrayList<>())).containsExactly("orders");
+    database.getCollection("marker").insertOne(new Document("_id", 1));
+    try (var cursor = database.watch().startAtOperationTime(start).showExpandedEvents(true).withDocumentClass(BsonDocument.class).cursor()) {
+      assertThat(Deployment.takeRaw(cursor, 1).get(0).getDocument("ns").getString("coll").getValue()).isEqualTo("orders");
+    }
+  }
+
+  /**
+   * MongoDB logs the creation of a collection a transaction writes to first inside the
+   * transaction's entry (a create event); the embedded server creates it at commit and logs no
+   * create.
+   */
+  @Test
+  void aCollectionMadeByATransactionHasNoCreateEvent() {
+    MongoDatabase database = deployment.database();
+    database.getCollection("existing").insertOne(new Document("_id", 0));
+    BsonTimestamp start = deployment.afterLastWrite();
+    try (ClientSession session = deployment.client().startSession()) {
+      session.startTransaction();
+      database.getCollection("fresh").insertOne(session, new Document("_id", 1));
+      session.commitTransaction();
+    }
+    try (var cursor = database.watch().startAtOperationTime(start).showExpandedEvents(true).withDocumentClass(BsonDocument.class).cursor()) {
+      assertThat(Deployment.takeRaw(cursor, 1).get(0).getString("operationType").getValue()).isEqualTo("insert");
+    }
+  }
 }
