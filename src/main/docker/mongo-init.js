@@ -27,7 +27,8 @@ if (login === null) {
   if (admin.getUser(user) === null) {
     admin.createUser({user: user, pwd: decodeURIComponent(login[2]), roles: [
       {role: 'readWrite', db: 'shop'},          // the demo's orders, their view and ledger
-      {role: 'readWrite', db: 'tidemark'},      // the MongoDB checkpoint store and dead letters, if used
+      {role: 'readWrite', db: 'shop_copy'},     // conf/service.conf's shop-copy stream writes there
+      {role: 'readWrite', db: 'tidemark'},      // the mongodb sink's positions, the MongoDB checkpoint store, dead letters
       {role: 'read', db: 'local'},              // the oplog: its window and the stream's headroom
       {role: 'clusterMonitor', db: 'admin'}]});  // serverStatus, replSetGetStatus
     print('created the user ' + user);

@@ -1,8 +1,12 @@
 package io.tidemark.cli;
 
 import io.tidemark.service.ServiceConfig;
+import io.tidemark.service.ServiceStreams;
+import io.tidemark.service.StreamDefinition;
 
 import io.tidemark.service.ServiceConfig;
+import io.tidemark.service.ServiceStreams;
+import io.tidemark.service.StreamDefinition;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -46,6 +50,8 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
 class DockerComposeTest {
   private static final Path COMPOSE = Path.of("docker-compose.yml");
   private static final Path PRODUCTION = Path.of("conf", "production.conf");
+  /** What the nodes run: production.conf and the streams. */
+  private static final Path SERVICE = Path.of("conf", "service.conf");
   private static final Pattern SUBSTITUTION = Pattern.compile("\\$\\{(\\??)([A-Z][A-Z0-9_]*)}");
   private static final Pattern INCLUDE = Pattern.compile("^\\s*include\\s+\"([^\"]+)\"", Pattern.MULTILINE);
   private static final Pattern SEED = Pattern.compile("akka://tidemark@([^:]+):(\\d+)");
@@ -60,16 +66,18 @@ class DockerComposeTest {
     services = maps(compose.get("services"));
     nodes = new LinkedHashMap<>();
     services.forEach((name, service) -> {
-      if (strings(service.get("command")).stream().findFirst().orElse("").equals("node")) nodes.put(name, service);
+      if (strings(service.get("command")).stream().findFirst().orElse("").equals("run")) nodes.put(name, service);
     });
   }
 
   @Test
-  void threeNodesRunTheProductionConfigInTheImageBuiltFromTheJar() throws IOException {
+  void threeNodesRunTheServiceConfigInTheImageBuiltFromTheJar() throws IOException {
     assertThat(nodes).containsOnlyKeys("tidemark-1", "tidemark-2", "tidemark-3");
     String dockerfile = Files.readString(Path.of("src/main/docker/Dockerfile"));
+    assertThat(dockerfile).as("the image's default command is the service").containsPattern(
+        "(?m)^CMD \\[\"run\", \"--config\", \"/app/conf/service.conf\"]$");
     for (Map<String, Object> node : nodes.values()) {
-      assertThat(strings(node.get("command"))).containsExactly("node", "--config", "/app/conf/production.conf");
+      assertThat(strings(node.get("command"))).containsExactly("run", "--config", "/app/conf/service.conf");
       Map<String, Object> build = map(node.get("build"));
       assertThat(Path.of(String.valueOf(build.get("context"))).resolve(String.valueOf(build.get("dockerfile")))).exists();
     }
@@ -81,6 +89,7 @@ class DockerComposeTest {
     assertThat(user.find()).as("the image runs as a user of its own").isTrue();
     assertThat(user.group(1)).doesNotStartWith("root").doesNotStartWith("0:").isNotEqualTo("0");
     assertThat(PRODUCTION).as("copied to /app/conf by COPY conf/").exists();
+    assertThat(SERVICE).as("copied to /app/conf by COPY conf/").exists();
   }
 
   /**
@@ -237,10 +246,10 @@ class DockerComposeTest {
   }
 
   @Test
-  void nodeOneLoadsTheProductionConfigWithItsEnvironmentAndPassesTheChecks() throws IOException {
+  void everyNodeLoadsTheServiceConfigWithItsEnvironmentAndPassesTheChecks() throws IOException {
     for (Map.Entry<String, Map<String, Object>> entry : nodes.entrySet()) {
       String name = entry.getKey();
-      Config config = ServiceConfig.load(PRODUCTION, Map.of(), onThisMachine(environment(entry.getValue())));
+      Config config = ServiceConfig.load(SERVICE, Map.of(), onThisMachine(environment(entry.getValue())));
 
       MongoSettings mongo = MongoSettings.create(config);
       WindowSettings.create(config);
@@ -255,9 +264,14 @@ class DockerComposeTest {
       assertThat(config.getString("akka-persistence-jdbc.shared-databases.slick.profile")).isEqualTo("slick.jdbc.PostgresProfile$");
       assertThat(config.getBoolean("akka.actor.allow-java-serialization")).isFalse();
       assertThat(config.getString("akka.actor.provider")).isEqualTo("cluster");
-      NodeCommand command = new NodeCommand();
-      command.config = PRODUCTION;
+      RunCommand command = new RunCommand();
+      command.config = SERVICE;
       assertThat(command.options()).as("no command-line default overrides the config").isEmpty();
+      // The streams pass the checks run makes before it joins: keys, values, sink types, each sink's settings.
+      ServiceStreams.Checked checked = ServiceStreams.check(config, getClass().getClassLoader());
+      assertThat(checked.names()).containsExactly("orders-table", "shop-copy");
+      assertThat(checked.definitions().stream().map(StreamDefinition::sinkType)).containsExactly("jdbc", "mongodb");
+      assertThat(checked.definitions().get(0).sink().getString("password")).isEqualTo(secret("jdbc-password"));
 
       List<String> seeds = config.getStringList("akka.cluster.seed-nodes");
       assertThat(seeds).hasSize(3);
@@ -265,7 +279,7 @@ class DockerComposeTest {
         Matcher matcher = SEED.matcher(seed);
         assertThat(matcher.matches()).as(seed).isTrue();
         assertThat(nodes).as("seed node " + seed + " is a node service").containsKey(matcher.group(1));
-        Config seedConfig = ServiceConfig.load(PRODUCTION, Map.of(), onThisMachine(environment(nodes.get(matcher.group(1)))));
+        Config seedConfig = ServiceConfig.load(SERVICE, Map.of(), onThisMachine(environment(nodes.get(matcher.group(1)))));
         assertThat(Integer.parseInt(matcher.group(2))).as(seed).isEqualTo(seedConfig.getInt("akka.remote.artery.canonical.port"));
       }
     }
@@ -340,7 +354,7 @@ class DockerComposeTest {
       }
     });
     for (Map.Entry<String, Map<String, Object>> entry : nodes.entrySet()) {
-      Config config = ServiceConfig.load(PRODUCTION, Map.of(), onThisMachine(environment(entry.getValue())));
+      Config config = ServiceConfig.load(SERVICE, Map.of(), onThisMachine(environment(entry.getValue())));
       int management = config.getInt("akka.management.http.port");
       int remote = config.getInt("akka.remote.artery.canonical.port");
       List<Integer> published = new ArrayList<>();
@@ -410,7 +424,7 @@ class DockerComposeTest {
         Matcher verb = serviceVerb.matcher(command);
         if (verb.find()) {
           for (String word : verb.group(1).strip().split(" ")) {
-            if (List.of("mongosh", "verify", "java", "sh").contains(word)) break; // the command run inside
+            if (List.of("mongosh", "verify", "java", "sh", "psql").contains(word)) break; // the command run inside
             assertThat(services.keySet()).as(command).contains(word);
           }
         }
