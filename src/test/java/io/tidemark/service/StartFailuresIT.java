@@ -124,7 +124,7 @@ class StartFailuresIT {
       assertThat(outcome.output).doesNotContain("\tat ").doesNotContain("consumer starting").doesNotContain("service node up");
       assertThat(outcome.output.strip().lines().reduce((first, second) -> second).orElse(""))
           .isEqualTo("error: the management endpoints cannot listen on 127.0.0.1:" + port + ": the port is in use;"
-              + " expected a free port in akka.management.http.port (--management-port, TIDEMARK_MANAGEMENT_PORT)");
+              + " expected a free port in akka.management.http.port (--management-port P or --management HOST:PORT, TIDEMARK_MANAGEMENT_PORT)");
     }
   }
 
