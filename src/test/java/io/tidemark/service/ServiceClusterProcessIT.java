@@ -166,7 +166,10 @@ class ServiceClusterProcessIT {
         String body = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/tidemark/streams"))
             .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString()).body();
         for (JsonNode stream : json.readTree(body).path("streams")) {
-          if (stream.path("state").asText().equals("running")) holders.put(stream.path("stream").asText(), port);
+          // Running, and started from its position: a stream that starts "now" has taken the time it starts at.
+          if (stream.path("state").asText().equals("running") && stream.hasNonNull("startedFrom")) {
+            holders.put(stream.path("stream").asText(), port);
+          }
         }
       } catch (IOException e) {
         // not answering (yet, or any more)
