@@ -8,6 +8,7 @@ import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.model.changestream.ChangeStreamDocument;
 import io.tidemark.Await;
+import io.tidemark.TidemarkProcess;
 import io.tidemark.cli.Main;
 import io.tidemark.embedded.EmbeddedMongo;
 import io.tidemark.embedded.EmbeddedSettings;
@@ -15,7 +16,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -38,46 +38,9 @@ import org.junit.jupiter.api.io.TempDir;
  * replay bound (window size N + checkpoint interval K).
  */
 class RunProcessIT {
-  private static final Path JAR = Path.of("target", "tidemark.jar");
   private static final int WINDOW = 100;
   private static final int EVERY = 50;
   private static final int INSERTS = 3_000;
-
-  private static Process start(Path log, String... args) throws IOException {
-    List<String> command = new ArrayList<>(List.of(
-        ProcessHandle.current().info().command().orElse("java"), "-Xmx384m", "-jar", JAR.toString()));
-    command.addAll(List.of(args));
-    return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-  }
-
-  private static String read(Path file) {
-    try {
-      return Files.exists(file) ? Files.readString(file) : "";
-    } catch (IOException e) {
-      return "";
-    }
-  }
-
-  /** The resume tokens' {@code _data} of the lines written, in file order. */
-  private static List<String> written(Path directory) {
-    if (!Files.isDirectory(directory)) return List.of();
-    List<String> tokens = new ArrayList<>();
-    try (Stream<Path> files = Files.list(directory)) {
-      for (Path file : files.sorted().toList()) {
-        for (String line : Files.readAllLines(file)) {
-          if (line.isBlank()) continue;
-          try {
-            tokens.add(BsonDocument.parse(line).getDocument("_id").getString("_data").getValue());
-          } catch (RuntimeException torn) {
-            // the last line of a killed run may be torn; it was not fsync'd, so its event comes again
-          }
-        }
-      }
-    } catch (IOException e) {
-      return List.of();
-    }
-    return tokens;
-  }
 
   /** The documents' {@code _id}s the customers stream wrote. */
   private static Set<Integer> customerIds(Path directory) {
@@ -101,7 +64,7 @@ class RunProcessIT {
 
   @Test
   void killMinus9ThenRunAgainLosesNoEventAndRepeatsAtMostTheWindow(@TempDir Path dir) throws Exception {
-    assertThat(JAR).as("built by mvn package").exists();
+    assertThat(TidemarkProcess.JAR).as("built by mvn package").exists();
     Path out = dir.resolve("out");
     Path customers = dir.resolve("customers");
     try (EmbeddedMongo mongo = EmbeddedMongo.inMemory(EmbeddedSettings.defaults());
@@ -130,26 +93,26 @@ class RunProcessIT {
           .get("operationTime", BsonTimestamp.class);
 
       Path firstLog = dir.resolve("first.log");
-      Process first = start(firstLog, "run", "--config", config.toString());
+      Process first = TidemarkProcess.start(firstLog, "run", "--config", config.toString());
       CompletableFuture<Void> workload;
       try {
-        Await.until(Duration.ofSeconds(90), () -> read(firstLog).contains("(saved as the first checkpoint)") || !first.isAlive(),
-            () -> "the stream's first checkpoint; log:\n" + read(firstLog));
-        assertThat(first.isAlive()).as("first run; log:\n%s", read(firstLog)).isTrue();
+        Await.until(Duration.ofSeconds(90), () -> TidemarkProcess.read(firstLog).contains("(saved as the first checkpoint)") || !first.isAlive(),
+            () -> "the stream's first checkpoint; log:\n" + TidemarkProcess.read(firstLog));
+        assertThat(first.isAlive()).as("first run; log:\n%s", TidemarkProcess.read(firstLog)).isTrue();
         workload = CompletableFuture.runAsync(() -> {
           for (int i = 0; i < INSERTS; i++) {
             orders.insertOne(new Document("_id", i).append("n", i));
             if (i % 10 == 0) client.getDatabase("run_db").getCollection("customers").insertOne(new Document("_id", i / 10));
           }
         });
-        Await.until(Duration.ofSeconds(90), () -> written(out).size() >= 500 || !first.isAlive(),
-            () -> "500 lines written by the first run; log:\n" + read(firstLog));
-        assertThat(first.isAlive()).as("first run still running; log:\n%s", read(firstLog)).isTrue();
+        Await.until(Duration.ofSeconds(90), () -> TidemarkProcess.tokensWritten(out).size() >= 500 || !first.isAlive(),
+            () -> "500 lines written by the first run; log:\n" + TidemarkProcess.read(firstLog));
+        assertThat(first.isAlive()).as("first run still running; log:\n%s", TidemarkProcess.read(firstLog)).isTrue();
       } finally {
         first.destroyForcibly(); // SIGKILL: no drain, no last checkpoint
         first.waitFor(30, TimeUnit.SECONDS);
       }
-      int beforeKill = written(out).size();
+      int beforeKill = TidemarkProcess.tokensWritten(out).size();
       workload.get(120, TimeUnit.SECONDS);
 
       Set<String> expected = new HashSet<>();
@@ -161,21 +124,21 @@ class RunProcessIT {
       }
 
       Path secondLog = dir.resolve("second.log");
-      Process second = start(secondLog, "run", "--config", config.toString());
+      Process second = TidemarkProcess.start(secondLog, "run", "--config", config.toString());
       try {
-        Await.until(Duration.ofSeconds(120), () -> new HashSet<>(written(out)).containsAll(expected) || !second.isAlive(),
-            () -> "every event written after the restart; log:\n" + read(secondLog));
+        Await.until(Duration.ofSeconds(120), () -> new HashSet<>(TidemarkProcess.tokensWritten(out)).containsAll(expected) || !second.isAlive(),
+            () -> "every event written after the restart; log:\n" + TidemarkProcess.read(secondLog));
         Await.until(Duration.ofSeconds(60), () -> customerIds(customers).size() == INSERTS / 10 || !second.isAlive(),
             () -> INSERTS / 10 + " customers written by the second stream: " + customerIds(customers).size());
-        assertThat(second.isAlive()).as("second run; log:\n%s", read(secondLog)).isTrue();
-        assertThat(read(secondLog)).contains("resuming from the stored checkpoint");
+        assertThat(second.isAlive()).as("second run; log:\n%s", TidemarkProcess.read(secondLog)).isTrue();
+        assertThat(TidemarkProcess.read(secondLog)).contains("resuming from the stored checkpoint");
       } finally {
         second.destroy(); // SIGTERM: drains and saves
         second.waitFor(60, TimeUnit.SECONDS);
         if (second.isAlive()) second.destroyForcibly();
       }
 
-      List<String> lines = written(out);
+      List<String> lines = TidemarkProcess.tokensWritten(out);
       Map<String, Integer> times = new HashMap<>();
       lines.forEach(token -> times.merge(token, 1, Integer::sum));
       long duplicates = lines.size() - times.size();
@@ -193,10 +156,10 @@ class RunProcessIT {
     Path config = dir.resolve("bad.conf");
     Files.writeString(config, "tidemark.streams.orders { source { database = shop }, sink { type = file } }\n");
     Path log = dir.resolve("bad.log");
-    Process process = start(log, "run", "--config", config.toString());
+    Process process = TidemarkProcess.start(log, "run", "--config", config.toString());
     assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    assertThat(process.exitValue()).as(read(log)).isEqualTo(Main.BAD_INPUT);
-    assertThat(read(log).strip()).endsWith("error: missing config key tidemark.streams.orders.sink.directory: expected a non-empty string");
-    assertThat(read(log)).doesNotContain("Cluster Node");
+    assertThat(process.exitValue()).as(TidemarkProcess.read(log)).isEqualTo(Main.BAD_INPUT);
+    assertThat(TidemarkProcess.read(log).strip()).endsWith("error: missing config key tidemark.streams.orders.sink.directory: expected a non-empty string");
+    assertThat(TidemarkProcess.read(log)).doesNotContain("Cluster Node");
   }
 }

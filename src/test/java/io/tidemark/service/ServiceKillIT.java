@@ -2,8 +2,6 @@ package io.tidemark.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.mongodb.client.MongoChangeStreamCursor;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
@@ -13,13 +11,9 @@ import com.mongodb.client.model.Updates;
 import com.mongodb.client.model.changestream.ChangeStreamDocument;
 import io.tidemark.Await;
 import io.tidemark.Clusters;
+import io.tidemark.TidemarkProcess;
 import io.tidemark.embedded.EmbeddedMongo;
 import io.tidemark.embedded.EmbeddedSettings;
-import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -52,14 +46,11 @@ import org.junit.jupiter.api.io.TempDir;
  * collection.
  */
 class ServiceKillIT {
-  private static final Path JAR = Path.of("target", "tidemark.jar");
   private static final int INSERTS = 600;
-
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
   @Test
   void theEffectivelyOnceSinksWriteEveryEventOnceAcrossAKillMinus9(@TempDir Path dir) throws Exception {
-    assertThat(JAR).as("built by mvn package").exists();
+    assertThat(TidemarkProcess.JAR).as("built by mvn package").exists();
     Server h2 = Server.createTcpServer("-tcpPort", String.valueOf(Clusters.freePort()), "-baseDir", dir.toString(), "-ifNotExists").start();
     String ledgerUrl = "jdbc:h2:tcp://127.0.0.1:" + h2.getPort() + "/sink";
     try (EmbeddedMongo mongo = EmbeddedMongo.inMemory(EmbeddedSettings.defaults());
@@ -87,12 +78,12 @@ class ServiceKillIT {
       BsonTimestamp before = client.getDatabase("admin").runCommand(new Document("ping", 1)).get("operationTime", BsonTimestamp.class);
 
       int management = Clusters.freePort();
-      Process first = start(dir.resolve("first.log"), "run", "--config", config.toString(), "--management-port", String.valueOf(management));
+      Process first = TidemarkProcess.start(dir.resolve("first.log"), "run", "--config", config.toString(), "--management-port", String.valueOf(management));
       CompletableFuture<Void> workload;
       int rowsAtKill;
       try {
-        Await.until(Duration.ofSeconds(90), () -> running(management).containsAll(List.of("orders-ledger", "orders-copy")) || !first.isAlive(),
-            () -> "both streams running; log:\n" + read(dir.resolve("first.log")));
+        Await.until(Duration.ofSeconds(90), () -> TidemarkProcess.started(management).keySet().containsAll(List.of("orders-ledger", "orders-copy")) || !first.isAlive(),
+            () -> "both streams running; log:\n" + TidemarkProcess.read(dir.resolve("first.log")));
         workload = CompletableFuture.runAsync(() -> {
           Random random = new Random(29);
           for (int i = 0; i < INSERTS; i++) {
@@ -101,8 +92,8 @@ class ServiceKillIT {
           }
         });
         Await.until(Duration.ofSeconds(90), () -> rows(ledgerUrl) >= 150 || !first.isAlive(),
-            () -> "150 ledger rows before the kill; log:\n" + read(dir.resolve("first.log")));
-        assertThat(first.isAlive()).as("the first run; log:\n%s", read(dir.resolve("first.log"))).isTrue();
+            () -> "150 ledger rows before the kill; log:\n" + TidemarkProcess.read(dir.resolve("first.log")));
+        assertThat(first.isAlive()).as("the first run; log:\n%s", TidemarkProcess.read(dir.resolve("first.log"))).isTrue();
       } finally {
         first.destroyForcibly(); // SIGKILL: no drain, no last checkpoint
         first.waitFor(30, TimeUnit.SECONDS);
@@ -111,15 +102,15 @@ class ServiceKillIT {
       workload.get(180, TimeUnit.SECONDS);
       Set<String> expected = events(client, before);
 
-      Process second = start(dir.resolve("second.log"), "run", "--config", config.toString(), "--management-port", String.valueOf(management));
+      Process second = TidemarkProcess.start(dir.resolve("second.log"), "run", "--config", config.toString(), "--management-port", String.valueOf(management));
       try {
         Await.until(Duration.ofSeconds(180), () -> rows(ledgerUrl) >= expected.size() || !second.isAlive(),
             () -> expected.size() + " ledger rows after the restart: " + rows(ledgerUrl) + "; missing " + missing(ledgerUrl, expected)
-                + "; status " + status(management) + "; log:\n" + read(dir.resolve("second.log")));
+                + "; status " + TidemarkProcess.get(management, "/tidemark/streams") + "; log:\n" + TidemarkProcess.read(dir.resolve("second.log")));
         Await.until(Duration.ofSeconds(180), () -> documents(client, "copy_db").equals(documents(client, "kill_db")) || !second.isAlive(),
             () -> "the copy equal to the collection: " + difference(documents(client, "copy_db"), documents(client, "kill_db"))
-                + "; status " + status(management) + "; log:\n" + read(dir.resolve("second.log")));
-        assertThat(second.isAlive()).as("the second run; log:\n%s", read(dir.resolve("second.log"))).isTrue();
+                + "; status " + TidemarkProcess.get(management, "/tidemark/streams") + "; log:\n" + TidemarkProcess.read(dir.resolve("second.log")));
+        assertThat(second.isAlive()).as("the second run; log:\n%s", TidemarkProcess.read(dir.resolve("second.log"))).isTrue();
       } finally {
         second.destroy();
         if (!second.waitFor(60, TimeUnit.SECONDS)) second.destroyForcibly();
@@ -200,45 +191,4 @@ class ServiceKillIT {
     }
   }
 
-  private String status(int port) {
-    try {
-      return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/tidemark/streams"))
-          .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString()).body();
-    } catch (Exception e) {
-      return e.toString();
-    }
-  }
-
-  /** The streams the node's status endpoint lists as running from their start position. */
-  private List<String> running(int port) {
-    List<String> running = new ArrayList<>();
-    try {
-      String body = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/tidemark/streams"))
-          .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString()).body();
-      for (JsonNode stream : new ObjectMapper().readTree(body).path("streams")) {
-        // Running, and started from its position: a stream that starts "now" has taken the time it starts at.
-        if (stream.path("state").asText().equals("running") && stream.hasNonNull("startedFrom")) running.add(stream.path("stream").asText());
-      }
-    } catch (IOException e) {
-      // not answering yet
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
-    return running;
-  }
-
-  private static Process start(Path log, String... args) throws IOException {
-    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx384m", "-jar", JAR.toString()));
-    command.addAll(List.of(args));
-    return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-  }
-
-  private static String read(Path file) {
-    try {
-      return Files.exists(file) ? Files.readString(file) : "";
-    } catch (IOException e) {
-      return "";
-    }
-  }
 }

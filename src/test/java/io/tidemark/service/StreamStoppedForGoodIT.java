@@ -6,6 +6,7 @@ import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import io.tidemark.Await;
 import io.tidemark.Clusters;
+import io.tidemark.TidemarkProcess;
 import io.tidemark.embedded.EmbeddedMongo;
 import io.tidemark.embedded.EmbeddedSettings;
 import java.io.IOException;
@@ -17,8 +18,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
@@ -35,12 +34,11 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code tidemark_stream_configured} 1, and {@code tidemark status} exits 1.
  */
 class StreamStoppedForGoodIT {
-  private static final Path JAR = Path.of("target", "tidemark.jar");
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
   @Test
   void aStreamThatStopsForGoodLeavesTheOtherStreamsRunningAndIsVisible(@TempDir Path dir) throws Exception {
-    assertThat(JAR).as("built by mvn package").exists();
+    assertThat(TidemarkProcess.JAR).as("built by mvn package").exists();
     Path plugins = Files.createDirectories(dir.resolve("plugins"));
     jar(plugins.resolve("failing-stage.jar"), AlwaysFailingStage.class);
     int management = Clusters.freePort();
@@ -65,19 +63,19 @@ class StreamStoppedForGoodIT {
           akka-persistence-jdbc.shared-databases.slick.db.url = "jdbc:h2:file:%s;DB_CLOSE_ON_EXIT=FALSE"
           """.formatted(mongo.connectionString(), AlwaysFailingStage.class.getName(), out, dir.resolve("checkpoints")));
       Path log = dir.resolve("run.log");
-      Process node = start(log, "run", "--config", config.toString(), "--plugins", plugins.toString(),
+      Process node = TidemarkProcess.start(log, "run", "--config", config.toString(), "--plugins", plugins.toString(),
           "--management-port", String.valueOf(management));
       try {
         Await.until(Duration.ofSeconds(90), () -> get(management, "/tidemark/streams").body().contains("\"stream\":\"healthy\"") || !node.isAlive(),
-            () -> "the healthy stream running; log:\n" + read(log));
+            () -> "the healthy stream running; log:\n" + TidemarkProcess.read(log));
         client.getDatabase("shop").getCollection("orders").insertOne(new Document("_id", 1));
-        Await.until(Duration.ofSeconds(60), () -> read(log).contains("stream 'broken': stopped for good") || !node.isAlive(),
-            () -> "the broken stream stopped for good; log:\n" + read(log));
+        Await.until(Duration.ofSeconds(60), () -> TidemarkProcess.read(log).contains("stream 'broken': stopped for good") || !node.isAlive(),
+            () -> "the broken stream stopped for good; log:\n" + TidemarkProcess.read(log));
         for (int i = 0; i < 20; i++) client.getDatabase("shop").getCollection("customers").insertOne(new Document("_id", i));
         Await.until(Duration.ofSeconds(60), () -> lines(out) >= 20 || !node.isAlive(),
-            () -> "the healthy stream's 20 events written; log:\n" + read(log));
+            () -> "the healthy stream's 20 events written; log:\n" + TidemarkProcess.read(log));
 
-        assertThat(node.isAlive()).as("the node runs on; log:\n%s", read(log)).isTrue();
+        assertThat(node.isAlive()).as("the node runs on; log:\n%s", TidemarkProcess.read(log)).isTrue();
         assertThat(lines(out)).isEqualTo(20);
         Reply ready = get(management, "/ready");
         assertThat(ready.status()).as("/ready: %s", ready.body()).isEqualTo(503);
@@ -87,7 +85,7 @@ class StreamStoppedForGoodIT {
         String metrics = get(management, "/metrics").body();
         assertThat(metrics).contains("tidemark_stream_up{stream=\"broken\"} 0").contains("tidemark_stream_up{stream=\"healthy\"} 1")
             .contains("tidemark_stream_configured{stream=\"broken\"} 1").contains("tidemark_stream_configured{stream=\"healthy\"} 1");
-        Process status = new ProcessBuilder(java(), "-jar", JAR.toString(), "status", "--management", "127.0.0.1:" + management)
+        Process status = new ProcessBuilder(java(), "-jar", TidemarkProcess.JAR.toString(), "status", "--management", "127.0.0.1:" + management)
             .redirectErrorStream(true).start();
         String said = new String(status.getInputStream().readAllBytes());
         assertThat(status.waitFor(60, TimeUnit.SECONDS)).isTrue();
@@ -131,20 +129,6 @@ class StreamStoppedForGoodIT {
 
   private static String java() {
     return ProcessHandle.current().info().command().orElse("java");
-  }
-
-  private static Process start(Path log, String... args) throws IOException {
-    List<String> command = new ArrayList<>(List.of(java(), "-Xmx256m", "-jar", JAR.toString()));
-    command.addAll(List.of(args));
-    return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-  }
-
-  private static String read(Path file) {
-    try {
-      return Files.exists(file) ? Files.readString(file) : "";
-    } catch (IOException e) {
-      return "";
-    }
   }
 
   private static long lines(Path directory) {
