@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
  * not grow with the number of streams (the shared reactive client has I/O threads of its own: the
  * JDK's shared pool would grow with the replies that arrive at once), and the sockets grow by at
  * most one per stream (the connection its cursor's waiting getMore holds: MongoDB's
- * protocol does not multiplex) beside the clients' monitors. Each stream used to open two clients
+ * protocol does not multiplex) beside the clients' monitors and the heartbeat probes' pool. Each stream used to open two clients
  * of its own: about six threads and six sockets per stream. Counts, not timings; the figures are
  * printed for docs/benchmarks.md.
  */
@@ -40,8 +40,12 @@ class ManyStreamsIT extends PipelineTestBase {
    * their size (8 and 16 here), the shared clients' driver threads and their I/O threads.
    */
   private static final int SHARED_THREADS = 40;
-  /** The shared clients' monitoring connections (a monitor and a round-trip timer each) and a spare. */
-  private static final int SHARED_SOCKETS = 8;
+  /**
+   * Sockets beside one per stream: the shared clients' monitoring connections (a monitor and a
+   * round-trip timer each), and the synchronous client's pool, a connection per heartbeat probe in
+   * flight, which run on the blocking dispatcher (16 threads).
+   */
+  private static final int SHARED_SOCKETS = 4 + 16;
 
   private final EmbeddedMongo mongo = EmbeddedMongo.inMemory(EmbeddedSettings.defaults().withCommitBeforeAck(false));
   private final MongoClient writer = MongoClients.create(mongo.connectionString());
