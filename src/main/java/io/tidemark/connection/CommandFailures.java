@@ -18,7 +18,9 @@ import org.bson.BsonDocument;
  * came from, and the wire version of the connection it ran on, which is what the change-streams
  * spec classifies by (an error on {@code aggregate} is never resumable; labels count from wire
  * version 9 on). It also counts failures by code, including those the driver resumes from by
- * itself, which a stream never sees.
+ * itself, which a stream never sees: each for the stream whose command failed (a client is shared
+ * by the streams of a deployment, and a stream tags its commands with {@link CommandTags}), never
+ * for another; an untagged command's failure is counted for no stream.
  */
 @akka.annotation.InternalApi
 public final class CommandFailures implements CommandListener {
@@ -37,7 +39,11 @@ public final class CommandFailures implements CommandListener {
   private static final Origin[] RECENT_ORIGINS = new Origin[RECENT];
   private static int next;
 
-  private final Map<String, AtomicLong> counts = new ConcurrentHashMap<>();
+  /** The key under which failures of untagged commands are counted. */
+  private static final String UNTAGGED = "";
+
+  /** By stream, then by code. */
+  private final Map<String, Map<String, AtomicLong>> counts = new ConcurrentHashMap<>();
 
   @Override
   public void commandFailed(CommandFailedEvent event) {
@@ -46,7 +52,9 @@ public final class CommandFailures implements CommandListener {
     Origin origin = new Origin(event.getCommandName(), wireVersion);
     ORIGINS.put(error, origin);
     if (error instanceof MongoCommandException command) remember(command.getResponse(), origin);
-    counts.computeIfAbsent(label(error), key -> new AtomicLong()).incrementAndGet();
+    String stream = CommandTags.streamOf(event.getRequestContext());
+    counts.computeIfAbsent(stream == null ? UNTAGGED : stream, key -> new ConcurrentHashMap<>())
+        .computeIfAbsent(label(error), key -> new AtomicLong()).incrementAndGet();
   }
 
   /** The command and wire version an error came from, when a Tidemark client saw it fail. */
@@ -73,10 +81,10 @@ public final class CommandFailures implements CommandListener {
     return null;
   }
 
-  /** Failed commands so far, by server error code, or by exception type for other errors. */
-  public Map<String, Long> counts() {
+  /** The failed commands {@code stream} ran so far, by server error code, or by exception type for other errors. */
+  public Map<String, Long> counts(String stream) {
     Map<String, Long> snapshot = new TreeMap<>();
-    counts.forEach((code, count) -> snapshot.put(code, count.get()));
+    counts.getOrDefault(stream, Map.of()).forEach((code, count) -> snapshot.put(code, count.get()));
     return snapshot;
   }
 

@@ -6,6 +6,7 @@ import com.mongodb.MongoClientSettings;
 import com.mongodb.MongoTimeoutException;
 import com.mongodb.connection.ClusterDescription;
 import com.mongodb.connection.ServerDescription;
+import com.mongodb.connection.TransportSettings;
 import com.mongodb.reactivestreams.client.MongoClient;
 import com.mongodb.reactivestreams.client.MongoClients;
 import io.tidemark.Errors;
@@ -15,8 +16,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.bson.Document;
 import org.reactivestreams.Publisher;
 import org.reactivestreams.Subscriber;
@@ -68,9 +73,32 @@ public final class MongoConnector {
     return MongoClients.create(settings(uri, timeout, null));
   }
 
-  /** The same, with a listener that learns where each failure came from. */
-  public static MongoClient connect(String uri, Duration timeout, CommandFailures failures) {
-    return MongoClients.create(settings(uri, timeout, failures));
+  /**
+   * A client for the streams of a deployment: with a listener that learns where each failure came
+   * from and which stream's command it was ({@link CommandTags}), and {@code ioThreads} threads of
+   * its own for its sockets' I/O (the JDK's shared pool would grow with the replies that arrive at
+   * once, which is with the number of streams), shut down with the client.
+   */
+  public static MongoClient connectShared(String uri, Duration timeout, CommandFailures failures, int ioThreads) {
+    MongoClientSettings settings = settings(uri, timeout, failures);
+    ExecutorService io = Executors.newFixedThreadPool(ioThreads, ioThreadFactory(MongoConnector.hosts(uri)));
+    try {
+      return MongoClients.create(MongoClientSettings.builder(settings)
+          .transportSettings(TransportSettings.asyncBuilder().executorService(io).build())
+          .build());
+    } catch (RuntimeException e) {
+      io.shutdown();
+      throw e;
+    }
+  }
+
+  private static ThreadFactory ioThreadFactory(String hosts) {
+    AtomicInteger next = new AtomicInteger();
+    return task -> {
+      Thread thread = new Thread(task, "tidemark-mongodb-io-" + next.incrementAndGet() + " " + hosts);
+      thread.setDaemon(true);
+      return thread;
+    };
   }
 
   /** A blocking client with the same settings, for the few things only the sync API does. */
@@ -85,7 +113,7 @@ public final class MongoConnector {
             .applyConnectionString(connection)
             .applyToClusterSettings(b -> b.serverSelectionTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS))
             .applyToSocketSettings(b -> b.connectTimeout((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()), TimeUnit.MILLISECONDS));
-    if (failures != null) builder.addCommandListener(failures);
+    if (failures != null) builder.addCommandListener(failures).contextProvider(CommandTags.PROVIDER);
     return builder.build();
   }
 
@@ -149,7 +177,13 @@ public final class MongoConnector {
    * server fails with a message that names the hosts and the time waited.
    */
   public static CompletionStage<Document> ping(MongoClient client, String uri, Duration timeout) {
-    return first(client.getDatabase("admin").runCommand(new Document("ping", 1)))
+    return ping(client, uri, timeout, null);
+  }
+
+  /** The same, counted for {@code stream} when it fails ({@link CommandTags}; null: for no stream). */
+  public static CompletionStage<Document> ping(MongoClient client, String uri, Duration timeout, String stream) {
+    Publisher<Document> ping = client.getDatabase("admin").runCommand(new Document("ping", 1));
+    return first(stream == null ? ping : CommandTags.forStream(stream, ping))
         .exceptionallyCompose(
             error -> {
               Throwable cause = Errors.unwrap(error);

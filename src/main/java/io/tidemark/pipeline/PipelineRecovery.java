@@ -1,6 +1,7 @@
 package io.tidemark.pipeline;
 
 import io.tidemark.StreamMdc;
+import io.tidemark.connection.CommandTags;
 
 import com.mongodb.client.model.Sorts;
 import com.mongodb.reactivestreams.client.MongoClient;
@@ -153,7 +154,7 @@ final class PipelineRecovery implements Recovery {
   }
 
   private CompletionStage<BsonTimestamp> now() {
-    return MongoConnector.ping(client, where, timeout).thenApply(pong ->
+    return MongoConnector.ping(client, where, timeout, stream).thenApply(pong ->
         pong != null && pong.get("operationTime") instanceof BsonTimestamp time
             ? time
             : new BsonTimestamp((int) Instant.now().getEpochSecond(), 0));
@@ -161,8 +162,8 @@ final class PipelineRecovery implements Recovery {
 
   /** The time of the oldest entry the oplog still holds. */
   private CompletionStage<BsonTimestamp> oldest() {
-    return MongoConnector.first(
-            client.getDatabase("local").getCollection("oplog.rs").find().sort(Sorts.ascending("$natural")).limit(1))
+    return MongoConnector.first(CommandTags.forStream(stream,
+            client.getDatabase("local").getCollection("oplog.rs").find().sort(Sorts.ascending("$natural")).limit(1)))
         .thenCompose(first -> {
           BsonTimestamp ts = first == null ? null : first.get("ts", BsonTimestamp.class);
           if (ts == null) {

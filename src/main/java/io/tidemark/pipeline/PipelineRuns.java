@@ -14,8 +14,8 @@ import io.tidemark.Errors;
 import io.tidemark.checkpoint.Checkpoint;
 import io.tidemark.checkpoint.CheckpointStoreUnavailableException;
 import io.tidemark.checkpoint.StreamCheckpoints;
-import io.tidemark.connection.CommandFailures;
 import io.tidemark.connection.MongoConnector;
+import io.tidemark.connection.SharedMongoClients;
 import io.tidemark.source.ChangeStreamSource;
 import io.tidemark.source.CursorProbe;
 import io.tidemark.source.OplogMonitor;
@@ -29,8 +29,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A running pipeline: what it owns for its whole life (the MongoDB client when it made it, the
- * cursor probe, the oplog monitor) and its runs, each from the checkpoint the last one left. A run
+ * A running pipeline: what it holds for its whole life (a lease on the deployment's shared MongoDB
+ * clients when it was built from the URI, the cursor probe, its oplog monitor) and its runs, each from the checkpoint the last one left. A run
  * opens the stream's checkpoint record, takes a lease on it, materializes the graph, and releases
  * the record when it ends; {@link PipelineRunner} starts the next one after a failed stage.
  */
@@ -42,6 +42,7 @@ final class PipelineRuns {
   private final PipelineSettings settings;
   private final ActorSystem<?> system;
   private final PipelineStats stats = new PipelineStats();
+  private final SharedMongoClients.Lease lease;
   private final MongoClient client;
   private final String where;
   private final CursorProbe probe;
@@ -54,11 +55,12 @@ final class PipelineRuns {
     this.settings = settings;
     this.system = system;
     String uri = spec.mongoClient != null ? null : (spec.mongoUri != null ? spec.mongoUri : settings.mongo().uri);
-    CommandFailures failures = new CommandFailures();
-    this.client = spec.mongoClient != null ? spec.mongoClient : MongoConnector.connect(uri, settings.mongo().connectTimeout, failures);
-    stats.errorsFrom(failures::counts);
+    // A client given by the caller stays the caller's; from a URI, the streams of a deployment share its clients.
+    this.lease = uri == null ? null : SharedMongoClients.get(system).lease(uri, settings.mongo().connectTimeout);
+    this.client = lease == null ? spec.mongoClient : lease.client();
+    if (lease != null) stats.errorsFrom(() -> lease.failures().counts(spec.stream));
     this.where = uri != null ? MongoConnector.hosts(uri) : "the given client";
-    this.probe = uri == null ? null : new CursorProbe(MongoConnector.connectSync(uri, settings.mongo().connectTimeout), spec.target, spec.match);
+    this.probe = lease == null ? null : new CursorProbe(lease.syncClient(), spec.target, spec.match);
     if (uri == null && settings.faults().heartbeat) {
       StreamMdc.info(log, spec.stream, "stream '{}': no heartbeats with a client given by the caller (they need the URI); a quiet stream's checkpoint"
           + " follows only its own events", spec.stream);
@@ -91,8 +93,7 @@ final class PipelineRuns {
   }
 
   private void close() {
-    if (spec.mongoClient == null) client.close();
-    if (probe != null) probe.close();
+    if (lease != null) lease.close();
   }
 
   /** One run: open the stream's checkpoint record, materialize the graph, release the record at the end. */

@@ -75,7 +75,7 @@ final class StartPosition {
    */
   CompletionStage<ResumePosition> resolve(
       CompletableFuture<StreamCheckpoints> opened, CompletableFuture<Lease> lease, PipelineRecovery recovery) {
-    return MongoConnector.ping(client, where, settings.mongo().connectTimeout)
+    return MongoConnector.ping(client, where, settings.mongo().connectTimeout, spec.stream)
         .thenCompose(pong -> opened.thenCompose(record -> record.acquire().thenCompose(acquired -> {
           Lease taken = new Lease(record, acquired.epoch());
           lease.complete(taken);

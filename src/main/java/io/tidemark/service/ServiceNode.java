@@ -4,7 +4,6 @@ import akka.Done;
 import akka.actor.CoordinatedShutdown;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.Behaviors;
-import com.mongodb.reactivestreams.client.MongoClient;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueFactory;
 import io.tidemark.Errors;
@@ -14,6 +13,7 @@ import io.tidemark.checkpoint.JdbcCheckpointStore;
 import io.tidemark.cluster.StreamShards;
 import io.tidemark.cluster.TokenReplica;
 import io.tidemark.connection.MongoConnector;
+import io.tidemark.connection.SharedMongoClients;
 import io.tidemark.connection.MongoSettings;
 import io.tidemark.management.TidemarkMetrics;
 import java.util.List;
@@ -53,7 +53,7 @@ public final class ServiceNode {
     Config unjoined = config.withValue("akka.cluster.seed-nodes", ConfigValueFactory.fromIterable(List.of()));
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "tidemark", unjoined);
     ServiceStreams streams;
-    MongoClient client;
+    SharedMongoClients.Lease mongo;
     try {
       streams = ServiceStreams.create(system, checked);
     } catch (RuntimeException e) {
@@ -62,8 +62,9 @@ public final class ServiceNode {
     }
     try {
       MongoConnector.awaitStarted(uri, mongoSettings.connectTimeout, mongoSettings.startTimeout);
-      client = MongoConnector.connect(uri, mongoSettings.connectTimeout);
-      MongoConnector.ping(client, MongoConnector.redact(uri), mongoSettings.connectTimeout).toCompletableFuture().join();
+      // The deployment's clients, which the node's streams share (they are built from the same URI), held for the node's life.
+      mongo = SharedMongoClients.get(system).lease(uri, mongoSettings.connectTimeout);
+      MongoConnector.ping(mongo.client(), MongoConnector.redact(uri), mongoSettings.connectTimeout).toCompletableFuture().join();
     } catch (RuntimeException e) {
       streams.close();
       terminate(system);
@@ -72,7 +73,7 @@ public final class ServiceNode {
     CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
     shutdown.addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "close-streams", () -> {
       streams.close();
-      client.close();
+      mongo.close();
       return CompletableFuture.completedFuture(Done.getInstance());
     });
     try {

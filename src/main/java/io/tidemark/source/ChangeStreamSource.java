@@ -10,6 +10,7 @@ import com.mongodb.client.model.changestream.ChangeStreamDocument;
 import com.mongodb.client.model.changestream.FullDocument;
 import com.mongodb.reactivestreams.client.ChangeStreamPublisher;
 import com.mongodb.reactivestreams.client.MongoClient;
+import io.tidemark.connection.CommandTags;
 import io.tidemark.Errors;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -80,7 +81,8 @@ public final class ChangeStreamSource {
   }
 
   public static Source<StreamElement, NotUsed> create(Definition definition) {
-    return create(definition, (position, pipeline) -> MongoSource.create(publisher(definition, position, pipeline)));
+    return create(definition, (position, pipeline) ->
+        MongoSource.create(CommandTags.forStream(definition.stream(), publisher(definition, position, pipeline))));
   }
 
   /** The source over any way of opening the stream (tests drive it with a made-up one). */

@@ -17,6 +17,7 @@ import org.bson.conversions.Bson;
  * and when it has nothing to return, takes the token the server says it has read up to. Saved as
  * a heartbeat checkpoint, it keeps a quiet collection's position from ageing out of the oplog while
  * other collections keep writing to it. Uses the sync driver, the only API that exposes the token.
+ * The client is not the probe's: the streams of a deployment share it.
  */
 @akka.annotation.InternalApi
 public final class CursorProbe implements PositionProbe {
@@ -63,9 +64,5 @@ public final class CursorProbe implements PositionProbe {
     else if (position instanceof ResumePosition.StartAtOperationTime at) watch = watch.startAtOperationTime(at.time());
     else if (position instanceof ResumePosition.Snapshot snapshot) watch = watch.startAtOperationTime(snapshot.at());
     return watch.cursor();
-  }
-
-  public void close() {
-    client.close();
   }
 }

@@ -11,7 +11,6 @@ import com.mongodb.client.model.Sorts;
 import com.mongodb.reactivestreams.client.MongoClient;
 import com.mongodb.reactivestreams.client.MongoCollection;
 import io.tidemark.Errors;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -53,38 +52,42 @@ public final class OplogMonitor {
     this.onSample = onSample;
   }
 
-  /** Samples now and then every interval, until cancelled. */
+  /**
+   * Samples now and then every interval, until cancelled. The streams that read through the same
+   * client share one sampler ({@link OplogMonitors}): each sample is read once, however many
+   * streams there are, and compared with each stream's own checkpoint.
+   */
   public Cancellable start(ActorSystem<?> system) {
-    Duration first = settings.interval.compareTo(Duration.ofSeconds(5)) < 0 ? settings.interval : Duration.ofSeconds(5);
-    return system.scheduler().scheduleWithFixedDelay(first, settings.interval, () -> {
-      try {
-        sample().toCompletableFuture().get(settings.interval.toMillis() + 10_000, java.util.concurrent.TimeUnit.MILLISECONDS);
-      } catch (Exception e) {
-        // reported in sample()
-      }
-    }, system.dispatchers().lookup(akka.actor.typed.DispatcherSelector.blocking()));
+    return OplogMonitors.get(system).watch(client, settings.interval, this);
   }
 
-  /** One sample: reads the oplog, records and checks it. */
+  /** One sample of this stream's own: reads the oplog, records and checks it. */
   public CompletionStage<OplogSample> sample() {
-    return read(client, checkpointTime.get()).handle((sample, error) -> {
-      if (error != null) {
-        if (Errors.unwrap(error) instanceof EmptyOplogException) {
-          StreamMdc.debug(log, stream, "stream '{}': local.oplog.rs holds no entries yet: no oplog window or headroom until the first write", stream);
-          return null;
-        }
-        if (!unreadableWarned) {
-          unreadableWarned = true;
-          StreamMdc.warn(log, stream, "stream '{}': cannot read local.oplog.rs ({}): no oplog window or headroom; grant the read role on the local"
-              + " database (clusterMonitor) to see them", stream, Errors.summary(Errors.unwrap(error)));
-        }
+    return read(client, null).handle(this::accept);
+  }
+
+  /**
+   * Takes a sample of the deployment's oplog (or the error reading it), with this stream's
+   * checkpoint: records and checks it. Null when there is none.
+   */
+  synchronized OplogSample accept(OplogSample deployment, Throwable error) {
+    if (error != null) {
+      if (Errors.unwrap(error) instanceof EmptyOplogException) {
+        StreamMdc.debug(log, stream, "stream '{}': local.oplog.rs holds no entries yet: no oplog window or headroom until the first write", stream);
         return null;
       }
-      unreadableWarned = false;
-      onSample.accept(sample);
-      check(sample);
-      return sample;
-    });
+      if (!unreadableWarned) {
+        unreadableWarned = true;
+        StreamMdc.warn(log, stream, "stream '{}': cannot read local.oplog.rs ({}): no oplog window or headroom; grant the read role on the local"
+            + " database (clusterMonitor) to see them", stream, Errors.summary(Errors.unwrap(error)));
+      }
+      return null;
+    }
+    unreadableWarned = false;
+    OplogSample sample = deployment.withCheckpoint(checkpointTime.get());
+    onSample.accept(sample);
+    check(sample);
+    return sample;
   }
 
   /** Reads the oplog's bounds and fullness, with the headroom of a checkpoint at {@code checkpoint} (null: none). */

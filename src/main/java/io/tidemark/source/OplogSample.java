@@ -12,6 +12,11 @@ import org.bson.BsonTimestamp;
  */
 public record OplogSample(Instant at, BsonTimestamp first, BsonTimestamp last, Double usage, BsonTimestamp checkpoint) {
 
+  /** The same look at the oplog, compared with another checkpoint. */
+  public OplogSample withCheckpoint(BsonTimestamp checkpoint) {
+    return new OplogSample(at, first, last, usage, checkpoint);
+  }
+
   /** Seconds of history the oplog holds. */
   public long windowSeconds() {
     return Math.max(0, (long) last.getTime() - first.getTime());

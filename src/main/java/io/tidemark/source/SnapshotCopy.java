@@ -1,6 +1,7 @@
 package io.tidemark.source;
 
 import io.tidemark.StreamMdc;
+import io.tidemark.connection.CommandTags;
 
 import akka.NotUsed;
 import akka.stream.javadsl.Source;
@@ -48,13 +49,13 @@ final class SnapshotCopy {
               .filter(namespace -> snapshot.namespace() == null || namespace.getFullName().compareTo(snapshot.namespace()) >= 0)
               .toList();
           List<com.mongodb.MongoNamespace> done = all.stream().filter(namespace -> !remaining.contains(namespace)).toList();
-          CompletionStage<Long> estimated = sum(all.stream().map(namespace -> collectionOf(definition, namespace).estimatedDocumentCount()).toList());
+          CompletionStage<Long> estimated = sum(definition.stream(), all.stream().map(namespace -> collectionOf(definition, namespace).estimatedDocumentCount()).toList());
           List<org.reactivestreams.Publisher<Long>> before = new ArrayList<>();
           done.forEach(namespace -> before.add(collectionOf(definition, namespace).estimatedDocumentCount()));
           if (snapshot.after() != null && !remaining.isEmpty() && isAt(snapshot, remaining.get(0), many)) {
             before.add(collectionOf(definition, remaining.get(0)).countDocuments(com.mongodb.client.model.Filters.lte("_id", snapshot.after())));
           }
-          return estimated.thenCombine(sum(before), (total, copied) -> {
+          return estimated.thenCombine(sum(definition.stream(), before), (total, copied) -> {
             definition.progress().started(snapshot.at(), total, copied, snapshot.after() == null && snapshot.namespace() == null);
             StreamMdc.info(log, definition.stream(), "stream '{}': {} {}: {} ({} documents, estimated; {} copied before{})", definition.stream(),
                 snapshot.after() == null && snapshot.namespace() == null ? "copying" : "going on copying", what, snapshot.describe(),
@@ -71,8 +72,8 @@ final class SnapshotCopy {
           });
         }))
         .mapMaterializedValue(future -> NotUsed.getInstance());
-    Source<Incoming, NotUsed> complete = Source.lazyCompletionStage(() -> MongoConnector.first(
-                definition.client().getDatabase("admin").runCommand(new Document("ping", 1)))
+    Source<Incoming, NotUsed> complete = Source.lazyCompletionStage(() -> MongoConnector.first(CommandTags.forStream(definition.stream(),
+                definition.client().getDatabase("admin").runCommand(new Document("ping", 1))))
             .thenApply(pong -> {
               org.bson.BsonTimestamp until = pong != null && pong.get("operationTime") instanceof org.bson.BsonTimestamp time ? time : null;
               SnapshotProgress progress = definition.progress();
@@ -121,10 +122,10 @@ final class SnapshotCopy {
   }
 
   /** The sum of counts (-1 when one cannot be told). */
-  private static CompletionStage<Long> sum(List<org.reactivestreams.Publisher<Long>> counts) {
+  private static CompletionStage<Long> sum(String stream, List<org.reactivestreams.Publisher<Long>> counts) {
     CompletableFuture<Long> total = CompletableFuture.completedFuture(0L);
     for (org.reactivestreams.Publisher<Long> count : counts) {
-      total = total.thenCombine(MongoConnector.first(count), (sum, one) -> sum < 0 || one == null ? -1L : sum + one);
+      total = total.thenCombine(MongoConnector.first(CommandTags.forStream(stream, count)), (sum, one) -> sum < 0 || one == null ? -1L : sum + one);
     }
     return total;
   }
@@ -134,8 +135,9 @@ final class SnapshotCopy {
    * when that cannot be read: then copies are keyed by {@code _id} alone, which is said once).
    */
   static CompletionStage<BsonDocument> shardKey(ChangeStreamSource.Definition definition, com.mongodb.MongoNamespace namespace) {
-    return MongoConnector.first(definition.client().getDatabase("config").getCollection("collections", BsonDocument.class)
-            .find(new Document("_id", namespace.getFullName())).first())
+    return MongoConnector.first(CommandTags.forStream(definition.stream(),
+            definition.client().getDatabase("config").getCollection("collections", BsonDocument.class)
+                .find(new Document("_id", namespace.getFullName())).first()))
         .handle((entry, error) -> {
           if (error != null) {
             StreamMdc.warn(log, definition.stream(), "stream '{}': could not read the shard key of {} from config.collections ({}); copied documents are keyed"

@@ -1,6 +1,7 @@
 package io.tidemark.source;
 
 import io.tidemark.StreamMdc;
+import io.tidemark.connection.CommandTags;
 
 import io.tidemark.connection.MongoConnector;
 
@@ -58,7 +59,7 @@ final class SnapshotScan {
     CompletionStage<Optional<ClientSession>> session = causalSession(stream, client, at);
     return Source.completionStageSource(session.thenApply(afterTime -> Source.unfoldAsync(new Cursor(after, false), cursor -> cursor.exhausted()
             ? CompletableFuture.completedFuture(Optional.<Pair<Cursor, List<Document>>>empty())
-            : batch(collection, afterTime, cursor.after(), settings.batchSize, materializer).thenApply(documents -> {
+            : batch(stream, collection, afterTime, cursor.after(), settings.batchSize, materializer).thenApply(documents -> {
               if (documents.isEmpty()) return Optional.<Pair<Cursor, List<Document>>>empty();
               BsonValue last = documents.get(documents.size() - 1).toBsonDocument().get("_id");
               if (progress.logDue(settings.progressInterval)) {
@@ -77,7 +78,7 @@ final class SnapshotScan {
 
   /** A causally consistent session whose reads wait for the snapshot's time; empty when the server has no sessions. */
   private static CompletionStage<Optional<ClientSession>> causalSession(String stream, MongoClient client, BsonTimestamp at) {
-    return MongoConnector.first(client.startSession(ClientSessionOptions.builder().causallyConsistent(true).build()))
+    return MongoConnector.first(CommandTags.forStream(stream, client.startSession(ClientSessionOptions.builder().causallyConsistent(true).build())))
         .<Optional<ClientSession>>thenApply(session -> {
           session.advanceOperationTime(at);
           return Optional.of(session);
@@ -90,10 +91,11 @@ final class SnapshotScan {
   }
 
   private static CompletionStage<List<Document>> batch(
-      MongoCollection<Document> collection, Optional<ClientSession> session, BsonValue after, int size, Materializer materializer) {
+      String stream, MongoCollection<Document> collection, Optional<ClientSession> session, BsonValue after, int size,
+      Materializer materializer) {
     var filter = after == null ? new Document() : Filters.gt("_id", after);
     var find = session.isPresent() ? collection.find(session.get(), filter) : collection.find(filter);
-    return Source.fromPublisher(find.sort(Sorts.ascending("_id")).limit(size).batchSize(size))
+    return Source.fromPublisher(CommandTags.forStream(stream, find.sort(Sorts.ascending("_id")).limit(size).batchSize(size)))
         .runWith(Sink.seq(), materializer);
   }
 }

@@ -22,13 +22,13 @@ public final class BenchMain {
   private BenchMain() {}
 
   static final java.util.Set<String> BENCHMARKS =
-      java.util.Set.of("all", "window", "failover", "oplog", "e2e", "checkpoints", "recovery", "kafka", "embedded");
+      java.util.Set.of("all", "window", "failover", "oplog", "e2e", "checkpoints", "recovery", "kafka", "embedded", "streams");
 
   public static void main(String[] args) throws Exception {
     String which = args.length > 0 ? args[0] : "all";
     if (!BENCHMARKS.contains(which)) {
       System.err.println("unknown benchmark '" + which + "': expected -Dbench= one of all, window, failover, oplog, e2e, checkpoints, recovery,"
-          + " kafka, embedded");
+          + " kafka, embedded, streams");
       System.exit(2);
     }
     if (which.equals("all") || which.equals("window")) window();
@@ -50,6 +50,11 @@ public final class BenchMain {
     if (which.equals("all") || which.equals("kafka")) {
       quietPipelineLogs();
       KafkaBenchmark.run(Integer.getInteger("bench.events", 100_000), Integer.getInteger("bench.rounds", 5));
+    }
+    if (which.equals("all") || which.equals("streams")) {
+      quietPipelineLogs();
+      ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("de.bwaldvogel")).setLevel(ch.qos.logback.classic.Level.WARN);
+      StreamsBenchmark.run(Integer.getInteger("bench.backlog", 1_000_000));
     }
     if (which.equals("all") || which.equals("recovery")) {
       quietPipelineLogs();

@@ -82,6 +82,42 @@ class OplogMonitorIT {
   }
 
   @Test
+  void theStreamsOfOneClientShareEachSampleEachWithItsOwnCheckpoint() throws Exception {
+    akka.actor.testkit.typed.javadsl.ActorTestKit kit = akka.actor.testkit.typed.javadsl.ActorTestKit.create("OplogMonitorIT");
+    try (FaultyMongo mongo = FaultyMongo.embedded(EmbeddedSettings.defaults().withCommitBeforeAck(false));
+        MongoClient client = MongoClients.create(mongo.uri())) {
+      var other = mongo.database("shop").getCollection("other");
+      other.insertOne(new Document("_id", 1));
+      BsonTimestamp early = newest(mongo);
+      other.insertOne(new Document("_id", 2));
+      BsonTimestamp late = newest(mongo);
+      OplogSettings settings = OplogSettings.create(com.typesafe.config.ConfigFactory.load()).withInterval(java.time.Duration.ofMillis(200));
+      List<OplogSample> first = new java.util.concurrent.CopyOnWriteArrayList<>();
+      List<OplogSample> second = new java.util.concurrent.CopyOnWriteArrayList<>();
+      OplogMonitors monitors = OplogMonitors.get(kit.system());
+
+      akka.actor.Cancellable a = new OplogMonitor("a", client, settings, () -> early, first::add).start(kit.system());
+      akka.actor.Cancellable b = new OplogMonitor("b", client, settings, () -> late, second::add).start(kit.system());
+      assertThat(monitors.samplers()).as("one sampler for the client").isEqualTo(1);
+      io.tidemark.Await.until(java.time.Duration.ofSeconds(20), () -> first.size() >= 3 && second.size() >= 3,
+          () -> "three samples each; have " + first.size() + " and " + second.size());
+
+      java.util.Set<java.time.Instant> readForTheFirst = first.stream().map(OplogSample::at).collect(java.util.stream.Collectors.toSet());
+      assertThat(second).as("the second stream's samples are the reads the first one got").allMatch(sample -> readForTheFirst.contains(sample.at()));
+      assertThat(first).as("each with its own checkpoint").allMatch(sample -> early.equals(sample.checkpoint()));
+      assertThat(second).allMatch(sample -> late.equals(sample.checkpoint()));
+      assertThat(second.get(0).headroomSeconds()).isEqualTo((long) late.getTime() - second.get(0).first().getTime());
+
+      a.cancel();
+      assertThat(monitors.samplers()).as("the sampler goes on for the second stream").isEqualTo(1);
+      b.cancel();
+      assertThat(monitors.samplers()).as("and stops with the last").isZero();
+    } finally {
+      kit.shutdownTestKit();
+    }
+  }
+
+  @Test
   void humanDurationsShowTheTwoLargestUnits() {
     assertThat(OplogMonitor.human(0)).isEqualTo("0s");
     assertThat(OplogMonitor.human(59)).isEqualTo("59s");

@@ -105,6 +105,28 @@ class ResumableFaultsIT extends FaultsFixture {
         .as("each event once, in order, across the reopens").isEqualTo(IntStream.range(0, 40).boxed().toList());
   }
 
+  /**
+   * The streams of a deployment share its client and its command listener: a failed command is
+   * counted for the stream whose command it was, and for no other.
+   */
+  @Test
+  void aFailedCommandIsCountedForTheStreamThatRanItAlone() throws Exception {
+    Received running = new Received();
+    PipelineControl first = runThrough("counted-first", quiet(), InMemoryCheckpointStore.create(), running, 5);
+    long firstBefore = errors(first);
+
+    // The first stream's cursor only sends getMores: the next aggregate is the second stream's.
+    // (NotWritablePrimary is retryable: the driver retries the aggregate itself.)
+    mongo.failCommand(FailCommand.on("aggregate").errorCode(10107).errorLabels("ResumableChangeStreamError").times(1));
+    Received joining = new Received();
+    PipelineControl second = runThrough("counted-second", quiet(), InMemoryCheckpointStore.create(), joining, 5);
+    insert("counted-first", 5, 10);
+    awaitIds(running, range(0, 10));
+
+    assertThat(second.stats().errors()).as("the second stream's failed aggregate").containsEntry("10107", 1L);
+    assertThat(errors(first)).as("nothing counted for the first stream: %s", first.stats().errors()).isEqualTo(firstBefore);
+  }
+
   @Test
   void aKilledCursorIsResumedWithNothingLost() throws Exception {
     Received received = new Received();
