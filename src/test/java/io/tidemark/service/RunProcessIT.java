@@ -31,8 +31,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code tidemark run} as a user runs it: two file-sink streams (a collection, and a database narrowed
- * to one namespace) over collections being written, the
+ * {@code tidemark run} as a user runs it: three file-sink streams (a collection; a database, and the
+ * whole deployment, each narrowed to one namespace) over collections being written, the
  * node killed with SIGKILL mid-stream, started again on the same checkpoint database, and an audit
  * of the files against the collection's change stream: every event written, duplicates within the
  * replay bound (window size N + checkpoint interval K).
@@ -67,6 +67,8 @@ class RunProcessIT {
     assertThat(TidemarkProcess.JAR).as("built by mvn package").exists();
     Path out = dir.resolve("out");
     Path customers = dir.resolve("customers");
+    Path everywhere = dir.resolve("customers-everywhere");
+    int management = io.tidemark.Clusters.freePort();
     try (EmbeddedMongo mongo = EmbeddedMongo.inMemory(EmbeddedSettings.defaults());
         MongoClient client = MongoClients.create(mongo.connectionString())) {
       Path config = dir.resolve("app.conf");
@@ -84,20 +86,27 @@ class RunProcessIT {
               format = document
               sink { type = file, directory = "%s" }
             }
+            # The whole deployment (client.watch()), narrowed to one namespace.
+            streams.customers-everywhere {
+              source { include-namespaces = ["run_db[.]customers"] }
+              format = document
+              sink { type = file, directory = "%s" }
+            }
           }
-          akka.management.http.port = 0
           akka-persistence-jdbc.shared-databases.slick.db.url = "jdbc:h2:file:%s;DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0"
-          """.formatted(mongo.connectionString(), WINDOW, EVERY, out, customers, dir.resolve("checkpoints")));
+          """.formatted(mongo.connectionString(), WINDOW, EVERY, out, customers, everywhere, dir.resolve("checkpoints")));
       MongoCollection<Document> orders = client.getDatabase("run_db").getCollection("orders");
       BsonTimestamp before = client.getDatabase("admin").runCommand(new Document("ping", 1))
           .get("operationTime", BsonTimestamp.class);
 
       Path firstLog = dir.resolve("first.log");
-      Process first = TidemarkProcess.start(firstLog, "run", "--config", config.toString());
+      Process first = TidemarkProcess.start(firstLog, "run", "--config", config.toString(), "--management-port", String.valueOf(management));
       CompletableFuture<Void> workload;
       try {
-        Await.until(Duration.ofSeconds(90), () -> TidemarkProcess.read(firstLog).contains("(saved as the first checkpoint)") || !first.isAlive(),
-            () -> "the stream's first checkpoint; log:\n" + TidemarkProcess.read(firstLog));
+        // Every stream opened from its start position, so that none misses the workload's first writes.
+        Await.until(Duration.ofSeconds(90), () -> TidemarkProcess.started(management).keySet()
+                .containsAll(List.of("orders-file", "customers-file", "customers-everywhere")) || !first.isAlive(),
+            () -> "the three streams started; log:\n" + TidemarkProcess.read(firstLog));
         assertThat(first.isAlive()).as("first run; log:\n%s", TidemarkProcess.read(firstLog)).isTrue();
         workload = CompletableFuture.runAsync(() -> {
           for (int i = 0; i < INSERTS; i++) {
@@ -124,12 +133,14 @@ class RunProcessIT {
       }
 
       Path secondLog = dir.resolve("second.log");
-      Process second = TidemarkProcess.start(secondLog, "run", "--config", config.toString());
+      Process second = TidemarkProcess.start(secondLog, "run", "--config", config.toString(), "--management-port", String.valueOf(management));
       try {
         Await.until(Duration.ofSeconds(120), () -> new HashSet<>(TidemarkProcess.tokensWritten(out)).containsAll(expected) || !second.isAlive(),
             () -> "every event written after the restart; log:\n" + TidemarkProcess.read(secondLog));
         Await.until(Duration.ofSeconds(60), () -> customerIds(customers).size() == INSERTS / 10 || !second.isAlive(),
-            () -> INSERTS / 10 + " customers written by the second stream: " + customerIds(customers).size());
+            () -> INSERTS / 10 + " customers written by the database stream: " + customerIds(customers).size());
+        Await.until(Duration.ofSeconds(60), () -> customerIds(everywhere).size() == INSERTS / 10 || !second.isAlive(),
+            () -> INSERTS / 10 + " customers written by the deployment stream: " + customerIds(everywhere).size());
         assertThat(second.isAlive()).as("second run; log:\n%s", TidemarkProcess.read(secondLog)).isTrue();
         assertThat(TidemarkProcess.read(secondLog)).contains("resuming from the stored checkpoint");
       } finally {
