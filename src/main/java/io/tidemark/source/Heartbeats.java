@@ -38,7 +38,8 @@ final class Heartbeats {
             && System.nanoTime() - state.lastDeliveryNanos >= interval.toNanos())
         .mapAsync(1, tick -> {
           long taken = state.taken;
-          ResumePosition after = state.current();
+          // After the newest heartbeat while quiet: resuming after the last event would fail once it left the oplog.
+          ResumePosition after = state.probeFrom();
           List<Bson> pipeline = ReopeningSource.pipeline(definition, state);
           return CompletableFuture.supplyAsync(() -> probe(definition, after, pipeline), blocking)
               .thenApply(token -> token.map(t -> (Incoming) new Incoming.Heartbeat(t, taken)));

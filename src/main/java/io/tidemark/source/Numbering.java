@@ -38,6 +38,8 @@ final class Numbering {
     if (arrived instanceof Incoming.Heartbeat heartbeat) {
       // Only when nothing left the reopening source since the probe began, and nothing is still on its way.
       if (heartbeat.takenWhenProbed() != state.taken || state.arrived != state.taken) return List.of();
+      state.lastHeartbeat = heartbeat.token();
+      state.lastHeartbeatTaken = heartbeat.takenWhenProbed();
       return List.of(new StreamElement.Heartbeat(state.seqNr, heartbeat.token()));
     }
     state.arrived++;

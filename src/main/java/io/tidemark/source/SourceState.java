@@ -27,8 +27,22 @@ final class SourceState {
   /** Oversize events skipped by policy: filtered out by _id whenever the stream reopens. */
   final List<BsonDocument> excluded = new java.util.concurrent.CopyOnWriteArrayList<>();
 
+  /** The newest heartbeat delivered, and how many elements had been taken when it was probed. */
+  volatile BsonDocument lastHeartbeat;
+  volatile long lastHeartbeatTaken = -1;
+
   ResumePosition current() {
     return lastTaken != null ? lastTaken : initial;
+  }
+
+  /**
+   * Where the next heartbeat probe resumes: after the newest heartbeat while no element has been
+   * taken since it was probed, else after the newest element. A quiet stream's probes so follow the
+   * oplog from heartbeat to heartbeat, even once its last event has fallen off the oplog.
+   */
+  ResumePosition probeFrom() {
+    BsonDocument heartbeat = lastHeartbeat;
+    return heartbeat != null && lastHeartbeatTaken == taken ? ResumePosition.resumeAfter(heartbeat) : current();
   }
 
   /** An element leaves the reopening source: a reopen goes on after {@code position} (null: where it was). */

@@ -27,7 +27,20 @@ class HeartbeatsIT extends FaultsFixture {
     PipelineControl control = runThrough("quiet", heartbeats, store, received, 1);
     BsonTimestamp quietEvent = received.last().clusterTime();
 
-    writeElsewhere("busy");
+    // The busy collection turns the oplog over 1.5 times, a tenth of it at a time: after each tenth the
+    // quiet stream's heartbeat checkpoint catches up with it. (Written all at once, faster than one
+    // heartbeat interval, the writes would push the quiet stream's position out of the oplog before any
+    // heartbeat: the limit of heartbeats on any server, not what this test is about.)
+    int writes = mongo.canTruncateOplog() ? OPLOG_ENTRIES * 3 / 2 : 2_000;
+    int tenth = OPLOG_ENTRIES / 10;
+    for (int from = 0; from < writes; from += tenth) {
+      insert("busy", from, Math.min(writes, from + tenth));
+      BsonTimestamp written = mongo.database("admin").runCommand(new org.bson.Document("ping", 1)).get("operationTime", BsonTimestamp.class);
+      Await.until(Duration.ofSeconds(30), () -> {
+            Checkpoint saved = store.get("quiet").orElseThrow();
+            return saved.clusterTime() != null && saved.clusterTime().compareTo(written) >= 0;
+          }, () -> "the quiet stream's heartbeat at or after the busy writes up to " + written + "; have " + store.get("quiet"));
+    }
 
     Await.until(Duration.ofSeconds(30), () -> {
           Checkpoint saved = store.get("quiet").orElseThrow();
