@@ -2,11 +2,11 @@ package io.tidemark.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.mongodb.client.MongoChangeStreamCursor;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
-import com.mongodb.client.model.changestream.ChangeStreamDocument;
+import com.mongodb.client.MongoCollection;
 import io.tidemark.Await;
+import io.tidemark.ChangeWorkload;
 import io.tidemark.Clusters;
 import io.tidemark.TidemarkProcess;
 import io.tidemark.embedded.EmbeddedMongo;
@@ -23,7 +23,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.bson.BsonTimestamp;
 import org.bson.Document;
 import org.h2.tools.Server;
@@ -113,7 +112,8 @@ class ServiceClusterProcessIT {
       }
 
       for (String stream : STREAMS) {
-        Set<String> expected = events(client, stream, before);
+        MongoCollection<Document> collection = client.getDatabase("multi").getCollection(stream);
+        Set<String> expected = ChangeWorkload.tokensSince(collection, before, collection.countDocuments());
         Await.until(Duration.ofSeconds(120), () -> new HashSet<>(TidemarkProcess.tokensWritten(dir.resolve("out-" + stream))).containsAll(expected),
             () -> "every event of " + stream + " written after the kill" + TidemarkProcess.logs(dir, 2000));
         List<String> lines = TidemarkProcess.tokensWritten(dir.resolve("out-" + stream));
@@ -132,20 +132,6 @@ class ServiceClusterProcessIT {
       }
       h2.stop();
     }
-  }
-
-  /** Every insert of the collection since {@code before}, as resume tokens' {@code _data}. */
-  private static Set<String> events(MongoClient client, String collection, BsonTimestamp before) {
-    long count = client.getDatabase("multi").getCollection(collection).countDocuments();
-    Set<String> tokens = new HashSet<>();
-    try (MongoChangeStreamCursor<ChangeStreamDocument<Document>> cursor =
-        client.getDatabase("multi").getCollection(collection).watch().startAtOperationTime(before).cursor()) {
-      while (tokens.size() < count) {
-        ChangeStreamDocument<Document> event = cursor.tryNext();
-        if (event != null) tokens.add(event.getResumeToken().getString("_data").getValue());
-      }
-    }
-    return tokens;
   }
 
   /** Which node (by management port) runs each stream, from its start position, as the nodes' status endpoints say. */

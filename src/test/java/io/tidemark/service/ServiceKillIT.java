@@ -2,14 +2,11 @@ package io.tidemark.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.mongodb.client.MongoChangeStreamCursor;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoCollection;
-import com.mongodb.client.model.Filters;
-import com.mongodb.client.model.Updates;
-import com.mongodb.client.model.changestream.ChangeStreamDocument;
 import io.tidemark.Await;
+import io.tidemark.ChangeWorkload;
 import io.tidemark.Clusters;
 import io.tidemark.TidemarkProcess;
 import io.tidemark.embedded.EmbeddedMongo;
@@ -24,10 +21,8 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -84,13 +79,7 @@ class ServiceKillIT {
       try {
         Await.until(Duration.ofSeconds(90), () -> TidemarkProcess.started(management).keySet().containsAll(List.of("orders-ledger", "orders-copy")) || !first.isAlive(),
             () -> "both streams running; log:\n" + TidemarkProcess.read(dir.resolve("first.log")));
-        workload = CompletableFuture.runAsync(() -> {
-          Random random = new Random(29);
-          for (int i = 0; i < INSERTS; i++) {
-            orders.insertOne(new Document("_id", i).append("n", 0));
-            if (i % 3 == 2) orders.updateOne(Filters.eq("_id", random.nextInt(i)), Updates.inc("n", 1));
-          }
-        });
+        workload = CompletableFuture.runAsync(() -> ChangeWorkload.insertsAndUpdates(orders, INSERTS, 29));
         Await.until(Duration.ofSeconds(90), () -> rows(ledgerUrl) >= 150 || !first.isAlive(),
             () -> "150 ledger rows before the kill; log:\n" + TidemarkProcess.read(dir.resolve("first.log")));
         assertThat(first.isAlive()).as("the first run; log:\n%s", TidemarkProcess.read(dir.resolve("first.log"))).isTrue();
@@ -100,7 +89,7 @@ class ServiceKillIT {
       }
       rowsAtKill = (int) rows(ledgerUrl);
       workload.get(180, TimeUnit.SECONDS);
-      Set<String> expected = events(client, before);
+      Set<String> expected = ChangeWorkload.tokensSince(orders, before, ChangeWorkload.events(INSERTS));
 
       Process second = TidemarkProcess.start(dir.resolve("second.log"), "run", "--config", config.toString(), "--management-port", String.valueOf(management));
       try {
@@ -127,21 +116,6 @@ class ServiceKillIT {
     } finally {
       h2.stop();
     }
-  }
-
-  /** The resume tokens' {@code _data} of every change to kill_db.orders since {@code before}. */
-  private static Set<String> events(MongoClient client, BsonTimestamp before) {
-    Set<String> tokens = new HashSet<>();
-    long inserts = client.getDatabase("kill_db").getCollection("orders").countDocuments();
-    long total = inserts + inserts / 3; // an update after every third insert
-    try (MongoChangeStreamCursor<ChangeStreamDocument<Document>> cursor =
-        client.getDatabase("kill_db").getCollection("orders").watch().startAtOperationTime(before).cursor()) {
-      while (tokens.size() < total) {
-        ChangeStreamDocument<Document> event = cursor.tryNext();
-        if (event != null) tokens.add(event.getResumeToken().getString("_data").getValue());
-      }
-    }
-    return tokens;
   }
 
   private static Map<Object, Document> documents(MongoClient client, String database) {

@@ -2,15 +2,12 @@ package io.tidemark.sink;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.mongodb.client.MongoChangeStreamCursor;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoCollection;
-import com.mongodb.client.model.Filters;
-import com.mongodb.client.model.Updates;
-import com.mongodb.client.model.changestream.ChangeStreamDocument;
 import com.sun.net.httpserver.HttpServer;
 import io.tidemark.Await;
+import io.tidemark.ChangeWorkload;
 import io.tidemark.Clusters;
 import io.tidemark.TidemarkProcess;
 import io.tidemark.embedded.EmbeddedMongo;
@@ -20,9 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -95,13 +90,7 @@ class HttpProcessKillIT {
       try {
         Await.until(Duration.ofSeconds(120), () -> TidemarkProcess.started(management).containsKey("orders-hook") || !first.isAlive(),
             () -> "the stream started; log:\n" + TidemarkProcess.read(firstLog));
-        workload = CompletableFuture.runAsync(() -> {
-          Random random = new Random(37);
-          for (int i = 0; i < INSERTS; i++) {
-            orders.insertOne(new Document("_id", i).append("n", 0));
-            if (i % 3 == 2) orders.updateOne(Filters.eq("_id", random.nextInt(i)), Updates.inc("n", 1));
-          }
-        });
+        workload = CompletableFuture.runAsync(() -> ChangeWorkload.insertsAndUpdates(orders, INSERTS, 37));
         Await.until(Duration.ofSeconds(120), () -> received.size() >= 150 || !first.isAlive(),
             () -> "150 events received before the kill; log:\n" + TidemarkProcess.read(firstLog));
         assertThat(first.isAlive()).as("the first run; log:\n%s", TidemarkProcess.read(firstLog)).isTrue();
@@ -111,7 +100,7 @@ class HttpProcessKillIT {
       }
       atKill = received.size();
       workload.get(180, TimeUnit.SECONDS);
-      Set<String> expected = events(client, before, INSERTS + INSERTS / 3);
+      Set<String> expected = ChangeWorkload.tokensSince(orders, before, ChangeWorkload.events(INSERTS));
 
       Path secondLog = dir.resolve("second.log");
       Process second = TidemarkProcess.start(secondLog, "run", "--config", config.toString(), "--management-port", String.valueOf(management));
@@ -135,16 +124,4 @@ class HttpProcessKillIT {
     }
   }
 
-  /** The resume tokens' {@code _data} of the collection's first {@code count} change events since {@code before}. */
-  private static Set<String> events(MongoClient client, BsonTimestamp before, int count) {
-    Set<String> tokens = new HashSet<>();
-    try (MongoChangeStreamCursor<ChangeStreamDocument<Document>> cursor =
-        client.getDatabase("http_kill").getCollection("orders").watch().startAtOperationTime(before).cursor()) {
-      while (tokens.size() < count) {
-        ChangeStreamDocument<Document> event = cursor.tryNext();
-        if (event != null) tokens.add(event.getResumeToken().getString("_data").getValue());
-      }
-    }
-    return tokens;
-  }
 }

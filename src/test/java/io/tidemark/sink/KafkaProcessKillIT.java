@@ -2,14 +2,11 @@ package io.tidemark.sink;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.mongodb.client.MongoChangeStreamCursor;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoCollection;
-import com.mongodb.client.model.Filters;
-import com.mongodb.client.model.Updates;
-import com.mongodb.client.model.changestream.ChangeStreamDocument;
 import io.tidemark.Await;
+import io.tidemark.ChangeWorkload;
 import io.tidemark.Clusters;
 import io.tidemark.KafkaBroker;
 import io.tidemark.TidemarkProcess;
@@ -19,10 +16,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -72,13 +67,7 @@ class KafkaProcessKillIT {
       try {
         Await.until(Duration.ofSeconds(120), () -> TidemarkProcess.started(management).containsKey("orders-kafka") || !first.isAlive(),
             () -> "the stream started; log:\n" + TidemarkProcess.read(firstLog));
-        workload = CompletableFuture.runAsync(() -> {
-          Random random = new Random(31);
-          for (int i = 0; i < INSERTS; i++) {
-            orders.insertOne(new Document("_id", i).append("n", 0));
-            if (i % 3 == 2) orders.updateOne(Filters.eq("_id", random.nextInt(i)), Updates.inc("n", 1));
-          }
-        });
+        workload = CompletableFuture.runAsync(() -> ChangeWorkload.insertsAndUpdates(orders, INSERTS, 31));
         Await.until(Duration.ofSeconds(120), () -> committed.distinctEvents() >= 150 || !first.isAlive(),
             () -> "150 committed records before the kill; log:\n" + TidemarkProcess.read(firstLog));
         assertThat(first.isAlive()).as("the first run; log:\n%s", TidemarkProcess.read(firstLog)).isTrue();
@@ -88,7 +77,7 @@ class KafkaProcessKillIT {
       }
       atKill = committed.distinctEvents();
       workload.get(180, TimeUnit.SECONDS);
-      Set<String> expected = events(client, before, INSERTS + INSERTS / 3);
+      Set<String> expected = ChangeWorkload.tokensSince(orders, before, ChangeWorkload.events(INSERTS));
 
       Path secondLog = dir.resolve("second.log");
       Process second = TidemarkProcess.start(secondLog, "run", "--config", config.toString(), "--management-port", String.valueOf(management));
@@ -114,16 +103,4 @@ class KafkaProcessKillIT {
     }
   }
 
-  /** The resume tokens' {@code _data} of the collection's first {@code count} change events since {@code before}. */
-  private static Set<String> events(MongoClient client, BsonTimestamp before, int count) {
-    Set<String> tokens = new HashSet<>();
-    try (MongoChangeStreamCursor<ChangeStreamDocument<Document>> cursor =
-        client.getDatabase("kafka_kill").getCollection("orders").watch().startAtOperationTime(before).cursor()) {
-      while (tokens.size() < count) {
-        ChangeStreamDocument<Document> event = cursor.tryNext();
-        if (event != null) tokens.add(event.getResumeToken().getString("_data").getValue());
-      }
-    }
-    return tokens;
-  }
 }
