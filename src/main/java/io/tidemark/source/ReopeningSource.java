@@ -112,6 +112,7 @@ final class ReopeningSource {
       Throwable error = state.pendingError;
       state.pendingKind = null;
       state.pendingError = null;
+      state.lastHeartbeat = null; // the stream goes on where the policy says, not after a heartbeat before the fault
       return definition.recovery().recover(kind, error, state.current()).thenApply(recovered -> {
         if (kind == ResumableErrors.Kind.TOO_LARGE) {
           BsonDocument oversize = ResumableErrors.oversizeToken(error);
@@ -124,6 +125,13 @@ final class ReopeningSource {
         }
         return new Opening(recovered.position(), new Incoming.Gap(recovered.gapAt(), recovered.note()));
       });
+    }
+    ResumePosition heartbeat = state.heartbeatSinceTaken();
+    if (heartbeat != null) {
+      // Not after the last event: while the stream was quiet, other writes may have pushed it off the oplog (286).
+      StreamMdc.info(log, definition.stream(), "stream '{}': reopening the change stream after its newest heartbeat (no event since): {}",
+          definition.stream(), heartbeat.describe());
+      return CompletableFuture.completedFuture(new Opening(heartbeat, null));
     }
     ResumePosition taken = state.lastTaken;
     if (taken != null) {

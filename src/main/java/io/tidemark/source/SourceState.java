@@ -41,8 +41,18 @@ final class SourceState {
    * oplog from heartbeat to heartbeat, even once its last event has fallen off the oplog.
    */
   ResumePosition probeFrom() {
+    ResumePosition heartbeat = heartbeatSinceTaken();
+    return heartbeat != null ? heartbeat : current();
+  }
+
+  /**
+   * After the newest heartbeat, when no element has left the reopening source since it was probed
+   * (so no event lies between the last one taken and it); null otherwise. A reopen of a quiet
+   * stream goes on there: its last event may have left the oplog since.
+   */
+  ResumePosition heartbeatSinceTaken() {
     BsonDocument heartbeat = lastHeartbeat;
-    return heartbeat != null && lastHeartbeatTaken == taken ? ResumePosition.resumeAfter(heartbeat) : current();
+    return heartbeat != null && lastHeartbeatTaken == taken ? ResumePosition.resumeAfter(heartbeat) : null;
   }
 
   /** An element leaves the reopening source: a reopen goes on after {@code position} (null: where it was). */

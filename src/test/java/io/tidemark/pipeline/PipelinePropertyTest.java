@@ -55,7 +55,9 @@ import org.junit.jupiter.api.TestInstance;
  *
  * <ul>
  *   <li>a window N, a throttle K, a parallelism P, events over a few keys arriving in bursts with
- *       quiet periods (heartbeats on);
+ *       quiet periods (heartbeats on), during which the oplog turns over: other collections are
+ *       written, one entry per heartbeat probe, and the oplog keeps only the newest R entries, so
+ *       a quiet stream's last event leaves it;
  *   <li>a chain of stages: filters of any pass rate (including 0), fan-out (0 to 3 elements per
  *       element), maps, a stage of the user's own through {@code via}, then a write — one element
  *       at a time or in batches;
@@ -68,7 +70,9 @@ import org.junit.jupiter.api.TestInstance;
  * </ul>
  *
  * The oracle, for every world: no event is lost (every element each event makes is written); a
- * checkpoint never passes an event not fully written; writes of one key never overlap, within a
+ * checkpoint never passes an event not fully written; no heartbeat probe or reopen of the cursor
+ * resumes after a position the oplog no longer holds while the run was given a newer one (a real
+ * server answers 286, history lost: the heartbeats stop, or the stream fails); writes of one key never overlap, within a
  * run or across runs; the source neither repeats nor skips within a run; a crash replays at most
  * N + K events and a failed stage at most N; after a rewind the next run starts where the operator
  * said; and the world finishes (nothing stalls). Seeds: {@code -Dproperty.seeds} (CI runs
@@ -103,6 +107,10 @@ class PipelinePropertyTest {
     final AtomicLong fanOuts = new AtomicLong();
     final AtomicLong batches = new AtomicLong();
     final AtomicLong replayed = new AtomicLong();
+    /** Heartbeat probes made once the quiet stream's last event had left the oplog. */
+    final AtomicLong pastOplog = new AtomicLong();
+    /** Cursors reopened in a quiet period once the stream's last event had left the oplog. */
+    final AtomicLong quietReopens = new AtomicLong();
   }
 
   private final Totals totals = new Totals();
@@ -151,6 +159,12 @@ class PipelinePropertyTest {
     final double failureRate;
     final AtomicInteger failuresLeft;
     final double cursorFailureRate;
+    /** R: the oplog entries the server keeps; while the stream is quiet, each heartbeat probe writes one more elsewhere. */
+    final int oplogKeeps;
+    /** The event after which the stream stays quiet for 200 ms (-1: none), long enough for the oplog to turn over. */
+    final int longQuietAfter;
+    /** Whether the cursor fails just as the quiet stream's last event leaves the oplog. */
+    final boolean faultWhenTurnedOver;
     final List<Set<Item>> expected = new ArrayList<>();
     final long start = System.nanoTime();
 
@@ -217,6 +231,13 @@ class PipelinePropertyTest {
       if (steps.stream().anyMatch(s -> s instanceof Filter f && f.pass() == 0)) totals.emptyFilters.incrementAndGet();
       if (steps.stream().anyMatch(s -> s instanceof FanOut)) totals.fanOuts.incrementAndGet();
       if (batch > 0) totals.batches.incrementAndGet();
+      // Drawn last, so that the worlds drawn before it stay the same.
+      oplogKeeps = 3 + random.nextInt(4);
+      longQuietAfter = random.nextBoolean() ? random.nextInt(events - 1) : -1;
+      for (int i = longQuietAfter + 1; longQuietAfter >= 0 && i < events; i++) {
+        arrivalNanos.set(i, arrivalNanos.get(i) + TimeUnit.MILLISECONDS.toNanos(200));
+      }
+      faultWhenTurnedOver = random.nextBoolean();
     }
 
     void note(int event, String what) {
@@ -232,8 +253,10 @@ class PipelinePropertyTest {
     }
 
     String describe() {
-      return String.format("seed %d (N=%d, K=%d, P=%d, %d events, %d keys, steps %s, batch %d, write failures %.3f, cursor failures %.1f)",
-          seed, window, throttle, parallelism, events, new HashSet<>(keys).size(), steps, batch, failureRate, cursorFailureRate);
+      return String.format("seed %d (N=%d, K=%d, P=%d, %d events, %d keys, steps %s, batch %d, write failures %.3f, cursor failures %.1f,"
+              + " oplog keeps %d, long quiet after %d, cursor fault when turned over %s)",
+          seed, window, throttle, parallelism, events, new HashSet<>(keys).size(), steps, batch, failureRate, cursorFailureRate, oplogKeeps,
+          longQuietAfter, faultWhenTurnedOver);
     }
 
     boolean done(int event) {
@@ -272,6 +295,7 @@ class PipelinePropertyTest {
     /** The made-up change stream: after a position, the events as they arrive; a cursor fails now and then. */
     Source<ChangeStreamDocument<Document>, NotUsed> open(Run run, ResumePosition position) {
       totals.reopens.incrementAndGet();
+      pastTheOplog(run, "reopened the cursor", position);
       int from = indexOf(position) + 1;
       List<Integer> indexes = new ArrayList<>();
       for (int i = from; i < events; i++) indexes.add(i);
@@ -285,20 +309,66 @@ class PipelinePropertyTest {
           })
           .map(i -> Envelopes.document(i, keys.get(i)))
           .concat(Source.never());
+      CompletableFuture<ChangeStreamDocument<Document>> fault = new CompletableFuture<>();
+      run.cursorFault = fault;
+      stream = stream.merge(Source.completionStage(fault));
       if (nextDouble() < cursorFailureRate) {
         CompletableFuture<ChangeStreamDocument<Document>> fails = new CompletableFuture<>();
-        CompletableFuture.delayedExecutor(5 + nextInt(60), TimeUnit.MILLISECONDS)
+        // Sometimes late enough to fall in a quiet period after the oplog has turned over.
+        CompletableFuture.delayedExecutor(5 + nextInt(150), TimeUnit.MILLISECONDS)
             .execute(() -> fails.completeExceptionally(new MongoSocketReadException("made-up: connection reset", new ServerAddress())));
         stream = stream.merge(Source.completionStage(fails));
       }
       return stream;
     }
 
-    /** The server's position after a quiet stream's last event, when no event follows it yet. */
-    Optional<BsonDocument> probe(ResumePosition after) {
+    /**
+     * The server's position after a quiet stream's last event, when no event follows it yet: one oplog entry (of
+     * another collection) further on each time this run asks. Asked after a position the oplog no longer holds, a
+     * real server answers 286 (history lost): the probe fails.
+     */
+    Optional<BsonDocument> probe(Run run, ResumePosition after) {
       int at = indexOf(after);
       if (at < 0 || lastArrived() > at) return Optional.empty();
-      return Optional.of(Envelopes.heartbeatToken(at));
+      int beat;
+      synchronized (run) {
+        if (run.quietAt != at) {
+          run.quietAt = at;
+          run.serverBeat = 0;
+        }
+        if (run.serverBeat >= 998) return Optional.empty();
+        beat = ++run.serverBeat;
+      }
+      if (beat > oplogKeeps) totals.pastOplog.incrementAndGet();
+      CompletableFuture<ChangeStreamDocument<Document>> fault = run.cursorFault;
+      if (beat == oplogKeeps + 1 && faultWhenTurnedOver && fault != null) {
+        fault.completeExceptionally(new MongoSocketReadException("made-up: connection reset while the stream is quiet", new ServerAddress()));
+      }
+      if (pastTheOplog(run, "probed for a heartbeat", after)) {
+        throw new IllegalStateException("made-up: ChangeStreamHistoryLost (286), resuming after " + after.describe());
+      }
+      return Optional.of(Envelopes.heartbeatToken(at, beat));
+    }
+
+    /**
+     * Whether this run resumes after a position the oplog has dropped while it was quiet, in which case that is a
+     * violation: the run was handed newer positions (heartbeats) and should resume after those.
+     */
+    boolean pastTheOplog(Run run, String what, ResumePosition position) {
+      if (!(position instanceof ResumePosition.ResumeAfter resume)) return false;
+      int at = indexOf(position);
+      int newest;
+      synchronized (run) {
+        if (run.quietAt != at) return false;
+        newest = run.serverBeat;
+      }
+      if (newest > oplogKeeps && what.startsWith("reopened")) totals.quietReopens.incrementAndGet();
+      int from = Envelopes.beat(resume.token());
+      if (newest - from <= oplogKeeps) return false;
+      violations.add("run " + run.number + " " + what + " after event " + at + (from == 0 ? "" : " + " + from + " oplog entries")
+          + ", which the oplog (keeping " + oplogKeeps + " entries) dropped while the stream was quiet; the server is "
+          + newest + " entries on, and its heartbeats had given newer positions");
+      return true;
     }
 
     /** The user's write: sometimes slow, sometimes failing; writes of one key must never overlap. */
@@ -392,7 +462,7 @@ class PipelinePropertyTest {
       ResumePosition position = position(from);
       var definition = ChangeStreamSources.definition(
           "property", SourceSettings.create(ConfigFactory.load()).withRestartBackoff(Duration.ofMillis(1), Duration.ofMillis(5)),
-          FaultSettings.defaults().heartbeat(true, Duration.ofMillis(20)), position, (after, pipeline, fullDocument) -> probe(after));
+          FaultSettings.defaults().heartbeat(true, Duration.ofMillis(5)), position, (after, pipeline, fullDocument) -> probe(run, after));
       // What the source hands the window, in order: the events, not the heartbeats.
       Source<StreamElement, NotUsed> source = ChangeStreamSources.create(definition, (at, pipeline) -> open(run, at))
           .map(element -> {
@@ -460,6 +530,11 @@ class PipelinePropertyTest {
     volatile UniqueKillSwitch killSwitch;
     volatile boolean dead;
     volatile int last;
+    /** The event after which this run's stream is quiet, and how many oplog entries the server has written since (guarded by this). */
+    int quietAt = -2;
+    int serverBeat;
+    /** Fails this run's newest cursor when completed. */
+    volatile CompletableFuture<ChangeStreamDocument<Document>> cursorFault;
     final AtomicInteger seen = new AtomicInteger();
     final List<Integer> order = Collections.synchronizedList(new ArrayList<>());
 
@@ -653,10 +728,11 @@ class PipelinePropertyTest {
     }
     String summary = String.format(
         "%d worlds (seeds %d..%d): %d crashes, %d stage restarts, %d rewinds by hand, %d starts from the replica, %d cursor opens,"
-            + " %d heartbeat checkpoints, %d events replayed; %d worlds with a filter passing nothing, %d with fan-out, %d with batches;"
-            + " %d failed",
+            + " %d heartbeat checkpoints, %d heartbeat probes and %d reopens after the quiet stream's last event left the oplog, %d events replayed;"
+            + " %d worlds with a filter passing nothing, %d with fan-out, %d with batches; %d failed",
         totals.worlds.get(), FIRST_SEED, FIRST_SEED + SEEDS - 1, totals.crashes.get(), totals.stageRestarts.get(), totals.rewinds.get(),
-        totals.replicaStarts.get(), totals.reopens.get(), totals.heartbeatSaves.get(), totals.replayed.get(), totals.emptyFilters.get(),
+        totals.replicaStarts.get(), totals.reopens.get(), totals.heartbeatSaves.get(), totals.pastOplog.get(), totals.quietReopens.get(), totals.replayed.get(),
+        totals.emptyFilters.get(),
         totals.fanOuts.get(), totals.batches.get(), failed.size());
     System.out.println("PipelinePropertyTest: " + summary);
     assertThat(failed).as(summary).isEmpty();
@@ -667,6 +743,8 @@ class PipelinePropertyTest {
     assertThat(totals.rewinds.get()).isPositive();
     assertThat(totals.replicaStarts.get()).isPositive();
     assertThat(totals.heartbeatSaves.get()).isPositive();
+    assertThat(totals.pastOplog.get()).isPositive();
+    assertThat(totals.quietReopens.get()).isPositive();
     assertThat(totals.emptyFilters.get()).isPositive();
     assertThat(totals.fanOuts.get()).isPositive();
     assertThat(totals.batches.get()).isPositive();

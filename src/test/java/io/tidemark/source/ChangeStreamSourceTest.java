@@ -26,6 +26,7 @@ import org.bson.BsonTimestamp;
 import org.bson.Document;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -72,14 +73,52 @@ class ChangeStreamSourceTest {
   }
 
   private static ChangeStreamSource.Definition definition(boolean heartbeats) {
+    return definition(heartbeats, Duration.ofSeconds(30), (after, pipeline, fullDocument) -> Optional.<BsonDocument>empty());
+  }
+
+  private static ChangeStreamSource.Definition definition(boolean heartbeats, Duration interval, PositionProbe probe) {
     var config = ConfigFactory.load();
     return new ChangeStreamSource.Definition(
         "made-up", null, ChangeStreamTarget.collection("test", "c"), List.of(), null,
         SourceSettings.create(config).withRestartBackoff(Duration.ofMillis(1), Duration.ofMillis(2)),
-        FaultSettings.defaults().heartbeat(heartbeats, Duration.ofSeconds(30)),
+        FaultSettings.defaults().heartbeat(heartbeats, interval),
         () -> CompletableFuture.completedFuture(ResumePosition.startAtOperationTime(new BsonTimestamp(1_600_000_000, 1))),
-        ResumableErrors::isResumable, null, (after, pipeline, fullDocument) -> Optional.<BsonDocument>empty(),
+        ResumableErrors::isResumable, null, probe,
         SnapshotSettings.create(config), new SnapshotProgress());
+  }
+
+  /**
+   * While a stream is quiet, other collections' writes turn the oplog over: its last event leaves the oplog, and
+   * a cursor reopened after it would fail with ChangeStreamHistoryLost (286), though the heartbeats had the stream
+   * at newer positions. A reopen goes on after the newest heartbeat delivered since the last event.
+   */
+  @Test
+  void aQuietStreamReopensAfterItsNewestHeartbeatNotAfterItsLastEvent() {
+    MadeUpStream stream = new MadeUpStream(1);
+    java.util.concurrent.atomic.AtomicInteger beats = new java.util.concurrent.atomic.AtomicInteger();
+    PositionProbe oplogMovesOn = (after, pipeline, fullDocument) -> {
+      int at = after instanceof ResumePosition.ResumeAfter resume ? (int) Envelopes.index(resume.token()) : -1;
+      return at < 0 ? Optional.empty() : Optional.of(Envelopes.heartbeatToken(at, beats.incrementAndGet()));
+    };
+    TestSubscriber.Probe<StreamElement> probe = ChangeStreamSource.create(definition(true, Duration.ofMillis(10), oplogMovesOn), stream)
+        .runWith(TestSink.probe(testKit.system().classicSystem()), materializer);
+
+    probe.request(1);
+    assertThat(Envelopes.index(((ChangeEnvelope) probe.expectNext()).resumeToken())).isEqualTo(0);
+    probe.request(3);
+    BsonDocument newest = null;
+    for (int i = 0; i < 3; i++) newest = ((StreamElement.Heartbeat) probe.expectNext()).token();
+    assertThat(Envelopes.beat(newest)).as("the heartbeats move on with the oplog").isGreaterThanOrEqualTo(3);
+
+    stream.firstFails.completeExceptionally(new MongoSocketReadException("connection reset", new ServerAddress()));
+    Await.until(Duration.ofSeconds(10), () -> stream.opened.size() == 2, () -> "the stream reopened, opened at " + stream.opened);
+    ResumePosition reopened = stream.opened.get(1);
+    assertThat(reopened).isInstanceOf(ResumePosition.ResumeAfter.class);
+    BsonDocument token = ((ResumePosition.ResumeAfter) reopened).token();
+    assertThat(Envelopes.index(token)).isEqualTo(0);
+    assertThat(Envelopes.beat(token)).as("reopened after " + token.toJson() + ", not after the newest heartbeat " + newest.toJson())
+        .isGreaterThanOrEqualTo(Envelopes.beat(newest));
+    probe.cancel();
   }
 
   @ParameterizedTest(name = "heartbeats {0}")
