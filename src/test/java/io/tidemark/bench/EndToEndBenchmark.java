@@ -316,9 +316,9 @@ final class EndToEndBenchmark {
 
   static String markdown(int events, int rounds, List<Run> runs, CpuProfile.Summary bare, CpuProfile.Summary pipeline, String conditions) {
     StringBuilder md = new StringBuilder();
-    md.append("## End to end: Tidemark against a bare driver `watch()`\n\n");
+    md.append("## End to end in one JVM: Tidemark against a bare driver `watch()`, the server in the same process\n\n");
     md.append(String.format(Locale.ROOT,
-        "Command: `mvn -B -Pbench test-compile exec:exec -Dbench=e2e [-Dbench.events=%d] [-Dbench.rounds=%d]`. `EndToEndBenchmark`:%n", events, rounds));
+        "Command: `mvn -B -Pbench test-compile exec:exec -Dbench=e2e-in-process [-Dbench.events=%d] [-Dbench.rounds=%d]`. `EndToEndBenchmark`:%n", events, rounds));
     md.append(String.format(Locale.ROOT,
         "%,d inserts pre-written to the embedded MongoDB (in memory, in the same JVM), then read from the first of them%n", events));
     md.append("(`startAtOperationTime`, batches of 1,000) by each consumer in turn, one after the other in each round, after\n");
