@@ -24,8 +24,9 @@ final class ProcessEndToEndAnalysis {
     StringBuilder md = new StringBuilder();
     md.append("## End to end: Tidemark against a bare driver `watch()`, the server in its own process\n\n");
     md.append(String.format(Locale.ROOT, "Command: `mvn -B -Pbench test-compile exec:exec -Dbench=e2e [-Dbench.e2e.events=%d]"
-        + " [-Dbench.e2e.rounds=%d]` (this run took %.0f minutes). `ProcessEndToEndBenchmark`: the embedded MongoDB runs as the `mongo`%n",
-        events, rounds, elapsedNanos / 60e9));
+        + " [-Dbench.e2e.rounds=%d]` (this run took %.0f minutes on the machine as loaded as said below: %d consumer JVMs, each%n"
+        + "starting, warming up and reading, the measured passes themselves lasting seconds). `ProcessEndToEndBenchmark`: the embedded MongoDB runs as the `mongo`%n",
+        events, rounds, elapsedNanos / 60e9, rounds * consumers.size() + 2));
     md.append("command (on a data file, committing each write before acknowledging it, the defaults) in a process of its own pinned\n");
     md.append("to core 0 (`taskset -c 0`); each consumer runs in a JVM of its own pinned to core 1 (`EndToEndConsumer`, the bench\n");
     md.append(String.format(Locale.ROOT,
