@@ -22,11 +22,18 @@ final class BenchEvents {
 
   /** Inserts orders {@code from} to {@code from + count - 1}, in batches of 1,000, printing progress for large counts. */
   static void insert(MongoClient client, int from, int count) {
+    insert(client, from, count, 0);
+  }
+
+  /** The same, each order with a note of {@code noteBytes} characters (about 1 KB of BSON with {@code noteBytes = 950}). */
+  static void insert(MongoClient client, int from, int count, int noteBytes) {
     MongoCollection<Document> events = collection(client);
     long start = System.nanoTime();
+    String note = "n".repeat(noteBytes);
     List<Document> batch = new ArrayList<>(1_000);
     for (int id = from; id < from + count; id++) {
-      batch.add(new Document("_id", id).append("customer", "c" + (id % 100)).append("total", id % 1_000).append("status", "new"));
+      Document order = new Document("_id", id).append("customer", "c" + (id % 100)).append("total", id % 1_000).append("status", "new");
+      batch.add(noteBytes > 0 ? order.append("note", note) : order);
       if (batch.size() == 1_000) {
         events.insertMany(batch);
         batch = new ArrayList<>(1_000);

@@ -22,12 +22,12 @@ public final class BenchMain {
   private BenchMain() {}
 
   static final java.util.Set<String> BENCHMARKS =
-      java.util.Set.of("all", "window", "failover", "oplog", "e2e", "checkpoints", "recovery", "kafka", "embedded", "streams");
+      java.util.Set.of("all", "window", "failover", "oplog", "e2e", "e2e-in-process", "checkpoints", "recovery", "kafka", "embedded", "streams");
 
   public static void main(String[] args) throws Exception {
     String which = args.length > 0 ? args[0] : "all";
     if (!BENCHMARKS.contains(which)) {
-      System.err.println("unknown benchmark '" + which + "': expected -Dbench= one of all, window, failover, oplog, e2e, checkpoints, recovery,"
+      System.err.println("unknown benchmark '" + which + "': expected -Dbench= one of all, window, failover, oplog, e2e, e2e-in-process, checkpoints, recovery,"
           + " kafka, embedded, streams");
       System.exit(2);
     }
@@ -40,6 +40,9 @@ public final class BenchMain {
       embedded();
     }
     if (which.equals("all") || which.equals("e2e")) {
+      ProcessEndToEndBenchmark.run(Integer.getInteger("bench.e2e.events", 20_000), Integer.getInteger("bench.e2e.rounds", 3));
+    }
+    if (which.equals("all") || which.equals("e2e-in-process")) {
       quietPipelineLogs();
       EndToEndBenchmark.run(Integer.getInteger("bench.events", 100_000), Integer.getInteger("bench.rounds", 5));
     }

@@ -70,6 +70,11 @@ final class EndToEndBenchmark {
     }
   }
 
+  /** What a run reads beside the time at its first and its last event (nothing, unless a benchmark asks for more). */
+  interface Meter {
+    long[] read();
+  }
+
   /** Times one run: when it opened, its first event, and the event that reaches the target. */
   static final class Clock {
     final long target;
@@ -77,19 +82,31 @@ final class EndToEndBenchmark {
     final long cpuAtOpen = CpuProfile.processCpuNanos();
     final AtomicLong count = new AtomicLong();
     final CompletableFuture<Long> reached = new CompletableFuture<>();
+    private final Meter meter;
     volatile long first;
     volatile long cpuAtEnd;
+    volatile long[] meteredAtFirst;
+    volatile long[] meteredAtEnd;
 
     Clock(long target) {
+      this(target, () -> new long[0]);
+    }
+
+    Clock(long target, Meter meter) {
       this.target = target;
+      this.meter = meter;
     }
 
     void onEvent() {
       long n = count.incrementAndGet();
-      if (n == 1) first = System.nanoTime();
+      if (n == 1) {
+        meteredAtFirst = meter.read();
+        first = System.nanoTime();
+      }
       if (n == target) {
         long now = System.nanoTime();
         cpuAtEnd = CpuProfile.processCpuNanos();
+        meteredAtEnd = meter.read();
         reached.complete(now);
       }
     }
@@ -102,7 +119,10 @@ final class EndToEndBenchmark {
 
   /** (a): the driver's change-stream publisher, subscribed with unbounded demand, counting. */
   static Run bare(String uri, BsonTimestamp from, int events, int round) throws Exception {
-    Clock clock = new Clock(events);
+    return bare(new Clock(events), uri, from, round);
+  }
+
+  static Run bare(Clock clock, String uri, BsonTimestamp from, int round) throws Exception {
     try (MongoClient client = MongoClients.create(uri)) {
       Subscription[] subscription = new Subscription[1];
       client.getDatabase(BenchEvents.DATABASE).getCollection(BenchEvents.COLLECTION)
@@ -140,14 +160,17 @@ final class EndToEndBenchmark {
 
   /** (a′): Alpakka's MongoSource over the same publisher, counting in a {@code Sink.foreach}: Akka Streams without Tidemark. */
   static Run alpakka(ActorSystem<?> system, String uri, BsonTimestamp from, int events, int round) throws Exception {
-    Clock clock = new Clock(events);
+    return alpakka(new Clock(events), system, uri, from, round);
+  }
+
+  static Run alpakka(Clock clock, ActorSystem<?> system, String uri, BsonTimestamp from, int round) throws Exception {
     try (MongoClient client = MongoClients.create(uri)) {
       var publisher = client.getDatabase(BenchEvents.DATABASE).getCollection(BenchEvents.COLLECTION)
           .watch()
           .batchSize(BATCH_SIZE)
           .maxAwaitTime(1, TimeUnit.SECONDS)
           .startAtOperationTime(from);
-      CompletionStage<Done> done = MongoSource.create(publisher).take(events).runWith(Sink.foreach(event -> clock.onEvent()), system);
+      CompletionStage<Done> done = MongoSource.create(publisher).take(clock.target).runWith(Sink.foreach(event -> clock.onEvent()), system);
       Run run = clock.await(ALPAKKA, round);
       done.toCompletableFuture().get(1, TimeUnit.MINUTES);
       return run;
@@ -157,6 +180,11 @@ final class EndToEndBenchmark {
   /** (b), (b′) and (c): a pipeline from the same position, a fresh stream name per run (so no stored checkpoint). */
   static Run pipeline(String consumer, ActorSystem<?> system, CheckpointStore store, String uri, BsonTimestamp from, int events,
       int round, boolean sink, Executor sinkDelay) throws Exception {
+    return pipeline(new Clock(events), consumer, system, store, uri, from, round, sink, sinkDelay);
+  }
+
+  static Run pipeline(Clock clock, String consumer, ActorSystem<?> system, CheckpointStore store, String uri, BsonTimestamp from,
+      int round, boolean sink, Executor sinkDelay) throws Exception {
     String stream = (sink ? "e2e-sink-" : "e2e-noop-") + round + "-" + Long.toHexString(System.nanoTime());
     LongAdder sinkNanos = new LongAdder();
     var builder = Pipeline.named(stream)
@@ -164,7 +192,6 @@ final class EndToEndBenchmark {
         .collection(BenchEvents.DATABASE, BenchEvents.COLLECTION)
         .startAtOperationTime(from)
         .checkpoints(store);
-    Clock clock = new Clock(events);
     PipelineControl control = sink
         ? builder.parallelism(8)
             .mapAsync(event -> {
@@ -289,9 +316,9 @@ final class EndToEndBenchmark {
 
   static String markdown(int events, int rounds, List<Run> runs, CpuProfile.Summary bare, CpuProfile.Summary pipeline, String conditions) {
     StringBuilder md = new StringBuilder();
-    md.append("## End to end: Tidemark against a bare driver `watch()`\n\n");
+    md.append("## End to end in one JVM: Tidemark against a bare driver `watch()`, the server in the same process\n\n");
     md.append(String.format(Locale.ROOT,
-        "Command: `mvn -B -Pbench test-compile exec:exec -Dbench=e2e [-Dbench.events=%d] [-Dbench.rounds=%d]`. `EndToEndBenchmark`:%n", events, rounds));
+        "Command: `mvn -B -Pbench test-compile exec:exec -Dbench=e2e-in-process [-Dbench.events=%d] [-Dbench.rounds=%d]`. `EndToEndBenchmark`:%n", events, rounds));
     md.append(String.format(Locale.ROOT,
         "%,d inserts pre-written to the embedded MongoDB (in memory, in the same JVM), then read from the first of them%n", events));
     md.append("(`startAtOperationTime`, batches of 1,000) by each consumer in turn, one after the other in each round, after\n");

@@ -8,13 +8,17 @@ import com.mongodb.client.MongoCollection;
 import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.Projections;
 import com.mongodb.client.model.Sorts;
+import io.tidemark.source.ChangeStreamTarget;
+import io.tidemark.source.CursorProbe;
 import io.tidemark.source.OplogMonitor;
 import io.tidemark.source.OplogSample;
+import io.tidemark.source.ResumePosition;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
+import org.bson.BsonDocument;
 import org.bson.BsonTimestamp;
 import org.bson.Document;
 import org.bson.types.ObjectId;
@@ -187,5 +191,31 @@ class EmbeddedQueriesIT {
     List<Document> from = oplog.find(Filters.gte("ts", third)).sort(Sorts.ascending("$natural")).into(new ArrayList<>());
     assertThat(from).extracting(entry -> entry.get("ts", BsonTimestamp.class)).hasSize(3).first().isEqualTo(third);
     assertThat(scanned() - before).as("entries examined by a seek by time to the third newest").isLessThanOrEqualTo(3);
+  }
+
+  @Test
+  void aQuietStreamsHeartbeatProbeReadsOnlyWhatFollowsItsPosition() {
+    var oplog = client.getDatabase("local").getCollection("oplog.rs");
+    long entries = oplog.estimatedDocumentCount();
+    BsonTimestamp newest = oplog.find().sort(Sorts.descending("$natural")).limit(1).first().get("ts", BsonTimestamp.class);
+    CursorProbe probe = new CursorProbe(client, ChangeStreamTarget.collection("shop", "quiet"), List.of());
+
+    long before = scanned();
+    BsonDocument token = probe.positionAfter(new ResumePosition.StartAtOperationTime(newest), List.of(), null).orElseThrow();
+    assertThat(scanned() - before).as("entries examined by a probe from the newest of %,d entries", entries).isLessThanOrEqualTo(2);
+
+    // the next heartbeat probes after the token the last one saved, as Heartbeats does
+    before = scanned();
+    probe.positionAfter(new ResumePosition.ResumeAfter(token), List.of(), null).orElseThrow();
+    assertThat(scanned() - before).as("entries examined by a probe after the last heartbeat, %,d entries in the oplog", entries)
+        .isLessThanOrEqualTo(2);
+  }
+
+  @Test
+  void collStatsOfTheOplogExaminesNoEntry() {
+    long before = scanned();
+    Document stats = client.getDatabase("local").runCommand(new Document("collStats", "oplog.rs"));
+    assertThat(scanned() - before).as("entries examined by collStats of the oplog").isZero();
+    assertThat(stats.get("count", Number.class).longValue()).isGreaterThanOrEqualTo(DOCUMENTS);
   }
 }

@@ -1,0 +1,274 @@
+package io.tidemark.bench;
+
+import com.mongodb.client.MongoClient;
+import com.mongodb.client.MongoClients;
+import io.tidemark.Databases;
+import io.tidemark.source.ChangeStreamTarget;
+import io.tidemark.source.CursorProbe;
+import io.tidemark.source.OplogMonitor;
+import io.tidemark.source.ResumePosition;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.bson.BsonTimestamp;
+import org.bson.Document;
+
+/**
+ * The headline end-to-end benchmark, measured from outside: the embedded MongoDB in a process of
+ * its own (the {@code mongo} command, pinned to core 0 with {@code taskset}), each consumer in a
+ * JVM of its own pinned to core 1 ({@link EndToEndConsumer}), ~1 KB inserts pre-written, read
+ * from the first by each consumer in turn, round after round (the order reversed every other
+ * round), each after warm passes of its own. Per consumer: events/s, its own CPU and allocation
+ * per event, and the server's CPU per event, from {@code /proc}. Beside it, what one oplog-monitor
+ * sample and one heartbeat probe cost the server, on a small oplog and on the full one.
+ */
+final class ProcessEndToEndBenchmark {
+  private ProcessEndToEndBenchmark() {}
+
+  static final int NOTE_BYTES = 950;
+  static final int WARM_PASSES = 1;
+  static final int COST_CALLS = 300;
+
+  /** A consumer: its label, its kind for {@link EndToEndConsumer}, and whether Tidemark's oplog monitor is on. */
+  record Consumer(String label, String kind, boolean monitor) {}
+
+  static final Consumer BARE = new Consumer("(a) bare driver watch()", "bare", false);
+  static final Consumer ALPAKKA = new Consumer("(a′) Alpakka MongoSource", "alpakka", false);
+  static final Consumer H2 = new Consumer("(b) Tidemark, H2 checkpoints", "h2", true);
+
+  static List<Consumer> consumers(boolean postgres) {
+    List<Consumer> consumers = new ArrayList<>(List.of(BARE, ALPAKKA));
+    List<Consumer> tidemark = new ArrayList<>();
+    tidemark.add(new Consumer("(b′) Tidemark, memory checkpoints", "memory", true));
+    tidemark.add(H2);
+    if (postgres) tidemark.add(new Consumer("(b) Tidemark, PostgreSQL checkpoints", "postgres", true));
+    tidemark.add(new Consumer("(b) Tidemark, MongoDB checkpoints", "mongo", true));
+    consumers.addAll(tidemark);
+    for (Consumer c : tidemark) consumers.add(new Consumer(c.label() + ", monitor off", c.kind(), false));
+    return consumers;
+  }
+
+  /** One measured pass of one consumer. */
+  record Run(Consumer consumer, int round, long events, long nanos, long openToFirstNanos, long cpuNanos, long allocatedBytes,
+      long serverNanos) {
+    double eventsPerSecond() {
+      return (events - 1) * 1e9 / nanos;
+    }
+
+    double cpuMicros() {
+      return cpuNanos / 1e3 / events;
+    }
+
+    double serverMicros() {
+      return serverNanos / 1e3 / events;
+    }
+
+    double allocatedKilobytes() {
+      return allocatedBytes / 1024.0 / events;
+    }
+  }
+
+  /** Server CPU per call of each probe, at one oplog size. */
+  record Cost(long oplogEntries, double pingMicros, double monitorMicros, double heartbeatMicros) {}
+
+  /** The server process: the mongo command pinned to core 0. */
+  record Server(Process process, String uri, Path data) implements AutoCloseable {
+    long pid() {
+      return process.pid();
+    }
+
+    @Override
+    public void close() throws java.io.IOException {
+      process.destroy();
+      try {
+        process.waitFor(60, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      EmbeddedBenchmark.deleteTree(data);
+    }
+  }
+
+  static void run(int events, int rounds) throws Exception {
+    double loadBefore = Report.loadAverage();
+    long started = System.nanoTime();
+    long tick = clockTickNanos();
+    boolean postgres = postgresReachable();
+    List<Consumer> consumers = consumers(postgres);
+    System.out.printf("== e2e: the server in its own process (core 0), each consumer in its own JVM (core 1); %,d events of ~1 KB,%n"
+        + "   %d rounds of %d consumers, %d warm pass(es) each%s%n", events, rounds, consumers.size(), WARM_PASSES,
+        postgres ? "" : " (PostgreSQL is not reachable: not measured)");
+    List<Run> runs = new ArrayList<>();
+    List<Cost> costs = new ArrayList<>();
+    CpuProfile.Summary bareProfile;
+    CpuProfile.Summary tidemarkProfile;
+    try (Server server = startServer(); MongoClient sync = MongoClients.create(server.uri())) {
+      System.out.println("server: " + server.uri() + " (pid " + server.pid() + ")");
+      BenchEvents.insert(sync, -1_000, 1_000, NOTE_BYTES);
+      costs.add(costs(server, sync, tick));
+      System.out.printf("writing %,d events%n", events);
+      BenchEvents.insert(sync, 0, events, NOTE_BYTES);
+      costs.add(costs(server, sync, tick));
+      BsonTimestamp from = BenchEvents.firstEventTime(sync);
+      for (int round = 1; round <= rounds; round++) {
+        List<Consumer> order = new ArrayList<>(consumers);
+        if (round % 2 == 0) java.util.Collections.reverse(order);
+        for (Consumer consumer : order) runs.add(print(consume(server, consumer, from, events, round, tick, null)));
+      }
+      System.out.println("profiling one more pass of (a) and of (b) with Java Flight Recorder");
+      bareProfile = profile(server, BARE, from, events, tick);
+      tidemarkProfile = profile(server, H2, from, events, tick);
+    }
+    String md = ProcessEndToEndAnalysis.section(events, rounds, consumers, runs, costs, bareProfile, tidemarkProfile,
+        Report.conditions(loadBefore, Report.loadAverage()), postgres, System.nanoTime() - started);
+    ProcessEndToEndAnalysis.charts(consumers, runs);
+    Report.writeSection("e2e-process", md);
+    System.out.println(md);
+  }
+
+  private static Server startServer() throws Exception {
+    Path data = Files.createTempDirectory("tidemark-bench-e2e-server");
+    Path log = data.resolve("mongo.log");
+    List<String> command = new ArrayList<>(List.of("taskset", "-c", "0", java(), "-cp", System.getProperty("java.class.path"),
+        "io.tidemark.cli.Main", "mongo", "--data", data.resolve("db").toString(), "--port", "0", "--h2-port", "0"));
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    Pattern listening = Pattern.compile("MongoDB:\\s+(mongodb://\\S+)");
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+    while (true) {
+      Matcher matcher = listening.matcher(Files.readString(log));
+      if (matcher.find()) return new Server(process, matcher.group(1), data);
+      if (!process.isAlive() || System.nanoTime() > deadline) {
+        process.destroy();
+        throw new IllegalStateException("the mongo command did not start: " + Files.readString(log));
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  private static String java() {
+    return ProcessHandle.current().info().command().orElse("java");
+  }
+
+  /** Runs one consumer JVM on core 1 and reads its result line. */
+  static Run consume(Server server, Consumer consumer, BsonTimestamp from, int events, int round, long tick, Path recording) throws Exception {
+    List<String> command = new ArrayList<>(List.of("taskset", "-c", "1", java(), "-XX:+UnlockDiagnosticVMOptions", "-XX:+DebugNonSafepoints",
+        "-cp", System.getProperty("java.class.path"), EndToEndConsumer.class.getName(), consumer.kind(), server.uri(),
+        Long.toString(from.getValue()), Integer.toString(events), Integer.toString(WARM_PASSES), Long.toString(server.pid()),
+        Boolean.toString(consumer.monitor())));
+    if (recording != null) command.add(recording.toString());
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String result = null;
+    List<String> output = new ArrayList<>();
+    try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+      for (String line; (line = out.readLine()) != null; ) {
+        if (line.startsWith(EndToEndConsumer.RESULT + " ")) result = line;
+        else if (output.size() < 200) output.add(line);
+      }
+    }
+    if (!process.waitFor(10, TimeUnit.MINUTES) || process.exitValue() != 0 || result == null) {
+      process.destroyForcibly();
+      throw new IllegalStateException(consumer.label() + " failed:\n" + String.join("\n", output));
+    }
+    String[] f = result.split(" ");
+    return new Run(consumer, round, Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]),
+        Long.parseLong(f[5]), Long.parseLong(f[6]) * tick);
+  }
+
+  private static CpuProfile.Summary profile(Server server, Consumer consumer, BsonTimestamp from, int events, long tick) throws Exception {
+    Path file = Files.createTempFile("tidemark-bench-e2e-" + consumer.kind() + "-", ".jfr");
+    try {
+      Run run = print(consume(server, consumer, from, events, 0, tick, file));
+      return CpuProfile.summarize(file, run.cpuNanos());
+    } finally {
+      Files.deleteIfExists(file);
+    }
+  }
+
+  private static Run print(Run run) {
+    System.out.printf(Locale.ROOT, "round %d %-52s %,9.0f events/s  consumer %.1f µs/event, server %.1f µs/event, %.1f KB/event,"
+            + " opened to first event %,d ms%n", run.round(), run.consumer().label(), run.eventsPerSecond(), run.cpuMicros(),
+        run.serverMicros(), run.allocatedKilobytes(), run.openToFirstNanos() / 1_000_000);
+    return run;
+  }
+
+  /**
+   * What the server process spends on one ping (the floor of a round trip), one oplog-monitor
+   * sample ({@link OplogMonitor#read}), and one heartbeat probe of a quiet collection
+   * ({@link CursorProbe}, from the newest entry), each the average of {@link #COST_CALLS} calls
+   * one after the other, after as many unmeasured.
+   */
+  static Cost costs(Server server, MongoClient sync, long tick) throws Exception {
+    long entries = sync.getDatabase("local").getCollection("oplog.rs").estimatedDocumentCount();
+    try (com.mongodb.reactivestreams.client.MongoClient reactive = com.mongodb.reactivestreams.client.MongoClients.create(server.uri())) {
+      Document newest = sync.getDatabase("local").getCollection("oplog.rs").find()
+          .sort(new Document("$natural", -1)).limit(1).first();
+      ResumePosition at = new ResumePosition.StartAtOperationTime(newest.get("ts", BsonTimestamp.class));
+      CursorProbe probe = new CursorProbe(sync, ChangeStreamTarget.collection(BenchEvents.DATABASE, "quiet"), List.of());
+      Call ping = () -> sync.getDatabase("admin").runCommand(new Document("ping", 1));
+      Call monitor = () -> OplogMonitor.read(reactive, null).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      Call heartbeat = () -> probe.positionAfter(at, List.of(), null);
+      Cost cost = new Cost(entries, serverMicros(server, ping, tick), serverMicros(server, monitor, tick), serverMicros(server, heartbeat, tick));
+      System.out.printf(Locale.ROOT, "server CPU per call with %,d oplog entries: ping %.0f µs, monitor sample %.0f µs, heartbeat probe %.0f µs%n",
+          entries, cost.pingMicros(), cost.monitorMicros(), cost.heartbeatMicros());
+      return cost;
+    }
+  }
+
+  interface Call {
+    Object call() throws Exception;
+  }
+
+  private static double serverMicros(Server server, Call call, long tick) throws Exception {
+    for (int i = 0; i < COST_CALLS; i++) call.call();
+    long before = EndToEndConsumer.processTicks(server.pid());
+    for (int i = 0; i < COST_CALLS; i++) call.call();
+    long after = EndToEndConsumer.processTicks(server.pid());
+    return (after - before) * tick / 1e3 / COST_CALLS;
+  }
+
+  /** Nanoseconds per clock tick of {@code /proc/<pid>/stat} (USER_HZ, 100 almost everywhere). */
+  private static long clockTickNanos() {
+    try {
+      Process getconf = new ProcessBuilder("getconf", "CLK_TCK").redirectErrorStream(true).start();
+      String hz = new String(getconf.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+      getconf.waitFor(10, TimeUnit.SECONDS);
+      return 1_000_000_000L / Long.parseLong(hz);
+    } catch (Exception e) {
+      return 10_000_000L;
+    }
+  }
+
+  private static boolean postgresReachable() {
+    try (Connection connection = DriverManager.getConnection(Databases.PG_URL, Databases.PG_USER, Databases.PG_PASSWORD)) {
+      return connection.isValid(2);
+    } catch (java.sql.SQLException e) {
+      return false;
+    }
+  }
+
+  static Stats of(List<Run> runs, Consumer consumer, ToDoubleFunction<Run> f) {
+    return Stats.of(runs.stream().filter(r -> r.consumer().equals(consumer)).mapToDouble(f).toArray());
+  }
+
+  /** {@code f(b) / f(a)} round by round, where both ran. */
+  static Stats paired(List<Run> runs, Consumer b, Consumer a, ToDoubleFunction<Run> f) {
+    List<Double> ratios = new ArrayList<>();
+    for (Run rb : runs) {
+      if (!rb.consumer().equals(b)) continue;
+      runs.stream().filter(ra -> ra.consumer().equals(a) && ra.round() == rb.round()).findFirst()
+          .ifPresent(ra -> ratios.add(f.applyAsDouble(rb) / f.applyAsDouble(ra)));
+    }
+    return Stats.of(ratios);
+  }
+}
