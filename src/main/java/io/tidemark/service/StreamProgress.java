@@ -16,7 +16,8 @@ import org.slf4j.LoggerFactory;
  * The progress line of every stream of a node, on the {@code tidemark.progress} logger every
  * {@code tidemark.service.progress-interval}: {@code "<stream>: N events processed, r events/s, lag L,
  * checkpoint age A, in flight F"}. A stream that runs on another node and never ran here prints
- * "standby" only under {@code tidemark.service.standby-progress}. A line may carry more about its
+ * "standby" only under {@code tidemark.service.standby-progress}; one still opening (before its change
+ * stream has opened from its start position) prints nothing yet. A line may carry more about its
  * stream ({@link #suffix}: the demo's workload writes).
  */
 public final class StreamProgress {
@@ -60,6 +61,9 @@ public final class StreamProgress {
   /** Prints the stream's line now, with {@code rate}. */
   void print(String stream, double rate) {
     boolean runningHere = RunningPipelines.get(system).all().stream().anyMatch(entry -> entry.control().stream().equals(stream));
+    // Still opening (taking its epoch, finding its start position): nothing to say yet.
+    boolean opening = RunningPipelines.get(system).running(stream).map(control -> control.stats().startedFrom() == null).orElse(false);
+    if (opening) return;
     Supplier<String> suffix = suffixes.get(stream);
     String line = line(stream, settings.standbyProgress, runningHere, window(stream), rate, suffix == null ? "" : suffix.get(),
         System.currentTimeMillis());
