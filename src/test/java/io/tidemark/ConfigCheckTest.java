@@ -77,7 +77,7 @@ class ConfigCheckTest {
     assertThatThrownBy(() -> io.tidemark.service.DemoSettings.create(with("tidemark.demo.checkpoint-store = memcached")))
         .hasMessage("invalid config key tidemark.demo.checkpoint-store = \"memcached\" (String: 1): expected jdbc, mongodb or redis");
     assertThat(io.tidemark.service.DemoSettings.create(with("tidemark.demo.checkpoint-store = mongodb")).checkpointStore)
-        .isEqualTo(io.tidemark.service.DemoSettings.CheckpointStoreKind.MONGODB);
+        .isEqualTo(io.tidemark.service.ServiceSettings.CheckpointStoreKind.MONGODB);
     assertThat(io.tidemark.pipeline.FailureSettings.create(with("tidemark.pipeline.on-failure.policy = dead-letter")).policy)
         .isEqualTo(io.tidemark.pipeline.FailurePolicy.DEAD_LETTER);
   }

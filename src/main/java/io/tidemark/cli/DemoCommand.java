@@ -3,6 +3,7 @@ package io.tidemark.cli;
 import io.tidemark.service.ServiceConfig;
 
 import io.tidemark.service.DemoJob;
+import io.tidemark.service.DemoStream;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -13,9 +14,9 @@ import picocli.CommandLine.Option;
     name = "demo",
     header = "Run the demo: an embedded MongoDB, the pipeline, a workload, a view.",
     description = {
-      "Run the main job on the embedded default: an embedded MongoDB, a one-node Akka cluster with the",
-      "pipeline in a cluster singleton, a workload writing orders, and a sink keeping their view.",
-      "Ctrl-C stops it gracefully and saves the checkpoint."
+      "Run the main job on the embedded default: an embedded MongoDB, a one-node Akka cluster running",
+      "the demo's stream (conf/demo.conf: the orders into a view and a ledger) as `run` runs streams,",
+      "and a workload writing orders. Ctrl-C stops it gracefully and saves the checkpoint."
     },
     mixinStandardHelpOptions = true)
 final class DemoCommand implements Callable<Integer> {
@@ -45,8 +46,8 @@ final class DemoCommand implements Callable<Integer> {
     if (events != null) options.put("tidemark.demo.events", events);
     if (port != null) options.put("tidemark.demo.mongodb-port", port);
     options.putAll(management.overrides(spec.commandLine()));
-    com.typesafe.config.Config loaded = ServiceConfig.load(where.config, options);
-    new DemoJob(loaded, where.mongodb(loaded), DemoJob.Mode.ONE_NODE).run();
+    com.typesafe.config.Config loaded = ServiceConfig.load(where.config, options, System.getenv(), DemoStream.resource());
+    new DemoJob(DemoStream.configure(loaded), where.mongodb(loaded)).run();
     return 0;
   }
 }

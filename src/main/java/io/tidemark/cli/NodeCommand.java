@@ -4,7 +4,8 @@ import io.tidemark.service.ServiceConfig;
 
 import com.typesafe.config.Config;
 import io.tidemark.TidemarkException;
-import io.tidemark.service.DemoJob;
+import io.tidemark.service.DemoStream;
+import io.tidemark.service.ServiceNode;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -19,7 +20,7 @@ import picocli.CommandLine.Option;
     name = "node",
     header = "Run one node of a Tidemark cluster, for the demo's stream.",
     description = {
-      "Run one node of a Tidemark cluster: the demo's pipeline in a cluster singleton (one consumer",
+      "Run one node of a Tidemark cluster for the demo's stream: `run` with conf/demo.conf (one consumer",
       "for the stream across the cluster, fenced, with fast failover), against a MongoDB and a",
       "checkpoint database that the nodes share (see `mongo`). Ctrl-C leaves the cluster gracefully."
     },
@@ -53,13 +54,12 @@ final class NodeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    Config loaded = ServiceConfig.load(config, options());
+    Config loaded = ServiceConfig.load(config, options(), System.getenv(), DemoStream.resource());
     if (loaded.getStringList("akka.cluster.seed-nodes").isEmpty()) {
       throw new TidemarkException("no seed nodes: expected --seed HOST:PORT, or akka.cluster.seed-nodes in " + config
           + " (conf/production.conf reads TIDEMARK_SEED_NODE_1..5, such as akka://tidemark@tidemark-1:25520)");
     }
-    String uri = mongodb != null ? mongodb : loaded.getString("tidemark.mongodb.uri");
-    new DemoJob(loaded, uri, DemoJob.Mode.CLUSTER_NODE).run();
+    new ServiceNode(DemoStream.configure(loaded), NodeCommand.class.getClassLoader()).run();
     return 0;
   }
 
@@ -74,6 +74,7 @@ final class NodeCommand implements Callable<Integer> {
       throw new TidemarkException("a node needs --port P, or --config FILE naming akka.remote.artery.canonical.port");
     }
     if (port != null) options.put("akka.remote.artery.canonical.port", port);
+    if (mongodb != null) options.put("tidemark.mongodb.uri", mongodb);
     if (host != null) options.put("akka.remote.artery.canonical.hostname", host);
     if (seeds.isEmpty() && config == null) {
       throw new TidemarkException("a node needs --seed HOST:PORT, or --config FILE naming akka.cluster.seed-nodes");

@@ -5,7 +5,11 @@ import io.tidemark.ConfigCheck;
 import java.nio.file.Path;
 import java.time.Duration;
 
-/** Settings of the demo job, from {@code tidemark.demo}. */
+/**
+ * Settings of the demo ({@code demo}, {@code node}, {@code verify}, {@code workload}), from {@code tidemark.demo}. The
+ * demo's stream is {@code conf/demo.conf} run by a {@link ServiceNode}: {@link #serviceKeys()} maps the keys a demo
+ * user sets onto the service's.
+ */
 public final class DemoSettings {
   public final Path dataDir;
   public final int mongodbPort;
@@ -18,21 +22,12 @@ public final class DemoSettings {
   public final Duration progressInterval;
   /** Whether a node on which the stream does not run prints its "standby" progress line. */
   public final boolean standbyProgress;
-  /** Where the job keeps its checkpoints. */
-  public enum CheckpointStoreKind {
-    /** The akka-persistence-jdbc journal: H2 in the data directory, or PostgreSQL. */
-    JDBC,
-    /** {@code tidemark.checkpoint.mongodb}, in the watched deployment. */
-    MONGODB,
-    /** {@code tidemark.checkpoint.redis}. */
-    REDIS
-  }
-
-  public final CheckpointStoreKind checkpointStore;
+  /** Where the job keeps its checkpoints: {@code tidemark.service.checkpoint-store} of the node it runs. */
+  public final ServiceSettings.CheckpointStoreKind checkpointStore;
 
   private DemoSettings(
       Path dataDir, int mongodbPort, String database, String collection, String stream, int rate, long events, Duration progressInterval, boolean standbyProgress,
-      CheckpointStoreKind checkpointStore) {
+      ServiceSettings.CheckpointStoreKind checkpointStore) {
     this.dataDir = dataDir;
     this.mongodbPort = mongodbPort;
     this.database = database;
@@ -57,7 +52,7 @@ public final class DemoSettings {
         ConfigCheck.nonNegativeLong(config, p + "events"),
         ConfigCheck.nonNegativeDuration(config, p + "progress-interval"),
         ConfigCheck.flag(config, p + "standby-progress"),
-        ConfigCheck.oneOf(config, p + "checkpoint-store", CheckpointStoreKind.class, "jdbc, mongodb or redis"));
+        ConfigCheck.oneOf(config, p + "checkpoint-store", ServiceSettings.CheckpointStoreKind.class, ServiceSettings.EXPECTED_STORE));
   }
 
   /** The materialized view the demo maintains. */
@@ -68,5 +63,16 @@ public final class DemoSettings {
   /** One document per processed event: how often it was delivered. */
   public String ledgerCollection() {
     return collection + "_ledger";
+  }
+
+  /**
+   * The service's keys as the demo's set them: where the checkpoints are kept and the progress lines
+   * ({@code tidemark.service.checkpoint-store}, {@code progress-interval}, {@code standby-progress}).
+   */
+  public java.util.Map<String, Object> serviceKeys() {
+    return java.util.Map.of(
+        "tidemark.service.checkpoint-store", checkpointStore.name().toLowerCase(java.util.Locale.ROOT),
+        "tidemark.service.progress-interval", progressInterval.toMillis() + "ms",
+        "tidemark.service.standby-progress", standbyProgress);
   }
 }

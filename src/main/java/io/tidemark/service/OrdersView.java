@@ -31,7 +31,8 @@ import org.bson.conversions.Bson;
  * {@code <collection>_ledger} how often each event was delivered (keyed by cluster time and
  * document id), which is what the audit counts duplicates and gaps with. Events are written in
  * batches (up to 256, or what arrived within 20 ms), in order, with one bulk write per collection;
- * applying a batch twice in order leaves the view as applying it once.
+ * applying a batch twice in order leaves the view as applying it once. The demo's stream
+ * ({@code conf/demo.conf}) names it as its sink, {@code sink { type = demo-view }} ({@link DemoViewSinkFactory}).
  */
 public final class OrdersView {
   private static final int BATCH = 256;
@@ -40,15 +41,14 @@ public final class OrdersView {
   private final MongoCollection<Document> view;
   private final MongoCollection<Document> ledger;
 
-  private OrdersView(MongoDatabase database, DemoSettings settings) {
-    this.view = database.getCollection(settings.viewCollection());
-    this.ledger = database.getCollection(settings.ledgerCollection());
+  OrdersView(MongoDatabase database, String view, String ledger) {
+    this.view = database.getCollection(view);
+    this.ledger = database.getCollection(ledger);
   }
 
-  /** The demo's stages: batches of events, each applied with one bulk write per collection. */
-  public static PipelineBuilder<Done> stages(PipelineBuilder<ChangeEnvelope> pipeline, MongoDatabase database, DemoSettings settings) {
-    OrdersView sink = new OrdersView(database, settings);
-    return pipeline.grouped(BATCH, BATCH_WINDOW).mapAsync(sink::apply);
+  /** The demo's stages after {@code pipeline}'s: batches of events, each applied with one bulk write per collection. */
+  PipelineBuilder<Done> attach(PipelineBuilder<ChangeEnvelope> pipeline) {
+    return pipeline.grouped(BATCH, BATCH_WINDOW).mapAsync(this::apply);
   }
 
   /** Applies the batch; when it completes, every event in it is done. */

@@ -34,6 +34,14 @@ public final class ServiceConfig {
 
   /** The same, with {@code env} for the {@code ${?NAME}} substitutions (its {@code TIDEMARK_*_FILE} secret files read). */
   public static Config load(Path configFile, Map<String, Object> options, Map<String, String> env) {
+    return load(configFile, options, env, ConfigFactory.empty());
+  }
+
+  /**
+   * The same, with {@code defaults} between {@code --config FILE} and the runnable defaults: the
+   * file overrides them, and their substitutions see every layer (the demo's stream, {@link DemoStream}).
+   */
+  public static Config load(Path configFile, Map<String, Object> options, Map<String, String> env, Config defaults) {
     Config file = ConfigFactory.empty();
     if (configFile != null) {
       if (!Files.isRegularFile(configFile)) {
@@ -48,6 +56,7 @@ public final class ServiceConfig {
             .withFallback(ConfigFactory.systemProperties())
             .withFallback(ConfigFactory.parseMap(options, "command line"))
             .withFallback(fromFile)
+            .withFallback(defaults)
             .withFallback(application)
             .withFallback(ConfigFactory.defaultReference()));
     Config resolved = parse(() -> SecretFiles.resolve(merged, env));

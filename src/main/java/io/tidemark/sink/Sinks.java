@@ -11,8 +11,9 @@ import java.util.TreeMap;
 /**
  * The sink types a stream can name in {@code sink.type}: the built-in ones ({@code stdout},
  * {@code file}, {@code jdbc}, {@code kafka}, {@code mongodb}, {@code http}) and those of plugins, {@link SinkFactory}
- * implementations listed in a jar's {@code META-INF/services/io.tidemark.sink.SinkFactory}. A
- * plugin cannot replace a built-in type, and two plugins cannot claim one type.
+ * implementations listed in a jar's {@code META-INF/services/io.tidemark.sink.SinkFactory} (the
+ * Tidemark jar lists its demo's, {@code demo-view}, that way). A plugin cannot replace a built-in
+ * type, and two plugins cannot claim one type.
  */
 public final class Sinks {
   private final Map<String, SinkFactory> factories;

@@ -76,7 +76,7 @@ class SinkPluginsTest {
   @Test
   void aPluginsTypeIsKnownBesideTheBuiltInOnes(@TempDir Path dir) throws Exception {
     Sinks sinks = Sinks.load(plugins(dir, NullSinkFactory.class, FakeFileSinkFactory.class));
-    assertThat(sinks.types()).containsExactly("file", "http", "jdbc", "kafka", "mongodb", "null", "stdout");
+    assertThat(sinks.types()).containsExactly("demo-view", "file", "http", "jdbc", "kafka", "mongodb", "null", "stdout");
     assertThat(sinks.forType("null")).isInstanceOf(NullSinkFactory.class);
     assertThat(sinks.forType("file")).as("a built-in type is not replaced").isInstanceOf(FileSinkFactory.class);
   }
