@@ -1,18 +1,87 @@
 package io.tidemark.bench;
 
-/** What the failover numbers are made of; kept next to the code that writes them. */
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.ToLongFunction;
+
+/** The failover section of docs/benchmarks.md: the measured tables, and what the numbers are made of. */
 final class FailoverAnalysis {
   private FailoverAnalysis() {}
 
+  static String section(int runs, Map<String, List<FailoverBenchmark.Run>> results, FailoverBenchmark.Soak before,
+      FailoverBenchmark.Soak now, String conditions) {
+    StringBuilder md = new StringBuilder();
+    md.append("## Failover on a three-node cluster\n\n");
+    md.append("Command: `mvn -B -Pbench test-compile exec:exec -Dbench=failover [-Dbench.failover.runs=5 -Dbench.failover.soak.seconds=90]`.\n");
+    md.append("`FailoverHarness`: three actor systems in one JVM on loopback ports, the stream in a cluster singleton with the token\n");
+    md.append("replica, checkpoints on one H2 database, a writer inserting an order every 5 ms. *Crash*: the node running the stream\n");
+    md.append("is terminated without leaving (no drain, no flush); *graceful*: it leaves the cluster. *Now*: the cluster timings of\n");
+    md.append("`conf/cluster.conf`; *before*: the timings they replaced (heartbeat every 1 s, 2 s acceptable pause, unreachable\n");
+    md.append("reaped every 1 s, SBR `stable-after` 3 s, `down-removal-margin` 1 s, gossip and leader actions every 500 ms), run\n");
+    md.append("in the same benchmark, interleaved run by run. Each phase is the time from the kill (or the leave) to the first\n");
+    md.append("surviving node seeing it; *first event* is the failover time. Targets: crash failover ≤ 5 s, graceful handover ≤ 1 s\n");
+    md.append("(medians). " + conditions + "\n\n");
+    md.append(String.format(Locale.ROOT, "Medians of %d runs each, in ms from the kill or the leave (each column's own median):%n%n", runs));
+    md.append("| failover | unreachable (crash) / exiting (graceful) | downed | removed | new consumer starts | **first event** (min–max) | duplicates (max) |\n");
+    md.append("|---|---|---|---|---|---|---|\n");
+    for (Map.Entry<String, List<FailoverBenchmark.Run>> entry : results.entrySet()) {
+      List<FailoverBenchmark.Run> list = entry.getValue();
+      String name = (entry.getKey().startsWith("crash") ? "crash" : "graceful") + ", " + (entry.getKey().endsWith("before") ? "before" : "**now**");
+      md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | **%,d** (%,d–%,d) | %d |%n", name,
+          cell(list, FailoverBenchmark.Run::unreachable), cell(list, FailoverBenchmark.Run::downed),
+          cell(list, FailoverBenchmark.Run::removed), cell(list, FailoverBenchmark.Run::started),
+          median(list, FailoverBenchmark.Run::firstEvent), min(list, FailoverBenchmark.Run::firstEvent),
+          max(list, FailoverBenchmark.Run::firstEvent), max(list, FailoverBenchmark.Run::duplicates)));
+    }
+    md.append("\n![failover and handover times, before and now](img/failover.svg)\n\n");
+    md.append("Every run, first event in ms:\n\n| run | crash, before | crash, now | graceful, before | graceful, now |\n|---|---|---|---|---|\n");
+    for (int i = 0; i < runs; i++) {
+      md.append(String.format(Locale.ROOT, "| %d | %,d | %,d | %,d | %,d |%n", i + 1,
+          results.get("crash/before").get(i).firstEvent(), results.get("crash/now").get(i).firstEvent(),
+          results.get("graceful/before").get(i).firstEvent(), results.get("graceful/now").get(i).firstEvent()));
+    }
+    md.append("\n**False downings under load.** The same three nodes, no kill, for the time given, with a busy loop (allocating\n");
+    md.append("1 KiB arrays) on every core in the nodes' JVM and an order written every millisecond, on the machine shared with\n");
+    md.append("other builds. Counted: each time a node found another unreachable, reachable again, and the members downed.\n\n");
+    md.append("| timings | duration | load average (start → end) | orders written | found unreachable | reachable again | **members downed** |\n");
+    md.append("|---|---|---|---|---|---|---|\n");
+    md.append(soakRow("before", before)).append(soakRow("**now**", now));
+    md.append("\n").append(TEXT);
+    return md.toString();
+  }
+
+  private static String soakRow(String name, FailoverBenchmark.Soak soak) {
+    return String.format(Locale.ROOT, "| %s | %d s | %.1f → %.1f | %,d | %d | %d | **%d** |%n", name, soak.seconds(),
+        soak.loadBefore(), soak.loadAfter(), soak.events(), soak.unreachable(), soak.reachableAgain(), soak.downed());
+  }
+
+  private static String cell(List<FailoverBenchmark.Run> runs, ToLongFunction<FailoverBenchmark.Run> phase) {
+    if (runs.stream().mapToLong(phase).allMatch(value -> value < 0)) return "–";
+    return String.format(Locale.ROOT, "%,d", median(runs, phase));
+  }
+
+  private static long median(List<FailoverBenchmark.Run> runs, ToLongFunction<FailoverBenchmark.Run> phase) {
+    long[] sorted = runs.stream().mapToLong(phase).sorted().toArray();
+    return sorted[sorted.length / 2];
+  }
+
+  private static long min(List<FailoverBenchmark.Run> runs, ToLongFunction<FailoverBenchmark.Run> phase) {
+    return runs.stream().mapToLong(phase).min().orElse(0);
+  }
+
+  private static long max(List<FailoverBenchmark.Run> runs, ToLongFunction<FailoverBenchmark.Run> phase) {
+    return runs.stream().mapToLong(phase).max().orElse(0);
+  }
+
   static final String TEXT = """
-      **Where the time goes.** A crash failover is the failure detector noticing the silence (about 2 s of missed
-      heartbeats), the split-brain resolver waiting for 3 s of stable membership before it downs the node, the 1 s
-      removal margin and a round of gossip, then the new singleton starting the pipeline: taking an epoch,
-      reading the token replica, opening the change stream (well under a second). Only the last part is
-      Tidemark's; the rest is the price of not downing a node that is merely slow — see docs/cluster.md for the
-      trade-off and the knobs. Duplicates after a crash are the events since the replica's last publication
-      (every 200 ms), not since the last durable checkpoint. A graceful handover skips detection and downing:
-      the leaving node's consumer drains and saves, the singleton moves when the node has left, and the next
-      consumer replays nothing.
+      **Where the time goes.** A crash failover is the failure detector noticing the silence, the split-brain resolver
+      waiting for `stable-after` of stable membership and then acting on its next tick (it ticks once a second, a
+      fixed interval), the leader removing the downed node once the survivors agree (a round of gossip and of leader
+      actions), the singleton waiting `down-removal-margin` after the removal, and the new consumer starting: taking an
+      epoch, reading the token replica, opening the change stream. Only the last part is Tidemark's. Duplicates after
+      a crash are the events since the replica's last publication (every 200 ms), not since the last durable
+      checkpoint. A graceful handover skips detection and downing: the leaving node's consumer drains and saves, the
+      singleton moves once the leader has marked the node exiting, and the next consumer replays nothing.
       """;
 }

@@ -2,7 +2,9 @@ package io.tidemark.cluster;
 
 import akka.Done;
 import akka.actor.typed.ActorSystem;
+import akka.cluster.ClusterEvent;
 import akka.cluster.typed.Cluster;
+import akka.cluster.typed.Subscribe;
 import akka.cluster.typed.Leave;
 import com.mongodb.reactivestreams.client.MongoClient;
 import com.mongodb.reactivestreams.client.MongoClients;
@@ -47,11 +49,19 @@ public final class FailoverHarness implements AutoCloseable {
   /** One delivery of an event: which event, on which node, when. */
   public record Delivery(String token, String node, long nanos) {}
 
+  /** What one node saw of another: {@code kind} is unreachable, reachable, downed, exited or removed. */
+  public record Observation(String observer, String kind, String member, long nanos) {}
+
+  /** A consumer opening the stream's checkpoint record on a node: the pipeline starting there. */
+  public record Start(String node, long nanos) {}
+
   private final EmbeddedMongo mongo = EmbeddedMongo.inMemory(EmbeddedSettings.defaults().withCommitBeforeAck(false));
   private final MongoClient client = MongoClients.create(mongo.connectionString());
   private final MongoCollection<Document> orders = client.getDatabase("shop").getCollection("orders");
   private final Map<String, AtomicInteger> deliveries = new ConcurrentHashMap<>();
   private final List<Delivery> log = java.util.Collections.synchronizedList(new ArrayList<>());
+  private final List<Observation> observations = java.util.Collections.synchronizedList(new ArrayList<>());
+  private final List<Start> starts = java.util.Collections.synchronizedList(new ArrayList<>());
   private final AtomicBoolean writing = new AtomicBoolean();
   private final AtomicLong written = new AtomicLong();
   private final List<ActorSystem<Void>> nodes;
@@ -60,8 +70,14 @@ public final class FailoverHarness implements AutoCloseable {
       java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
   private CompletableFuture<Void> writer = CompletableFuture.completedFuture(null);
 
+  /** The cluster timings of {@code conf/cluster.conf}. */
   public FailoverHarness() {
-    Config extra = TestConfigs.h2Journal("failover_" + Long.toHexString(System.nanoTime()))
+    this(ConfigFactory.empty());
+  }
+
+  /** The cluster timings of {@code conf/cluster.conf}, with {@code timings} over them (e.g. older settings to compare). */
+  public FailoverHarness(Config timings) {
+    Config extra = timings.withFallback(TestConfigs.h2Journal("failover_" + Long.toHexString(System.nanoTime())))
         .withFallback(ConfigFactory.parseString(String.join("\n",
             "tidemark.mongodb.uri = \"" + mongo.connectionString() + "\"",
             // terminate() kills a node without leaving: a crash. Leaving is asked for explicitly.
@@ -72,15 +88,65 @@ public final class FailoverHarness implements AutoCloseable {
     nodes = Clusters.start("failover-it", 3, extra);
     for (ActorSystem<Void> node : nodes) {
       String address = node.address().toString();
+      node.systemActorOf(observer(address), "failover-observer", akka.actor.typed.Props.empty());
+      io.tidemark.checkpoint.CheckpointStore store = JdbcCheckpointStore.create(node);
       StreamSingleton.init(node,
           Pipeline.named(STREAM)
               .mongoUri(mongo.connectionString())
               .collection("shop", "orders")
-              .checkpoints(JdbcCheckpointStore.create(node))
+              .checkpoints(stream -> {
+                starts.add(new Start(address, System.nanoTime()));
+                return store.open(stream);
+              })
               .replica(TokenReplica.create(node))
               .windowSettings(WINDOW)
               .mapAsync(event -> record(event, address)),
           error -> { });
+    }
+  }
+
+  /** Records what this node sees of the others' reachability and membership. */
+  private akka.actor.typed.Behavior<ClusterEvent.ClusterDomainEvent> observer(String address) {
+    return akka.actor.typed.javadsl.Behaviors.setup(context -> {
+      Cluster.get(context.getSystem()).subscriptions()
+          .tell(Subscribe.create(context.getSelf(), ClusterEvent.ClusterDomainEvent.class));
+      return akka.actor.typed.javadsl.Behaviors.receiveMessage(event -> {
+        long now = System.nanoTime();
+        if (event instanceof ClusterEvent.UnreachableMember e) observe(address, "unreachable", e.member(), now);
+        else if (event instanceof ClusterEvent.ReachableMember e) observe(address, "reachable", e.member(), now);
+        else if (event instanceof ClusterEvent.MemberDowned e) observe(address, "downed", e.member(), now);
+        else if (event instanceof ClusterEvent.MemberExited e) observe(address, "exited", e.member(), now);
+        else if (event instanceof ClusterEvent.MemberRemoved e) observe(address, "removed", e.member(), now);
+        return akka.actor.typed.javadsl.Behaviors.same();
+      });
+    });
+  }
+
+  private void observe(String observer, String kind, akka.cluster.Member member, long nanos) {
+    observations.add(new Observation(observer, kind, member.address().toString(), nanos));
+  }
+
+  /** What the nodes saw of each other so far, in the order they saw it. */
+  public List<Observation> observations() {
+    synchronized (observations) {
+      return List.copyOf(observations);
+    }
+  }
+
+  /** The first time a node other than {@code member} saw it become {@code kind} after {@code nanos}. */
+  public Optional<Long> firstObserved(String kind, ActorSystem<?> member, long nanos) {
+    String subject = member.address().toString();
+    return observations().stream()
+        .filter(o -> o.kind().equals(kind) && o.member().equals(subject) && !o.observer().equals(subject) && o.nanos() > nanos)
+        .map(Observation::nanos)
+        .findFirst();
+  }
+
+  /** The first start of the stream's consumer after {@code nanos} on a node other than {@code excluded}. */
+  public Optional<Long> firstStartAfter(long nanos, ActorSystem<?> excluded) {
+    String skip = excluded.address().toString();
+    synchronized (starts) {
+      return starts.stream().filter(s -> s.nanos() > nanos && !s.node().equals(skip)).map(Start::nanos).findFirst();
     }
   }
 
