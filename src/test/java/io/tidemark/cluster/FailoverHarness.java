@@ -55,6 +55,9 @@ public final class FailoverHarness implements AutoCloseable {
   /** A consumer opening the stream's checkpoint record on a node: the pipeline starting there. */
   public record Start(String node, long nanos) {}
 
+  /** A consumer on a node having taken a fencing epoch, and when. */
+  public record Acquire(String node, long epoch, long nanos) {}
+
   private final EmbeddedMongo mongo = EmbeddedMongo.inMemory(EmbeddedSettings.defaults().withCommitBeforeAck(false));
   private final MongoClient client = MongoClients.create(mongo.connectionString());
   private final MongoCollection<Document> orders = client.getDatabase("shop").getCollection("orders");
@@ -62,6 +65,7 @@ public final class FailoverHarness implements AutoCloseable {
   private final List<Delivery> log = java.util.Collections.synchronizedList(new ArrayList<>());
   private final List<Observation> observations = java.util.Collections.synchronizedList(new ArrayList<>());
   private final List<Start> starts = java.util.Collections.synchronizedList(new ArrayList<>());
+  private final List<Acquire> acquires = java.util.Collections.synchronizedList(new ArrayList<>());
   private final AtomicBoolean writing = new AtomicBoolean();
   private final AtomicLong written = new AtomicLong();
   private final List<ActorSystem<Void>> nodes;
@@ -96,7 +100,7 @@ public final class FailoverHarness implements AutoCloseable {
               .collection("shop", "orders")
               .checkpoints(stream -> {
                 starts.add(new Start(address, System.nanoTime()));
-                return store.open(stream);
+                return store.open(stream).thenApply(record -> new ObservedRecord(record, address));
               })
               .replica(TokenReplica.create(node))
               .windowSettings(WINDOW)
@@ -124,6 +128,36 @@ public final class FailoverHarness implements AutoCloseable {
 
   private void observe(String observer, String kind, akka.cluster.Member member, long nanos) {
     observations.add(new Observation(observer, kind, member.address().toString(), nanos));
+  }
+
+  /** The epochs the consumers took, by node, in the order they took them. */
+  public List<Acquire> acquires() {
+    synchronized (acquires) {
+      return List.copyOf(acquires);
+    }
+  }
+
+  /**
+   * The stream's durable checkpoint as stored now, read through a node that neither runs the stream
+   * nor is gone (reading takes no epoch).
+   */
+  public Optional<io.tidemark.checkpoint.Checkpoint> storedCheckpoint() throws Exception {
+    ActorSystem<Void> reader = nodes.stream()
+        .filter(node -> !gone.contains(node) && hostNow().map(host -> host != node).orElse(true))
+        .findFirst().orElseThrow(() -> new IllegalStateException("no node to read the checkpoint through"));
+    io.tidemark.checkpoint.StreamCheckpoints record =
+        JdbcCheckpointStore.create(reader).open(STREAM).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    try {
+      return record.load().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } finally {
+      record.close().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /** When a consumer on a node other than {@code excluded} first took an epoch after {@code nanos}. */
+  public Optional<Long> firstAcquireAfter(long nanos, ActorSystem<?> excluded) {
+    String skip = excluded.address().toString();
+    return acquires().stream().filter(a -> a.nanos() > nanos && !a.node().equals(skip)).map(Acquire::nanos).findFirst();
   }
 
   /** What the nodes saw of each other so far, in the order they saw it. */
@@ -220,6 +254,39 @@ public final class FailoverHarness implements AutoCloseable {
     return at;
   }
 
+  /**
+   * Has another node down {@code node} while it runs: a false downing, as a long pause or a
+   * partition would cause. The downed node shuts itself down. Returns when the down was asked for.
+   */
+  public long down(ActorSystem<Void> node) {
+    gone.add(node);
+    ActorSystem<Void> other = nodes.stream().filter(n -> !gone.contains(n)).findFirst().orElseThrow();
+    long at = System.nanoTime();
+    Cluster.get(other).manager().tell(new akka.cluster.typed.Down(node.address()));
+    return at;
+  }
+
+  /**
+   * Stops a node from answering for {@code pause}, as a long GC pause or a starved process would:
+   * every thread of its internal dispatcher, where its cluster daemons (the heartbeats among them)
+   * run, is held until then. Returns at once.
+   */
+  public void stall(ActorSystem<Void> node, Duration pause) {
+    long until = System.nanoTime() + pause.toNanos();
+    java.util.concurrent.Executor executor =
+        node.dispatchers().lookup(akka.actor.typed.DispatcherSelector.fromConfig("akka.actor.internal-dispatcher"));
+    for (int i = 0; i < 64; i++) {
+      executor.execute(() -> {
+        for (long left = until - System.nanoTime(); left > 0; left = until - System.nanoTime()) LockSupport.parkNanos(left);
+      });
+    }
+  }
+
+  /** The nodes, in the order they were started (the first is the seed). */
+  public List<ActorSystem<Void>> nodes() {
+    return List.copyOf(nodes);
+  }
+
   /** Makes a node leave the cluster gracefully; returns when it asked to leave. */
   public long leave(ActorSystem<Void> node) {
     gone.add(node);
@@ -246,6 +313,50 @@ public final class FailoverHarness implements AutoCloseable {
     String skip = excluded.address().toString();
     synchronized (log) {
       return log.stream().filter(d -> d.nanos() > nanos && !d.node().equals(skip)).findFirst();
+    }
+  }
+
+  /** A node's checkpoint record, noting the epochs its consumer takes. */
+  private final class ObservedRecord implements io.tidemark.checkpoint.StreamCheckpoints {
+    private final io.tidemark.checkpoint.StreamCheckpoints record;
+    private final String node;
+
+    ObservedRecord(io.tidemark.checkpoint.StreamCheckpoints record, String node) {
+      this.record = record;
+      this.node = node;
+    }
+
+    @Override
+    public String stream() {
+      return record.stream();
+    }
+
+    @Override
+    public java.util.concurrent.CompletionStage<io.tidemark.checkpoint.Acquired> acquire() {
+      return record.acquire().thenApply(acquired -> {
+        acquires.add(new Acquire(node, acquired.epoch(), System.nanoTime()));
+        return acquired;
+      });
+    }
+
+    @Override
+    public java.util.concurrent.CompletionStage<Optional<io.tidemark.checkpoint.Checkpoint>> load() {
+      return record.load();
+    }
+
+    @Override
+    public java.util.concurrent.CompletionStage<List<io.tidemark.checkpoint.Checkpoint>> history() {
+      return record.history();
+    }
+
+    @Override
+    public java.util.concurrent.CompletionStage<Done> save(io.tidemark.checkpoint.Checkpoint checkpoint, long epoch) {
+      return record.save(checkpoint, epoch);
+    }
+
+    @Override
+    public java.util.concurrent.CompletionStage<Done> close() {
+      return record.close();
     }
   }
 
