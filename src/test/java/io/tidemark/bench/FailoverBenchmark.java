@@ -19,7 +19,8 @@ import java.util.function.ToLongFunction;
  * {@code conf/cluster.conf} and, in the same run, under the timings they replaced; each failover
  * broken into its phases (from what the surviving nodes observed). Then false downings: the three
  * nodes under load (a CPU burner on every core and the writer at full speed) with no kill, counting
- * the members found unreachable and downed.
+ * the members found unreachable and downed; and one node stalled for a while, to find how long a
+ * pause each setting survives.
  */
 final class FailoverBenchmark {
   private FailoverBenchmark() {}
@@ -41,10 +42,16 @@ final class FailoverBenchmark {
 
   /**
    * One failover, in milliseconds from the kill (or the leave): first seen unreachable (crash) or
-   * exiting (graceful) by a surviving node, downed, removed, the new consumer starting, its first
-   * event; -1 where a phase does not apply.
+   * exiting (graceful) by a surviving node, downed, removed, the new consumer starting, its epoch
+   * taken, its first event; -1 where a phase does not apply.
    */
-  record Run(long unreachable, long downed, long removed, long started, long firstEvent, long duplicates) {}
+  record Run(long unreachable, long downed, long removed, long started, long epochTaken, long firstEvent, long duplicates) {}
+
+  /** A node stalled for {@code millis}: whether the others found it unreachable, and whether they downed it. */
+  record Stall(long millis, boolean unreachable, boolean downed) {}
+
+  /** The stalls tried, in ms: around the silence each setting tolerates before it downs a node. */
+  static final List<Long> STALLS = List.of(1_500L, 2_500L, 3_500L, 5_000L, 8_000L);
 
   /** What the cluster did under load, without a kill. */
   record Soak(int seconds, long unreachable, long reachableAgain, long downed, double loadBefore, double loadAfter, long events) {}
@@ -69,7 +76,15 @@ final class FailoverBenchmark {
     System.out.println("soak, before: " + soakBefore);
     Soak soakNow = soak(NOW, soakSeconds);
     System.out.println("soak, now: " + soakNow);
-    String md = FailoverAnalysis.section(runs, results, soakBefore, soakNow, Report.conditions(loadBefore, loadAfter));
+    List<Stall> stallsBefore = new ArrayList<>();
+    List<Stall> stallsNow = new ArrayList<>();
+    for (long millis : STALLS) {
+      stallsBefore.add(stall(BEFORE, millis));
+      stallsNow.add(stall(NOW, millis));
+      System.out.println("stall, before: " + stallsBefore.get(stallsBefore.size() - 1) + "; now: " + stallsNow.get(stallsNow.size() - 1));
+    }
+    String md = FailoverAnalysis.section(runs, results, soakBefore, soakNow, stallsBefore, stallsNow,
+        Report.conditions(loadBefore, loadAfter));
     List<Report.Bar> bars = new ArrayList<>();
     for (Map.Entry<String, List<Run>> entry : results.entrySet()) {
       List<Long> firsts = entry.getValue().stream().map(Run::firstEvent).sorted().toList();
@@ -97,8 +112,10 @@ final class FailoverBenchmark {
       return new Run(
           since.applyAsLong(cluster.firstObserved(crash ? "unreachable" : "exited", host, at)),
           crash ? since.applyAsLong(cluster.firstObserved("downed", host, at)) : -1,
-          since.applyAsLong(cluster.firstObserved("removed", host, at)),
+          // A leaving node hands the singleton over before it is removed: its removal is off the path.
+          crash ? since.applyAsLong(cluster.firstObserved("removed", host, at)) : -1,
           since.applyAsLong(cluster.firstStartAfter(at, host)),
+          since.applyAsLong(cluster.firstAcquireAfter(at, host)),
           millis(first - at),
           cluster.duplicates());
     }
@@ -140,6 +157,23 @@ final class FailoverBenchmark {
           seen.stream().filter(o -> o.kind().equals("reachable")).count(),
           seen.stream().filter(o -> o.kind().equals("downed")).map(FailoverHarness.Observation::member).distinct().count(),
           loadBefore, loadAfter, written);
+    }
+  }
+
+  /**
+   * Stalls a node that does not run the stream for {@code millis}, then waits long enough for any
+   * downing decision (twice the longest stable-after, and more), and says what the others did.
+   */
+  static Stall stall(Config timings, long millis) throws Exception {
+    try (FailoverHarness cluster = new FailoverHarness(timings)) {
+      ActorSystem<Void> host = cluster.host(Duration.ofSeconds(30));
+      ActorSystem<Void> victim = cluster.nodes().stream().filter(node -> node != host).reduce((a, b) -> b).orElseThrow();
+      long from = System.nanoTime();
+      cluster.stall(victim, Duration.ofMillis(millis));
+      long until = from + TimeUnit.MILLISECONDS.toNanos(millis + 8_000);
+      Await.until(Duration.ofMillis(millis + 30_000), () -> System.nanoTime() >= until, () -> "the stall and the wait after it");
+      return new Stall(millis, cluster.firstObserved("unreachable", victim, from).isPresent(),
+          cluster.firstObserved("downed", victim, from).isPresent());
     }
   }
 
