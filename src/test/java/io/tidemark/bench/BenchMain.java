@@ -22,18 +22,21 @@ public final class BenchMain {
   private BenchMain() {}
 
   static final java.util.Set<String> BENCHMARKS =
-      java.util.Set.of("all", "window", "failover", "oplog", "e2e", "checkpoints", "recovery", "kafka", "embedded", "streams");
+      java.util.Set.of("all", "window", "failover", "failover-shards", "oplog", "e2e", "checkpoints", "recovery", "kafka", "embedded", "streams");
 
   public static void main(String[] args) throws Exception {
     String which = args.length > 0 ? args[0] : "all";
     if (!BENCHMARKS.contains(which)) {
-      System.err.println("unknown benchmark '" + which + "': expected -Dbench= one of all, window, failover, oplog, e2e, checkpoints, recovery,"
+      System.err.println("unknown benchmark '" + which + "': expected -Dbench= one of all, window, failover, failover-shards, oplog, e2e, checkpoints, recovery,"
           + " kafka, embedded, streams");
       System.exit(2);
     }
     if (which.equals("all") || which.equals("window")) window();
     if (which.equals("all") || which.equals("failover")) {
       FailoverBenchmark.run(Integer.getInteger("bench.failover.runs", 5), Integer.getInteger("bench.failover.soak.seconds", 90));
+    }
+    if (which.equals("all") || which.equals("failover-shards")) {
+      FailoverBenchmark.runSharded(Integer.getInteger("bench.failover.runs", 5));
     }
     if (which.equals("all") || which.equals("oplog")) oplog();
     if (which.equals("all") || which.equals("embedded")) {

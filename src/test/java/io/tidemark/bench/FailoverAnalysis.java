@@ -26,16 +26,7 @@ final class FailoverAnalysis {
     md.append(String.format(Locale.ROOT, "Medians of %d runs each, in ms from the kill or the leave (each column's own median):%n%n", runs));
     md.append("| failover | unreachable (crash) / exiting (graceful) | downed | removed | new consumer starts | epoch taken | **first event** (min–max) | duplicates (max) |\n");
     md.append("|---|---|---|---|---|---|---|---|\n");
-    for (Map.Entry<String, List<FailoverBenchmark.Run>> entry : results.entrySet()) {
-      List<FailoverBenchmark.Run> list = entry.getValue();
-      String name = (entry.getKey().startsWith("crash") ? "crash" : "graceful") + ", " + (entry.getKey().endsWith("before") ? "before" : "**now**");
-      md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | **%,d** (%,d–%,d) | %d |%n", name,
-          cell(list, FailoverBenchmark.Run::unreachable), cell(list, FailoverBenchmark.Run::downed),
-          cell(list, FailoverBenchmark.Run::removed), cell(list, FailoverBenchmark.Run::started),
-          cell(list, FailoverBenchmark.Run::epochTaken),
-          median(list, FailoverBenchmark.Run::firstEvent), min(list, FailoverBenchmark.Run::firstEvent),
-          max(list, FailoverBenchmark.Run::firstEvent), max(list, FailoverBenchmark.Run::duplicates)));
-    }
+    phaseRows(md, results);
     md.append("\n![failover and handover times, before and now](img/failover.svg)\n\n");
     md.append("Every run, first event in ms:\n\n| run | crash, before | crash, now | graceful, before | graceful, now |\n|---|---|---|---|---|\n");
     for (int i = 0; i < runs; i++) {
@@ -59,6 +50,43 @@ final class FailoverAnalysis {
     }
     md.append("\n").append(TEXT);
     return md.toString();
+  }
+
+  static String shardedSection(int runs, Map<String, List<FailoverBenchmark.Run>> results, String conditions) {
+    StringBuilder md = new StringBuilder();
+    md.append("## Failover of a sharded stream (`tidemark run`)\n\n");
+    md.append("Command: `mvn -B -Pbench test-compile exec:exec -Dbench=failover-shards [-Dbench.failover.runs=5]`. As\n");
+    md.append("[the singleton's failover](#failover-on-a-three-node-cluster), with the stream's consumer started by `StreamShards` (an Akka\n");
+    md.append("sharded daemon process, as `tidemark run` starts its streams) instead of a cluster singleton. *Before* adds Akka's\n");
+    md.append("sharding defaults to the old timings: the daemon process's keep-alive every 10 s (a consumer whose shard moved\n");
+    md.append("starts on its next ping) and the regions' retry interval of 2 s. " + conditions + "\n\n");
+    md.append(String.format(Locale.ROOT, "Medians of %d runs each, in ms from the kill or the leave:%n%n", runs));
+    md.append("| failover | unreachable (crash) / exiting (graceful) | downed | removed | new consumer starts | epoch taken | **first event** (min–max) | duplicates (max) |\n");
+    md.append("|---|---|---|---|---|---|---|---|\n");
+    phaseRows(md, results);
+    md.append("\n").append(SHARDED_TEXT);
+    return md.toString();
+  }
+
+  static final String SHARDED_TEXT = """
+      **Where the time goes.** The same chain as the singleton's up to the removal; then the crashed node's shard is
+      deallocated, and the consumer starts elsewhere only when a message reaches it: the sharded daemon process's
+      keep-alive ping, every `akka.cluster.sharded-daemon-process.keep-alive-interval` from every node. At Akka's
+      10 s that wait dominated; `conf/cluster.conf` pings every second (one small message per stream and node a
+      second). A graceful leave hands its shards off at once, but the consumer again starts on the next ping.
+      """;
+
+  private static void phaseRows(StringBuilder md, Map<String, List<FailoverBenchmark.Run>> results) {
+    for (Map.Entry<String, List<FailoverBenchmark.Run>> entry : results.entrySet()) {
+      List<FailoverBenchmark.Run> list = entry.getValue();
+      String name = (entry.getKey().startsWith("crash") ? "crash" : "graceful") + ", " + (entry.getKey().endsWith("before") ? "before" : "**now**");
+      md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | **%,d** (%,d–%,d) | %d |%n", name,
+          cell(list, FailoverBenchmark.Run::unreachable), cell(list, FailoverBenchmark.Run::downed),
+          cell(list, FailoverBenchmark.Run::removed), cell(list, FailoverBenchmark.Run::started),
+          cell(list, FailoverBenchmark.Run::epochTaken),
+          median(list, FailoverBenchmark.Run::firstEvent), min(list, FailoverBenchmark.Run::firstEvent),
+          max(list, FailoverBenchmark.Run::firstEvent), max(list, FailoverBenchmark.Run::duplicates)));
+    }
   }
 
   private static String verdict(FailoverBenchmark.Stall stall) {

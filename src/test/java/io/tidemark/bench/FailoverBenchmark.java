@@ -37,6 +37,12 @@ final class FailoverBenchmark {
       }
       """);
 
+  /** For streams in a sharded daemon process, also Akka's sharding defaults, which conf/cluster.conf now shortens. */
+  static final Config BEFORE_SHARDED = ConfigFactory.parseString("""
+      akka.cluster.sharded-daemon-process.keep-alive-interval = 10s
+      akka.cluster.sharding.retry-interval = 2s
+      """).withFallback(BEFORE);
+
   /** The timings under test: conf/cluster.conf as it is. */
   static final Config NOW = ConfigFactory.empty();
 
@@ -98,8 +104,33 @@ final class FailoverBenchmark {
     System.out.println(md);
   }
 
+  /**
+   * Crash failover and graceful handover of a stream run by {@code StreamShards} (a sharded daemon
+   * process, as {@code tidemark run} runs its streams), before and now; its own section.
+   */
+  static void runSharded(int runs) throws Exception {
+    System.out.println("== failover-shards: " + runs + " crashes and " + runs + " graceful handovers of a sharded stream, before and now");
+    double loadBefore = Report.loadAverage();
+    Map<String, List<Run>> results = new java.util.LinkedHashMap<>();
+    for (String key : List.of("crash/before", "crash/now", "graceful/before", "graceful/now")) results.put(key, new ArrayList<>());
+    for (int i = 1; i <= runs; i++) {
+      for (String key : results.keySet()) {
+        Run run = failover(key.startsWith("crash"), key.endsWith("before") ? BEFORE_SHARDED : NOW, true);
+        results.get(key).add(run);
+        System.out.printf(Locale.ROOT, "run %d, %s: %s%n", i, key, run);
+      }
+    }
+    String md = FailoverAnalysis.shardedSection(runs, results, Report.conditions(loadBefore, Report.loadAverage()));
+    Report.writeSection("failover-shards", md);
+    System.out.println(md);
+  }
+
   static Run failover(boolean crash, Config timings) throws Exception {
-    try (FailoverHarness cluster = new FailoverHarness(timings)) {
+    return failover(crash, timings, false);
+  }
+
+  static Run failover(boolean crash, Config timings, boolean sharded) throws Exception {
+    try (FailoverHarness cluster = new FailoverHarness(timings, sharded)) {
       ActorSystem<Void> host = cluster.host(Duration.ofSeconds(30));
       cluster.startWriting(5);
       cluster.awaitAllDelivered(200, Duration.ofSeconds(30));

@@ -81,6 +81,14 @@ public final class FailoverHarness implements AutoCloseable {
 
   /** The cluster timings of {@code conf/cluster.conf}, with {@code timings} over them (e.g. older settings to compare). */
   public FailoverHarness(Config timings) {
+    this(timings, false);
+  }
+
+  /**
+   * The same, with the stream's consumer in a cluster singleton or, {@code sharded}, in a sharded
+   * daemon process ({@link StreamShards}, as {@code tidemark run} starts its streams).
+   */
+  public FailoverHarness(Config timings, boolean sharded) {
     Config extra = timings.withFallback(TestConfigs.h2Journal("failover_" + Long.toHexString(System.nanoTime())))
         .withFallback(ConfigFactory.parseString(String.join("\n",
             "tidemark.mongodb.uri = \"" + mongo.connectionString() + "\"",
@@ -94,18 +102,18 @@ public final class FailoverHarness implements AutoCloseable {
       String address = node.address().toString();
       node.systemActorOf(observer(address), "failover-observer", akka.actor.typed.Props.empty());
       io.tidemark.checkpoint.CheckpointStore store = JdbcCheckpointStore.create(node);
-      StreamSingleton.init(node,
-          Pipeline.named(STREAM)
-              .mongoUri(mongo.connectionString())
-              .collection("shop", "orders")
-              .checkpoints(stream -> {
-                starts.add(new Start(address, System.nanoTime()));
-                return store.open(stream).thenApply(record -> new ObservedRecord(record, address));
-              })
-              .replica(TokenReplica.create(node))
-              .windowSettings(WINDOW)
-              .mapAsync(event -> record(event, address)),
-          error -> { });
+      var pipeline = Pipeline.named(STREAM)
+          .mongoUri(mongo.connectionString())
+          .collection("shop", "orders")
+          .checkpoints(stream -> {
+            starts.add(new Start(address, System.nanoTime()));
+            return store.open(stream).thenApply(record -> new ObservedRecord(record, address));
+          })
+          .replica(TokenReplica.create(node))
+          .windowSettings(WINDOW)
+          .mapAsync(event -> record(event, address));
+      if (sharded) StreamShards.init(node, "failover", List.of(pipeline), error -> { });
+      else StreamSingleton.init(node, pipeline, error -> { });
     }
   }
 
