@@ -25,18 +25,20 @@ public final class Clusters {
     }
   }
 
+  /** The node's address and seed are fixed here; its downing and shutdown defaults give way to {@code extra}. */
   public static Config node(String name, int port, int seedPort, Config extra) {
     return ConfigFactory.parseString(String.join("\n",
             "akka.actor.provider = cluster",
             "akka.remote.artery.canonical.hostname = 127.0.0.1",
             "akka.remote.artery.canonical.port = " + port,
             "akka.cluster.seed-nodes = [\"akka://" + name + "@127.0.0.1:" + seedPort + "\"]",
-            "akka.cluster.jmx.multi-mbeans-in-same-jvm = on",
+            "akka.cluster.jmx.multi-mbeans-in-same-jvm = on"))
+        .withFallback(extra)
+        .withFallback(ConfigFactory.parseString(String.join("\n",
             "akka.cluster.downing-provider-class = \"akka.cluster.sbr.SplitBrainResolverProvider\"",
             "akka.cluster.split-brain-resolver.stable-after = 3s",
             "akka.coordinated-shutdown.terminate-actor-system = on",
-            "akka.coordinated-shutdown.phases.cluster-exiting.timeout = 3s"))
-        .withFallback(extra)
+            "akka.coordinated-shutdown.phases.cluster-exiting.timeout = 3s")))
         .withFallback(ConfigFactory.load());
   }
 

@@ -22,17 +22,22 @@ public final class BenchMain {
   private BenchMain() {}
 
   static final java.util.Set<String> BENCHMARKS =
-      java.util.Set.of("all", "window", "failover", "oplog", "e2e", "e2e-in-process", "checkpoints", "recovery", "kafka", "embedded", "streams");
+      java.util.Set.of("all", "window", "failover", "failover-shards", "oplog", "e2e", "e2e-in-process", "checkpoints", "recovery", "kafka", "embedded", "streams");
 
   public static void main(String[] args) throws Exception {
     String which = args.length > 0 ? args[0] : "all";
     if (!BENCHMARKS.contains(which)) {
-      System.err.println("unknown benchmark '" + which + "': expected -Dbench= one of all, window, failover, oplog, e2e, e2e-in-process, checkpoints, recovery,"
+      System.err.println("unknown benchmark '" + which + "': expected -Dbench= one of all, window, failover, failover-shards, oplog, e2e, e2e-in-process, checkpoints, recovery,"
           + " kafka, embedded, streams");
       System.exit(2);
     }
     if (which.equals("all") || which.equals("window")) window();
-    if (which.equals("all") || which.equals("failover")) failover();
+    if (which.equals("all") || which.equals("failover")) {
+      FailoverBenchmark.run(Integer.getInteger("bench.failover.runs", 5), Integer.getInteger("bench.failover.soak.seconds", 90));
+    }
+    if (which.equals("all") || which.equals("failover-shards")) {
+      FailoverBenchmark.runSharded(Integer.getInteger("bench.failover.runs", 5));
+    }
     if (which.equals("all") || which.equals("oplog")) oplog();
     if (which.equals("all") || which.equals("embedded")) {
       quietPipelineLogs();
@@ -223,72 +228,6 @@ public final class BenchMain {
       if (!size.isBlank()) sizes.add(Integer.parseInt(size.trim()));
     }
     return sizes;
-  }
-
-  /** Crash failover and graceful handover on three nodes in one JVM, five runs each. */
-  static void failover() throws Exception {
-    int runs = Integer.getInteger("runs", 5);
-    System.out.println("== failover: " + runs + " crashes and " + runs + " graceful handovers on a 3-node cluster");
-    List<long[]> crashes = new ArrayList<>();
-    List<long[]> handovers = new ArrayList<>();
-    for (int run = 1; run <= runs; run++) {
-      crashes.add(failoverRun(true));
-      System.out.printf("run %d: crash failover %d ms (%d duplicates)%n", run, crashes.get(run - 1)[0], crashes.get(run - 1)[1]);
-      handovers.add(failoverRun(false));
-      System.out.printf("run %d: graceful handover %d ms (%d duplicates)%n", run, handovers.get(run - 1)[0], handovers.get(run - 1)[1]);
-    }
-    StringBuilder md = new StringBuilder();
-    md.append("## Failover on a three-node cluster\n\n");
-    md.append("Command: `mvn -B -Pbench test-compile exec:exec -Dbench=failover`. `FailoverHarness`: three actor systems in one\n");
-    md.append("JVM on loopback ports, the stream in a cluster singleton with the token replica, checkpoints on one H2\n");
-    md.append("database, a writer inserting an order every 5 ms, the cluster timings of `conf/cluster.conf`. *Crash*: the node\n");
-    md.append("running the stream is terminated without leaving (no drain, no flush); *graceful*: it leaves the cluster. Measured:\n");
-    md.append("from the crash (or the leave) to the first event processed on the new node. Targets: crash failover ≤ 10 s,\n");
-    md.append("graceful handover ≤ 2 s.\n\n");
-    md.append("| run | crash failover | duplicates after the crash | graceful handover | duplicates after the handover |\n");
-    md.append("|---|---|---|---|---|\n");
-    List<Report.Bar> bars = new ArrayList<>();
-    for (int i = 0; i < runs; i++) {
-      md.append(String.format(Locale.ROOT, "| %d | %,d ms | %d | %,d ms | %d |%n",
-          i + 1, crashes.get(i)[0], crashes.get(i)[1], handovers.get(i)[0], handovers.get(i)[1]));
-      bars.add(new Report.Bar("run " + (i + 1) + ", crash", crashes.get(i)[0], "crash failover"));
-      bars.add(new Report.Bar("run " + (i + 1) + ", graceful", handovers.get(i)[0], "graceful handover"));
-    }
-    md.append(String.format(Locale.ROOT, "| **median** | **%,d ms** (min %,d, max %,d) | | **%,d ms** (min %,d, max %,d) | |%n",
-        median(crashes), min(crashes), max(crashes), median(handovers), min(handovers), max(handovers)));
-    md.append("\n![failover and handover times](img/failover.svg)\n\n");
-    md.append(FailoverAnalysis.TEXT);
-    Report.barChart("failover.svg", "Time to the first event on the new node (lower is better)", "ms", bars);
-    Report.writeSection("failover", md.toString());
-    System.out.println(md);
-  }
-
-  private static long[] failoverRun(boolean crash) throws Exception {
-    try (io.tidemark.cluster.FailoverHarness cluster = new io.tidemark.cluster.FailoverHarness()) {
-      var host = cluster.host(java.time.Duration.ofSeconds(30));
-      cluster.startWriting(5);
-      cluster.awaitAllDelivered(200, java.time.Duration.ofSeconds(30));
-      long at = crash ? cluster.crash(host) : cluster.leave(host);
-      io.tidemark.Await.until(java.time.Duration.ofSeconds(60), () -> cluster.firstDeliveryAfter(at, host).isPresent(),
-          () -> "an event on the new node");
-      long millis = (cluster.firstDeliveryAfter(at, host).orElseThrow().nanos() - at) / 1_000_000;
-      long written = cluster.stopWriting();
-      cluster.awaitAllDelivered(written, java.time.Duration.ofSeconds(60));
-      return new long[] {millis, cluster.duplicates()};
-    }
-  }
-
-  private static long median(List<long[]> values) {
-    List<Long> sorted = values.stream().map(v -> v[0]).sorted().toList();
-    return sorted.get(sorted.size() / 2);
-  }
-
-  private static long min(List<long[]> values) {
-    return values.stream().mapToLong(v -> v[0]).min().orElse(0);
-  }
-
-  private static long max(List<long[]> values) {
-    return values.stream().mapToLong(v -> v[0]).max().orElse(0);
   }
 
   static void window() throws Exception {
