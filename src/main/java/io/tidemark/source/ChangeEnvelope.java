@@ -34,6 +34,8 @@ public final class ChangeEnvelope implements StreamElement {
   private final ChangeStreamDocument<Document> event;
   /** Snapshot progress at this envelope: {@code {_id: ...}} (a copied document) or {@code {}}; null otherwise. */
   private final BsonDocument snapshot;
+  /** A chunked copy's position at this envelope, whose progress document is built only when a checkpoint needs it; null otherwise. */
+  private final ResumePosition.Snapshot position;
 
   /** The operation type of a copied document: insert-like, with the whole document. */
   public static final String SNAPSHOT = "snapshot";
@@ -43,6 +45,11 @@ public final class ChangeEnvelope implements StreamElement {
   }
 
   private ChangeEnvelope(long seqNr, ChangeStreamDocument<Document> event, BsonDocument snapshot) {
+    this(seqNr, event, snapshot, null);
+  }
+
+  private ChangeEnvelope(long seqNr, ChangeStreamDocument<Document> event, BsonDocument snapshot, ResumePosition.Snapshot position) {
+    this.position = position;
     this.seqNr = seqNr;
     this.event = event;
     this.resumeToken = event.getResumeToken();
@@ -91,6 +98,16 @@ public final class ChangeEnvelope implements StreamElement {
     return new ChangeEnvelope(seqNr, copied.event(), progress);
   }
 
+  /**
+   * A copied document of a chunked copy: its snapshot progress is the whole copy's at this document,
+   * {@code {ns?: ..., chunks: [...]}} (see {@link ResumePosition.Snapshot#progress()}).
+   */
+  public static ChangeEnvelope snapshotAt(
+      long seqNr, com.mongodb.MongoNamespace namespace, ResumePosition.Snapshot position, Document document, BsonDocument shardKey) {
+    ChangeEnvelope copied = snapshot(seqNr, namespace, position.at(), document, shardKey);
+    return new ChangeEnvelope(seqNr, copied.event(), null, position);
+  }
+
   /** The documentKey of a document: the shard key's fields (dotted paths followed), then _id. */
   static BsonDocument documentKey(BsonDocument document, BsonDocument shardKey) {
     BsonDocument key = new BsonDocument();
@@ -130,7 +147,7 @@ public final class ChangeEnvelope implements StreamElement {
    * ({@code {ns: ..., _id: ...}} when its target has many collections); null otherwise.
    */
   public BsonDocument snapshotProgress() {
-    return snapshot;
+    return position != null ? position.progress() : snapshot;
   }
 
   /**
