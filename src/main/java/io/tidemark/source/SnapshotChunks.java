@@ -23,7 +23,8 @@ import org.bson.conversions.Bson;
  * A collection's chunked copy: its split into contiguous {@code _id} ranges when the copy starts,
  * and the position of every copied document in the order the chunks' documents are merged.
  *
- * <p>The boundaries are {@code _id} quantiles of a {@code $sample} (where the server has it), else
+ * <p>Integer {@code _id}s that fill their span densely are split into equal value ranges (no read);
+ * other boundaries are {@code _id} quantiles of a {@code $sample} (where the server has it), else
  * of sorted {@code _id} reads with {@code skip}; anything that fails, an empty collection, or
  * {@code _id}s of more than one BSON type give one range (the copy of one cursor). Boundaries only
  * balance the chunks: whatever they are, the first chunk starts at the first {@code _id} and the last
@@ -65,6 +66,11 @@ final class SnapshotChunks {
         if (!BsonOrder.sameKind(ends[0], ends[1])) {
           return single("one range: the _ids are of more than one BSON type (" + ends[0].getBsonType() + " to " + ends[1].getBsonType() + ")");
         }
+        List<BsonValue> even = evenly(ends[0], ends[1], count, chunks);
+        if (even != null) {
+          return CompletableFuture.completedFuture(new Plan(ResumePosition.Chunk.between(even), "evenly over the integer _ids " + ends[0].asNumber().longValue()
+              + " to " + ends[1].asNumber().longValue()));
+        }
         return sampled(stream, collection, chunks)
             .thenApply(ids -> new Plan(ResumePosition.Chunk.between(boundaries(ids, chunks, ends[0])), "by $sample"))
             .exceptionallyCompose(error -> skipped(stream, collection, chunks, count)
@@ -88,6 +94,37 @@ final class SnapshotChunks {
       if (BsonOrder.compare(boundary, previous) > 0) boundaries.add(boundary);
     }
     return boundaries;
+  }
+
+  /**
+   * Integer {@code _id}s from {@code first} to {@code last} that fill their span densely enough (at
+   * most {@link #EVEN_SPREAD} values per document, as Flink CDC's even split asks) are split into equal
+   * value ranges, with no read at all; null otherwise.
+   */
+  static List<BsonValue> evenly(BsonValue first, BsonValue last, long count, int chunks) {
+    if (!isInteger(first) || !isInteger(last) || count < 1) return null;
+    long low = first.asNumber().longValue();
+    long high = last.asNumber().longValue();
+    java.math.BigInteger span = java.math.BigInteger.valueOf(high).subtract(java.math.BigInteger.valueOf(low)).add(java.math.BigInteger.ONE);
+    if (span.signum() <= 0 || span.compareTo(java.math.BigInteger.valueOf(count).multiply(java.math.BigInteger.valueOf(EVEN_SPREAD))) > 0) {
+      return null;
+    }
+    List<BsonValue> boundaries = new ArrayList<>();
+    for (int j = 1; j < chunks; j++) {
+      long boundary = java.math.BigInteger.valueOf(low).add(span.multiply(java.math.BigInteger.valueOf(j)).divide(java.math.BigInteger.valueOf(chunks)))
+          .longValueExact();
+      if (boundary <= low || !boundaries.isEmpty() && boundary <= boundaries.get(boundaries.size() - 1).asNumber().longValue()) continue;
+      boundaries.add(boundary >= Integer.MIN_VALUE && boundary <= Integer.MAX_VALUE && first.isInt32()
+          ? new org.bson.BsonInt32((int) boundary) : new org.bson.BsonInt64(boundary));
+    }
+    return boundaries;
+  }
+
+  /** The most {@code _id} values per document for which integer {@code _id}s are split by value. */
+  static final long EVEN_SPREAD = 1000;
+
+  private static boolean isInteger(BsonValue value) {
+    return value.isInt32() || value.isInt64();
   }
 
   private static CompletionStage<Plan> single(String how) {

@@ -76,6 +76,8 @@ final class SnapshotScan {
               }
               return Optional.of(Pair.create(new Cursor(last, documents.size() < settings.batchSize), documents));
             }))
+        // The next batch is read while this one goes downstream: one cursor's copy waits for the server only once per batch it outruns.
+        .buffer(1, akka.stream.OverflowStrategy.backpressure())
         .mapConcat(documents -> documents)
         .watchTermination((mat, done) -> {
           done.whenComplete((ok, error) -> afterTime.ifPresent(ClientSession::close));

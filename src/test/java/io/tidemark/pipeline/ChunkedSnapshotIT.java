@@ -284,4 +284,43 @@ class ChunkedSnapshotIT {
           documents, writes.get(), second.describe(), third.describe(), recopied, WINDOW.replayBound());
     }
   }
+
+  /**
+   * String {@code _id}s cannot be split by value: the boundaries come from a {@code $sample}. 20,000
+   * documents in 16+ chunks, snapshot-only: each copied once, the copy in chunks.
+   */
+  @Test
+  void stringIdsAreSplitBySampleAndEachDocumentIsCopiedOnce() throws Exception {
+    int documents = 20_000;
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "chunked-strings");
+    try (FaultyMongo mongo = FaultyMongo.embedded(EmbeddedSettings.defaults().withCommitBeforeAck(false))) {
+      MongoCollection<Document> orders = mongo.database(DB).getCollection("strings");
+      for (int low = 0; low < documents; low += 1000) {
+        List<Document> batch = new ArrayList<>();
+        for (int id = low; id < low + 1000; id++) batch.add(new Document("_id", "k" + Integer.toHexString(id * 7919)).append("n", id));
+        orders.insertMany(batch);
+      }
+      InMemoryCheckpointStore store = InMemoryCheckpointStore.create(100_000);
+      Map<String, AtomicInteger> copies = new ConcurrentHashMap<>();
+      PipelineControl control = pipeline("strings", mongo, store, documents / 20).startup(StartupMode.SNAPSHOT_ONLY)
+          .map(event -> {
+            copies.computeIfAbsent(event.documentKey().getString("_id").getValue(), k -> new AtomicInteger()).incrementAndGet();
+            return event;
+          })
+          .run(system);
+      control.completion().toCompletableFuture().get(90, TimeUnit.SECONDS);
+
+      assertThat(copies).as("every document copied").hasSize(documents);
+      assertThat(copies.values()).as("each once").allMatch(n -> n.get() == 1);
+      List<Checkpoint> history = store.history("strings");
+      Checkpoint chunked = history.stream().filter(c -> c.kind() == CheckpointKind.SNAPSHOT && c.snapshot().isArray("chunks")).findFirst()
+          .orElseThrow(() -> new AssertionError("no chunked snapshot checkpoint in " + history.size()));
+      assertThat(chunked.snapshot().getArray("chunks")).as("chunks, split by $sample").hasSizeGreaterThanOrEqualTo(16)
+          .allMatch(chunk -> !chunk.asDocument().containsKey("min") || chunk.asDocument().isString("min"));
+      assertThat(mostChunksInFlight(history)).as("chunks in progress at once").isGreaterThan(1);
+    } finally {
+      system.terminate();
+      system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
 }

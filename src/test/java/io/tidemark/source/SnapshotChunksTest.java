@@ -176,6 +176,16 @@ class SnapshotChunksTest {
   }
 
   @Test
+  void denseIntegerIdsAreSplitEvenlyByValueAndSparseOnesAreNot() {
+    assertThat(SnapshotChunks.evenly(new BsonInt32(0), new BsonInt32(99), 100, 4))
+        .containsExactly(new BsonInt32(25), new BsonInt32(50), new BsonInt32(75));
+    assertThat(SnapshotChunks.evenly(new BsonInt64(-10), new BsonInt64(9), 20, 2)).containsExactly(new BsonInt64(0));
+    assertThat(SnapshotChunks.evenly(new BsonInt32(0), new BsonInt64(Long.MAX_VALUE), 100, 4)).as("too sparse: sampled instead").isNull();
+    assertThat(SnapshotChunks.evenly(new BsonInt32(0), new BsonInt32(2), 3, 8)).as("no empty boundary twice").containsExactly(new BsonInt32(1), new BsonInt32(2));
+    assertThat(SnapshotChunks.evenly(new BsonString("a"), new BsonString("z"), 100, 4)).as("not integers").isNull();
+  }
+
+  @Test
   void theChunkCountIsAtLeastTheParallelismAboutChunkSizeEachAndCapped() {
     SnapshotSettings settings = SnapshotSettings.defaults().withParallelism(4).withChunkSize(25_000);
     assertThat(SnapshotChunks.chunkCount(500_000, settings)).isEqualTo(20);
