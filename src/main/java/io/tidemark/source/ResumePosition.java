@@ -223,7 +223,8 @@ public sealed interface ResumePosition {
       return document;
     }
 
-    static Chunk fromDocument(BsonDocument document) {
+    /** Reads what {@link #toDocument()} wrote. */
+    public static Chunk fromDocument(BsonDocument document) {
       return new Chunk(document.get("min"), document.get("max"), document.get("_id"), document.getBoolean("done", org.bson.BsonBoolean.FALSE).getValue());
     }
   }
