@@ -79,7 +79,10 @@ public final class ChangeEnvelope implements StreamElement {
     Objects.requireNonNull(at, "at");
     Object id = document.get("_id");
     if (id == null) throw new MalformedEventException("a snapshot document of " + namespace + " has no _id");
-    BsonDocument key = documentKey(document.toBsonDocument(), shardKey);
+    // Only a sharded collection's key needs the document's fields as BSON; converting the whole document for every copy costs.
+    BsonDocument key = shardKey == null
+        ? new Document("_id", id).toBsonDocument()
+        : documentKey(document.toBsonDocument(), shardKey);
     BsonDocument ns = new BsonDocument("db", new org.bson.BsonString(namespace.getDatabaseName()))
         .append("coll", new org.bson.BsonString(namespace.getCollectionName()));
     return new ChangeEnvelope(seqNr, new ChangeStreamDocument<>(
