@@ -28,7 +28,8 @@ record KeyPosition(long clusterTime, String token, BsonValue snapshotId, String 
     return new KeyPosition(
         time == null ? 0L : time.getValue(),
         token != null && token.isString("_data") ? token.getString("_data").getValue() : "",
-        progress == null ? null : progress.get("_id"),
+        progress == null ? null : progress.containsKey("_id") ? progress.get("_id")
+            : event.documentKey() == null ? null : event.documentKey().get("_id"), // a chunked copy's progress has no one _id
         progress != null && progress.isString("ns") ? progress.getString("ns").getValue() : null);
   }
 
@@ -62,6 +63,15 @@ record KeyPosition(long clusterTime, String token, BsonValue snapshotId, String 
       String inProgress = progress.isString("ns") ? progress.getString("ns").getValue() : null;
       if (snapshotNamespace != null && inProgress != null && !snapshotNamespace.equals(inProgress)) {
         return snapshotNamespace.compareTo(inProgress) < 0;
+      }
+      if (progress.isArray("chunks")) {
+        // A chunked copy: passed when the chunk that holds the _id is done, or done up to it.
+        if (snapshotId == null) return false;
+        for (BsonValue value : progress.getArray("chunks")) {
+          io.tidemark.source.ResumePosition.Chunk chunk = io.tidemark.source.ResumePosition.Chunk.fromDocument(value.asDocument());
+          if (chunk.holds(snapshotId)) return !chunk.remaining(snapshotId) && (chunk.done() || chunk.after() != null);
+        }
+        return false;
       }
       BsonValue lastCopied = progress.get("_id");
       return snapshotId != null && lastCopied != null && BsonOrder.compare(snapshotId, lastCopied) <= 0;

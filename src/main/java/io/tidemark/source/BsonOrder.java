@@ -23,6 +23,14 @@ public final class BsonOrder {
     return String.valueOf(a).compareTo(String.valueOf(b));
   }
 
+  /**
+   * Whether {@code a} and {@code b} are of one kind in the sort order (numbers of any type are one):
+   * a range query {@code _id >= a, _id < b} only matches values of that kind.
+   */
+  public static boolean sameKind(BsonValue a, BsonValue b) {
+    return rank(a.getBsonType()) == rank(b.getBsonType());
+  }
+
   /** The server's order of types: MinKey, null, numbers, strings, objects, arrays, binary, ObjectId, booleans, dates, timestamps, regexes, MaxKey. */
   private static int rank(BsonType type) {
     return switch (type) {

@@ -34,6 +34,8 @@ public final class ChangeEnvelope implements StreamElement {
   private final ChangeStreamDocument<Document> event;
   /** Snapshot progress at this envelope: {@code {_id: ...}} (a copied document) or {@code {}}; null otherwise. */
   private final BsonDocument snapshot;
+  /** A chunked copy's position at this envelope, whose progress document is built only when a checkpoint needs it; null otherwise. */
+  private final ResumePosition.Snapshot position;
 
   /** The operation type of a copied document: insert-like, with the whole document. */
   public static final String SNAPSHOT = "snapshot";
@@ -43,6 +45,11 @@ public final class ChangeEnvelope implements StreamElement {
   }
 
   private ChangeEnvelope(long seqNr, ChangeStreamDocument<Document> event, BsonDocument snapshot) {
+    this(seqNr, event, snapshot, null);
+  }
+
+  private ChangeEnvelope(long seqNr, ChangeStreamDocument<Document> event, BsonDocument snapshot, ResumePosition.Snapshot position) {
+    this.position = position;
     this.seqNr = seqNr;
     this.event = event;
     this.resumeToken = event.getResumeToken();
@@ -72,7 +79,10 @@ public final class ChangeEnvelope implements StreamElement {
     Objects.requireNonNull(at, "at");
     Object id = document.get("_id");
     if (id == null) throw new MalformedEventException("a snapshot document of " + namespace + " has no _id");
-    BsonDocument key = documentKey(document.toBsonDocument(), shardKey);
+    // Only a sharded collection's key needs the document's fields as BSON; converting the whole document for every copy costs.
+    BsonDocument key = shardKey == null
+        ? new Document("_id", id).toBsonDocument()
+        : documentKey(document.toBsonDocument(), shardKey);
     BsonDocument ns = new BsonDocument("db", new org.bson.BsonString(namespace.getDatabaseName()))
         .append("coll", new org.bson.BsonString(namespace.getCollectionName()));
     return new ChangeEnvelope(seqNr, new ChangeStreamDocument<>(
@@ -89,6 +99,16 @@ public final class ChangeEnvelope implements StreamElement {
     BsonDocument progress = new BsonDocument("ns", new org.bson.BsonString(namespace.getFullName()))
         .append("_id", copied.documentKey().get("_id"));
     return new ChangeEnvelope(seqNr, copied.event(), progress);
+  }
+
+  /**
+   * A copied document of a chunked copy: its snapshot progress is the whole copy's at this document,
+   * {@code {ns?: ..., chunks: [...]}} (see {@link ResumePosition.Snapshot#progress()}).
+   */
+  public static ChangeEnvelope snapshotAt(
+      long seqNr, com.mongodb.MongoNamespace namespace, ResumePosition.Snapshot position, Document document, BsonDocument shardKey) {
+    ChangeEnvelope copied = snapshot(seqNr, namespace, position.at(), document, shardKey);
+    return new ChangeEnvelope(seqNr, copied.event(), null, position);
   }
 
   /** The documentKey of a document: the shard key's fields (dotted paths followed), then _id. */
@@ -130,7 +150,7 @@ public final class ChangeEnvelope implements StreamElement {
    * ({@code {ns: ..., _id: ...}} when its target has many collections); null otherwise.
    */
   public BsonDocument snapshotProgress() {
-    return snapshot;
+    return position != null ? position.progress() : snapshot;
   }
 
   /**

@@ -57,10 +57,16 @@ public sealed interface ResumePosition {
 
   /**
    * The snapshot position a checkpoint's progress document stands for: {@code {}}, {@code {_id: ...}},
-   * or, for a target of many collections, {@code {ns: "<db>.<collection>", _id: ...}}.
+   * or, for a target of many collections, {@code {ns: "<db>.<collection>", _id: ...}}; a chunked copy's
+   * {@code {ns?: ..., chunks: [{min?, max?, _id?, done?}, ...]}}.
    */
   static ResumePosition snapshotFrom(BsonTimestamp at, BsonDocument progress) {
     String namespace = progress.isString("ns") ? progress.getString("ns").getValue() : null;
+    if (progress.isArray("chunks")) {
+      java.util.List<Chunk> chunks = new java.util.ArrayList<>();
+      for (org.bson.BsonValue chunk : progress.getArray("chunks")) chunks.add(Chunk.fromDocument(chunk.asDocument()));
+      return new Snapshot(at, namespace, null, chunks);
+    }
     return new Snapshot(at, namespace, progress.get("_id"));
   }
 
@@ -111,9 +117,19 @@ public sealed interface ResumePosition {
    * collections copies them one after another in namespace order: {@code namespace} is the one in
    * progress (those before it are done; null: none begun), and {@code after} lies in it.
    */
-  record Snapshot(BsonTimestamp at, String namespace, BsonValue after) implements ResumePosition {
+  record Snapshot(BsonTimestamp at, String namespace, BsonValue after, java.util.List<Chunk> chunks) implements ResumePosition {
+    /**
+     * @param chunks a chunked copy of the collection in progress: every chunk's range and how far
+     *     it is done (then {@code after} is null); null when the collection is copied by one cursor
+     */
     public Snapshot {
       java.util.Objects.requireNonNull(at, "at");
+      if (chunks != null && after != null) throw new IllegalArgumentException("a chunked snapshot keeps its _ids per chunk");
+      chunks = chunks == null ? null : java.util.List.copyOf(chunks); // free for a list that is already immutable
+    }
+
+    public Snapshot(BsonTimestamp at, String namespace, BsonValue after) {
+      this(at, namespace, after, null);
     }
 
     /** The change stream that follows the copy. */
@@ -127,19 +143,89 @@ public sealed interface ResumePosition {
       return new StartAtOperationTime(at);
     }
 
-    /** As a checkpoint keeps it: {@code {}}, {@code {_id: ...}}, {@code {ns: ...}} or {@code {ns: ..., _id: ...}}. */
+    /**
+     * As a checkpoint keeps it: {@code {}}, {@code {_id: ...}}, {@code {ns: ...}} or {@code {ns: ..., _id: ...}};
+     * chunked, {@code {ns?: ..., chunks: [{min?, max?, _id?, done?}, ...]}}.
+     */
     public BsonDocument progress() {
       BsonDocument progress = new BsonDocument();
       if (namespace != null) progress.append("ns", new org.bson.BsonString(namespace));
       if (after != null) progress.append("_id", after);
+      if (chunks != null) {
+        org.bson.BsonArray array = new org.bson.BsonArray(new java.util.ArrayList<>(chunks.size()));
+        for (Chunk chunk : chunks) array.add(chunk.toDocument());
+        progress.append("chunks", array);
+      }
       return progress;
     }
 
     @Override
     public String describe() {
       String in = namespace == null ? "" : " of " + namespace;
-      return "snapshot " + (after == null ? "from the first _id" + in : "after _id " + new BsonDocument("_id", after).toJson() + in)
-          + ", then startAtOperationTime Timestamp(" + at.getTime() + ", " + at.getInc() + ")";
+      String from;
+      if (chunks != null) {
+        long done = chunks.stream().filter(Chunk::done).count();
+        long begun = chunks.stream().filter(chunk -> !chunk.done() && chunk.after() != null).count();
+        from = "in " + chunks.size() + " chunks (" + done + " done, " + begun + " begun)" + in;
+      } else {
+        from = after == null ? "from the first _id" + in : "after _id " + new BsonDocument("_id", after).toJson() + in;
+      }
+      return "snapshot " + from + ", then startAtOperationTime Timestamp(" + at.getTime() + ", " + at.getInc() + ")";
+    }
+  }
+
+  /**
+   * One chunk of a collection's chunked copy: the {@code _id}s from {@code min} (inclusive; null: from
+   * the first) to {@code max} (exclusive; null: to the last), of which those up to {@code after} are
+   * copied (null: none yet), or all when {@code done}. The chunks of a copy are contiguous and cover
+   * every {@code _id} of the collection's one {@code _id} type, so a document is in exactly one.
+   */
+  record Chunk(BsonValue min, BsonValue max, BsonValue after, boolean done) {
+    /** The chunks between consecutive boundaries (sorted, distinct): the first from the first _id, the last to the last. */
+    public static java.util.List<Chunk> between(java.util.List<? extends BsonValue> boundaries) {
+      java.util.List<Chunk> chunks = new java.util.ArrayList<>(boundaries.size() + 1);
+      BsonValue min = null;
+      for (BsonValue boundary : boundaries) {
+        chunks.add(new Chunk(min, boundary, null, false));
+        min = boundary;
+      }
+      chunks.add(new Chunk(min, null, null, false));
+      return java.util.List.copyOf(chunks);
+    }
+
+    /** Whether {@code id} falls in this chunk's range. */
+    public boolean holds(BsonValue id) {
+      return (min == null || BsonOrder.compare(id, min) >= 0) && (max == null || BsonOrder.compare(id, max) < 0);
+    }
+
+    /** Whether the document {@code id} is still to be copied: in the range, after {@code after}, and the chunk not done. */
+    public boolean remaining(BsonValue id) {
+      return !done && holds(id) && (after == null || BsonOrder.compare(id, after) > 0);
+    }
+
+    /** The same chunk with {@code id} (in it) copied and everything before it. */
+    public Chunk copiedTo(BsonValue id) {
+      return new Chunk(min, max, id, false);
+    }
+
+    /** The same chunk, every document of it copied. */
+    public Chunk finished() {
+      return new Chunk(min, max, after, true);
+    }
+
+    /** As a checkpoint keeps it: {@code {min?, max?, _id?, done?}}. */
+    public BsonDocument toDocument() {
+      BsonDocument document = new BsonDocument();
+      if (min != null) document.append("min", min);
+      if (max != null) document.append("max", max);
+      if (after != null) document.append("_id", after);
+      if (done) document.append("done", org.bson.BsonBoolean.TRUE);
+      return document;
+    }
+
+    /** Reads what {@link #toDocument()} wrote. */
+    public static Chunk fromDocument(BsonDocument document) {
+      return new Chunk(document.get("min"), document.get("max"), document.get("_id"), document.getBoolean("done", org.bson.BsonBoolean.FALSE).getValue());
     }
   }
 

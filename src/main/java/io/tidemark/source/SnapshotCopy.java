@@ -52,20 +52,23 @@ final class SnapshotCopy {
           CompletionStage<Long> estimated = sum(definition.stream(), all.stream().map(namespace -> collectionOf(definition, namespace).estimatedDocumentCount()).toList());
           List<org.reactivestreams.Publisher<Long>> before = new ArrayList<>();
           done.forEach(namespace -> before.add(collectionOf(definition, namespace).estimatedDocumentCount()));
-          if (snapshot.after() != null && !remaining.isEmpty() && isAt(snapshot, remaining.get(0), many)) {
-            before.add(collectionOf(definition, remaining.get(0)).countDocuments(com.mongodb.client.model.Filters.lte("_id", snapshot.after())));
+          boolean fresh = snapshot.after() == null && snapshot.chunks() == null && snapshot.namespace() == null;
+          if (!remaining.isEmpty() && isAt(snapshot, remaining.get(0), many)) {
+            Bson copiedThere = snapshot.chunks() != null ? SnapshotChunks.copiedFilter(snapshot.chunks())
+                : snapshot.after() != null ? com.mongodb.client.model.Filters.lte("_id", snapshot.after()) : null;
+            if (copiedThere != null) before.add(collectionOf(definition, remaining.get(0)).countDocuments(copiedThere));
           }
           return estimated.thenCombine(sum(definition.stream(), before), (total, copied) -> {
-            definition.progress().started(snapshot.at(), total, copied, snapshot.after() == null && snapshot.namespace() == null);
+            definition.progress().started(snapshot.at(), total, copied, fresh);
             StreamMdc.info(log, definition.stream(), "stream '{}': {} {}: {} ({} documents, estimated; {} copied before{})", definition.stream(),
-                snapshot.after() == null && snapshot.namespace() == null ? "copying" : "going on copying", what, snapshot.describe(),
+                fresh ? "copying" : "going on copying", what, snapshot.describe(),
                 total, copied, many ? "; collections " + all.stream().map(com.mongodb.MongoNamespace::getFullName).toList() : "");
             Source<Incoming, NotUsed> copies = Source.empty();
             for (int i = 0; i < remaining.size(); i++) {
               com.mongodb.MongoNamespace namespace = remaining.get(i);
-              BsonValue after = i == 0 && isAt(snapshot, namespace, many) ? snapshot.after() : null;
+              ResumePosition.Snapshot there = i == 0 && isAt(snapshot, namespace, many) ? snapshot : null;
               String step = many ? " (" + (done.size() + i + 1) + " of " + all.size() + ")" : "";
-              copies = copies.concatLazy(Source.lazySource(() -> copyOne(definition, state, snapshot.at(), namespace, many, after, step, materializer))
+              copies = copies.concatLazy(Source.lazySource(() -> copyOne(definition, state, snapshot.at(), namespace, many, there, step, materializer))
                   .mapMaterializedValue(future -> NotUsed.getInstance()));
             }
             return copies;
@@ -93,22 +96,87 @@ final class SnapshotCopy {
         .mapMaterializedValue(future -> NotUsed.getInstance()));
   }
 
-  /** One collection's documents still to copy (after {@code after}; all when null), each noting the position it reaches. */
+  /**
+   * One collection's documents still to copy, each noting the position it reaches: from where
+   * {@code resume} stands in it (null: from the start). A fresh copy with parallelism above 1 is split
+   * into chunks first; a position of one cursor ({@code {_id}}) goes on as one cursor.
+   */
   private static Source<Incoming, NotUsed> copyOne(
       ChangeStreamSource.Definition definition, SourceState state, org.bson.BsonTimestamp at, com.mongodb.MongoNamespace namespace,
-      boolean many, BsonValue after, String step, akka.stream.Materializer materializer) {
-    ResumePosition.Snapshot position = new ResumePosition.Snapshot(at, many ? namespace.getFullName() : null, null);
+      boolean many, ResumePosition.Snapshot resume, String step, akka.stream.Materializer materializer) {
+    String ns = many ? namespace.getFullName() : null;
+    SnapshotSettings settings = definition.snapshot();
+    CompletionStage<List<ResumePosition.Chunk>> chunks;
+    if (resume != null && resume.chunks() != null) {
+      chunks = CompletableFuture.completedFuture(resume.chunks());
+    } else if (resume != null && resume.after() != null || settings.parallelism < 2) {
+      chunks = CompletableFuture.completedFuture(null);
+    } else {
+      chunks = SnapshotChunks.plan(definition.stream(), definition.client(), namespace, settings).thenApply(plan -> {
+        StreamMdc.info(log, definition.stream(), "stream '{}': {} split into {} chunks {}, {} at a time", definition.stream(), namespace,
+            plan.chunks().size(), plan.how(), settings.parallelism);
+        return plan.chunks().size() > 1 ? plan.chunks() : null;
+      });
+    }
+    BsonValue after = resume == null ? null : resume.after();
     if (many) StreamMdc.info(log, definition.stream(), "stream '{}': copying {}{}{}", definition.stream(), namespace, step,
-        after == null ? "" : " after _id " + new BsonDocument("_id", after).toJson());
-    return Source.completionStageSource(shardKey(definition, namespace).thenApply(key ->
-            SnapshotScan.create(definition.stream(), definition.client(), namespace, at, after, definition.snapshot(), definition.progress(),
-                    materializer)
-                .map(document -> {
-                  Object id = document.get("_id");
-                  state.took(id == null ? null : ResumePosition.snapshot(at, position.namespace(), document.toBsonDocument().get("_id")));
-                  return (Incoming) new Incoming.Copied(document, namespace, position, key);
-                })))
+        resume == null ? "" : ": " + resume.describe());
+    return Source.completionStageSource(shardKey(definition, namespace).thenCombine(chunks, (key, plan) -> plan == null
+            ? single(definition, state, at, namespace, ns, after, key, materializer)
+            : chunked(definition, state, at, namespace, ns, plan, key, materializer)))
         .mapMaterializedValue(future -> NotUsed.getInstance());
+  }
+
+  /** One cursor in {@code _id} order, after {@code after} (null: from the first). */
+  private static Source<Incoming, NotUsed> single(
+      ChangeStreamSource.Definition definition, SourceState state, org.bson.BsonTimestamp at, com.mongodb.MongoNamespace namespace,
+      String ns, BsonValue after, BsonDocument key, akka.stream.Materializer materializer) {
+    ResumePosition.Snapshot position = new ResumePosition.Snapshot(at, ns, null);
+    return SnapshotScan.create(definition.stream(), definition.client(), namespace, at, after, definition.snapshot(), definition.progress(),
+            materializer)
+        .map(document -> {
+          Object id = document.get("_id");
+          state.took(id == null ? null : ResumePosition.snapshot(at, ns, idOf(document)));
+          return (Incoming) new Incoming.Copied(document, namespace, position, key);
+        });
+  }
+
+  /** A document a chunk read (null: the chunk's end). */
+  private record Read(int chunk, Document document) {}
+
+  /**
+   * The chunks not yet done, up to {@code parallelism} read at a time, their documents merged; each
+   * document carries the position of the whole copy at its place in the merged order.
+   */
+  private static Source<Incoming, NotUsed> chunked(
+      ChangeStreamSource.Definition definition, SourceState state, org.bson.BsonTimestamp at, com.mongodb.MongoNamespace namespace,
+      String ns, List<ResumePosition.Chunk> chunks, BsonDocument key, akka.stream.Materializer materializer) {
+    SnapshotChunks.Merged merged = new SnapshotChunks.Merged(at, ns, chunks);
+    List<Integer> open = new ArrayList<>();
+    for (int i = 0; i < chunks.size(); i++) if (!chunks.get(i).done()) open.add(i);
+    return Source.from(open)
+        .flatMapMerge(definition.snapshot().parallelism, i -> SnapshotScan.create(definition.stream(), definition.client(), namespace, at,
+                chunks.get(i), definition.snapshot(), definition.progress(), materializer)
+            .map(document -> new Read(i, document))
+            .concat(Source.single(new Read(i, null))))
+        .mapConcat(read -> {
+          if (read.document() == null) {
+            merged.finished(read.chunk());
+            return List.<Incoming>of();
+          }
+          if (read.document().get("_id") == null) {
+            state.took(null);
+            return List.<Incoming>of(new Incoming.Copied(read.document(), namespace, merged.position(), key));
+          }
+          ResumePosition.Snapshot position = merged.copied(read.chunk(), idOf(read.document()));
+          state.took(position);
+          return List.<Incoming>of(new Incoming.Copied(read.document(), namespace, position, key));
+        });
+  }
+
+  /** A document's {@code _id} as BSON, without converting the whole document. */
+  private static BsonValue idOf(Document document) {
+    return new Document("_id", document.get("_id")).toBsonDocument().get("_id");
   }
 
   /** Whether the position stands in {@code namespace} (a single collection's position always does). */

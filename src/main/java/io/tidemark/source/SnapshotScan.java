@@ -54,12 +54,20 @@ final class SnapshotScan {
   static Source<Document, NotUsed> create(
       String stream, MongoClient client, com.mongodb.MongoNamespace namespace, BsonTimestamp at, BsonValue after, SnapshotSettings settings,
       SnapshotProgress progress, Materializer materializer) {
+    return create(stream, client, namespace, at, new ResumePosition.Chunk(null, null, after, false), settings, progress, materializer);
+  }
+
+  /** The documents of one chunk still to copy: in its range, after its {@code _id} (from its {@code min} when none). */
+  static Source<Document, NotUsed> create(
+      String stream, MongoClient client, com.mongodb.MongoNamespace namespace, BsonTimestamp at, ResumePosition.Chunk chunk,
+      SnapshotSettings settings, SnapshotProgress progress, Materializer materializer) {
+    BsonValue after = chunk.after();
     MongoCollection<Document> collection = client.getDatabase(namespace.getDatabaseName()).getCollection(namespace.getCollectionName())
         .withReadConcern(ReadConcern.MAJORITY);
     CompletionStage<Optional<ClientSession>> session = causalSession(stream, client, at);
     return Source.completionStageSource(session.thenApply(afterTime -> Source.unfoldAsync(new Cursor(after, false), cursor -> cursor.exhausted()
             ? CompletableFuture.completedFuture(Optional.<Pair<Cursor, List<Document>>>empty())
-            : batch(stream, collection, afterTime, cursor.after(), settings.batchSize, materializer).thenApply(documents -> {
+            : batch(stream, collection, afterTime, chunk, cursor.after(), settings.batchSize, materializer).thenApply(documents -> {
               if (documents.isEmpty()) return Optional.<Pair<Cursor, List<Document>>>empty();
               BsonValue last = documents.get(documents.size() - 1).toBsonDocument().get("_id");
               if (progress.logDue(settings.progressInterval)) {
@@ -68,6 +76,8 @@ final class SnapshotScan {
               }
               return Optional.of(Pair.create(new Cursor(last, documents.size() < settings.batchSize), documents));
             }))
+        // The next batch is read while this one goes downstream: one cursor's copy waits for the server only once per batch it outruns.
+        .buffer(1, akka.stream.OverflowStrategy.backpressure())
         .mapConcat(documents -> documents)
         .watchTermination((mat, done) -> {
           done.whenComplete((ok, error) -> afterTime.ifPresent(ClientSession::close));
@@ -91,9 +101,13 @@ final class SnapshotScan {
   }
 
   private static CompletionStage<List<Document>> batch(
-      String stream, MongoCollection<Document> collection, Optional<ClientSession> session, BsonValue after, int size,
-      Materializer materializer) {
-    var filter = after == null ? new Document() : Filters.gt("_id", after);
+      String stream, MongoCollection<Document> collection, Optional<ClientSession> session, ResumePosition.Chunk chunk, BsonValue after,
+      int size, Materializer materializer) {
+    List<org.bson.conversions.Bson> conditions = new java.util.ArrayList<>(2);
+    if (after != null) conditions.add(Filters.gt("_id", after));
+    else if (chunk.min() != null) conditions.add(Filters.gte("_id", chunk.min()));
+    if (chunk.max() != null) conditions.add(Filters.lt("_id", chunk.max()));
+    org.bson.conversions.Bson filter = conditions.isEmpty() ? new Document() : conditions.size() == 1 ? conditions.get(0) : Filters.and(conditions);
     var find = session.isPresent() ? collection.find(session.get(), filter) : collection.find(filter);
     return Source.fromPublisher(CommandTags.forStream(stream, find.sort(Sorts.ascending("_id")).limit(size).batchSize(size)))
         .runWith(Sink.seq(), materializer);

@@ -18,12 +18,20 @@ public final class SnapshotSettings {
   public final int batchSize;
   /** How often the copy logs a progress line. */
   public final Duration progressInterval;
+  /** Chunks of a collection copied at a time (C); 1: one cursor in {@code _id} order, not chunked. */
+  public final int parallelism;
+  /** Documents per chunk aimed at when a collection is split into {@code _id} ranges (at least C chunks). */
+  public final long chunkSize;
 
-  private SnapshotSettings(StartupMode mode, int batchSize, Duration progressInterval) {
+  private SnapshotSettings(StartupMode mode, int batchSize, Duration progressInterval, int parallelism, long chunkSize) {
     this.mode = Objects.requireNonNull(mode, "mode");
     if (batchSize < 1) throw new TidemarkException("snapshot batch size must be at least 1, was " + batchSize);
+    if (parallelism < 1) throw new TidemarkException("snapshot parallelism must be at least 1, was " + parallelism);
+    if (chunkSize < 1) throw new TidemarkException("snapshot chunk size must be at least 1, was " + chunkSize);
     this.batchSize = batchSize;
     this.progressInterval = Objects.requireNonNull(progressInterval, "progressInterval");
+    this.parallelism = parallelism;
+    this.chunkSize = chunkSize;
   }
 
   public static SnapshotSettings create(ActorSystem<?> system) {
@@ -35,22 +43,34 @@ public final class SnapshotSettings {
     return new SnapshotSettings(
         ConfigCheck.oneOf(config, p + "mode", StartupMode.class, "stream-only, snapshot-then-stream or snapshot-only"),
         ConfigCheck.positiveInt(config, p + "snapshot.batch-size"),
-        ConfigCheck.positiveDuration(config, p + "snapshot.progress-interval"));
+        ConfigCheck.positiveDuration(config, p + "snapshot.progress-interval"),
+        ConfigCheck.positiveInt(config, p + "snapshot.parallelism"),
+        ConfigCheck.positiveLong(config, p + "snapshot.chunk-size"));
   }
 
   public static SnapshotSettings defaults() {
-    return new SnapshotSettings(StartupMode.STREAM_ONLY, 1000, Duration.ofSeconds(5));
+    return new SnapshotSettings(StartupMode.STREAM_ONLY, 1000, Duration.ofSeconds(5), 1, 100_000);
   }
 
   public SnapshotSettings withMode(StartupMode mode) {
-    return new SnapshotSettings(mode, batchSize, progressInterval);
+    return new SnapshotSettings(mode, batchSize, progressInterval, parallelism, chunkSize);
   }
 
   public SnapshotSettings withBatchSize(int batchSize) {
-    return new SnapshotSettings(mode, batchSize, progressInterval);
+    return new SnapshotSettings(mode, batchSize, progressInterval, parallelism, chunkSize);
   }
 
   public SnapshotSettings withProgressInterval(Duration interval) {
-    return new SnapshotSettings(mode, batchSize, interval);
+    return new SnapshotSettings(mode, batchSize, interval, parallelism, chunkSize);
+  }
+
+  /** Copies up to {@code parallelism} chunks of a collection at a time (1: one cursor, not chunked). */
+  public SnapshotSettings withParallelism(int parallelism) {
+    return new SnapshotSettings(mode, batchSize, progressInterval, parallelism, chunkSize);
+  }
+
+  /** Aims at {@code chunkSize} documents per chunk when a collection is chunked. */
+  public SnapshotSettings withChunkSize(long chunkSize) {
+    return new SnapshotSettings(mode, batchSize, progressInterval, parallelism, chunkSize);
   }
 }

@@ -22,13 +22,13 @@ public final class BenchMain {
   private BenchMain() {}
 
   static final java.util.Set<String> BENCHMARKS =
-      java.util.Set.of("all", "window", "failover", "failover-shards", "oplog", "e2e", "e2e-in-process", "checkpoints", "recovery", "kafka", "embedded", "streams");
+      java.util.Set.of("all", "window", "failover", "failover-shards", "oplog", "e2e", "e2e-in-process", "checkpoints", "recovery", "kafka", "embedded", "streams", "snapshot");
 
   public static void main(String[] args) throws Exception {
     String which = args.length > 0 ? args[0] : "all";
     if (!BENCHMARKS.contains(which)) {
       System.err.println("unknown benchmark '" + which + "': expected -Dbench= one of all, window, failover, failover-shards, oplog, e2e, e2e-in-process, checkpoints, recovery,"
-          + " kafka, embedded, streams");
+          + " kafka, embedded, streams, snapshot");
       System.exit(2);
     }
     if (which.equals("all") || which.equals("window")) window();
@@ -63,6 +63,10 @@ public final class BenchMain {
       quietPipelineLogs();
       ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("de.bwaldvogel")).setLevel(ch.qos.logback.classic.Level.WARN);
       StreamsBenchmark.run(Integer.getInteger("bench.backlog", 1_000_000));
+    }
+    if (which.equals("all") || which.equals("snapshot")) {
+      quietPipelineLogs();
+      SnapshotBenchmark.run(Integer.getInteger("bench.snapshot.documents", 500_000), Integer.getInteger("bench.snapshot.rounds", 3));
     }
     if (which.equals("all") || which.equals("recovery")) {
       quietPipelineLogs();

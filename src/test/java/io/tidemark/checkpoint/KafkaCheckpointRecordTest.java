@@ -92,6 +92,27 @@ class KafkaCheckpointRecordTest {
     assertThat(KeyPosition.of(Envelopes.event(1, 1, "k")).compareTo(copied9)).isPositive();
   }
 
+  /** A chunked copy's checkpoint has no one _id: a position is let go once its chunk is done, or done up to it. */
+  @Test
+  void inAChunkedCopyAPositionIsLetGoOnceItsChunkIsSavedPastIt() {
+    BsonTimestamp time = new BsonTimestamp(1_700_000_000, 1);
+    MongoNamespace orders = new MongoNamespace("shop", "orders");
+    java.util.List<io.tidemark.source.ResumePosition.Chunk> chunks = java.util.List.of(
+        new io.tidemark.source.ResumePosition.Chunk(null, new BsonInt32(10), new BsonInt32(4), true),
+        new io.tidemark.source.ResumePosition.Chunk(new BsonInt32(10), new BsonInt32(20), new BsonInt32(15), false),
+        new io.tidemark.source.ResumePosition.Chunk(new BsonInt32(20), null, null, false));
+    io.tidemark.source.ResumePosition.Snapshot position = new io.tidemark.source.ResumePosition.Snapshot(time, null, null, chunks);
+    Checkpoint saved = Checkpoint.snapshot("s", time, null, null).withSnapshot(position.progress());
+    KeyPosition inDone = KeyPosition.of(ChangeEnvelope.snapshotAt(1, orders, position, new Document("_id", 7), null));
+    KeyPosition beforeItsChunksId = KeyPosition.of(ChangeEnvelope.snapshotAt(2, orders, position, new Document("_id", 15), null));
+    KeyPosition afterItsChunksId = KeyPosition.of(ChangeEnvelope.snapshotAt(3, orders, position, new Document("_id", 16), null));
+    KeyPosition inUnbegun = KeyPosition.of(ChangeEnvelope.snapshotAt(4, orders, position, new Document("_id", 25), null));
+    assertThat(inDone.passedBy(saved)).isTrue();
+    assertThat(beforeItsChunksId.passedBy(saved)).isTrue();
+    assertThat(afterItsChunksId.passedBy(saved)).isFalse();
+    assertThat(inUnbegun.passedBy(saved)).isFalse();
+  }
+
   @Test
   void inACopyOfManyCollectionsAPositionIsLetGoOnlyOnceItsCollectionIsDoneOrPassedInIt() {
     BsonTimestamp time = new BsonTimestamp(1_700_000_000, 1);

@@ -36,6 +36,19 @@ class SnapshotSettingsTest {
   }
 
   @Test
+  void readsTheChunkedCopysParallelismAndChunkSizeAndRefusesZero() {
+    SnapshotSettings settings = SnapshotSettings.create(ConfigFactory.parseString(
+            "tidemark.pipeline.startup.snapshot { parallelism = 4, chunk-size = 25000 }").withFallback(ConfigFactory.load()));
+    assertThat(settings.parallelism).isEqualTo(4);
+    assertThat(settings.chunkSize).isEqualTo(25_000);
+    assertThat(SnapshotSettings.create(ConfigFactory.load()).parallelism).as("the default: one cursor").isEqualTo(1);
+    assertThatThrownBy(() -> SnapshotSettings.create(
+            ConfigFactory.parseString("tidemark.pipeline.startup.snapshot.parallelism = 0").withFallback(ConfigFactory.load())))
+        .isInstanceOf(TidemarkException.class)
+        .hasMessageContaining("tidemark.pipeline.startup.snapshot.parallelism");
+  }
+
+  @Test
   void aWrongModeNamesTheKeyAndTheChoices() {
     assertThatThrownBy(() -> SnapshotSettings.create(
             ConfigFactory.parseString("tidemark.pipeline.startup.mode = snapshot").withFallback(ConfigFactory.load())))

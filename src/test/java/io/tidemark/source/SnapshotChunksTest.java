@@ -1,0 +1,197 @@
+package io.tidemark.source;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tidemark.checkpoint.Checkpoint;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+import org.bson.BsonDocument;
+import org.bson.BsonInt32;
+import org.bson.BsonInt64;
+import org.bson.BsonObjectId;
+import org.bson.BsonString;
+import org.bson.BsonTimestamp;
+import org.bson.BsonValue;
+import org.bson.types.ObjectId;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A chunked copy's positions over many generated worlds: random collections, boundaries (empty
+ * chunks included), parallelism, merge orders, window sizes and crashes at any step, several per
+ * world. Every position goes through the checkpoint's stored form and back; a resumed copy must then
+ * copy every document not yet saved as copied (nothing missing), and of those copied before the
+ * crash only the ones after the saved prefix of the merged order: at most the window N.
+ */
+class SnapshotChunksTest {
+  private static final BsonTimestamp AT = new BsonTimestamp(1_795_791_036, 7);
+
+  @Test
+  void resumingFromAnySavedPositionMissesNothingAndRecopiesAtMostTheWindow() {
+    for (int seed = 0; seed < 500; seed++) {
+      Random random = new Random(seed);
+      TreeSet<Integer> idSet = new TreeSet<>();
+      int size = random.nextInt(4) == 0 ? random.nextInt(3) : random.nextInt(400);
+      while (idSet.size() < size) idSet.add(random.nextInt(10_000) - 2_000);
+      List<Integer> ids = new ArrayList<>(idSet);
+      TreeSet<Integer> bounds = new TreeSet<>();
+      int boundaryCount = random.nextInt(12);
+      while (bounds.size() < boundaryCount) bounds.add(random.nextInt(12_000) - 3_000); // some outside the data: empty chunks
+      List<ResumePosition.Chunk> chunks = ResumePosition.Chunk.between(bounds.stream().map(b -> (BsonValue) new BsonInt32(b)).toList());
+      for (int id : ids) {
+        assertThat(chunks.stream().filter(chunk -> chunk.holds(new BsonInt32(id))).count()).as("seed %d: chunks holding %d", seed, id).isEqualTo(1);
+      }
+      int parallelism = 1 + random.nextInt(5);
+      int window = 1 + random.nextInt(20);
+
+      ResumePosition.Snapshot saved = new ResumePosition.Snapshot(AT, null, null, chunks);
+      Set<Integer> copiedEver = new HashSet<>();
+      for (int crash = 0; crash < 3; crash++) {
+        Set<Integer> toCopy = new HashSet<>();
+        for (int id : ids) if (remaining(saved, id)) toCopy.add(id);
+        Set<Integer> savedAsCopied = new HashSet<>(ids);
+        savedAsCopied.removeAll(toCopy);
+        assertThat(copiedEver).as("seed %d: every document saved as copied was copied", seed).containsAll(savedAsCopied);
+
+        List<Emitted> run = merge(saved, ids, parallelism, random);
+        for (Emitted emitted : run) assertThat(toCopy).as("seed %d: only documents still to copy are read", seed).contains(emitted.id());
+        assertThat(run).as("seed %d: the run reads each document still to copy once", seed).hasSize(toCopy.size());
+
+        int crashAt = random.nextInt(run.size() + 1); // elements delivered before the crash
+        int prefix = Math.max(0, crashAt - random.nextInt(window + 1)); // the window saves a prefix, at most N behind
+        Set<Integer> delivered = new HashSet<>();
+        for (int i = 0; i < crashAt; i++) delivered.add(run.get(i).id());
+        copiedEver.addAll(delivered);
+        ResumePosition.Snapshot next = prefix == 0 ? saved : run.get(prefix - 1).position();
+        saved = stored(next);
+
+        Set<Integer> recopied = new HashSet<>();
+        for (int id : delivered) if (remaining(saved, id)) recopied.add(id);
+        Set<Integer> afterPrefix = new HashSet<>();
+        for (int i = prefix; i < crashAt; i++) afterPrefix.add(run.get(i).id());
+        assertThat(recopied).as("seed %d crash %d: copied again = those after the saved prefix", seed, crash).isEqualTo(afterPrefix);
+        assertThat(recopied.size()).as("seed %d: re-copied within the window", seed).isLessThanOrEqualTo(window);
+        for (int id : ids) {
+          if (!delivered.contains(id) && !copiedEver.contains(id)) {
+            assertThat(remaining(saved, id)).as("seed %d: %d never copied is still to copy", seed, id).isTrue();
+          }
+        }
+      }
+      // The last run, not killed, completes the copy.
+      List<Emitted> last = merge(saved, ids, parallelism, random);
+      last.forEach(emitted -> copiedEver.add(emitted.id()));
+      assertThat(copiedEver).as("seed %d: every document copied", seed).containsExactlyInAnyOrderElementsOf(ids);
+    }
+  }
+
+  private static boolean remaining(ResumePosition.Snapshot position, int id) {
+    return position.chunks().stream().anyMatch(chunk -> chunk.remaining(new BsonInt32(id)));
+  }
+
+  /** Through the checkpoint's stored form (extended JSON) and back. */
+  private static ResumePosition.Snapshot stored(ResumePosition.Snapshot position) {
+    return (ResumePosition.Snapshot) ResumePosition.snapshotFrom(position.at(), Checkpoint.parseSnapshot(
+        Checkpoint.snapshot("s", position.at(), null, null).withSnapshot(position.progress()).snapshotJson()));
+  }
+
+  private record Emitted(int id, ResumePosition.Snapshot position) {}
+
+  /**
+   * One run of the copy from {@code from}, as {@code flatMapMerge(parallelism)} merges it: the chunks
+   * not done opened in order, up to {@code parallelism} at a time, each read in order after its
+   * {@code _id}, the merge taking from any open chunk; each document with its position.
+   */
+  private static List<Emitted> merge(ResumePosition.Snapshot from, List<Integer> ids, int parallelism, Random random) {
+    List<ResumePosition.Chunk> chunks = from.chunks();
+    SnapshotChunks.Merged merged = new SnapshotChunks.Merged(from.at(), from.namespace(), chunks);
+    List<Integer> pending = new ArrayList<>();
+    for (int i = 0; i < chunks.size(); i++) if (!chunks.get(i).done()) pending.add(i);
+    List<List<Integer>> open = new ArrayList<>();
+    List<Integer> openIndex = new ArrayList<>();
+    List<Emitted> emitted = new ArrayList<>();
+    while (!pending.isEmpty() || !open.isEmpty()) {
+      while (open.size() < parallelism && !pending.isEmpty()) {
+        int chunk = pending.remove(0);
+        List<Integer> documents = new ArrayList<>();
+        for (int id : ids) if (chunks.get(chunk).remaining(new BsonInt32(id))) documents.add(id);
+        open.add(documents);
+        openIndex.add(chunk);
+      }
+      int pick = random.nextInt(open.size());
+      List<Integer> documents = open.get(pick);
+      if (documents.isEmpty()) {
+        merged.finished(openIndex.get(pick));
+        open.remove(pick);
+        openIndex.remove(pick);
+      } else {
+        int id = documents.remove(0);
+        emitted.add(new Emitted(id, merged.copied(openIndex.get(pick), new BsonInt32(id))));
+      }
+    }
+    return emitted;
+  }
+
+  @Test
+  void theOldProgressFormsReadUnchanged() {
+    assertThat(ResumePosition.snapshotFrom(AT, new BsonDocument())).isEqualTo(new ResumePosition.Snapshot(AT, null, null));
+    assertThat(ResumePosition.snapshotFrom(AT, BsonDocument.parse("{\"_id\": {\"$numberLong\": \"5\"}}")))
+        .isEqualTo(new ResumePosition.Snapshot(AT, null, new BsonInt64(5)));
+    ResumePosition.Snapshot many = (ResumePosition.Snapshot) ResumePosition.snapshotFrom(AT, BsonDocument.parse("{\"ns\": \"shop.orders\", \"_id\": \"k\"}"));
+    assertThat(many).isEqualTo(new ResumePosition.Snapshot(AT, "shop.orders", new BsonString("k")));
+    assertThat(many.chunks()).as("not chunked").isNull();
+    assertThat(many.progress().toJson()).isEqualTo("{\"ns\": \"shop.orders\", \"_id\": \"k\"}");
+  }
+
+  @Test
+  void aChunkedPositionKeepsItsRangesAndIdTypesThroughTheCheckpoint() {
+    ObjectId a = new ObjectId();
+    ObjectId b = new ObjectId();
+    ObjectId c = new ObjectId();
+    List<ResumePosition.Chunk> chunks = List.of(
+        new ResumePosition.Chunk(null, new BsonObjectId(a), new BsonObjectId(a), true),
+        new ResumePosition.Chunk(new BsonObjectId(a), new BsonObjectId(c), new BsonObjectId(b), false),
+        new ResumePosition.Chunk(new BsonObjectId(c), null, null, false));
+    ResumePosition.Snapshot position = new ResumePosition.Snapshot(AT, "shop.orders", null, chunks);
+    ResumePosition.Snapshot back = stored(position);
+    assertThat(back).isEqualTo(position);
+    assertThat(back.progress().getArray("chunks")).hasSize(3);
+    assertThat(back.describe()).contains("in 3 chunks (1 done, 1 begun) of shop.orders");
+    ResumePosition.Snapshot ints = stored(new ResumePosition.Snapshot(AT, null, null,
+        ResumePosition.Chunk.between(List.of(new BsonInt64(10), new BsonInt64(20)))));
+    assertThat(ints.chunks().get(1).min()).as("a long stays a long").isEqualTo(new BsonInt64(10));
+  }
+
+  @Test
+  void boundariesAreDistinctIncreasingQuantilesAfterTheFirstId() {
+    List<BsonValue> sample = new ArrayList<>();
+    for (int i = 0; i < 100; i++) sample.add(new BsonInt32(i % 50)); // duplicates, unsorted
+    sample.add(new BsonString("other kind"));
+    List<BsonValue> boundaries = SnapshotChunks.boundaries(sample, 5, new BsonInt32(0));
+    assertThat(boundaries).containsExactly(new BsonInt32(10), new BsonInt32(20), new BsonInt32(30), new BsonInt32(40));
+    assertThat(SnapshotChunks.boundaries(List.of(new BsonInt32(0), new BsonInt32(0)), 4, new BsonInt32(0)))
+        .as("no boundary at or before the first _id").isEmpty();
+  }
+
+  @Test
+  void denseIntegerIdsAreSplitEvenlyByValueAndSparseOnesAreNot() {
+    assertThat(SnapshotChunks.evenly(new BsonInt32(0), new BsonInt32(99), 100, 4))
+        .containsExactly(new BsonInt32(25), new BsonInt32(50), new BsonInt32(75));
+    assertThat(SnapshotChunks.evenly(new BsonInt64(-10), new BsonInt64(9), 20, 2)).containsExactly(new BsonInt64(0));
+    assertThat(SnapshotChunks.evenly(new BsonInt32(0), new BsonInt64(Long.MAX_VALUE), 100, 4)).as("too sparse: sampled instead").isNull();
+    assertThat(SnapshotChunks.evenly(new BsonInt32(0), new BsonInt32(2), 3, 8)).as("no empty boundary twice").containsExactly(new BsonInt32(1), new BsonInt32(2));
+    assertThat(SnapshotChunks.evenly(new BsonString("a"), new BsonString("z"), 100, 4)).as("not integers").isNull();
+  }
+
+  @Test
+  void theChunkCountIsAtLeastTheParallelismAboutChunkSizeEachAndCapped() {
+    SnapshotSettings settings = SnapshotSettings.defaults().withParallelism(4).withChunkSize(25_000);
+    assertThat(SnapshotChunks.chunkCount(500_000, settings)).isEqualTo(20);
+    assertThat(SnapshotChunks.chunkCount(1_000, settings)).as("at least C").isEqualTo(4);
+    assertThat(SnapshotChunks.chunkCount(3, settings)).as("no more than the documents").isEqualTo(3);
+    assertThat(SnapshotChunks.chunkCount(1_000_000_000L, settings)).isEqualTo(SnapshotChunks.MAX_CHUNKS);
+    assertThat(SnapshotChunks.chunkCount(500_000, settings.withParallelism(1))).as("parallelism 1: one cursor").isEqualTo(1);
+  }
+}
