@@ -123,7 +123,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
    */
   public static Checkpoint checkpointAt(String stream, StreamElement safe) {
     if (safe instanceof ChangeEnvelope event) {
-      if (event.isSnapshot()) {
+      if (event.isSnapshot() && !event.isIncrementalSnapshot()) {
         return new Checkpoint(stream, null, event.clusterTime(), Instant.now(), 0, CheckpointKind.SNAPSHOT, null, event.snapshotProgress());
       }
       CheckpointKind kind = "invalidate".equals(event.operationType()) ? CheckpointKind.INVALIDATE : CheckpointKind.EVENT;
