@@ -229,6 +229,14 @@ class IncrementalSnapshotIT {
       awaitTargetEqualsSource(target, items);
       assertThat(target.regressions).as("no key ever went back to an older version").isEmpty();
       assertThat(control.stats().incrementalSnapshot().running()).isFalse();
+      Map<String, Object> status = io.tidemark.management.StreamStatus.local(system).stream()
+          .filter(stream -> "items-copy".equals(stream.get("stream"))).findFirst().orElseThrow();
+      assertThat(status.get("incrementalSnapshot")).as("the request in the stream's status").isInstanceOfSatisfying(Map.class, copy -> {
+        assertThat(copy.get("state")).isEqualTo("complete");
+        assertThat(copy.get("collection")).isEqualTo(DB + ".items");
+        assertThat((Long) copy.get("documentsCopied")).isGreaterThanOrEqualTo(DOCUMENTS / 2L);
+        assertThat(copy.get("requestsCompleted")).isEqualTo(1L);
+      });
       control.drainAndStop().toCompletableFuture().get(30, TimeUnit.SECONDS);
     } finally {
       system.terminate();
