@@ -126,6 +126,11 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
       if (event.isSnapshot() && !event.isIncrementalSnapshot()) {
         return new Checkpoint(stream, null, event.clusterTime(), Instant.now(), 0, CheckpointKind.SNAPSHOT, null, event.snapshotProgress());
       }
+      if (event.isIncrementalSnapshot()) {
+        // The stream's position before the copied row, with a note for the history.
+        return Checkpoint.atToken(stream, event.resumeToken(), event.clusterTime()).as(CheckpointKind.EVENT,
+            "incremental snapshot of " + event.namespace() + ": copying, at " + new org.bson.BsonDocument("_id", event.documentKey().get("_id")).toJson());
+      }
       CheckpointKind kind = "invalidate".equals(event.operationType()) ? CheckpointKind.INVALIDATE : CheckpointKind.EVENT;
       return Checkpoint.atToken(stream, event.resumeToken(), event.clusterTime()).as(kind, null);
     }

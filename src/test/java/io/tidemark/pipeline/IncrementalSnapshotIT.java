@@ -200,7 +200,8 @@ class IncrementalSnapshotIT {
       MongoCollection<Document> signals = mongo.database(DB).getCollection("signals");
       insert(items);
       Target target = new Target();
-      PipelineControl control = start("items-copy", mongo, InMemoryCheckpointStore.create(), 256, target, Runnable::run, system);
+      InMemoryCheckpointStore store = InMemoryCheckpointStore.create(100_000);
+      PipelineControl control = start("items-copy", mongo, store, 256, target, Runnable::run, system);
       control.stats().started().toCompletableFuture().get(30, TimeUnit.SECONDS);
       try (Writer writer = new Writer(items, target, () -> (int) control.stats().incrementalSnapshot().copied())) {
         Await.until(Duration.ofSeconds(30), () -> target.events.get() >= 200, () -> "the stream delivering the writes");
@@ -238,6 +239,16 @@ class IncrementalSnapshotIT {
         assertThat(copy.get("requestsCompleted")).isEqualTo(1L);
       });
       control.drainAndStop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      io.tidemark.checkpoint.StreamCheckpoints record = store.open("items-copy").toCompletableFuture().get(30, TimeUnit.SECONDS);
+      List<io.tidemark.checkpoint.Checkpoint> history = record.history().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      record.close().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      assertThat(history).as("checkpoints saved at copied rows say so in the history")
+          .anyMatch(c -> c.note() != null && c.note().startsWith("incremental snapshot of " + DB + ".items: copying, at {\"_id\": "));
+      for (int i = 1; i < history.size(); i++) {
+        if (history.get(i).clusterTime() == null || history.get(i - 1).clusterTime() == null) continue;
+        assertThat(history.get(i).clusterTime()).as("the checkpoints never go back in time: a copied row stands at the stream's position")
+            .isGreaterThanOrEqualTo(history.get(i - 1).clusterTime());
+      }
     } finally {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
