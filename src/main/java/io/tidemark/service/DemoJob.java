@@ -111,6 +111,7 @@ public final class DemoJob {
     FailureSettings.create(config);
     FaultSettings.create(config);
     SnapshotSettings.create(config);
+    io.tidemark.source.IncrementalSnapshotSettings.create(config);
     OplogSettings.create(config);
     ConfigCheck.positiveInt(config, "tidemark.pipeline.parallelism");
   }

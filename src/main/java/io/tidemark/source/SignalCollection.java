@@ -31,6 +31,7 @@ public final class SignalCollection {
   public static final String PENDING = "pending";
   public static final String RUNNING = "running";
   public static final String DONE = "done";
+  public static final String FAILED = "failed";
 
   /** A request in progress: what to copy, and how far it got. */
   public record Request(BsonValue id, MongoNamespace namespace, BsonDocument filter, BsonValue after, long copied, long chunks) {
@@ -59,17 +60,38 @@ public final class SignalCollection {
         .append("filter", filter == null ? new BsonDocument() : filter).append("state", PENDING).append("requestedAt", Date.from(Instant.now()));
   }
 
-  /** The oldest request of the stream not yet done. */
+  /**
+   * The oldest request of the stream not yet done. A request that cannot be read (no collection, a
+   * filter that is not a document) is marked {@code failed}, with a note saying why, and skipped.
+   */
   public CompletionStage<Optional<Request>> next() {
     return MongoConnector.first(CommandTags.forStream(stream, signals.find(Filters.and(Filters.eq("stream", stream),
                 Filters.in("state", PENDING, RUNNING)))
             .sort(Sorts.ascending("_id")).first()))
-        .thenApply(document -> Optional.ofNullable(document).map(SignalCollection::parse));
+        .thenCompose(document -> {
+          if (document == null) return java.util.concurrent.CompletableFuture.completedFuture(Optional.<Request>empty());
+          try {
+            return java.util.concurrent.CompletableFuture.completedFuture(Optional.of(parse(document)));
+          } catch (RuntimeException e) {
+            return MongoConnector.first(CommandTags.forStream(stream, signals.updateOne(Filters.eq("_id", document.get("_id")),
+                    Updates.combine(Updates.set("state", FAILED), Updates.set("note", e.getMessage()),
+                        Updates.set("updatedAt", Date.from(Instant.now()))))))
+                .thenCompose(marked -> next());
+          }
+        });
   }
 
   static Request parse(BsonDocument document) {
     if (!document.isString("collection")) {
       throw new IllegalArgumentException("incremental snapshot request " + document.get("_id") + " has no collection \"<db>.<collection>\"");
+    }
+    if (!document.getString("collection").getValue().contains(".")) {
+      throw new IllegalArgumentException("incremental snapshot request " + document.get("_id") + ": collection must be \"<db>.<collection>\", was "
+          + document.getString("collection").getValue());
+    }
+    if (document.containsKey("filter") && !document.isDocument("filter") && !document.isNull("filter")) {
+      throw new IllegalArgumentException("incremental snapshot request " + document.get("_id") + ": filter must be a document (a query), was "
+          + document.get("filter"));
     }
     BsonDocument filter = document.isDocument("filter") ? document.getDocument("filter") : new BsonDocument();
     return new Request(document.get("_id"), new MongoNamespace(document.getString("collection").getValue()), filter,

@@ -205,6 +205,9 @@ class IncrementalSnapshotIT {
       control.stats().started().toCompletableFuture().get(30, TimeUnit.SECONDS);
       try (Writer writer = new Writer(items, target, () -> (int) control.stats().incrementalSnapshot().copied())) {
         Await.until(Duration.ofSeconds(30), () -> target.events.get() >= 200, () -> "the stream delivering the writes");
+        // A malformed request first (the oldest): marked failed, saying why, and the next one is taken.
+        Document malformed = new Document("stream", "items-copy").append("state", SignalCollection.PENDING);
+        signals.insertOne(malformed);
         Document signal = SignalCollection.request("items-copy", new MongoNamespace(DB, "items"), null);
         signals.insertOne(signal);
         BsonValue id = signal.toBsonDocument().get("_id");
@@ -215,6 +218,9 @@ class IncrementalSnapshotIT {
         target.measuringLag = false;
         long eventsDuringCopy = target.events.get() - eventsBefore;
         Document done = request(signals, id);
+        Document refused = request(signals, malformed.toBsonDocument().get("_id"));
+        assertThat(refused.getString("state")).isEqualTo(SignalCollection.FAILED);
+        assertThat(refused.getString("note")).contains("has no collection");
         assertThat(target.regressions).as("no key went back to an older version during the copy").isEmpty();
         awaitTargetEqualsSource(target, items); // the writer is still running: the target follows it
         long writes = writer.writes.get();
