@@ -49,6 +49,15 @@ final class ChunkWindow {
     return rows != null && time != null && time.compareTo(high) > 0;
   }
 
+  /**
+   * Whether a heartbeat at {@code time} shows the stream past the high watermark: a heartbeat is the
+   * server's position after an empty batch, so every event at or before its time has been delivered;
+   * one at H itself will do (an idle server's time stays at H until the next write).
+   */
+  boolean reachedBy(BsonTimestamp heartbeat) {
+    return rows != null && heartbeat != null && heartbeat.compareTo(high) >= 0;
+  }
+
   BsonTimestamp low() {
     return low;
   }

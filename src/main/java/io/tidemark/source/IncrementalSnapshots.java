@@ -29,8 +29,8 @@ import org.slf4j.LoggerFactory;
  * window). For the stream's oldest request not done, it reads the next chunk of the collection
  * ({@code _id} order after the last one done, with the request's filter) between a low and a high
  * watermark while the elements flow on unchanged, drops every row a change event from the low
- * watermark on touched ({@link ChunkWindow}), and hands the rest on just before the first event or
- * heartbeat past the high watermark — each at the position of the element before it (its token),
+ * watermark on touched ({@link ChunkWindow}), and hands the rest on just before the first event past
+ * the high watermark or heartbeat at or past it — each at the position of the element before it (its token),
  * so a checkpoint at a row is the stream's own position, and a crash replays from there with the
  * chunk read again. The request's progress (the last {@code _id} done) is written to its signal
  * document only once the window's safe position has passed the chunk's last row: never ahead of
@@ -186,7 +186,7 @@ public final class IncrementalSnapshots extends GraphStage<FlowShape<StreamEleme
 
     private void arrived(StreamElement element) {
       if (element instanceof StreamElement.Heartbeat heartbeat) {
-        if (chunk != null && chunk.passedBy(heartbeat.clusterTime())) handOnRows(heartbeat);
+        if (chunk != null && chunk.reachedBy(heartbeat.clusterTime())) handOnRows(heartbeat);
         else push(out, renumbered(heartbeat));
         lastToken = heartbeat.token();
         lastTime = heartbeat.clusterTime();

@@ -109,10 +109,9 @@ class ChunkWindowTest {
         } else if (phase == 3) {
           chunk.read(new BsonTimestamp(low), read, new BsonTimestamp(clock));
           phase = 4;
-        } else if (phase == 4 && delivered == oplog.size() && chunk.high().getValue() <= clock) {
-          // A heartbeat past H: the stream is quiet and has delivered everything up to now.
+        } else if (phase == 4 && delivered == oplog.size() && chunk.reachedBy(new BsonTimestamp(clock))) {
+          // A heartbeat at the server's time, H or later: the stream is quiet and has delivered everything up to now.
           if (random.nextBoolean()) {
-            clock++;
             after = emit(chunk, target, after);
             if (read.size() < chunkSize) done = true;
             chunk = null;
