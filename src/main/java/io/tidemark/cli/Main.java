@@ -20,7 +20,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
     versionProvider = Main.Version.class,
     subcommands = {
       RunCommand.class, TailCommand.class, DemoCommand.class, VerifyCommand.class, MongoCommand.class, NodeCommand.class, WorkloadCommand.class,
-      CheckpointsCommand.class, StatusCommand.class, ReportCommand.class, CommandLine.HelpCommand.class
+      CheckpointsCommand.class, StatusCommand.class, ReportCommand.class, SnapshotCommand.class, CommandLine.HelpCommand.class
     })
 public final class Main implements java.util.concurrent.Callable<Integer> {
   public static final int PROBLEM_FOUND = 1;

@@ -89,6 +89,11 @@ final class StatusCommand implements Callable<Integer> {
             + snapshot.path("estimatedDocuments").asText("?") + " documents copied, " + snapshot.path("documentsPerSecond").asText("-")
             + " documents/s, ETA " + seconds(snapshot.get("etaSeconds")));
       }
+      JsonNode incremental = stream.path("incrementalSnapshot");
+      if (!incremental.isMissingNode() && "copying".equals(incremental.path("state").asText())) {
+        out.println(name + " incremental snapshot " + incremental.path("request").asText() + " of " + incremental.path("collection").asText()
+            + ": " + incremental.path("documentsCopied").asText() + " documents copied in " + incremental.path("chunks").asText() + " chunks");
+      }
     }
     return problem ? Main.PROBLEM_FOUND : 0;
   }

@@ -89,6 +89,18 @@ public final class StreamStatus {
       copy.put("overlapEvents", snapshot.overlapEvents());
       status.put("snapshot", copy);
     }
+    io.tidemark.source.IncrementalSnapshotProgress incremental = control.stats().incrementalSnapshot();
+    if (incremental.collection() != null) {
+      Map<String, Object> copy = new LinkedHashMap<>();
+      copy.put("state", incremental.running() ? "copying" : "complete");
+      copy.put("request", incremental.request());
+      copy.put("collection", incremental.collection());
+      copy.put("documentsCopied", incremental.copied());
+      copy.put("chunks", incremental.chunks());
+      copy.put("rowsDropped", incremental.rowsDropped());
+      copy.put("requestsCompleted", incremental.completed());
+      status.put("incrementalSnapshot", copy);
+    }
     return status;
   }
 }

@@ -100,6 +100,22 @@ public final class TidemarkMetrics implements Extension {
     counter("tidemark_snapshot_overlap_events",
         "Change events made while a snapshot copied: possibly seen twice (copied, then as a change).",
         stats -> stats.snapshot().overlapEvents());
+    gauge("tidemark_incremental_snapshot_running", "1 while an incremental snapshot request is in progress, 0 otherwise.",
+        (stats, emit) -> emit.accept(stats.incrementalSnapshot().running() ? 1.0 : 0.0, null));
+    gauge("tidemark_incremental_snapshot_copied_documents",
+        "Documents of the current (or last) incremental snapshot request copied and done, counting those before a restart.", (stats, emit) -> {
+          if (stats.incrementalSnapshot().collection() != null) emit.accept((double) stats.incrementalSnapshot().copied(), null);
+        });
+    gauge("tidemark_incremental_snapshot_chunks", "Chunks of the current (or last) incremental snapshot request done.", (stats, emit) -> {
+      if (stats.incrementalSnapshot().collection() != null) emit.accept((double) stats.incrementalSnapshot().chunks(), null);
+    });
+    counter("tidemark_incremental_snapshot_rows", "Rows read by incremental snapshot chunks in this process.",
+        stats -> stats.incrementalSnapshot().rowsRead());
+    counter("tidemark_incremental_snapshot_dropped_rows",
+        "Rows of incremental snapshot chunks dropped because a change event in the chunk's watermark window touched their key.",
+        stats -> stats.incrementalSnapshot().rowsDropped());
+    counter("tidemark_incremental_snapshot_requests_completed", "Incremental snapshot requests completed in this process.",
+        stats -> stats.incrementalSnapshot().completed());
     GaugeWithCallback.builder()
         .name("tidemark_stream_up")
         .help("1 while the stream runs on this node, 0 when it stopped on a failure here.")

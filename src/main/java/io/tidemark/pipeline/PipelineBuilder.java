@@ -241,6 +241,16 @@ public final class PipelineBuilder<T> {
     return with(s -> s.snapshotSettings = settings);
   }
 
+  /**
+   * Incremental snapshots on demand while the stream runs (the signal collection, chunk size, poll
+   * interval); default from {@code tidemark.pipeline.incremental-snapshot} (off without a signal
+   * collection). See docs/snapshot.md.
+   */
+  public PipelineBuilder<T> incrementalSnapshots(io.tidemark.source.IncrementalSnapshotSettings settings) {
+    Objects.requireNonNull(settings, "settings");
+    return with(s -> s.incrementalSnapshotSettings = settings);
+  }
+
   /** The failing-stage policy; default from {@code tidemark.pipeline.on-failure}. */
   public PipelineBuilder<T> onFailure(FailureSettings settings) {
     return with(s -> s.failureSettings = settings);

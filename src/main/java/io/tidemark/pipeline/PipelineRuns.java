@@ -45,6 +45,9 @@ final class PipelineRuns {
   private final SharedMongoClients.Lease lease;
   private final MongoClient client;
   private final String where;
+  private final io.tidemark.source.IncrementalSnapshotSettings incremental;
+  /** Where incremental snapshot requests are read from; null: none. */
+  private final com.mongodb.MongoNamespace signals;
   private final CursorProbe probe;
 
   private PipelineRuns(
@@ -60,6 +63,9 @@ final class PipelineRuns {
     this.client = lease == null ? spec.mongoClient : lease.client();
     if (lease != null) stats.errorsFrom(() -> lease.failures().counts(spec.stream));
     this.where = uri != null ? MongoConnector.hosts(uri) : "the given client";
+    this.incremental = spec.incrementalSnapshotSettings != null
+        ? spec.incrementalSnapshotSettings : io.tidemark.source.IncrementalSnapshotSettings.create(system);
+    this.signals = incremental.enabled() ? incremental.namespace(spec.target.database()) : null;
     this.probe = lease == null ? null : new CursorProbe(lease.syncClient(), spec.target, spec.match);
     if (uri == null && settings.faults().heartbeat) {
       StreamMdc.info(log, spec.stream, "stream '{}': no heartbeats with a client given by the caller (they need the URI); a quiet stream's checkpoint"
@@ -109,7 +115,7 @@ final class PipelineRuns {
                 ChangeStreamSource.create(new ChangeStreamSource.Definition(
                     spec.stream, client, spec.target, spec.match, spec.fullDocument, settings.source(), settings.faults(),
                     () -> start.resolve(opened, lease, recovery), PipelineRuns::restartable, recovery,
-                    settings.faults().heartbeat ? probe : null, settings.snapshots(), stats.snapshot())),
+                    settings.faults().heartbeat ? probe : null, settings.snapshots(), stats.snapshot())).via(incrementalSnapshots()),
                 settings.window(), settings.parallelism(), stages, checkpoint -> lease.thenCompose(taken -> taken.save(checkpoint)),
                 stats.window(), run)
             .run(system);
@@ -129,6 +135,18 @@ final class PipelineRuns {
           return CompletableFuture.<Done>failedFuture(explained);
         }).thenCompose(result -> result);
     return Pair.create(running.first(), ended);
+  }
+
+  /** The incremental snapshots stage of a run (requests from the signal collection); nothing when there is none. */
+  private akka.stream.Graph<akka.stream.FlowShape<io.tidemark.source.StreamElement, io.tidemark.source.StreamElement>, akka.NotUsed>
+      incrementalSnapshots() {
+    if (signals == null) return akka.stream.javadsl.Flow.<io.tidemark.source.StreamElement>create();
+    java.util.function.LongSupplier safe = () -> {
+      io.tidemark.source.StreamElement position = stats.window().safe();
+      return position == null ? -1 : position.seqNr();
+    };
+    return new io.tidemark.source.IncrementalSnapshots(
+        spec.stream, new io.tidemark.source.SignalCollection(spec.stream, client, signals), incremental, safe, stats.incrementalSnapshot());
   }
 
   /** The cluster time of the newest saved checkpoint, read out of its token when it has none of its own. */

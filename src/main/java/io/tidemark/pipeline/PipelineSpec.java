@@ -30,6 +30,7 @@ final class PipelineSpec implements Cloneable {
   FailureSettings failureSettings;
   FaultSettings faultSettings;
   SnapshotSettings snapshotSettings;
+  io.tidemark.source.IncrementalSnapshotSettings incrementalSnapshotSettings;
   StartupMode startup;
   Integer parallelism;
   DeadLetterStore deadLetters;

@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class PipelineStats {
   private final WindowStats window = new WindowStats();
   private final io.tidemark.source.SnapshotProgress snapshot = new io.tidemark.source.SnapshotProgress();
+  private final io.tidemark.source.IncrementalSnapshotProgress incremental = new io.tidemark.source.IncrementalSnapshotProgress();
   private final CompletableFuture<ResumePosition> firstStart = new CompletableFuture<>();
   private volatile ResumePosition startedFrom;
   private final AtomicLong restarts = new AtomicLong();
@@ -81,6 +82,11 @@ public final class PipelineStats {
   /** Snapshots of this pipeline: progress of the copy, and the overlap after it. */
   public io.tidemark.source.SnapshotProgress snapshot() {
     return snapshot;
+  }
+
+  /** Incremental snapshots of this pipeline: the request in progress, documents copied, chunks. */
+  public io.tidemark.source.IncrementalSnapshotProgress incrementalSnapshot() {
+    return incremental;
   }
 
   public WindowStats window() {

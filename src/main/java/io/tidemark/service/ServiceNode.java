@@ -104,6 +104,7 @@ public final class ServiceNode {
     FailureSettings.create(config);
     FaultSettings.create(config);
     SnapshotSettings.create(config);
+    io.tidemark.source.IncrementalSnapshotSettings.create(config);
     OplogSettings.create(config);
     ConfigCheck.positiveInt(config, "tidemark.pipeline.parallelism");
     ServiceSettings.create(config);

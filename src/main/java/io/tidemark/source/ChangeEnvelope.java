@@ -41,7 +41,7 @@ public final class ChangeEnvelope implements StreamElement {
   public static final String SNAPSHOT = "snapshot";
 
   private ChangeEnvelope(long seqNr, ChangeStreamDocument<Document> event) {
-    this(seqNr, event, SNAPSHOT.equals(event.getOperationTypeString()) ? new BsonDocument("_id", event.getDocumentKey().get("_id")) : null);
+    this(seqNr, event, SNAPSHOT.equals(event.getOperationTypeString()) && event.getResumeToken() == null ? new BsonDocument("_id", event.getDocumentKey().get("_id")) : null);
   }
 
   private ChangeEnvelope(long seqNr, ChangeStreamDocument<Document> event, BsonDocument snapshot) {
@@ -109,6 +109,34 @@ public final class ChangeEnvelope implements StreamElement {
       long seqNr, com.mongodb.MongoNamespace namespace, ResumePosition.Snapshot position, Document document, BsonDocument shardKey) {
     ChangeEnvelope copied = snapshot(seqNr, namespace, position.at(), document, shardKey);
     return new ChangeEnvelope(seqNr, copied.event(), null, position);
+  }
+
+  /**
+   * A document an incremental snapshot copied while the stream ran, handed on at the stream's
+   * position {@code token} (time {@code at}): operation type {@value #SNAPSHOT} like any copy, but it
+   * carries that position's token and no snapshot progress, so a checkpoint here is the stream's
+   * position (the request's own progress is kept with the request).
+   */
+  public static ChangeEnvelope incrementalSnapshot(
+      long seqNr, com.mongodb.MongoNamespace namespace, BsonDocument token, BsonTimestamp at, Document document) {
+    Objects.requireNonNull(token, "token");
+    Object id = document.get("_id");
+    if (id == null) throw new MalformedEventException("an incremental snapshot document of " + namespace + " has no _id");
+    BsonDocument ns = new BsonDocument("db", new org.bson.BsonString(namespace.getDatabaseName()))
+        .append("coll", new org.bson.BsonString(namespace.getCollectionName()));
+    BsonDocument key = new BsonDocument("_id", document.toBsonDocument().get("_id"));
+    return new ChangeEnvelope(seqNr, new ChangeStreamDocument<>(
+        SNAPSHOT, token, ns, null, null, document, null, key, at, null, null, null, null, null, null), null);
+  }
+
+  /** A copied document of an incremental snapshot (it has a position of the stream, and no snapshot progress of its own). */
+  public boolean isIncrementalSnapshot() {
+    return isSnapshot() && snapshot == null && position == null;
+  }
+
+  /** The same envelope under another sequence number. */
+  public ChangeEnvelope withSeqNr(long seqNr) {
+    return seqNr == this.seqNr ? this : new ChangeEnvelope(seqNr, event, snapshot, position);
   }
 
   /** The documentKey of a document: the shard key's fields (dotted paths followed), then _id. */

@@ -123,8 +123,13 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
    */
   public static Checkpoint checkpointAt(String stream, StreamElement safe) {
     if (safe instanceof ChangeEnvelope event) {
-      if (event.isSnapshot()) {
+      if (event.isSnapshot() && !event.isIncrementalSnapshot()) {
         return new Checkpoint(stream, null, event.clusterTime(), Instant.now(), 0, CheckpointKind.SNAPSHOT, null, event.snapshotProgress());
+      }
+      if (event.isIncrementalSnapshot()) {
+        // The stream's position before the copied row, with a note for the history.
+        return Checkpoint.atToken(stream, event.resumeToken(), event.clusterTime()).as(CheckpointKind.EVENT,
+            "incremental snapshot of " + event.namespace() + ": copying, at " + new org.bson.BsonDocument("_id", event.documentKey().get("_id")).toJson());
       }
       CheckpointKind kind = "invalidate".equals(event.operationType()) ? CheckpointKind.INVALIDATE : CheckpointKind.EVENT;
       return Checkpoint.atToken(stream, event.resumeToken(), event.clusterTime()).as(kind, null);

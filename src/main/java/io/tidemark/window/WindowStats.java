@@ -35,7 +35,7 @@ public final class WindowStats {
 
   void onAdmitted(ChangeEnvelope envelope) {
     admitted.incrementAndGet();
-    if (envelope.isSnapshot()) {
+    if (envelope.isSnapshot() && !envelope.isIncrementalSnapshot()) {
       // Copies all stand at the snapshot's time: a copy is a replay when its _id was admitted before (copies go in _id order).
       org.bson.BsonValue id = envelope.documentKey().get("_id");
       org.bson.BsonValue before = replayedCopyThrough;

@@ -52,7 +52,7 @@ class CommandLineIT {
     Outcome outcome = run("frobnicate");
     assertThat(outcome.exitCode).isEqualTo(Main.USAGE);
     assertThat(outcome.onlyErrorLine())
-        .isEqualTo("error: unknown command 'frobnicate'; expected one of: run, tail, demo, verify, mongo, node, workload, checkpoints, status, report, help (see --help)");
+        .isEqualTo("error: unknown command 'frobnicate'; expected one of: run, tail, demo, verify, mongo, node, workload, checkpoints, status, report, snapshot, help (see --help)");
   }
 
   @Test
@@ -86,7 +86,7 @@ class CommandLineIT {
       }
     }
     assertThat(entries.keySet()).containsExactly("run", "tail", "demo", "verify", "mongo", "node", "workload", "checkpoints", "status",
-        "report", "help");
+        "report", "snapshot", "help");
     assertThat(entries).allSatisfy((command, description) -> assertThat(description).as(command).endsWith("."));
   }
 
