@@ -22,13 +22,13 @@ public final class BenchMain {
   private BenchMain() {}
 
   static final java.util.Set<String> BENCHMARKS =
-      java.util.Set.of("all", "window", "failover", "oplog", "e2e", "checkpoints", "recovery", "kafka", "embedded", "streams");
+      java.util.Set.of("all", "window", "failover", "oplog", "e2e", "checkpoints", "recovery", "kafka", "embedded", "streams", "consumer");
 
   public static void main(String[] args) throws Exception {
     String which = args.length > 0 ? args[0] : "all";
     if (!BENCHMARKS.contains(which)) {
       System.err.println("unknown benchmark '" + which + "': expected -Dbench= one of all, window, failover, oplog, e2e, checkpoints, recovery,"
-          + " kafka, embedded, streams");
+          + " kafka, embedded, streams, consumer");
       System.exit(2);
     }
     if (which.equals("all") || which.equals("window")) window();
@@ -42,6 +42,10 @@ public final class BenchMain {
     if (which.equals("all") || which.equals("e2e")) {
       quietPipelineLogs();
       EndToEndBenchmark.run(Integer.getInteger("bench.events", 100_000), Integer.getInteger("bench.rounds", 5));
+    }
+    if (which.equals("consumer")) {
+      quietPipelineLogs();
+      ConsumerCostBenchmark.run(Integer.getInteger("bench.events", 100_000), Integer.getInteger("bench.rounds", 5));
     }
     if (which.equals("all") || which.equals("checkpoints")) {
       quietPipelineLogs();
