@@ -287,12 +287,26 @@ public final class CheckpointEntity
       return tokenJson == null && clusterTime == null;
     }
 
+    /** A state that takes {@code history} as it is: already a list of its own, which nothing else changes. */
+    private State(String tokenJson, Long clusterTime, long savedAtMillis, long saves, long epoch, long writerEpoch,
+        String kind, String note, HistoryEntry[] history, long holder, long heldSinceMillis, String snapshotJson) {
+      this.tokenJson = tokenJson;
+      this.clusterTime = clusterTime;
+      this.savedAtMillis = savedAtMillis;
+      this.saves = saves;
+      this.epoch = epoch;
+      this.writerEpoch = writerEpoch;
+      this.kind = kind;
+      this.note = note;
+      this.history = java.util.Collections.unmodifiableList(java.util.Arrays.asList(history));
+      this.holder = holder;
+      this.heldSinceMillis = heldSinceMillis;
+      this.snapshotJson = snapshotJson;
+    }
+
     State apply(TokenSaved event, int historySize) {
-      java.util.List<HistoryEntry> kept = new java.util.ArrayList<>(history);
-      kept.add(new HistoryEntry(
-          event.kind, event.tokenJson, event.clusterTime, event.epoch, event.savedAtMillis, event.note, event.snapshotJson));
-      prune(kept, true, historySize);
-      prune(kept, false, historySize);
+      HistoryEntry[] kept = appended(history, new HistoryEntry(
+          event.kind, event.tokenJson, event.clusterTime, event.epoch, event.savedAtMillis, event.note, event.snapshotJson), historySize);
       return new State(event.tokenJson, event.clusterTime, event.savedAtMillis, saves + 1, Math.max(epoch, event.epoch),
           event.epoch, event.kind, event.note, kept, holder, heldSinceMillis, event.snapshotJson);
     }
@@ -300,12 +314,10 @@ public final class CheckpointEntity
     State apply(Rewound event, int historySize) {
       boolean reset = event.tokenJson == null && event.clusterTime == null;
       String kind = reset ? CheckpointKind.RESET.label() : CheckpointKind.REWIND.label();
-      java.util.List<HistoryEntry> kept = new java.util.ArrayList<>(history);
-      kept.add(new HistoryEntry(kind, event.tokenJson, event.clusterTime, event.epoch, event.savedAtMillis, event.note));
-      prune(kept, true, historySize);
-      prune(kept, false, historySize);
+      HistoryEntry[] kept = appended(history,
+          new HistoryEntry(kind, event.tokenJson, event.clusterTime, event.epoch, event.savedAtMillis, event.note), historySize);
       return new State(event.tokenJson, event.clusterTime, event.savedAtMillis, saves + 1, Math.max(epoch, event.epoch),
-          event.epoch, kind, event.note, kept, 0L, 0L);
+          event.epoch, kind, event.note, kept, 0L, 0L, null);
     }
 
     State apply(EpochReleased event) {
@@ -314,23 +326,36 @@ public final class CheckpointEntity
     }
 
     /**
-     * Keeps the newest {@code size} routine entries (event, heartbeat, snapshot progress) and, apart from them, the
-     * newest {@code size} notable ones (gap, invalidate, start, rewind), so that a gap stays in the
-     * history however many events follow it.
+     * The history with {@code entry} added, in one new array: the newest {@code size} routine entries (event,
+     * heartbeat, snapshot progress) and, apart from them, the newest {@code size} notable ones (gap,
+     * invalidate, start, rewind), so that a gap stays in the history however many events follow it.
+     * (Once per save: one pass to count, one to copy what is kept; each entry's kind is read once.)
      */
-    private static void prune(java.util.List<HistoryEntry> entries, boolean routine, int size) {
-      long count = entries.stream().filter(entry -> isRoutine(entry) == routine).count();
-      for (var it = entries.iterator(); it.hasNext() && count > size; ) {
-        if (isRoutine(it.next()) == routine) {
-          it.remove();
-          count--;
-        }
+    static HistoryEntry[] appended(java.util.List<HistoryEntry> history, HistoryEntry entry, int size) {
+      int n = history.size() + 1;
+      boolean[] routine = new boolean[n];
+      int routines = 0;
+      for (int i = 0; i < n; i++) {
+        routine[i] = isRoutine(i < n - 1 ? history.get(i) : entry);
+        if (routine[i]) routines++;
       }
+      int dropRoutine = Math.max(0, routines - size);
+      int dropNotable = Math.max(0, n - routines - size);
+      HistoryEntry[] kept = new HistoryEntry[n - dropRoutine - dropNotable];
+      int k = 0;
+      for (int i = 0; i < n; i++) {
+        if (routine[i] ? dropRoutine-- > 0 : dropNotable-- > 0) continue; // the oldest of each kind go first
+        kept[k++] = i < n - 1 ? history.get(i) : entry;
+      }
+      return kept;
     }
 
-    private static boolean isRoutine(HistoryEntry entry) {
-      CheckpointKind kind = CheckpointKind.parse(entry.kind);
-      return kind == CheckpointKind.EVENT || kind == CheckpointKind.HEARTBEAT || kind == CheckpointKind.SNAPSHOT;
+    static boolean isRoutine(HistoryEntry entry) {
+      String kind = entry.kind;
+      // The labels as written (CheckpointKind.label()); anything else is parsed as before.
+      if ("event".equals(kind) || "heartbeat".equals(kind) || "snapshot".equals(kind) || kind == null) return true;
+      CheckpointKind parsed = CheckpointKind.parse(kind);
+      return parsed == CheckpointKind.EVENT || parsed == CheckpointKind.HEARTBEAT || parsed == CheckpointKind.SNAPSHOT;
     }
 
     State apply(EpochTaken event) {

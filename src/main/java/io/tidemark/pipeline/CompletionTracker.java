@@ -13,7 +13,6 @@ import akka.stream.stage.GraphStage;
 import akka.stream.stage.GraphStageLogic;
 import io.tidemark.source.ChangeEnvelope;
 import io.tidemark.window.Completion;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -56,7 +55,8 @@ final class CompletionTracker
   @Override
   public GraphStageLogic createLogic(Attributes inheritedAttributes) {
     return new GraphStageLogic(shape) {
-      private final ArrayDeque<Long> entered = new ArrayDeque<>();
+      /** The sequence numbers that went in and are not done yet, oldest first (a ring: no boxing per event). */
+      private final SeqNrs entered = new SeqNrs();
       /** A failed or abandoned element came out: nothing more of this lane is done in this run. */
       private boolean stopped;
 
@@ -89,10 +89,20 @@ final class CompletionTracker
           @Override
           public void onPush() {
             EventContext context = grab(fromUser).second();
-            List<Completion> completed = stopped ? List.of() : completions(context);
-            if (completed.isEmpty()) pull(fromUser);
-            else if (completed.size() == 1) emit(done, completed.get(0), this::pullUnlessEnded);
-            else emitMultiple(done, completed.iterator(), this::pullUnlessEnded);
+            Object completed = stopped ? null : completions(context);
+            if (completed == null) pull(fromUser);
+            else if (completed instanceof Completion one) {
+              if (isAvailable(done)) {
+                push(done, one);
+                pull(fromUser);
+              } else {
+                emit(done, one, this::pullUnlessEnded);
+              }
+            } else {
+              @SuppressWarnings("unchecked")
+              List<Completion> many = (List<Completion>) completed;
+              emitMultiple(done, many.iterator(), this::pullUnlessEnded);
+            }
           }
 
           /** The stages may end while completions wait for the window's demand: they are handed over, then the stage ends. */
@@ -115,31 +125,65 @@ final class CompletionTracker
         });
       }
 
-      private List<Completion> completions(EventContext context) {
+      /** What the element completes: null (nothing), one {@link Completion}, or a list of them (a batch). */
+      private Object completions(EventContext context) {
         long seqNr = context.seqNr();
         switch (context.kind()) {
           case ABANDONED:
             stopped = true;
-            return List.of();
+            return null;
           case FAILED:
             stopped = true;
-            return List.of(Completion.failed(seqNr, context.failure()));
+            return Completion.failed(seqNr, context.failure());
           default:
             break;
         }
-        Long first = entered.peekFirst();
-        if (first == null || first > seqNr) return List.of(); // a part of an event already done cannot come after it
-        if (first == seqNr) {
-          if (!context.last()) return List.of();
-          entered.pollFirst();
-          return List.of(Completion.done(seqNr));
+        if (entered.isEmpty() || entered.first() > seqNr) return null; // a part of an event already done cannot come after it
+        if (entered.first() == seqNr) {
+          if (!context.last()) return null;
+          entered.removeFirst();
+          return Completion.done(seqNr);
         }
         // A batch: the events before this one in the lane were joined into it.
         List<Completion> completed = new ArrayList<>();
-        while (!entered.isEmpty() && entered.peekFirst() < seqNr) completed.add(Completion.done(entered.pollFirst()));
-        if (context.last() && !entered.isEmpty() && entered.peekFirst() == seqNr) completed.add(Completion.done(entered.pollFirst()));
+        while (!entered.isEmpty() && entered.first() < seqNr) completed.add(Completion.done(entered.removeFirst()));
+        if (context.last() && !entered.isEmpty() && entered.first() == seqNr) completed.add(Completion.done(entered.removeFirst()));
         return completed;
       }
     };
+  }
+
+  /** A growable ring of sequence numbers, oldest first. */
+  static final class SeqNrs {
+    private long[] ring = new long[64];
+    private int head;
+    private int size;
+
+    boolean isEmpty() {
+      return size == 0;
+    }
+
+    long first() {
+      if (size == 0) throw new java.util.NoSuchElementException();
+      return ring[head];
+    }
+
+    void addLast(long seqNr) {
+      if (size == ring.length) {
+        long[] grown = new long[ring.length * 2];
+        for (int i = 0; i < size; i++) grown[i] = ring[(head + i) & (ring.length - 1)];
+        ring = grown;
+        head = 0;
+      }
+      ring[(head + size) & (ring.length - 1)] = seqNr;
+      size++;
+    }
+
+    long removeFirst() {
+      long first = first();
+      head = (head + 1) & (ring.length - 1);
+      size--;
+      return first;
+    }
   }
 }

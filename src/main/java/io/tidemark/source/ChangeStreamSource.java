@@ -98,7 +98,7 @@ public final class ChangeStreamSource {
                       : changes.merge(
                           Heartbeats.heartbeats(definition, state, materializer.system().dispatchers().lookup("akka.actor.default-blocking-io-dispatcher")),
                           true);
-              return incoming.mapConcat(arrived -> Numbering.deliver(definition, state, arrived));
+              return incoming.collect(Numbering.operator(definition, state));
             })
         .mapMaterializedValue(future -> NotUsed.getInstance());
   }

@@ -31,20 +31,44 @@ final class Numbering {
   private Numbering() {}
 
   /**
+   * The numbering as an operator: {@code collect} with it hands on what {@link #deliver} returns and
+   * nothing for what it drops, with no collection per element ({@code collect} calls
+   * {@code applyOrElse} once per element).
+   */
+  static scala.PartialFunction<Incoming, StreamElement> operator(ChangeStreamSource.Definition definition, SourceState state) {
+    return new scala.runtime.AbstractPartialFunction<>() {
+      @Override
+      public boolean isDefinedAt(Incoming arrived) {
+        return true;
+      }
+
+      @Override
+      public <A1 extends Incoming, B1> B1 applyOrElse(A1 arrived, scala.Function1<A1, B1> otherwise) {
+        StreamElement element = deliver(definition, state, arrived);
+        @SuppressWarnings("unchecked")
+        B1 delivered = element == null ? otherwise.apply(arrived) : (B1) element;
+        return delivered;
+      }
+    };
+  }
+
+  /**
    * Numbers what arrived, joins fragments, and drops a heartbeat that anything may have overtaken.
    * A heartbeat is numbered as the event it follows: it takes no place of its own in the window.
+   *
+   * @return the element to hand on; null for nothing (a dropped heartbeat, a fragment before the last)
    */
-  static List<StreamElement> deliver(ChangeStreamSource.Definition definition, SourceState state, Incoming arrived) {
+  static StreamElement deliver(ChangeStreamSource.Definition definition, SourceState state, Incoming arrived) {
     if (arrived instanceof Incoming.Heartbeat heartbeat) {
       // Only when nothing left the reopening source since the probe began, and nothing is still on its way.
-      if (heartbeat.takenWhenProbed() != state.taken || state.arrived != state.taken) return List.of();
+      if (heartbeat.takenWhenProbed() != state.taken || state.arrived != state.taken) return null;
       state.lastHeartbeat = heartbeat.token();
       state.lastHeartbeatTaken = heartbeat.takenWhenProbed();
-      return List.of(new StreamElement.Heartbeat(state.seqNr, heartbeat.token()));
+      return new StreamElement.Heartbeat(state.seqNr, heartbeat.token());
     }
     state.arrived++;
     if (arrived instanceof Incoming.Gap gap) {
-      return List.of(new StreamElement.Gap(++state.seqNr, gap.at(), gap.note()));
+      return new StreamElement.Gap(++state.seqNr, gap.at(), gap.note());
     }
     if (arrived instanceof Incoming.Copied copied) {
       ChangeEnvelope envelope = copied.snapshot().chunks() != null
@@ -54,12 +78,12 @@ final class Numbering {
           : ChangeEnvelope.snapshotOfMany(++state.seqNr, copied.namespace(), copied.snapshot().at(), copied.document(), copied.shardKey());
       state.lastDeliveryNanos = System.nanoTime();
       definition.progress().onDocument();
-      return List.of(envelope);
+      return envelope;
     }
     if (arrived instanceof Incoming.Copy copy) {
       state.overlapUntil = copy.until();
       state.lastDeliveryNanos = System.nanoTime();
-      return List.of(new StreamElement.SnapshotEnd(++state.seqNr, copy.snapshot().at(), copy.note()));
+      return new StreamElement.SnapshotEnd(++state.seqNr, copy.snapshot().at(), copy.note());
     }
     ChangeStreamDocument<Document> event = ((Incoming.Event) arrived).event();
     ChangeEnvelope envelope;
@@ -67,7 +91,7 @@ final class Numbering {
       if (event.getSplitEvent().getFragment() == 1) state.fragments.clear(); // a reopen resends from the first
       ChangeEnvelope fragment = ChangeEnvelope.of(state.seqNr + 1, event);
       state.fragments.add(fragment.eventDocument());
-      if (event.getSplitEvent().getFragment() < event.getSplitEvent().getOf()) return List.of();
+      if (event.getSplitEvent().getFragment() < event.getSplitEvent().getOf()) return null;
       envelope = ChangeEnvelope.fromEventDocument(++state.seqNr, joined(state.fragments));
       state.fragments.clear();
     } else {
@@ -85,7 +109,7 @@ final class Numbering {
               ? "following the collection: reopening with startAfter the invalidate"
               : "the stream ends here and keeps its checkpoint (set tidemark.pipeline.faults.follow-collection = on to follow)");
     }
-    return List.of(envelope);
+    return envelope;
   }
 
   /** The fragments of a split event as one event, with the last fragment's token. */

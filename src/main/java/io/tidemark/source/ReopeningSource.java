@@ -63,18 +63,23 @@ final class ReopeningSource {
       return Source.empty();
     }
     return opener.open(position, pipeline(definition, state)).map(event -> {
-      state.took(positionAfter(event));
+      state.tookEvent(event);
       return (Incoming) new Incoming.Event(event);
     });
   }
 
   /** Where a reopen goes on after this event; null for a fragment of a split event (a reopen resends it from the first). */
   static ResumePosition positionAfter(ChangeStreamDocument<Document> event) {
-    if (event.getSplitEvent() != null && event.getSplitEvent().getFragment() < event.getSplitEvent().getOf()) return null;
-    if (event.getResumeToken() == null) return null; // refused when numbered, with a clear message
+    if (!hasPositionAfter(event)) return null;
     return "invalidate".equals(event.getOperationTypeString())
         ? ResumePosition.startAfter(event.getResumeToken())
         : ResumePosition.resumeAfter(event.getResumeToken());
+  }
+
+  /** Whether a reopen goes on after this event: not after a fragment before a split event's last, nor an event without a token. */
+  static boolean hasPositionAfter(ChangeStreamDocument<Document> event) {
+    if (event.getSplitEvent() != null && event.getSplitEvent().getFragment() < event.getSplitEvent().getOf()) return false;
+    return event.getResumeToken() != null; // one without is refused when numbered, with a clear message
   }
 
   /** The stream's aggregation stages after {@code $changeStream}: skipped events left out, the user's stages, splitting. */
@@ -120,8 +125,7 @@ final class ReopeningSource {
           StreamMdc.warn(log, definition.stream(), "stream '{}': reopening at {} without the oversize event {}", definition.stream(),
               recovered.position().describe(), oversize.toJson());
         } else {
-          state.initial = recovered.position();
-          state.lastTaken = null;
+          state.restartAt(recovered.position());
         }
         return new Opening(recovered.position(), new Incoming.Gap(recovered.gapAt(), recovered.note()));
       });
@@ -133,7 +137,7 @@ final class ReopeningSource {
           definition.stream(), heartbeat.describe());
       return CompletableFuture.completedFuture(new Opening(heartbeat, null));
     }
-    ResumePosition taken = state.lastTaken;
+    ResumePosition taken = state.lastTaken();
     if (taken != null) {
       StreamMdc.info(log, definition.stream(), "stream '{}': reopening the change stream after the last event it delivered: {}", definition.stream(), taken.describe());
       return CompletableFuture.completedFuture(new Opening(taken, null));

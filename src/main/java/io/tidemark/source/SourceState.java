@@ -12,8 +12,13 @@ import org.bson.BsonDocument;
  */
 final class SourceState {
   volatile ResumePosition initial;
-  /** The position after the newest element that left the reopening source; null before the first. */
-  volatile ResumePosition lastTaken;
+  /** The position after the newest element that left the reopening source; null before the first (see {@link #lastTaken()}). */
+  private volatile ResumePosition lastTaken;
+  /**
+   * The newest change event that left the reopening source, when it is newer than {@link #lastTaken}: its position is
+   * made from it only when asked for (a reopen, a heartbeat probe), not once per event.
+   */
+  private volatile com.mongodb.client.model.changestream.ChangeStreamDocument<org.bson.Document> lastEvent;
   volatile ResumableErrors.Kind pendingKind;
   volatile Throwable pendingError;
   /** Elements (other than heartbeats) that left the reopening source, and that were numbered. */
@@ -32,7 +37,21 @@ final class SourceState {
   volatile long lastHeartbeatTaken = -1;
 
   ResumePosition current() {
-    return lastTaken != null ? lastTaken : initial;
+    ResumePosition taken = lastTaken();
+    return taken != null ? taken : initial;
+  }
+
+  /** The position after the newest element that left the reopening source; null before the first. */
+  ResumePosition lastTaken() {
+    var event = lastEvent; // read without changing anything: another thread may be taking the next element
+    return event != null ? ReopeningSource.positionAfter(event) : lastTaken;
+  }
+
+  /** Forgets the elements taken: a policy moved the stream to a new initial position. */
+  void restartAt(ResumePosition position) {
+    initial = position;
+    lastEvent = null;
+    lastTaken = null;
   }
 
   /**
@@ -57,7 +76,20 @@ final class SourceState {
 
   /** An element leaves the reopening source: a reopen goes on after {@code position} (null: where it was). */
   void took(ResumePosition position) {
-    if (position != null) lastTaken = position;
+    if (position != null) {
+      lastTaken = position;
+      lastEvent = null;
+    }
+    taken++;
+  }
+
+  /**
+   * A change event leaves the reopening source: a reopen goes on after it (see
+   * {@link ReopeningSource#positionAfter}), or where it was for a fragment before a split event's last
+   * or an event without a token. The position is made only when asked for.
+   */
+  void tookEvent(com.mongodb.client.model.changestream.ChangeStreamDocument<org.bson.Document> event) {
+    if (ReopeningSource.hasPositionAfter(event)) lastEvent = event;
     taken++;
   }
 }

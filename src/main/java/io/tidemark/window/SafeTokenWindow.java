@@ -188,6 +188,8 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
     private Checkpoint unemitted;
     /** No more events are admitted: the source ended or failed, a lane failed, or the stream is stopping. */
     private boolean draining;
+    /** Whether the interval timer is set: known here, so that an event's completion needs no look-up in the timers. */
+    private boolean intervalTimerSet;
     private boolean terminating;
     private Throwable terminalFailure;
 
@@ -352,16 +354,18 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
       boolean gapDone = !gaps.isEmpty() && gaps.peek().seqNr() <= window.safeSeq();
       if (gapDone || window.safeSeq() - savedSeq >= settings.checkpointEveryEvents) {
         startSave();
-      } else if (!isTimerActive(INTERVAL_TIMER)) {
+      } else if (!intervalTimerSet) {
         long sinceLast = System.nanoTime() - lastSaveNanos;
         long wait = Math.max(0, settings.checkpointEveryInterval.toNanos() - sinceLast);
         scheduleOnce(INTERVAL_TIMER, Duration.ofNanos(wait));
+        intervalTimerSet = true;
       }
     }
 
     @Override
     public void onTimer(Object key) {
       if (INTERVAL_TIMER.equals(key)) {
+        intervalTimerSet = false;
         if (!saving && unsaved()) startSave();
       } else if (RETRY_TIMER.equals(key)) {
         if (!saving && unsaved()) startSave();
@@ -387,6 +391,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
       savingPosition = safe;
       savingSeq = safe == gap || safe == previous ? safe.seqNr() : window.safeSeq();
       cancelTimer(INTERVAL_TIMER);
+      intervalTimerSet = false;
       CompletionStage<Done> write;
       try {
         write = save.apply(checkpoint);
@@ -466,6 +471,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
       draining = true;
       if (failure != null) terminalFailure = failure;
       cancelTimer(INTERVAL_TIMER);
+      intervalTimerSet = false;
       cancelTimer(DRAIN_TIMER);
       if (!isClosed(events)) cancel(events);
       endStages();

@@ -13,8 +13,32 @@ import java.util.function.Consumer;
 /**
  * Live figures of a pipeline's window, written by the window stage and read by anyone (progress
  * line, metrics). Cumulative over restarts of the same pipeline.
+ *
+ * <p>One writer: the window stage of the pipeline's current run (a run starts only once the one
+ * before it has ended). So the figures written per event are release stores, not atomic
+ * read-modify-writes or volatile stores with a full fence: a reader sees each value whole and in
+ * order, a moment later at most.
  */
 public final class WindowStats {
+  private static final java.lang.invoke.VarHandle ADMITTED_THROUGH;
+  private static final java.lang.invoke.VarHandle IN_FLIGHT;
+  private static final java.lang.invoke.VarHandle LAST_COMPLETED_CLUSTER_TIME;
+  private static final java.lang.invoke.VarHandle SAFE;
+  private static final java.lang.invoke.VarHandle REPLICABLE;
+
+  static {
+    try {
+      var lookup = java.lang.invoke.MethodHandles.lookup();
+      ADMITTED_THROUGH = lookup.findVarHandle(WindowStats.class, "admittedThrough", long.class);
+      IN_FLIGHT = lookup.findVarHandle(WindowStats.class, "inFlight", int.class);
+      LAST_COMPLETED_CLUSTER_TIME = lookup.findVarHandle(WindowStats.class, "lastCompletedClusterTime", long.class);
+      SAFE = lookup.findVarHandle(WindowStats.class, "safe", StreamElement.class);
+      REPLICABLE = lookup.findVarHandle(WindowStats.class, "replicable", StreamElement.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
   private final AtomicLong admitted = new AtomicLong();
   private final AtomicLong completed = new AtomicLong();
   private final AtomicLong saves = new AtomicLong();
@@ -34,7 +58,7 @@ public final class WindowStats {
   private volatile Consumer<CompletableFuture<List<InFlightEvent>>> snapshots;
 
   void onAdmitted(ChangeEnvelope envelope) {
-    admitted.incrementAndGet();
+    admitted.lazySet(admitted.get() + 1);
     if (envelope.isSnapshot() && !envelope.isIncrementalSnapshot()) {
       // Copies all stand at the snapshot's time: a copy is a replay when its _id was admitted before (copies go in _id order).
       org.bson.BsonValue id = envelope.documentKey().get("_id");
@@ -46,7 +70,7 @@ public final class WindowStats {
     }
     long clusterTime = envelope.clusterTime() == null ? 0 : envelope.clusterTime().getValue();
     if (clusterTime != 0 && clusterTime <= replayedThrough) replayed.incrementAndGet();
-    if (clusterTime > admittedThrough) admittedThrough = clusterTime;
+    if (clusterTime > admittedThrough) ADMITTED_THROUGH.setRelease(this, clusterTime);
   }
 
   /**
@@ -73,13 +97,13 @@ public final class WindowStats {
   }
 
   void onCompleted(long clusterTime) {
-    completed.incrementAndGet();
-    if (clusterTime > lastCompletedClusterTime) lastCompletedClusterTime = clusterTime;
+    completed.lazySet(completed.get() + 1);
+    if (clusterTime > lastCompletedClusterTime) LAST_COMPLETED_CLUSTER_TIME.setRelease(this, clusterTime);
   }
 
   /** How many the window holds right now: events and markers admitted and not behind the safe position. */
   void onInFlight(int inFlightNow) {
-    inFlight = inFlightNow;
+    IN_FLIGHT.setRelease(this, inFlightNow);
   }
 
   void onQuietPosition(long clusterTime) {
@@ -116,8 +140,8 @@ public final class WindowStats {
    *     is pending before it, so that a replica may carry it
    */
   void onSafe(StreamElement envelope, boolean replicable) {
-    safe = envelope;
-    if (replicable) this.replicable = envelope;
+    SAFE.setRelease(this, envelope);
+    if (replicable) REPLICABLE.setRelease(this, envelope);
   }
 
   /** The newest safe position of this run (every event before it done), durable or not yet; null before the first. */

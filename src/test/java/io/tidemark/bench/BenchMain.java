@@ -22,13 +22,13 @@ public final class BenchMain {
   private BenchMain() {}
 
   static final java.util.Set<String> BENCHMARKS =
-      java.util.Set.of("all", "window", "failover", "failover-shards", "oplog", "e2e", "e2e-in-process", "checkpoints", "recovery", "kafka", "embedded", "streams", "snapshot");
+      java.util.Set.of("all", "window", "failover", "failover-shards", "oplog", "e2e", "e2e-in-process", "checkpoints", "recovery", "kafka", "embedded", "streams", "snapshot", "consumer");
 
   public static void main(String[] args) throws Exception {
     String which = args.length > 0 ? args[0] : "all";
     if (!BENCHMARKS.contains(which)) {
       System.err.println("unknown benchmark '" + which + "': expected -Dbench= one of all, window, failover, failover-shards, oplog, e2e, e2e-in-process, checkpoints, recovery,"
-          + " kafka, embedded, streams, snapshot");
+          + " kafka, embedded, streams, snapshot, consumer");
       System.exit(2);
     }
     if (which.equals("all") || which.equals("window")) window();
@@ -50,6 +50,10 @@ public final class BenchMain {
     if (which.equals("all") || which.equals("e2e-in-process")) {
       quietPipelineLogs();
       EndToEndBenchmark.run(Integer.getInteger("bench.events", 100_000), Integer.getInteger("bench.rounds", 5));
+    }
+    if (which.equals("consumer")) {
+      quietPipelineLogs();
+      ConsumerCostBenchmark.run(Integer.getInteger("bench.events", 100_000), Integer.getInteger("bench.rounds", 5));
     }
     if (which.equals("all") || which.equals("checkpoints")) {
       quietPipelineLogs();

@@ -172,4 +172,50 @@ class CheckpointEntityTest {
     assertThat(decoded.inSnapshot()).isFalse();
     assertThat(decoded.position().describe()).startsWith("resumeAfter");
   }
+
+  /**
+   * A save adds its entry to the history in one pass: the same entries, in the same order, as the
+   * two prunes it replaced (the newest {@code size} routine entries and, apart, the newest
+   * {@code size} notable ones), over 2,000 random histories, sizes and kinds (the size also smaller
+   * than a history kept before, as when history-size is lowered).
+   */
+  @Test
+  void theHistoryKeepsTheNewestOfEachSortAsThePruneItReplacedDid() {
+    String[] kinds = {"event", "heartbeat", "snapshot", "start", "gap", "invalidate", "rewind", "reset", null, "EVENT"};
+    java.util.Random random = new java.util.Random(20);
+    for (int world = 0; world < 2_000; world++) {
+      int size = 1 + random.nextInt(6);
+      java.util.List<CheckpointEntity.HistoryEntry> history = new java.util.ArrayList<>();
+      for (int i = random.nextInt(16); i > 0; i--) history.add(entry(kinds[random.nextInt(kinds.length)], history.size()));
+      CheckpointEntity.HistoryEntry added = entry(kinds[random.nextInt(kinds.length)], history.size());
+
+      java.util.List<CheckpointEntity.HistoryEntry> expected = new java.util.ArrayList<>(history);
+      expected.add(added);
+      prunedAsBefore(expected, true, size);
+      prunedAsBefore(expected, false, size);
+
+      assertThat(CheckpointEntity.State.appended(history, added, size)).as("world %d, size %d, history %s", world, size, history)
+          .containsExactlyElementsOf(expected);
+    }
+  }
+
+  private static CheckpointEntity.HistoryEntry entry(String kind, long n) {
+    return new CheckpointEntity.HistoryEntry(kind, "{\"_data\": \"" + n + "\"}", n, 1L, n, null);
+  }
+
+  /** The prune a save made before (twice per save: routine, then notable), as it was. */
+  private static void prunedAsBefore(java.util.List<CheckpointEntity.HistoryEntry> entries, boolean routine, int size) {
+    long count = entries.stream().filter(entry -> routineAsBefore(entry) == routine).count();
+    for (var it = entries.iterator(); it.hasNext() && count > size; ) {
+      if (routineAsBefore(it.next()) == routine) {
+        it.remove();
+        count--;
+      }
+    }
+  }
+
+  private static boolean routineAsBefore(CheckpointEntity.HistoryEntry entry) {
+    CheckpointKind kind = CheckpointKind.parse(entry.kind);
+    return kind == CheckpointKind.EVENT || kind == CheckpointKind.HEARTBEAT || kind == CheckpointKind.SNAPSHOT;
+  }
 }
