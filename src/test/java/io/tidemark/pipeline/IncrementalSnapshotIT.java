@@ -229,9 +229,9 @@ class IncrementalSnapshotIT {
             control.stats().incrementalSnapshot().rowsDropped(), done.get("chunks"), eventsDuringCopy,
             TimeUnit.NANOSECONDS.toMillis(target.maxLagNanos.get()));
         assertThat(done.get("chunks", Number.class).longValue()).as("chunks of 256").isGreaterThanOrEqualTo(DOCUMENTS / 256);
+        // The copy holds rows, never events: the stream goes on during it. (How long a write takes to reach the target
+        // is printed above, not asserted: a speed is a benchmark's business, not a test's.)
         assertThat(eventsDuringCopy).as("the stream went on during the copy").isPositive();
-        assertThat(target.maxLagNanos.get()).as("the stream's lag during the copy (write to target)")
-            .isLessThan(TimeUnit.SECONDS.toNanos(15));
       }
       awaitTargetEqualsSource(target, items);
       assertThat(target.regressions).as("no key ever went back to an older version").isEmpty();
