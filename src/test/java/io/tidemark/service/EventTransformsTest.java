@@ -221,6 +221,67 @@ class EventTransformsTest {
         .hasMessageStartingWith("invalid config key " + AT + " = {");
   }
 
+  // ---- properties of routes ------------------------------------------------------------------
+
+  private static final List<String> ROUTE_PATTERNS = List.of(
+      "shop\\.orders_(\\d+)", "(shop|crm)\\.(.*)", "(?<d>[a-z0-9]+)\\.(?<c>.*)", "shop\\..*", "[a-z]+\\.([a-z_]*)_(\\d)(\\d)?", "a|ab|.*\\.a_b");
+  private static final List<String> NAMESPACES = List.of(
+      "shop.orders_1", "shop.orders_12", "shop.customers", "crm.a_b", "crm.orders_1", "x1.a_b", "ab", "shop.", "other.c_3");
+  private static final List<String> TO_PARTS = List.of(
+      "x", "-", ".", "$0", "$1", "$2", "$3", "$12", "${d}", "${c}", "${zz}", "\\$", "\\\\", "$", "\\", "${", "$a", "${1a}");
+
+  /**
+   * Over generated route lists, namespaces and {@code to}s (seeded): a {@code to} is accepted
+   * exactly when Java's {@link java.util.regex.Matcher#appendReplacement} can replace it in every
+   * whole match; the route of a namespace is the first route (in order) whose expression matches it
+   * whole, with its groups replaced, else the default, else the namespace; asking again gives the same.
+   */
+  @Test
+  void theRouteIsTheFirstWholeMatchReplacedAndAToIsAcceptedExactlyWhenJavaCanReplaceIt() {
+    Random random = new Random(20261130);
+    int accepted = 0;
+    for (int n = 0; n < CASES; n++) {
+      List<NamespaceRoutes.Route> routes = new ArrayList<>();
+      int count = 1 + random.nextInt(3);
+      while (routes.size() < count) {
+        java.util.regex.Pattern pattern = java.util.regex.Pattern.compile(ROUTE_PATTERNS.get(random.nextInt(ROUTE_PATTERNS.size())));
+        StringBuilder to = new StringBuilder();
+        for (int i = 0, parts = 1 + random.nextInt(3); i < parts; i++) to.append(TO_PARTS.get(random.nextInt(TO_PARTS.size())));
+        boolean valid = NamespaceRoutes.replacementProblem(pattern, to.toString()) == null;
+        for (String namespace : NAMESPACES) {
+          java.util.regex.Matcher matcher = pattern.matcher(namespace);
+          if (!matcher.matches()) continue;
+          boolean replaced;
+          try {
+            matcher.appendReplacement(new StringBuilder(), to.toString());
+            replaced = true;
+          } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
+            replaced = false;
+          }
+          assertThat(replaced).as("\"%s\" in a match of %s of %s: accepted %s", to, pattern, namespace, valid).isEqualTo(valid);
+        }
+        if (valid) routes.add(new NamespaceRoutes.Route(pattern, to.toString()));
+      }
+      accepted += routes.size();
+      String fallback = random.nextBoolean() ? "fallback" : null;
+      NamespaceRoutes resolved = NamespaceRoutes.of("k", routes, fallback);
+      for (String namespace : NAMESPACES) {
+        String expected = fallback != null ? fallback : namespace;
+        for (NamespaceRoutes.Route route : routes) {
+          // The reference: an anchored find over the whole namespace (the groups keep their numbers).
+          java.util.regex.Pattern whole = java.util.regex.Pattern.compile("^(?:" + route.namespaces().pattern() + ")$");
+          if (whole.matcher(namespace).find()) {
+            expected = whole.matcher(namespace).replaceFirst(route.to());
+            break;
+          }
+        }
+        assertThat(resolved.routeOf(namespace)).as("%s by %s", namespace, routes).isEqualTo(expected);
+        assertThat(resolved.routeOf(namespace)).isEqualTo(expected);
+      }
+    }
+    assertThat(accepted).as("routes accepted").isGreaterThan(CASES);
+  }
+
   // ---- properties over generated documents ----------------------------------------------------
 
   private static final class Generator {
