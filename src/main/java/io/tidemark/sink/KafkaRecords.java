@@ -56,6 +56,7 @@ public final class KafkaRecords {
   private final boolean headers;
   private final DebeziumEnvelope debezium;
   private final NamespaceRoutes routes;
+  private final boolean routed;
 
   private KafkaRecords(String stream, String topic, OutputFormat format, boolean tombstones, boolean headers, DebeziumEnvelope debezium,
       NamespaceRoutes routes) {
@@ -66,6 +67,7 @@ public final class KafkaRecords {
     this.headers = headers;
     this.debezium = debezium;
     this.routes = routes;
+    this.routed = usesRoute(topic);
   }
 
   public static KafkaRecords create(String stream, KafkaSinkSettings settings) {
@@ -148,7 +150,7 @@ public final class KafkaRecords {
     String db = namespace != null && namespace.isString("db") ? namespace.getString("db").getValue() : "";
     String collection = namespace != null && namespace.isString("coll") ? namespace.getString("coll").getValue() : "";
     String name = topic.replace("{db}", db).replace("{collection}", collection).replace("{stream}", stream);
-    if (usesRoute(topic)) name = name.replace("{route}", routes.routeOf(db + "." + collection));
+    if (routed) name = name.replace("{route}", routes.routeOf(db + "." + collection));
     name = INVALID_IN_TOPIC.matcher(name).replaceAll("_");
     if (name.isEmpty() || name.length() > 249 || name.equals(".") || name.equals("..")) {
       throw new TidemarkException("stream '" + stream + "': the topic template \"" + topic + "\" gives no valid topic name for "

@@ -64,6 +64,7 @@ final class MongoSink implements ConfiguredSink {
   private final String positionsDatabase;
   private final Duration connectTimeout;
   private final NamespaceRoutes routes;
+  private final boolean routed;
   private final List<MongoTransactionalSink> sinks = new CopyOnWriteArrayList<>();
   /** Target namespaces written, as "db.collection": on the source deployment, events from them would be the sink's own writes. */
   private final Set<String> written = ConcurrentHashMap.newKeySet();
@@ -80,6 +81,7 @@ final class MongoSink implements ConfiguredSink {
     this.positionsDatabase = positionsDatabase;
     this.connectTimeout = connectTimeout;
     this.routes = routes;
+    this.routed = database.contains("{route}") || collection.contains("{route}");
   }
 
   @Override
@@ -89,7 +91,7 @@ final class MongoSink implements ConfiguredSink {
 
   @Override
   public boolean takesRoutes() {
-    return database.contains("{route}") || collection.contains("{route}");
+    return routed;
   }
 
   @Override
@@ -160,7 +162,7 @@ final class MongoSink implements ConfiguredSink {
     BsonDocument ns = event.event().getNamespaceDocument();
     String db = ns != null && ns.isString("db") ? ns.getString("db").getValue() : "";
     String coll = ns != null && ns.isString("coll") ? ns.getString("coll").getValue() : "";
-    String route = takesRoutes() ? routes.routeOf(db + "." + coll) : "";
+    String route = routed ? routes.routeOf(db + "." + coll) : "";
     String targetDatabase = fill(database, db, coll, stream, route);
     String targetCollection = fill(collection, db, coll, stream, route);
     String key = "tidemark.streams." + stream + ".sink.";
