@@ -7,6 +7,7 @@ import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
 import io.tidemark.TidemarkException;
 import io.tidemark.pipeline.PipelineBuilder;
+import io.tidemark.sink.NamespaceRoutes;
 import io.tidemark.source.ChangeEnvelope;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -32,6 +33,7 @@ import org.bson.BsonValue;
  *   { type = exclude-fields, fields = ["card.number", "internal"] }
  *   { type = include-fields, fields = ["status", "customer.name"] }
  *   { type = rename-fields, renames { "customer.name" = client } }
+ *   { type = route, routes = [{ namespaces = "shop\\.orders_(\\d+)", to = orders }], default = other }
  * ]
  * </pre>
  *
@@ -41,13 +43,15 @@ import org.bson.BsonValue;
  * writes the same projection; the {@code documentKey} is never changed, and {@code _id} is always
  * kept. Paths go through sub-documents; an array is kept, dropped or renamed whole. A filter keeps
  * the events whose namespace and operation type match (no transform changes those, so the filters
- * run first, wherever they are listed); the events it drops are done and move the checkpoint.
+ * run first, wherever they are listed); the events it drops are done and move the checkpoint. A
+ * route ({@link NamespaceRoutes}, at most one per stream) changes nothing in the event: it gives the
+ * sinks a {@code {route}} for their targets, from the event's namespace.
  *
  * <p>Every bad transform is refused when the service starts, with one line naming the stream's key.
  */
 public final class EventTransforms {
   /** The transform types, as configured. */
-  static final List<String> TYPES = List.of("exclude-fields", "filter", "include-fields", "rename-fields");
+  static final List<String> TYPES = List.of("exclude-fields", "filter", "include-fields", "rename-fields", "route");
   private static final Pattern SEGMENT = Pattern.compile("[^.$\\s][^.\\s]*");
 
   /** One field transform: of the documents and of the update description, in place. */
@@ -57,19 +61,31 @@ public final class EventTransforms {
 
   private final List<EventFilter> filters;
   private final List<FieldTransform> fields;
+  private final NamespaceRoutes routes;
 
-  private EventTransforms(List<EventFilter> filters, List<FieldTransform> fields) {
+  private EventTransforms(List<EventFilter> filters, List<FieldTransform> fields, NamespaceRoutes routes) {
     this.filters = List.copyOf(filters);
     this.fields = List.copyOf(fields);
+    this.routes = routes;
   }
 
   /** No transforms. */
   public static EventTransforms none() {
-    return new EventTransforms(List.of(), List.of());
+    return new EventTransforms(List.of(), List.of(), NamespaceRoutes.none());
   }
 
   public boolean isEmpty() {
-    return filters.isEmpty() && fields.isEmpty();
+    return filters.isEmpty() && fields.isEmpty() && routes.isEmpty();
+  }
+
+  /** The route transform's routes, for the sink's {@code {route}}; {@link NamespaceRoutes#none()} without one. */
+  public NamespaceRoutes routes() {
+    return routes;
+  }
+
+  /** The same transforms without the route (for a sink that takes none, such as {@code tail}'s). */
+  public EventTransforms withoutRoutes() {
+    return new EventTransforms(filters, fields, NamespaceRoutes.none());
   }
 
   /** The filters, then the field transforms, after {@code stages}. */
@@ -115,6 +131,7 @@ public final class EventTransforms {
     }
     List<EventFilter> filters = new ArrayList<>();
     List<FieldTransform> fields = new ArrayList<>();
+    NamespaceRoutes routes = NamespaceRoutes.none();
     List<? extends ConfigValue> items = config.getList(at);
     for (int i = 0; i < items.size(); i++) {
       String key = at + "[" + i + "]";
@@ -149,13 +166,18 @@ public final class EventTransforms {
           element.only("include-namespaces", "exclude-namespaces", "operation-types");
           filters.add(element.filter());
         }
-        case "route" -> throw element.invalid("type", "\"route\"", "one of " + String.join(", ", TYPES) + "; route is not built in: the kafka"
-            + " sink routes by namespace with its topic template (topic = \"cdc.{db}.{collection}\"), and a stream per destination does"
-            + " it for the other sinks");
+        case "route" -> {
+          element.only("routes", "default");
+          if (!routes.isEmpty()) {
+            throw element.invalid("type", "\"route\"", "one route transform per stream: its routes are tried in order, so list them all in "
+                + routes.key() + ".routes");
+          }
+          routes = element.routes();
+        }
         default -> throw element.invalid("type", "\"" + type + "\"", "one of " + String.join(", ", TYPES));
       }
     }
-    return new EventTransforms(filters, fields);
+    return new EventTransforms(filters, fields, routes);
   }
 
   /** One transform's block, read with its full key in every error. */
@@ -292,6 +314,59 @@ public final class EventTransforms {
         }
       }
       return renames;
+    }
+
+    /**
+     * {@code routes = [{ namespaces = "<regex>", to = "<route, with $1..>" }, ...]} and an optional
+     * {@code default}: each regular expression compiles, each {@code to} refers to groups it has.
+     */
+    NamespaceRoutes routes() {
+      String example = "a list of routes, such as [{ namespaces = \"shop\\\\.orders_(\\\\d+)\", to = orders }]";
+      if (!config.hasPath("routes")) throw new TidemarkException("missing config key " + key + ".routes: expected " + example);
+      ConfigValue value = config.getValue("routes");
+      if (value.valueType() != ConfigValueType.LIST) throw invalid("routes", value.render(com.typesafe.config.ConfigRenderOptions.concise()), example);
+      List<? extends ConfigValue> items = config.getList("routes");
+      if (items.isEmpty()) throw invalid("routes", "[]", example);
+      List<NamespaceRoutes.Route> routes = new ArrayList<>();
+      for (int i = 0; i < items.size(); i++) {
+        String name = "routes[" + i + "]";
+        if (!(items.get(i) instanceof ConfigObject object)) {
+          throw invalid(name, items.get(i).render(com.typesafe.config.ConfigRenderOptions.concise()),
+              "a route { namespaces = \"<regular expression over <db>.<collection>>\", to = \"<route>\" }");
+        }
+        Element route = new Element(object.toConfig(), key + "." + name);
+        for (String field : object.keySet()) {
+          if (!field.equals("namespaces") && !field.equals("to")) {
+            throw new TidemarkException("unknown config key " + key + "." + name + "." + field + ": a route reads namespaces, to");
+          }
+        }
+        for (String field : List.of("namespaces", "to")) {
+          if (!route.config.hasPath(field)) {
+            throw new TidemarkException("missing config key " + key + "." + name + "." + field + ": expected a route { namespaces = \"shop\\\\.orders_(\\\\d+)\","
+                + " to = orders }");
+          }
+        }
+        String regex = route.string("namespaces");
+        Pattern pattern;
+        try {
+          pattern = Pattern.compile(regex);
+        } catch (PatternSyntaxException e) {
+          throw invalid(name + ".namespaces", "\"" + regex + "\"", "a regular expression over \"<db>.<collection>\", such as"
+              + " \"shop\\\\.orders_(\\\\d+)\": " + e.getDescription() + " near index " + e.getIndex());
+        }
+        String to = route.string("to");
+        String problem = NamespaceRoutes.replacementProblem(pattern, to);
+        if (problem != null) throw invalid(name + ".to", "\"" + to + "\"", problem);
+        routes.add(new NamespaceRoutes.Route(pattern, to));
+      }
+      String fallback = null;
+      if (config.hasPath("default")) {
+        fallback = string("default");
+        if (fallback.contains("$")) {
+          throw invalid("default", "\"" + fallback + "\"", "a route without group references (it is the route of a namespace no route matches)");
+        }
+      }
+      return NamespaceRoutes.of(key, routes, fallback);
     }
 
     EventFilter filter() {

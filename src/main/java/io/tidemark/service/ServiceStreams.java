@@ -12,6 +12,7 @@ import io.tidemark.pipeline.EventHandler;
 import io.tidemark.pipeline.Pipeline;
 import io.tidemark.pipeline.PipelineBuilder;
 import io.tidemark.sink.ConfiguredSink;
+import io.tidemark.sink.NamespaceRoutes;
 import io.tidemark.sink.SinkContext;
 import io.tidemark.sink.Sinks;
 import io.tidemark.source.ChangeEnvelope;
@@ -73,9 +74,16 @@ public final class ServiceStreams implements AutoCloseable {
     ServiceStreams streams = new ServiceStreams(system, checked);
     try {
       for (StreamDefinition definition : checked.definitions()) {
+        NamespaceRoutes routes = definition.transforms().routes();
         ConfiguredSink sink = checked.sinks().forType(definition.sinkType())
-            .create(new SinkContext(definition.name(), definition.sink(), system));
+            .create(new SinkContext(definition.name(), definition.sink(), system, routes));
         streams.sinks.put(definition.name(), sink);
+        if (!routes.isEmpty() && !sink.takesRoutes()) {
+          throw new TidemarkException("invalid config key " + routes.key() + ": the route transform routes nothing: the stream's "
+              + definition.sinkType() + " sink has no {route} in its targets (expected the kafka sink's topic, or the mongodb sink's"
+              + " database or collection, such as topic = \"cdc.{route}\"; the jdbc sink writes one table, the file and http sinks one"
+              + " destination per stream: declare a stream per destination, each with its source.include-namespaces)");
+        }
         StreamMdc.info(log, definition.name(), "stream '{}': {} → {} sink ({}), format {}", definition.name(), definition.target(), definition.sinkType(),
             sink.guarantee(), definition.format().label());
       }

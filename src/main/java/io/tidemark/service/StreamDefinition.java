@@ -29,7 +29,7 @@ import org.bson.json.JsonParseException;
  *          match = "&lt;Extended JSON of a $match&gt;", full-document, full-document-before-change, show-expanded-events }
  * format = relaxed-json | canonical-json | document | debezium
  * sink { type = stdout | file | jdbc | kafka | mongodb | http | &lt;a plugin's&gt;, ... }
- * transforms = [{ type = exclude-fields, fields = [...] }, ...]   (see {@link EventTransforms})
+ * transforms = [{ type = exclude-fields, fields = [...] }, { type = route, routes = [...] }, ...]   (see {@link EventTransforms})
  * stages = ["com.acme.Enrich", ...]
  * </pre>
  * Without {@code collection} the stream watches the whole database; without {@code database}, the
@@ -156,10 +156,13 @@ public record StreamDefinition(
   }
 
 
-  /** The same stream written to another sink, in another format (what {@code tidemark tail} runs). */
+  /**
+   * The same stream written to another sink, in another format (what {@code tidemark tail} runs),
+   * without its route: the routes were for its own sink's targets.
+   */
   public StreamDefinition withSink(EventFormat format, String sinkType, Config sink) {
     return new StreamDefinition(name, database, collection, include, exclude, operationTypes, match, fullDocument, fullDocumentBeforeChange,
-        showExpandedEvents, startup, format, sinkType, sink, transforms, stages);
+        showExpandedEvents, startup, format, sinkType, sink, transforms.withoutRoutes(), stages);
   }
 
   /** The same stream with another startup mode (null: {@code tidemark.pipeline.startup.mode}). */

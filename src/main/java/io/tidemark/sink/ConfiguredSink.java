@@ -32,6 +32,15 @@ public interface ConfiguredSink extends AutoCloseable {
     return Optional.empty();
   }
 
+  /**
+   * Whether the sink's targets take the stream's route (a {@code {route}} in a template, such as the
+   * kafka sink's {@code topic}): a stream with a route transform and a sink that takes none is refused
+   * at start, since its routes would route nothing.
+   */
+  default boolean takesRoutes() {
+    return false;
+  }
+
   /** Releases what the sink holds (connections, files, producers). */
   @Override
   default void close() {}

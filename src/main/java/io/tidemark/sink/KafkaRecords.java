@@ -23,7 +23,8 @@ import org.bson.json.JsonWriter;
 import org.bson.json.JsonWriterSettings;
 
 /**
- * The Kafka records of a change event: the topic from the stream's topic template, the key (the
+ * The Kafka records of a change event: the topic from the stream's topic template (its namespace,
+ * stream and route filled in), the key (the
  * documentKey as relaxed extended JSON, so one document's records share a partition and compact
  * together), the value in the configured {@link OutputFormat}, a tombstone after a delete when
  * configured, and headers naming the stream, the resume token and the cluster time. Only events
@@ -54,37 +55,60 @@ public final class KafkaRecords {
   private final boolean tombstones;
   private final boolean headers;
   private final DebeziumEnvelope debezium;
+  private final NamespaceRoutes routes;
+  private final boolean routed;
 
-  private KafkaRecords(String stream, String topic, OutputFormat format, boolean tombstones, boolean headers, DebeziumEnvelope debezium) {
+  private KafkaRecords(String stream, String topic, OutputFormat format, boolean tombstones, boolean headers, DebeziumEnvelope debezium,
+      NamespaceRoutes routes) {
     this.stream = stream;
     this.topic = topic;
     this.format = format;
     this.tombstones = tombstones;
     this.headers = headers;
     this.debezium = debezium;
+    this.routes = routes;
+    this.routed = usesRoute(topic);
   }
 
   public static KafkaRecords create(String stream, KafkaSinkSettings settings) {
-    return new KafkaRecords(stream, settings.topic, settings.format, settings.tombstones, settings.headers,
-        DebeziumEnvelope.create(settings.debeziumName.isEmpty() ? stream : settings.debeziumName, settings.debeziumReplicaSet));
+    return create(stream, settings, NamespaceRoutes.none());
   }
 
   /**
-   * Checks a topic template: text with the placeholders {@code {db}}, {@code {collection}} and
-   * {@code {stream}}; a template without any names one fixed topic. Returns the template.
+   * The records of a stream whose route transform gives each event's {@code {route}}; a topic
+   * template with {@code {route}} needs routes.
+   */
+  public static KafkaRecords create(String stream, KafkaSinkSettings settings, NamespaceRoutes routes) {
+    if (usesRoute(settings.topic) && routes.isEmpty()) {
+      throw new TidemarkException("stream '" + stream + "': the topic template \"" + settings.topic + "\" uses {route}, which a route"
+          + " transform gives: expected { type = route, routes = [...] } in tidemark.streams." + stream + ".transforms");
+    }
+    return new KafkaRecords(stream, settings.topic, settings.format, settings.tombstones, settings.headers,
+        DebeziumEnvelope.create(settings.debeziumName.isEmpty() ? stream : settings.debeziumName, settings.debeziumReplicaSet), routes);
+  }
+
+  /** Whether a topic template takes the route of each event. */
+  static boolean usesRoute(String template) {
+    return template.contains("{route}");
+  }
+
+  /**
+   * Checks a topic template: text with the placeholders {@code {db}}, {@code {collection}},
+   * {@code {stream}} and {@code {route}} (the stream's route transform's); a template without any
+   * names one fixed topic. Returns the template.
    */
   static String checkTemplate(String key, String template) {
     Matcher placeholder = PLACEHOLDER.matcher(template);
     while (placeholder.find()) {
-      if (!List.of("db", "collection", "stream").contains(placeholder.group(1))) {
+      if (!List.of("db", "collection", "stream", "route").contains(placeholder.group(1))) {
         throw new TidemarkException("invalid config key " + key + " = \"" + template + "\": unknown placeholder {" + placeholder.group(1)
-            + "}: expected {db}, {collection} or {stream}, as in \"cdc.{db}.{collection}\"");
+            + "}: expected {db}, {collection}, {stream} or {route}, as in \"cdc.{db}.{collection}\"");
       }
     }
     String literal = placeholder.replaceAll("");
     if (template.isBlank() || INVALID_IN_TOPIC.matcher(literal).find()) {
       throw new TidemarkException("invalid config key " + key + " = \"" + template + "\": expected a Kafka topic name (letters, digits,"
-          + " '.', '_' and '-') with the placeholders {db}, {collection}, {stream}, as in \"cdc.{db}.{collection}\"");
+          + " '.', '_' and '-') with the placeholders {db}, {collection}, {stream}, {route}, as in \"cdc.{db}.{collection}\"");
     }
     return template;
   }
@@ -120,12 +144,13 @@ public final class KafkaRecords {
     return records;
   }
 
-  /** The topic of an event: the template with the event's namespace; characters a topic name cannot hold become '_'. */
+  /** The topic of an event: the template with the event's namespace and route; characters a topic name cannot hold become '_'. */
   public String topicOf(ChangeEnvelope event) {
     BsonDocument namespace = event.event() == null ? null : event.event().getNamespaceDocument();
     String db = namespace != null && namespace.isString("db") ? namespace.getString("db").getValue() : "";
     String collection = namespace != null && namespace.isString("coll") ? namespace.getString("coll").getValue() : "";
     String name = topic.replace("{db}", db).replace("{collection}", collection).replace("{stream}", stream);
+    if (routed) name = name.replace("{route}", routes.routeOf(db + "." + collection));
     name = INVALID_IN_TOPIC.matcher(name).replaceAll("_");
     if (name.isEmpty() || name.length() > 249 || name.equals(".") || name.equals("..")) {
       throw new TidemarkException("stream '" + stream + "': the topic template \"" + topic + "\" gives no valid topic name for "

@@ -46,10 +46,10 @@ public final class KafkaSink {
   private final LongAdder skipped = new LongAdder();
   private final LongAdder withoutRecords = new LongAdder();
 
-  private KafkaSink(String stream, KafkaSinkSettings settings, OrderedSender producer, KafkaCheckpointStore transactions) {
+  private KafkaSink(String stream, KafkaSinkSettings settings, KafkaRecords records, OrderedSender producer, KafkaCheckpointStore transactions) {
     this.stream = stream;
     this.settings = settings;
-    this.records = KafkaRecords.create(stream, settings);
+    this.records = records;
     this.producer = producer;
     this.transactions = transactions;
   }
@@ -60,9 +60,15 @@ public final class KafkaSink {
    * ignores it (it may be null) and works with any checkpoint store.
    */
   public static KafkaSink create(String stream, KafkaSinkSettings settings, KafkaCheckpointStore checkpoints) {
+    return create(stream, settings, checkpoints, NamespaceRoutes.none());
+  }
+
+  /** A sink whose topic template may take each event's route ({@code {route}}) from the stream's route transform. */
+  public static KafkaSink create(String stream, KafkaSinkSettings settings, KafkaCheckpointStore checkpoints, NamespaceRoutes routes) {
     Objects.requireNonNull(stream, "stream");
+    KafkaRecords records = KafkaRecords.create(stream, settings, routes);
     if (settings.guarantee == DeliveryGuarantee.AT_LEAST_ONCE) {
-      return new KafkaSink(stream, settings, new OrderedSender(stream, settings.producerSettings), null);
+      return new KafkaSink(stream, settings, records, new OrderedSender(stream, settings.producerSettings), null);
     }
     if (checkpoints == null) {
       throw new TidemarkException("stream '" + stream + "': the exactly-once Kafka sink commits the checkpoint in its Kafka"
@@ -73,7 +79,7 @@ public final class KafkaSink {
           + " transaction, so on one cluster, but tidemark.sink.kafka.bootstrap-servers = " + settings.bootstrapServers
           + " and tidemark.checkpoint.kafka.bootstrap-servers = " + checkpoints.settings().bootstrapServers);
     }
-    return new KafkaSink(stream, settings, null, checkpoints);
+    return new KafkaSink(stream, settings, records, null, checkpoints);
   }
 
   /** The stage for {@code PipelineBuilder.via}: each event's records, up to {@code parallelism} events at a time per lane. */

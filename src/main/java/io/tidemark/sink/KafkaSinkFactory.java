@@ -41,6 +41,11 @@ final class KafkaSinkFactory implements SinkFactory {
     } catch (TidemarkException e) {
       throw new TidemarkException(e.getMessage().replace("tidemark.sink.kafka.", block.key("")), e);
     }
+    if (KafkaRecords.usesRoute(settings.topic) && context.routes().isEmpty()) {
+      throw new TidemarkException("invalid config key " + block.key("topic") + " = \"" + settings.topic + "\": {route} is the route a route"
+          + " transform gives, and the stream has none: expected { type = route, routes = [...] } in tidemark.streams." + context.stream()
+          + ".transforms, or {db}, {collection}, {stream}");
+    }
     return new Configured(context, settings);
   }
 
@@ -61,6 +66,11 @@ final class KafkaSinkFactory implements SinkFactory {
     }
 
     @Override
+    public boolean takesRoutes() {
+      return KafkaRecords.usesRoute(settings.topic);
+    }
+
+    @Override
     public synchronized Optional<CheckpointStore> checkpointStore() {
       if (settings.guarantee != DeliveryGuarantee.EXACTLY_ONCE) return Optional.empty();
       if (checkpoints == null) checkpoints = KafkaCheckpointStore.create(context.system());
@@ -71,7 +81,8 @@ final class KafkaSinkFactory implements SinkFactory {
     public synchronized PipelineBuilder<?> attach(PipelineBuilder<ChangeEnvelope> stages) {
       if (sink == null) {
         sink = KafkaSink.create(context.stream(), settings,
-            settings.guarantee == DeliveryGuarantee.EXACTLY_ONCE ? (KafkaCheckpointStore) checkpointStore().orElseThrow() : null);
+            settings.guarantee == DeliveryGuarantee.EXACTLY_ONCE ? (KafkaCheckpointStore) checkpointStore().orElseThrow() : null,
+            context.routes());
       }
       return stages.via(sink.flow());
     }

@@ -63,6 +63,8 @@ final class MongoSink implements ConfiguredSink {
   private final String collection;
   private final String positionsDatabase;
   private final Duration connectTimeout;
+  private final NamespaceRoutes routes;
+  private final boolean routed;
   private final List<MongoTransactionalSink> sinks = new CopyOnWriteArrayList<>();
   /** Target namespaces written, as "db.collection": on the source deployment, events from them would be the sink's own writes. */
   private final Set<String> written = ConcurrentHashMap.newKeySet();
@@ -70,7 +72,7 @@ final class MongoSink implements ConfiguredSink {
   private MongoClient client;
 
   MongoSink(SinkContext context, String uri, boolean sourceDeployment, String database, String collection, String positionsDatabase,
-      Duration connectTimeout) {
+      Duration connectTimeout, NamespaceRoutes routes) {
     this.stream = context.stream();
     this.uri = uri;
     this.sourceDeployment = sourceDeployment;
@@ -78,11 +80,18 @@ final class MongoSink implements ConfiguredSink {
     this.collection = collection;
     this.positionsDatabase = positionsDatabase;
     this.connectTimeout = connectTimeout;
+    this.routes = routes;
+    this.routed = database.contains("{route}") || collection.contains("{route}");
   }
 
   @Override
   public String guarantee() {
     return "effectively-once";
+  }
+
+  @Override
+  public boolean takesRoutes() {
+    return routed;
   }
 
   @Override
@@ -153,8 +162,9 @@ final class MongoSink implements ConfiguredSink {
     BsonDocument ns = event.event().getNamespaceDocument();
     String db = ns != null && ns.isString("db") ? ns.getString("db").getValue() : "";
     String coll = ns != null && ns.isString("coll") ? ns.getString("coll").getValue() : "";
-    String targetDatabase = fill(database, db, coll, stream);
-    String targetCollection = fill(collection, db, coll, stream);
+    String route = routed ? routes.routeOf(db + "." + coll) : "";
+    String targetDatabase = fill(database, db, coll, stream, route);
+    String targetCollection = fill(collection, db, coll, stream, route);
     String key = "tidemark.streams." + stream + ".sink.";
     checkDatabaseName(targetDatabase, key + "database");
     checkCollectionName(targetCollection, key + "collection");
@@ -194,9 +204,9 @@ final class MongoSink implements ConfiguredSink {
     return changes.isEmpty() ? null : Updates.combine(changes);
   }
 
-  /** A namespace template with its placeholders filled in. */
-  static String fill(String template, String db, String coll, String stream) {
-    return template.replace("{db}", db).replace("{collection}", coll).replace("{stream}", stream);
+  /** A namespace template with its placeholders filled in; the route last, so that its text stays as it is. */
+  static String fill(String template, String db, String coll, String stream, String route) {
+    return template.replace("{db}", db).replace("{collection}", coll).replace("{stream}", stream).replace("{route}", route);
   }
 
   static void checkDatabaseName(String name, String key) {

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.tidemark.TidemarkException;
+import io.tidemark.sink.NamespaceRoutes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -119,6 +120,50 @@ class EventTransformsTest {
   }
 
   @Test
+  void theFirstRouteThatMatchesTheWholeNamespaceGivesTheRouteWithItsGroups() {
+    EventTransforms route = transforms("""
+        [{ type = route, routes = [
+          { namespaces = "shop\\\\.orders_(\\\\d+)", to = orders }
+          { namespaces = "shop\\\\.(?<coll>[a-z]+)_(\\\\d+)", to = "${coll}-shard-$2" }
+          { namespaces = "(shop)\\\\.(.*)", to = "$1-$2" }
+          { namespaces = "shop\\\\..*", to = "never: the route before takes shop.*" }
+          { namespaces = "crm\\\\..*", to = "crm-$0" }
+        ] }]""");
+    NamespaceRoutes routes = route.routes();
+    assertThat(routes.key()).isEqualTo(AT + "[0]");
+    assertThat(routes.routeOf("shop.orders_1")).isEqualTo("orders");
+    assertThat(routes.routeOf("shop.orders_17")).isEqualTo("orders");
+    assertThat(routes.routeOf("shop.orders_x")).isEqualTo("shop-orders_x");              // the first route matches a part only
+    assertThat(routes.routeOf("shop.carts_2")).isEqualTo("carts-shard-2");               // a named group and $2
+    assertThat(routes.routeOf("shop.customers")).isEqualTo("shop-customers");
+    assertThat(routes.routeOf("crm.leads")).isEqualTo("crm-crm.leads");                  // $0: the whole namespace
+    assertThat(routes.routeOf("other.things")).isEqualTo("other.things");                // no route, no default: the namespace
+    assertThat(routes.routeOf("xshop.orders_1")).isEqualTo("xshop.orders_1");            // matched whole, not found inside
+    assertThat(routes.hasDefault()).isFalse();
+  }
+
+  @Test
+  void aNamespaceNoRouteMatchesGetsTheDefault() {
+    NamespaceRoutes routes = transforms("""
+        [{ type = route, routes = [{ namespaces = "shop\\\\.orders_\\\\d+", to = orders }], default = "unrouted" }]""").routes();
+    assertThat(routes.routeOf("shop.orders_3")).isEqualTo("orders");
+    assertThat(routes.routeOf("shop.orders")).isEqualTo("unrouted");
+    assertThat(routes.hasDefault()).isTrue();
+  }
+
+  @Test
+  void aRouteChangesNothingInTheEventAndOnlyOneRouteTransformIsRead() {
+    EventTransforms route = transforms("""
+        [{ type = exclude-fields, fields = [b] }, { type = route, routes = [{ namespaces = ".*", to = all }] }]""");
+    assertThat(route.isEmpty()).isFalse();
+    assertThat(route.keeps("shop.orders", "insert")).isTrue();
+    assertThat(document(route, json("{_id: 1, a: 1, b: 2}"))).isEqualTo(json("{_id: 1, a: 1}"));
+    assertThat(route.routes().routeOf("shop.orders")).isEqualTo("all");
+    assertThat(route.withoutRoutes().routes().isEmpty()).isTrue();
+    assertThat(transforms("[{ type = exclude-fields, fields = [b] }]").routes().isEmpty()).isTrue();
+  }
+
+  @Test
   void noTransformsIsEmpty() {
     assertThat(EventTransforms.parse(ConfigFactory.empty(), AT).isEmpty()).isTrue();
     assertThat(transforms("[]").isEmpty()).isTrue();
@@ -131,7 +176,19 @@ class EventTransformsTest {
       [{ type = exclude-fields }]                                | missing config key tidemark.streams.orders.transforms[0].fields: expected a list of field paths
       [{ fields = [a] }]                                         | missing config key tidemark.streams.orders.transforms[0].type: expected one of exclude-fields, filter, include-fields, rename-fields
       [{ type = mask-fields, fields = [a] }]                     | invalid config key tidemark.streams.orders.transforms[0].type = "mask-fields": expected one of exclude-fields, filter, include-fields, rename-fields
-      [{ type = route, topics { a = b } }]                       | invalid config key tidemark.streams.orders.transforms[0].type = "route": expected one of exclude-fields, filter, include-fields, rename-fields; route is not built in
+      [{ type = route, topics { a = b } }]                       | unknown config key tidemark.streams.orders.transforms[0].topics: the route transform reads default, routes, type
+      [{ type = route }]                                         | missing config key tidemark.streams.orders.transforms[0].routes: expected a list of routes
+      [{ type = route, routes = [] }]                            | invalid config key tidemark.streams.orders.transforms[0].routes = []: expected a list of routes
+      [{ type = route, routes = [{ namespaces = "(shop", to = a }] }] | invalid config key tidemark.streams.orders.transforms[0].routes[0].namespaces = "(shop": expected a regular expression over "<db>.<collection>"
+      [{ type = route, routes = [{ namespaces = "shop\\\\.(.*)", to = "x-$2" }] }] | invalid config key tidemark.streams.orders.transforms[0].routes[0].to = "x-$2": expected group references up to $1: the regular expression "shop\\.(.*)" has 1 group, and $2 refers to a group it lacks
+      [{ type = route, routes = [{ namespaces = "shop\\\\..*", to = "x-${shard}" }] }] | invalid config key tidemark.streams.orders.transforms[0].routes[0].to = "x-${shard}": expected a group the regular expression names
+      [{ type = route, routes = [{ namespaces = "shop\\\\..*", to = "x-$" }] }] | invalid config key tidemark.streams.orders.transforms[0].routes[0].to = "x-$": expected a group reference after the
+      [{ type = route, routes = [{ namespaces = "shop\\\\..*", to = "" }] }] | invalid config key tidemark.streams.orders.transforms[0].routes[0].to = "": expected a non-empty string
+      [{ type = route, routes = [{ namespaces = "shop\\\\..*" }] }] | missing config key tidemark.streams.orders.transforms[0].routes[0].to: expected a route
+      [{ type = route, routes = [{ namespaces = "shop\\\\..*", to = a, topic = b }] }] | unknown config key tidemark.streams.orders.transforms[0].routes[0].topic: a route reads namespaces, to
+      [{ type = route, routes = [shop] }]                        | invalid config key tidemark.streams.orders.transforms[0].routes[0] = "shop": expected a route { namespaces
+      [{ type = route, routes = [{ namespaces = "a", to = b }], default = "$0" }] | invalid config key tidemark.streams.orders.transforms[0].default = "$0": expected a route without group references
+      [{ type = route, routes = [{ namespaces = "a", to = b }] }, { type = route, routes = [{ namespaces = "c", to = d }] }] | invalid config key tidemark.streams.orders.transforms[1].type = "route": expected one route transform per stream: its routes are tried in order, so list them all in tidemark.streams.orders.transforms[0].routes
       [{ type = exclude-fields, fields = [a], feilds = [b] }]   | unknown config key tidemark.streams.orders.transforms[0].feilds: the exclude-fields transform reads fields, type
       [{ type = exclude-fields, fields = a }]                    | invalid config key tidemark.streams.orders.transforms[0].fields = "a": expected a list of field paths
       [{ type = exclude-fields, fields = [] }]                   | invalid config key tidemark.streams.orders.transforms[0].fields = []: expected a list of field paths
@@ -149,7 +206,7 @@ class EventTransformsTest {
       [{ type = filter }]                                        | missing config key tidemark.streams.orders.transforms[0].include-namespaces: a filter needs include-namespaces, exclude-namespaces or operation-types
       [{ type = filter, include-namespaces = ["(shop"] }]        | invalid config key tidemark.streams.orders.transforms[0].include-namespaces[0] = "(shop": expected a regular expression
       [{ type = filter, operation-types = [upsert] }]            | invalid config key tidemark.streams.orders.transforms[0].operation-types[0] = "upsert": expected change event types
-      [a]                                                        | invalid config key tidemark.streams.orders.transforms[0] = "a": expected an object { type = exclude-fields | filter | include-fields | rename-fields, ... }
+      [a]                                                        | invalid config key tidemark.streams.orders.transforms[0] = "a": expected an object { type = exclude-fields | filter | include-fields | rename-fields | route, ... }
       """)
   void aBadTransformIsOneLineNamingTheKey(String list, String message) {
     assertThatThrownBy(() -> transforms(list))
@@ -162,6 +219,67 @@ class EventTransformsTest {
   void transformsThatAreNotAListAreRefused() {
     assertThatThrownBy(() -> transforms("{ type = exclude-fields, fields = [a] }"))
         .hasMessageStartingWith("invalid config key " + AT + " = {");
+  }
+
+  // ---- properties of routes ------------------------------------------------------------------
+
+  private static final List<String> ROUTE_PATTERNS = List.of(
+      "shop\\.orders_(\\d+)", "(shop|crm)\\.(.*)", "(?<d>[a-z0-9]+)\\.(?<c>.*)", "shop\\..*", "[a-z]+\\.([a-z_]*)_(\\d)(\\d)?", "a|ab|.*\\.a_b");
+  private static final List<String> NAMESPACES = List.of(
+      "shop.orders_1", "shop.orders_12", "shop.customers", "crm.a_b", "crm.orders_1", "x1.a_b", "ab", "shop.", "other.c_3");
+  private static final List<String> TO_PARTS = List.of(
+      "x", "-", ".", "$0", "$1", "$2", "$3", "$12", "${d}", "${c}", "${zz}", "\\$", "\\\\", "$", "\\", "${", "$a", "${1a}");
+
+  /**
+   * Over generated route lists, namespaces and {@code to}s (seeded): a {@code to} is accepted
+   * exactly when Java's {@link java.util.regex.Matcher#appendReplacement} can replace it in every
+   * whole match; the route of a namespace is the first route (in order) whose expression matches it
+   * whole, with its groups replaced, else the default, else the namespace; asking again gives the same.
+   */
+  @Test
+  void theRouteIsTheFirstWholeMatchReplacedAndAToIsAcceptedExactlyWhenJavaCanReplaceIt() {
+    Random random = new Random(20261130);
+    int accepted = 0;
+    for (int n = 0; n < CASES; n++) {
+      List<NamespaceRoutes.Route> routes = new ArrayList<>();
+      int count = 1 + random.nextInt(3);
+      while (routes.size() < count) {
+        java.util.regex.Pattern pattern = java.util.regex.Pattern.compile(ROUTE_PATTERNS.get(random.nextInt(ROUTE_PATTERNS.size())));
+        StringBuilder to = new StringBuilder();
+        for (int i = 0, parts = 1 + random.nextInt(3); i < parts; i++) to.append(TO_PARTS.get(random.nextInt(TO_PARTS.size())));
+        boolean valid = NamespaceRoutes.replacementProblem(pattern, to.toString()) == null;
+        for (String namespace : NAMESPACES) {
+          java.util.regex.Matcher matcher = pattern.matcher(namespace);
+          if (!matcher.matches()) continue;
+          boolean replaced;
+          try {
+            matcher.appendReplacement(new StringBuilder(), to.toString());
+            replaced = true;
+          } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
+            replaced = false;
+          }
+          assertThat(replaced).as("\"%s\" in a match of %s of %s: accepted %s", to, pattern, namespace, valid).isEqualTo(valid);
+        }
+        if (valid) routes.add(new NamespaceRoutes.Route(pattern, to.toString()));
+      }
+      accepted += routes.size();
+      String fallback = random.nextBoolean() ? "fallback" : null;
+      NamespaceRoutes resolved = NamespaceRoutes.of("k", routes, fallback);
+      for (String namespace : NAMESPACES) {
+        String expected = fallback != null ? fallback : namespace;
+        for (NamespaceRoutes.Route route : routes) {
+          // The reference: an anchored find over the whole namespace (the groups keep their numbers).
+          java.util.regex.Pattern whole = java.util.regex.Pattern.compile("^(?:" + route.namespaces().pattern() + ")$");
+          if (whole.matcher(namespace).find()) {
+            expected = whole.matcher(namespace).replaceFirst(route.to());
+            break;
+          }
+        }
+        assertThat(resolved.routeOf(namespace)).as("%s by %s", namespace, routes).isEqualTo(expected);
+        assertThat(resolved.routeOf(namespace)).isEqualTo(expected);
+      }
+    }
+    assertThat(accepted).as("routes accepted").isGreaterThan(CASES);
   }
 
   // ---- properties over generated documents ----------------------------------------------------

@@ -34,7 +34,7 @@ class ExampleConfigsTest {
       examples = files.filter(file -> file.toString().endsWith(".conf")).sorted().toList();
     }
     assertThat(examples).extracting(file -> file.getFileName().toString())
-        .containsExactly("file.conf", "http.conf", "jdbc-mariadb.conf", "jdbc.conf", "kafka.conf", "mongodb.conf", "stdout.conf");
+        .containsExactly("file.conf", "http.conf", "jdbc-mariadb.conf", "jdbc.conf", "kafka-routed.conf", "kafka.conf", "mongodb.conf", "stdout.conf");
     for (Path example : examples) {
       Config config = ServiceConfig.load(example, Map.of(), Map.of());
       ServiceStreams.Checked checked = ServiceStreams.check(config, getClass().getClassLoader());

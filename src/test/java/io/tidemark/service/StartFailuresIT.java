@@ -128,6 +128,27 @@ class StartFailuresIT {
     }
   }
 
+  /** A route transform checked in the configuration (before the actor system), and one its sink would ignore (as the sink is made). */
+  @Test
+  void aRouteThatCannotWorkFailsTheStartOfTheServiceWithOneLine(@TempDir Path dir) throws Exception {
+    String stream = "tidemark.mongodb.uri = \"mongodb://127.0.0.1:1/?replicaSet=rs0\"\n"
+        + "tidemark.demo.data-dir = \"" + dir.resolve("data") + "\"\n"
+        + "tidemark.streams.shop { source { database = shop }, sink { type = stdout }, transforms = [{ type = route, routes = [%s] }] }\n";
+    Path groups = Files.writeString(dir.resolve("groups.conf"), stream.formatted("{ namespaces = \"shop\\\\.(.*)\", to = \"$2\" }"));
+    Outcome beyond = run(dir, List.of(), Map.of(), "run", "--config", groups.toString(), "--management-port", "0");
+    assertThat(beyond.exitCode).as(beyond.output).isEqualTo(Main.BAD_INPUT);
+    assertThat(beyond.onlyLine()).isEqualTo("error: invalid config key tidemark.streams.shop.transforms[0].routes[0].to = \"$2\": expected group"
+        + " references up to $1: the regular expression \"shop\\.(.*)\" has 1 group, and $2 refers to a group it lacks");
+
+    Path unused = Files.writeString(dir.resolve("unused.conf"), stream.formatted("{ namespaces = \"shop\\\\.(.*)\", to = \"$1\" }"));
+    Outcome nothing = run(dir, List.of(), Map.of(), "run", "--config", unused.toString(), "--management-port", "0");
+    assertThat(nothing.exitCode).as(nothing.output).isEqualTo(Main.BAD_INPUT);
+    assertThat(nothing.output).doesNotContain("\tat ").doesNotContain("service node up");
+    assertThat(nothing.output.strip().lines().reduce((first, second) -> second).orElse(""))
+        .startsWith("error: invalid config key tidemark.streams.shop.transforms[0]: the route transform routes nothing: the stream's stdout sink"
+            + " has no {route} in its targets");
+  }
+
   @Test
   void aMistypedSystemPropertyIsRefused(@TempDir Path dir) throws Exception {
     Outcome outcome = run(dir, List.of("-Dtidemark.pipeline.windw-size=5"), Map.of(), "demo", "--data", dir.resolve("data").toString(),

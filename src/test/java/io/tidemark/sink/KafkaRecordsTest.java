@@ -12,6 +12,7 @@ import io.tidemark.TidemarkException;
 import io.tidemark.source.ChangeEnvelope;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.regex.Pattern;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
 import org.bson.BsonDocument;
@@ -163,6 +164,38 @@ class KafkaRecordsTest {
         .hasMessageContaining("unknown placeholder {database}");
     assertThatThrownBy(() -> defaults.withTopic("cdc/orders")).isInstanceOf(TidemarkException.class)
         .hasMessageContaining("expected a Kafka topic name");
+  }
+
+  private static ChangeEnvelope insertInto(String db, String coll) {
+    return ChangeEnvelope.of(1, new ChangeStreamDocument<>(
+        "insert", TOKEN, new BsonDocument("db", new BsonString(db)).append("coll", new BsonString(coll)), "collection", null,
+        new Document("_id", 1), null, new BsonDocument("_id", new BsonInt32(1)), TIME, null, null, null, null, null, null));
+  }
+
+  @Test
+  void aRouteTransformGivesTheTopicItsRouteAndLeavesTheRecordsOfTheEventAsTheyWere() {
+    NamespaceRoutes routes = NamespaceRoutes.of("tidemark.streams.s.transforms[0]", List.of(
+        new NamespaceRoutes.Route(Pattern.compile("shop\\.orders_(\\d+)"), "orders"),
+        new NamespaceRoutes.Route(Pattern.compile("shop\\.(.*)"), "shop-$1")), null);
+    KafkaRecords routed = KafkaRecords.create("s", defaults.withTopic("cdc.{route}"), routes);
+    ChangeEnvelope first = insertInto("shop", "orders_1");
+    ChangeEnvelope second = insertInto("shop", "orders_2");
+    assertThat(routed.topicOf(first)).isEqualTo("cdc.orders");
+    assertThat(routed.topicOf(second)).isEqualTo("cdc.orders");
+    assertThat(routed.topicOf(insertInto("shop", "customers"))).isEqualTo("cdc.shop-customers");
+    assertThat(routed.topicOf(insertInto("crm", "leads"))).isEqualTo("cdc.crm.leads"); // no route, no default: the namespace
+
+    ProducerRecord<byte[], byte[]> record = routed.of(second, 0).get(0);
+    ProducerRecord<byte[], byte[]> unrouted = KafkaRecords.create("s", defaults).of(second, 0).get(0);
+    assertThat(record.topic()).isEqualTo("cdc.orders");
+    assertThat(record.key()).isEqualTo(unrouted.key());
+    assertThat(record.value()).isEqualTo(unrouted.value());
+    assertThat(BsonDocument.parse(text(record.value())).getDocument("ns").getString("coll").getValue()).isEqualTo("orders_2");
+
+    assertThat(KafkaRecords.create("s", defaults.withTopic("{stream}.{route}.{collection}"), NamespaceRoutes.of("k",
+        List.of(new NamespaceRoutes.Route(Pattern.compile("nothing"), "x")), "other")).topicOf(first)).isEqualTo("s.other.orders_1");
+    assertThatThrownBy(() -> KafkaRecords.create("s", defaults.withTopic("cdc.{route}"))).isInstanceOf(TidemarkException.class)
+        .hasMessageContaining("uses {route}, which a route transform gives");
   }
 
   @Test

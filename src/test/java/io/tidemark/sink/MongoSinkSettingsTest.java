@@ -49,7 +49,7 @@ class MongoSinkSettingsTest {
   @CsvSource(delimiter = '|', textBlock = """
       ''                                     | invalid config key tidemark.streams.orders.sink.uri: the mongodb sink would write each document back into the collection it came from
       'uri = "http://replica"'               | invalid config key tidemark.streams.orders.sink.uri: malformed MongoDB URI
-      'database = "{database}_view"'         | invalid config key tidemark.streams.orders.sink.database = "{database}_view": unknown placeholder {database}: expected {db}, {collection} or {stream}
+      'database = "{database}_view"'         | invalid config key tidemark.streams.orders.sink.database = "{database}_view": unknown placeholder {database}: expected {db}, {collection}, {stream} or {route}
       'database = "a.b"'                     | invalid config key tidemark.streams.orders.sink.database: the database name "a.b" is not one MongoDB takes
       'collection = "$orders"'               | invalid config key tidemark.streams.orders.sink.collection: the collection name "$orders" is not one MongoDB takes
       'database = v, positions-database = ""' | invalid config key tidemark.streams.orders.sink.positions-database = ""
