@@ -30,7 +30,8 @@ record KeyPosition(long clusterTime, String token, BsonValue snapshotId, String 
         token != null && token.isString("_data") ? token.getString("_data").getValue() : "",
         progress == null ? null : progress.containsKey("_id") ? progress.get("_id")
             : event.documentKey() == null ? null : event.documentKey().get("_id"), // a chunked copy's progress has no one _id
-        progress != null && progress.isString("ns") ? progress.getString("ns").getValue() : null);
+        progress == null ? null : progress.isString("ns") ? progress.getString("ns").getValue()
+            : progress.isArray("collections") ? event.namespace() : null); // a copy of many collections at once: the document's own
   }
 
   /** The key positions are kept by: the documentKey as canonical extended JSON ("" for an event without one). */
@@ -60,6 +61,12 @@ record KeyPosition(long clusterTime, String token, BsonValue snapshotId, String 
     if (checkpoint.inSnapshot()) {
       // A copy of many collections goes in namespace order: one done before the checkpoint's is passed.
       BsonDocument progress = checkpoint.snapshot();
+      if (progress.isArray("collections")) {
+        // A copy of many collections at once: passed when the collection is done, or the chunk that holds the _id is done up to it.
+        if (snapshotNamespace == null || snapshotId == null) return false;
+        var position = (io.tidemark.source.ResumePosition.Snapshot) io.tidemark.source.ResumePosition.snapshotFrom(checkpoint.clusterTime(), progress);
+        return !position.remaining(snapshotNamespace, snapshotId);
+      }
       String inProgress = progress.isString("ns") ? progress.getString("ns").getValue() : null;
       if (snapshotNamespace != null && inProgress != null && !snapshotNamespace.equals(inProgress)) {
         return snapshotNamespace.compareTo(inProgress) < 0;

@@ -71,7 +71,7 @@ final class Numbering {
       return new StreamElement.Gap(++state.seqNr, gap.at(), gap.note());
     }
     if (arrived instanceof Incoming.Copied copied) {
-      ChangeEnvelope envelope = copied.snapshot().chunks() != null
+      ChangeEnvelope envelope = copied.snapshot().chunks() != null || copied.snapshot().collections() != null
           ? ChangeEnvelope.snapshotAt(++state.seqNr, copied.namespace(), copied.snapshot(), copied.document(), copied.shardKey())
           : copied.snapshot().namespace() == null
           ? ChangeEnvelope.snapshot(++state.seqNr, copied.namespace(), copied.snapshot().at(), copied.document(), copied.shardKey())

@@ -58,9 +58,19 @@ public sealed interface ResumePosition {
   /**
    * The snapshot position a checkpoint's progress document stands for: {@code {}}, {@code {_id: ...}},
    * or, for a target of many collections, {@code {ns: "<db>.<collection>", _id: ...}}; a chunked copy's
-   * {@code {ns?: ..., chunks: [{min?, max?, _id?, done?}, ...]}}.
+   * {@code {ns?: ..., chunks: [{min?, max?, _id?, done?}, ...]}}; a copy of many collections at once,
+   * {@code {collections: [{ns: ..., chunks: [...]}, ...], done: ["<db>.<collection>", ...]}}.
    */
   static ResumePosition snapshotFrom(BsonTimestamp at, BsonDocument progress) {
+    if (progress.isArray("collections") || progress.isArray("done")) {
+      java.util.List<Collection> collections = new java.util.ArrayList<>();
+      if (progress.isArray("collections")) {
+        for (org.bson.BsonValue collection : progress.getArray("collections")) collections.add(Collection.fromDocument(collection.asDocument()));
+      }
+      java.util.List<String> done = new java.util.ArrayList<>();
+      if (progress.isArray("done")) for (org.bson.BsonValue ns : progress.getArray("done")) done.add(ns.asString().getValue());
+      return new Snapshot(at, null, null, null, collections, done);
+    }
     String namespace = progress.isString("ns") ? progress.getString("ns").getValue() : null;
     if (progress.isArray("chunks")) {
       java.util.List<Chunk> chunks = new java.util.ArrayList<>();
@@ -116,20 +126,67 @@ public sealed interface ResumePosition {
    * copy started, so a change made during the copy is seen at least once. A target of many
    * collections copies them one after another in namespace order: {@code namespace} is the one in
    * progress (those before it are done; null: none begun), and {@code after} lies in it.
+   *
+   * <p>A target of many collections copied several at a time keeps {@code collections} and
+   * {@code done} instead (then {@code namespace}, {@code after} and {@code chunks} are null): the
+   * collections begun and not done, each with its chunks, and the names of those done; a collection
+   * in neither is still to copy from its first document.
    */
-  record Snapshot(BsonTimestamp at, String namespace, BsonValue after, java.util.List<Chunk> chunks) implements ResumePosition {
+  record Snapshot(BsonTimestamp at, String namespace, BsonValue after, java.util.List<Chunk> chunks,
+      java.util.List<Collection> collections, java.util.List<String> done) implements ResumePosition {
     /**
      * @param chunks a chunked copy of the collection in progress: every chunk's range and how far
      *     it is done (then {@code after} is null); null when the collection is copied by one cursor
+     * @param collections the collections begun and not done of a copy of many at once, in namespace
+     *     order; null for the other forms
+     * @param done the collections done of a copy of many at once, in namespace order; null for the other forms
      */
     public Snapshot {
       java.util.Objects.requireNonNull(at, "at");
       if (chunks != null && after != null) throw new IllegalArgumentException("a chunked snapshot keeps its _ids per chunk");
+      if ((collections == null) != (done == null)) throw new IllegalArgumentException("collections and done go together");
+      if (collections != null && (namespace != null || after != null || chunks != null)) {
+        throw new IllegalArgumentException("a copy of many collections at once keeps its progress per collection");
+      }
       chunks = chunks == null ? null : java.util.List.copyOf(chunks); // free for a list that is already immutable
+      collections = collections == null ? null : java.util.List.copyOf(collections);
+      done = done == null ? null : java.util.List.copyOf(done);
+    }
+
+    public Snapshot(BsonTimestamp at, String namespace, BsonValue after, java.util.List<Chunk> chunks) {
+      this(at, namespace, after, chunks, null, null);
     }
 
     public Snapshot(BsonTimestamp at, String namespace, BsonValue after) {
-      this(at, namespace, after, null);
+      this(at, namespace, after, null, null, null);
+    }
+
+    /** A copy of many collections at once: those begun and not done, and the names of those done. */
+    public static Snapshot ofCollections(BsonTimestamp at, java.util.List<Collection> collections, java.util.List<String> done) {
+      return new Snapshot(at, null, null, null, collections, done);
+    }
+
+    /** Whether nothing of the copy is done yet. */
+    public boolean fresh() {
+      return namespace == null && after == null && chunks == null && (collections == null || collections.isEmpty() && done.isEmpty());
+    }
+
+    /**
+     * Whether the document {@code id} of collection {@code ns} is still to copy from this position
+     * ({@code ns} is ignored for a single collection's position). Collections before the one a
+     * position of one at a time names are done, those after it still to copy.
+     */
+    public boolean remaining(String ns, BsonValue id) {
+      if (collections != null) {
+        if (done.contains(ns)) return false;
+        for (Collection collection : collections) {
+          if (collection.namespace().equals(ns)) return collection.chunks().stream().anyMatch(chunk -> chunk.remaining(id));
+        }
+        return true;
+      }
+      if (namespace != null && ns != null && !namespace.equals(ns)) return ns.compareTo(namespace) > 0;
+      if (chunks != null) return chunks.stream().anyMatch(chunk -> chunk.remaining(id));
+      return after == null || BsonOrder.compare(id, after) > 0;
     }
 
     /** The change stream that follows the copy. */
@@ -151,10 +208,14 @@ public sealed interface ResumePosition {
       BsonDocument progress = new BsonDocument();
       if (namespace != null) progress.append("ns", new org.bson.BsonString(namespace));
       if (after != null) progress.append("_id", after);
-      if (chunks != null) {
-        org.bson.BsonArray array = new org.bson.BsonArray(new java.util.ArrayList<>(chunks.size()));
-        for (Chunk chunk : chunks) array.add(chunk.toDocument());
-        progress.append("chunks", array);
+      if (chunks != null) progress.append("chunks", Chunk.toArray(chunks));
+      if (collections != null) {
+        org.bson.BsonArray array = new org.bson.BsonArray(new java.util.ArrayList<>(collections.size()));
+        for (Collection collection : collections) array.add(collection.toDocument());
+        progress.append("collections", array);
+        org.bson.BsonArray names = new org.bson.BsonArray(new java.util.ArrayList<>(done.size()));
+        for (String ns : done) names.add(new org.bson.BsonString(ns));
+        progress.append("done", names);
       }
       return progress;
     }
@@ -163,7 +224,12 @@ public sealed interface ResumePosition {
     public String describe() {
       String in = namespace == null ? "" : " of " + namespace;
       String from;
-      if (chunks != null) {
+      if (collections != null) {
+        long chunksDone = collections.stream().flatMap(collection -> collection.chunks().stream()).filter(Chunk::done).count();
+        long chunksAll = collections.stream().mapToLong(collection -> collection.chunks().size()).sum();
+        from = "of many collections at once (" + done.size() + " done, " + collections.size() + " begun: "
+            + collections.stream().map(Collection::namespace).toList() + ", " + chunksDone + " of " + chunksAll + " chunks done)";
+      } else if (chunks != null) {
         long done = chunks.stream().filter(Chunk::done).count();
         long begun = chunks.stream().filter(chunk -> !chunk.done() && chunk.after() != null).count();
         from = "in " + chunks.size() + " chunks (" + done + " done, " + begun + " begun)" + in;
@@ -213,6 +279,12 @@ public sealed interface ResumePosition {
       return new Chunk(min, max, after, true);
     }
 
+    static org.bson.BsonArray toArray(java.util.List<Chunk> chunks) {
+      org.bson.BsonArray array = new org.bson.BsonArray(new java.util.ArrayList<>(chunks.size()));
+      for (Chunk chunk : chunks) array.add(chunk.toDocument());
+      return array;
+    }
+
     /** As a checkpoint keeps it: {@code {min?, max?, _id?, done?}}. */
     public BsonDocument toDocument() {
       BsonDocument document = new BsonDocument();
@@ -226,6 +298,26 @@ public sealed interface ResumePosition {
     /** Reads what {@link #toDocument()} wrote. */
     public static Chunk fromDocument(BsonDocument document) {
       return new Chunk(document.get("min"), document.get("max"), document.get("_id"), document.getBoolean("done", org.bson.BsonBoolean.FALSE).getValue());
+    }
+  }
+
+  /** A collection begun and not done in a copy of many collections at once: its chunks (one: a single cursor's range). */
+  record Collection(String namespace, java.util.List<Chunk> chunks) {
+    public Collection {
+      java.util.Objects.requireNonNull(namespace, "namespace");
+      chunks = java.util.List.copyOf(chunks);
+    }
+
+    /** As a checkpoint keeps it: {@code {ns, chunks: [...]}}. */
+    public BsonDocument toDocument() {
+      return new BsonDocument("ns", new org.bson.BsonString(namespace)).append("chunks", Chunk.toArray(chunks));
+    }
+
+    /** Reads what {@link #toDocument()} wrote. */
+    public static Collection fromDocument(BsonDocument document) {
+      java.util.List<Chunk> chunks = new java.util.ArrayList<>();
+      for (BsonValue chunk : document.getArray("chunks")) chunks.add(Chunk.fromDocument(chunk.asDocument()));
+      return new Collection(document.getString("ns").getValue(), chunks);
     }
   }
 

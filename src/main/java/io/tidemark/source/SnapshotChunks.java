@@ -207,4 +207,69 @@ final class SnapshotChunks {
       return new ResumePosition.Snapshot(at, namespace, null, List.of(chunks));
     }
   }
+
+  /**
+   * The position of a copy of many collections at once that {@code position} stands for, given the
+   * target's collections {@code all} (namespace order): the form itself, or one of the forms of one
+   * collection at a time read as it meant — the collections before the one it names done, that one
+   * begun with its chunks (a one-cursor {@code _id}: one chunk after it), the others still to copy.
+   */
+  static ResumePosition.Snapshot acrossCollections(ResumePosition.Snapshot position, List<String> all) {
+    if (position.collections() != null) return position;
+    String at = position.namespace();
+    if (at == null) return ResumePosition.Snapshot.ofCollections(position.at(), List.of(), List.of());
+    List<String> done = all.stream().filter(ns -> ns.compareTo(at) < 0).toList();
+    List<ResumePosition.Chunk> chunks = position.chunks() != null ? position.chunks()
+        : position.after() != null ? List.of(new ResumePosition.Chunk(null, null, position.after(), false)) : null;
+    return ResumePosition.Snapshot.ofCollections(position.at(), chunks == null ? List.of() : List.of(new ResumePosition.Collection(at, chunks)), done);
+  }
+
+  /**
+   * The position of a copy of many collections at once as their chunks' documents are merged: used
+   * by one stage at a time, it keeps the collections begun (each with its chunks' progress) and those
+   * done, and gives each document the position that includes it and everything merged before it. A
+   * collection enters when its first document or chunk end is merged, and moves to the done ones when
+   * its last chunk ends; one not yet entered is still to copy from its first document.
+   */
+  static final class Across {
+    private final BsonTimestamp at;
+    private List<String> done;
+    private final java.util.TreeMap<String, ResumePosition.Chunk[]> begun = new java.util.TreeMap<>();
+    /** Each begun collection's immutable form, made again only when it changes. */
+    private final java.util.Map<String, ResumePosition.Collection> kept = new java.util.HashMap<>();
+
+    Across(ResumePosition.Snapshot from) {
+      this.at = from.at();
+      this.done = from.done();
+      for (ResumePosition.Collection collection : from.collections()) begun.put(collection.namespace(), collection.chunks().toArray(new ResumePosition.Chunk[0]));
+    }
+
+    /** The document {@code id} of chunk {@code chunk} of {@code ns} (split into {@code chunks}) is merged: the position after it. */
+    ResumePosition.Snapshot copied(String ns, List<ResumePosition.Chunk> chunks, int chunk, BsonValue id) {
+      ResumePosition.Chunk[] progress = begun.computeIfAbsent(ns, k -> chunks.toArray(new ResumePosition.Chunk[0]));
+      progress[chunk] = progress[chunk].copiedTo(id);
+      kept.remove(ns);
+      return position();
+    }
+
+    /** The last document of chunk {@code chunk} of {@code ns} has been merged. */
+    void finished(String ns, List<ResumePosition.Chunk> chunks, int chunk) {
+      ResumePosition.Chunk[] progress = begun.computeIfAbsent(ns, k -> chunks.toArray(new ResumePosition.Chunk[0]));
+      progress[chunk] = progress[chunk].finished();
+      kept.remove(ns);
+      for (ResumePosition.Chunk one : progress) if (!one.done()) return;
+      begun.remove(ns);
+      java.util.TreeSet<String> all = new java.util.TreeSet<>(done);
+      all.add(ns);
+      done = List.copyOf(all);
+    }
+
+    ResumePosition.Snapshot position() {
+      List<ResumePosition.Collection> collections = new ArrayList<>(begun.size());
+      for (var entry : begun.entrySet()) {
+        collections.add(kept.computeIfAbsent(entry.getKey(), ns -> new ResumePosition.Collection(ns, List.of(entry.getValue()))));
+      }
+      return ResumePosition.Snapshot.ofCollections(at, collections, done);
+    }
+  }
 }

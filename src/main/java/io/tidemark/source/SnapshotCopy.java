@@ -36,14 +36,18 @@ final class SnapshotCopy {
    * The documents still to copy, the marker that the copy is complete, then (unless snapshot-only)
    * the change stream from the snapshot's time, opened only once the copy is done. A target of many
    * collections (a database, the deployment) copies them one after another in namespace order, from
-   * the one the position names.
+   * the one the position names, when the parallelism is 1; above 1, up to C chunks at a time across
+   * its collections.
    */
   static Source<Incoming, NotUsed> copyThenStream(
       ChangeStreamSource.Definition definition, SourceState state, ResumePosition.Snapshot snapshot, akka.stream.Materializer materializer, ChangeStreamSource.Opener opener) {
     ChangeStreamTarget target = definition.target();
     boolean many = target.collection() == null;
     String what = many ? target.toString() : target.database() + "." + target.collection();
-    Source<Incoming, NotUsed> documents = Source.completionStageSource(target.collections(definition.client()).thenCompose(all -> {
+    // Several collections at once when the parallelism allows, or when the position was saved by such a copy.
+    boolean across = many && (snapshot.collections() != null || definition.snapshot().parallelism > 1);
+    Source<Incoming, NotUsed> documents = across ? acrossCollections(definition, state, snapshot, what, materializer)
+        : Source.completionStageSource(target.collections(definition.client()).thenCompose(all -> {
           // Those before the position's collection are done; the position's own goes on after its _id.
           List<com.mongodb.MongoNamespace> remaining = all.stream()
               .filter(namespace -> snapshot.namespace() == null || namespace.getFullName().compareTo(snapshot.namespace()) >= 0)
@@ -52,7 +56,7 @@ final class SnapshotCopy {
           CompletionStage<Long> estimated = sum(definition.stream(), all.stream().map(namespace -> collectionOf(definition, namespace).estimatedDocumentCount()).toList());
           List<org.reactivestreams.Publisher<Long>> before = new ArrayList<>();
           done.forEach(namespace -> before.add(collectionOf(definition, namespace).estimatedDocumentCount()));
-          boolean fresh = snapshot.after() == null && snapshot.chunks() == null && snapshot.namespace() == null;
+          boolean fresh = snapshot.fresh();
           if (!remaining.isEmpty() && isAt(snapshot, remaining.get(0), many)) {
             Bson copiedThere = snapshot.chunks() != null ? SnapshotChunks.copiedFilter(snapshot.chunks())
                 : snapshot.after() != null ? com.mongodb.client.model.Filters.lte("_id", snapshot.after()) : null;
@@ -94,6 +98,96 @@ final class SnapshotCopy {
     if (definition.snapshot().mode == StartupMode.SNAPSHOT_ONLY) return copied;
     return copied.concatLazy(Source.lazySource(() -> ReopeningSource.streamFrom(definition, state, snapshot.stream(), opener))
         .mapMaterializedValue(future -> NotUsed.getInstance()));
+  }
+
+  /** A collection's chunk to copy in a copy of many collections at once: chunk {@code chunk} of {@code chunks}. */
+  private record Work(com.mongodb.MongoNamespace namespace, List<ResumePosition.Chunk> chunks, int chunk, BsonDocument key) {}
+
+  /** A document a chunk of many collections' read (null: the chunk's end). */
+  private record Taken(Work work, Document document) {}
+
+  /**
+   * The documents of many collections still to copy, up to {@code parallelism} chunks at a time
+   * across collections: the collections in namespace order, each split into chunks as it starts
+   * (or going on with the chunks the position keeps), their chunks drawn C at a time; each document
+   * carries the position of the whole copy at its place in the merged order.
+   */
+  private static Source<Incoming, NotUsed> acrossCollections(
+      ChangeStreamSource.Definition definition, SourceState state, ResumePosition.Snapshot snapshot, String what, akka.stream.Materializer materializer) {
+    SnapshotSettings settings = definition.snapshot();
+    return Source.completionStageSource(definition.target().collections(definition.client()).thenCompose(all -> {
+          ResumePosition.Snapshot from = SnapshotChunks.acrossCollections(snapshot, all.stream().map(com.mongodb.MongoNamespace::getFullName).toList());
+          java.util.Map<String, List<ResumePosition.Chunk>> begun = new java.util.HashMap<>();
+          from.collections().forEach(collection -> begun.put(collection.namespace(), collection.chunks()));
+          List<com.mongodb.MongoNamespace> remaining = all.stream().filter(namespace -> !from.done().contains(namespace.getFullName())).toList();
+          CompletionStage<Long> estimated = sum(definition.stream(), all.stream().map(namespace -> collectionOf(definition, namespace).estimatedDocumentCount()).toList());
+          List<org.reactivestreams.Publisher<Long>> before = new ArrayList<>();
+          for (com.mongodb.MongoNamespace namespace : all) {
+            if (from.done().contains(namespace.getFullName())) {
+              before.add(collectionOf(definition, namespace).estimatedDocumentCount());
+            } else if (begun.containsKey(namespace.getFullName())) {
+              Bson copiedThere = SnapshotChunks.copiedFilter(begun.get(namespace.getFullName()));
+              if (copiedThere != null) before.add(collectionOf(definition, namespace).countDocuments(copiedThere));
+            }
+          }
+          return estimated.thenCombine(sum(definition.stream(), before), (total, copied) -> {
+            definition.progress().started(snapshot.at(), total, copied, snapshot.fresh());
+            StreamMdc.info(log, definition.stream(), "stream '{}': {} {}, up to {} chunks at a time across collections: {} ({} documents, estimated;"
+                    + " {} copied before; collections {})", definition.stream(), snapshot.fresh() ? "copying" : "going on copying", what,
+                settings.parallelism, from.describe(), total, copied, all.stream().map(com.mongodb.MongoNamespace::getFullName).toList());
+            SnapshotChunks.Across merged = new SnapshotChunks.Across(from);
+            return Source.from(remaining)
+                .flatMapConcat(namespace -> chunksOf(definition, namespace, begun.get(namespace.getFullName()), all.indexOf(namespace) + 1, all.size()))
+                .flatMapMerge(settings.parallelism, work -> SnapshotScan.create(definition.stream(), definition.client(), work.namespace(), snapshot.at(),
+                        work.chunks().get(work.chunk()), settings, definition.progress(), materializer)
+                    .map(document -> new Taken(work, document))
+                    .concat(Source.single(new Taken(work, null))))
+                .mapConcat(taken -> {
+                  Work work = taken.work();
+                  String ns = work.namespace().getFullName();
+                  if (taken.document() == null) {
+                    merged.finished(ns, work.chunks(), work.chunk());
+                    return List.<Incoming>of();
+                  }
+                  if (taken.document().get("_id") == null) {
+                    state.took(null);
+                    return List.<Incoming>of(new Incoming.Copied(taken.document(), work.namespace(), merged.position(), work.key()));
+                  }
+                  ResumePosition.Snapshot position = merged.copied(ns, work.chunks(), work.chunk(), idOf(taken.document()));
+                  state.took(position);
+                  return List.<Incoming>of(new Incoming.Copied(taken.document(), work.namespace(), position, work.key()));
+                });
+          });
+        }))
+        .mapMaterializedValue(future -> NotUsed.getInstance());
+  }
+
+  /**
+   * A collection's chunks not done, as work: those the position keeps ({@code kept}), else found when
+   * its copy starts (one range when the parallelism is 1).
+   */
+  private static Source<Work, NotUsed> chunksOf(
+      ChangeStreamSource.Definition definition, com.mongodb.MongoNamespace namespace, List<ResumePosition.Chunk> kept, int step, int of) {
+    SnapshotSettings settings = definition.snapshot();
+    CompletionStage<List<ResumePosition.Chunk>> chunks;
+    if (kept != null) {
+      chunks = CompletableFuture.completedFuture(kept);
+    } else if (settings.parallelism < 2) {
+      chunks = CompletableFuture.completedFuture(ResumePosition.Chunk.between(List.of()));
+    } else {
+      chunks = SnapshotChunks.plan(definition.stream(), definition.client(), namespace, settings).thenApply(plan -> {
+        StreamMdc.info(log, definition.stream(), "stream '{}': {} split into {} chunks {}", definition.stream(), namespace, plan.chunks().size(), plan.how());
+        return plan.chunks();
+      });
+    }
+    return Source.completionStageSource(shardKey(definition, namespace).thenCombine(chunks, (key, plan) -> {
+          StreamMdc.info(log, definition.stream(), "stream '{}': copying {} ({} of {}){}", definition.stream(), namespace, step, of,
+              kept == null ? "" : ": going on with its " + kept.size() + " chunks");
+          List<Work> work = new ArrayList<>();
+          for (int i = 0; i < plan.size(); i++) if (!plan.get(i).done()) work.add(new Work(namespace, plan, i, key));
+          return Source.from(work);
+        }))
+        .mapMaterializedValue(future -> NotUsed.getInstance());
   }
 
   /**

@@ -113,6 +113,28 @@ class KafkaCheckpointRecordTest {
     assertThat(inUnbegun.passedBy(saved)).isFalse();
   }
 
+  /** A copy of many collections at once: a position is let go once its collection is done, or its chunk done up to it; never for one not begun. */
+  @Test
+  void inACopyOfManyCollectionsAtOnceAPositionIsLetGoOnceItsCollectionOrChunkIsSavedPastIt() {
+    BsonTimestamp time = new BsonTimestamp(1_700_000_000, 1);
+    MongoNamespace archive = new MongoNamespace("shop", "archive");
+    MongoNamespace customers = new MongoNamespace("shop", "customers");
+    MongoNamespace orders = new MongoNamespace("shop", "orders");
+    io.tidemark.source.ResumePosition.Snapshot position = io.tidemark.source.ResumePosition.Snapshot.ofCollections(time, java.util.List.of(
+        new io.tidemark.source.ResumePosition.Collection("shop.orders", java.util.List.of(
+            new io.tidemark.source.ResumePosition.Chunk(null, new BsonInt32(10), new BsonInt32(4), false),
+            new io.tidemark.source.ResumePosition.Chunk(new BsonInt32(10), null, null, true)))), java.util.List.of("shop.customers"));
+    Checkpoint saved = Checkpoint.snapshot("s", time, null, null).withSnapshot(position.progress());
+    assertThat(KeyPosition.of(ChangeEnvelope.snapshotAt(1, customers, position, new Document("_id", 99), null)).passedBy(saved))
+        .as("a collection done").isTrue();
+    assertThat(KeyPosition.of(ChangeEnvelope.snapshotAt(2, orders, position, new Document("_id", 4), null)).passedBy(saved)).isTrue();
+    assertThat(KeyPosition.of(ChangeEnvelope.snapshotAt(3, orders, position, new Document("_id", 5), null)).passedBy(saved)).isFalse();
+    assertThat(KeyPosition.of(ChangeEnvelope.snapshotAt(4, orders, position, new Document("_id", 12), null)).passedBy(saved))
+        .as("a chunk done").isTrue();
+    assertThat(KeyPosition.of(ChangeEnvelope.snapshotAt(5, archive, position, new Document("_id", 1), null)).passedBy(saved))
+        .as("a collection not begun, though its name sorts first").isFalse();
+  }
+
   @Test
   void inACopyOfManyCollectionsAPositionIsLetGoOnlyOnceItsCollectionIsDoneOrPassedInIt() {
     BsonTimestamp time = new BsonTimestamp(1_700_000_000, 1);

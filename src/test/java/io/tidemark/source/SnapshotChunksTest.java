@@ -134,6 +134,188 @@ class SnapshotChunksTest {
     return emitted;
   }
 
+  /** A document of a copy of many collections: its collection and {@code _id}. */
+  private record Doc(String ns, int id) {}
+
+  private record Taken(Doc doc, ResumePosition.Snapshot position) {}
+
+  /**
+   * A copy of many collections at once (some empty, some of one document), C chunks at a time across
+   * them, each collection split as it starts (a resumed run splits a collection the position does not
+   * keep again, differently), killed three times at any step; every position through the stored form.
+   * Some copies begin from a position of one collection at a time ({@code {}}, {@code {ns}},
+   * {@code {ns, _id}}, {@code {ns, chunks}}), as an older run saved it.
+   */
+  @Test
+  void aCopyOfManyCollectionsAtOnceResumedFromAnySavedPositionMissesNothingAndRecopiesAtMostTheWindow() {
+    for (int seed = 0; seed < 500; seed++) {
+      Random random = new Random(seed);
+      int count = 1 + random.nextInt(5);
+      java.util.Map<String, List<Integer>> world = new java.util.TreeMap<>();
+      for (int c = 0; c < count; c++) {
+        TreeSet<Integer> idSet = new TreeSet<>();
+        int kind = random.nextInt(4);
+        int size = kind == 0 ? 0 : kind == 1 ? 1 : random.nextInt(150);
+        while (idSet.size() < size) idSet.add(random.nextInt(2_000) - 500);
+        world.put("db.c" + c, new ArrayList<>(idSet));
+      }
+      List<Doc> docs = new ArrayList<>();
+      world.forEach((ns, ids) -> ids.forEach(id -> docs.add(new Doc(ns, id))));
+      int parallelism = 1 + random.nextInt(5);
+      int window = 1 + random.nextInt(20);
+
+      ResumePosition.Snapshot saved = stored(olderForm(random, world));
+      Set<Doc> copiedEver = new HashSet<>();
+      for (Doc doc : docs) if (!remaining(saved, doc)) copiedEver.add(doc); // an older run copied them
+      for (int crash = 0; crash < 3; crash++) {
+        Set<Doc> toCopy = new HashSet<>();
+        for (Doc doc : docs) if (remaining(saved, doc)) toCopy.add(doc);
+        Set<Doc> savedAsCopied = new HashSet<>(docs);
+        savedAsCopied.removeAll(toCopy);
+        assertThat(copiedEver).as("seed %d: every document saved as copied was copied", seed).containsAll(savedAsCopied);
+
+        List<Taken> run = mergeAcross(saved, world, parallelism, random);
+        for (Taken taken : run) assertThat(toCopy).as("seed %d: only documents still to copy are read", seed).contains(taken.doc());
+        assertThat(run).as("seed %d: the run reads each document still to copy once", seed).hasSize(toCopy.size());
+
+        int crashAt = random.nextInt(run.size() + 1);
+        int prefix = Math.max(0, crashAt - random.nextInt(window + 1));
+        Set<Doc> delivered = new HashSet<>();
+        for (int i = 0; i < crashAt; i++) delivered.add(run.get(i).doc());
+        copiedEver.addAll(delivered);
+        saved = stored(prefix == 0 ? saved : run.get(prefix - 1).position());
+
+        Set<Doc> recopied = new HashSet<>();
+        for (Doc doc : delivered) if (remaining(saved, doc)) recopied.add(doc);
+        Set<Doc> afterPrefix = new HashSet<>();
+        for (int i = prefix; i < crashAt; i++) afterPrefix.add(run.get(i).doc());
+        assertThat(recopied).as("seed %d crash %d: copied again = those after the saved prefix", seed, crash).isEqualTo(afterPrefix);
+        assertThat(recopied.size()).as("seed %d: re-copied within the window", seed).isLessThanOrEqualTo(window);
+        for (Doc doc : docs) {
+          if (!copiedEver.contains(doc)) assertThat(remaining(saved, doc)).as("seed %d: %s never copied is still to copy", seed, doc).isTrue();
+        }
+      }
+      List<Taken> last = mergeAcross(saved, world, parallelism, random);
+      last.forEach(taken -> copiedEver.add(taken.doc()));
+      assertThat(copiedEver).as("seed %d: every document of every collection copied", seed).containsExactlyInAnyOrderElementsOf(docs);
+    }
+  }
+
+  /** A position an older run (one collection at a time) may have saved, or a fresh one. */
+  private static ResumePosition.Snapshot olderForm(Random random, java.util.Map<String, List<Integer>> world) {
+    List<String> names = new ArrayList<>(world.keySet());
+    String ns = names.get(random.nextInt(names.size()));
+    List<Integer> ids = world.get(ns);
+    switch (random.nextInt(5)) {
+      case 0:
+        return new ResumePosition.Snapshot(AT, ns, null);
+      case 1:
+        return ids.isEmpty() ? new ResumePosition.Snapshot(AT, ns, null) : new ResumePosition.Snapshot(AT, ns, new BsonInt32(ids.get(random.nextInt(ids.size()))));
+      case 2: {
+        List<ResumePosition.Chunk> chunks = new ArrayList<>(plan(random));
+        for (int i = 0; i < chunks.size(); i++) {
+          ResumePosition.Chunk chunk = chunks.get(i);
+          List<Integer> in = ids.stream().filter(id -> chunk.holds(new BsonInt32(id))).toList();
+          int progress = random.nextInt(3);
+          if (progress == 1 && !in.isEmpty()) chunks.set(i, chunk.copiedTo(new BsonInt32(in.get(random.nextInt(in.size())))));
+          if (progress == 2) chunks.set(i, chunk.finished());
+        }
+        return new ResumePosition.Snapshot(AT, ns, null, chunks);
+      }
+      default:
+        return new ResumePosition.Snapshot(AT, null, null);
+    }
+  }
+
+  /** A collection's chunks as a split when its copy starts could give them: random boundaries, some outside the data. */
+  private static List<ResumePosition.Chunk> plan(Random random) {
+    TreeSet<Integer> bounds = new TreeSet<>();
+    int boundaryCount = random.nextInt(6);
+    while (bounds.size() < boundaryCount) bounds.add(random.nextInt(3_000) - 1_000);
+    return ResumePosition.Chunk.between(bounds.stream().map(b -> (BsonValue) new BsonInt32(b)).toList());
+  }
+
+  private static boolean remaining(ResumePosition.Snapshot position, Doc doc) {
+    return position.remaining(doc.ns(), new BsonInt32(doc.id()));
+  }
+
+  /** A chunk to copy: chunk {@code chunk} of {@code ns}, split into {@code chunks}. */
+  private record Work(String ns, List<ResumePosition.Chunk> chunks, int chunk) {}
+
+  /**
+   * One run of a copy of many collections from {@code from}, as the source draws it: the collections
+   * not done in namespace order, each split when the merge wants its first chunk (or going on with the
+   * chunks the position keeps), their chunks opened in order up to {@code parallelism} at a time
+   * across collections, the merge taking from any open chunk.
+   */
+  private static List<Taken> mergeAcross(ResumePosition.Snapshot start, java.util.Map<String, List<Integer>> world, int parallelism, Random random) {
+    ResumePosition.Snapshot from = SnapshotChunks.acrossCollections(start, new ArrayList<>(world.keySet()));
+    SnapshotChunks.Across merged = new SnapshotChunks.Across(from);
+    java.util.Map<String, List<ResumePosition.Chunk>> kept = new java.util.HashMap<>();
+    from.collections().forEach(collection -> kept.put(collection.namespace(), collection.chunks()));
+    List<String> collections = new ArrayList<>(world.keySet().stream().filter(ns -> !from.done().contains(ns)).toList());
+    List<Work> pending = new ArrayList<>();
+    List<Work> open = new ArrayList<>();
+    List<List<Integer>> openDocuments = new ArrayList<>();
+    List<Taken> taken = new ArrayList<>();
+    while (!collections.isEmpty() || !pending.isEmpty() || !open.isEmpty()) {
+      while (open.size() < parallelism && (!pending.isEmpty() || !collections.isEmpty())) {
+        if (pending.isEmpty()) {
+          String ns = collections.remove(0);
+          List<ResumePosition.Chunk> chunks = kept.containsKey(ns) ? kept.get(ns) : parallelism < 2 ? ResumePosition.Chunk.between(List.of()) : plan(random);
+          for (int i = 0; i < chunks.size(); i++) if (!chunks.get(i).done()) pending.add(new Work(ns, chunks, i));
+          continue;
+        }
+        Work work = pending.remove(0);
+        ResumePosition.Chunk chunk = work.chunks().get(work.chunk());
+        List<Integer> documents = new ArrayList<>();
+        for (int id : world.get(work.ns())) if (chunk.remaining(new BsonInt32(id))) documents.add(id);
+        open.add(work);
+        openDocuments.add(documents);
+      }
+      if (open.isEmpty()) break; // the last collections had no chunk left to copy
+      int pick = random.nextInt(open.size());
+      Work work = open.get(pick);
+      List<Integer> documents = openDocuments.get(pick);
+      if (documents.isEmpty()) {
+        merged.finished(work.ns(), work.chunks(), work.chunk());
+        open.remove(pick);
+        openDocuments.remove(pick);
+      } else {
+        int id = documents.remove(0);
+        taken.add(new Taken(new Doc(work.ns(), id), merged.copied(work.ns(), work.chunks(), work.chunk(), new BsonInt32(id))));
+      }
+    }
+    return taken;
+  }
+
+  @Test
+  void theFormOfManyCollectionsAtOnceKeepsItsCollectionsThroughTheCheckpointAndTheOldFormsReadAsTheyMeant() {
+    ResumePosition.Snapshot position = ResumePosition.Snapshot.ofCollections(AT, List.of(
+        new ResumePosition.Collection("shop.orders", List.of(new ResumePosition.Chunk(null, new BsonInt64(10), new BsonInt64(4), false),
+            new ResumePosition.Chunk(new BsonInt64(10), null, null, true)))), List.of("shop.customers"));
+    ResumePosition.Snapshot back = stored(position);
+    assertThat(back).isEqualTo(position);
+    assertThat(back.progress().toJson()).isEqualTo("{\"collections\": [{\"ns\": \"shop.orders\", \"chunks\": [{\"max\": 10, \"_id\": 4},"
+        + " {\"min\": 10, \"done\": true}]}], \"done\": [\"shop.customers\"]}");
+    assertThat(back.collections().get(0).chunks().get(0).max()).as("a long stays a long").isEqualTo(new BsonInt64(10));
+    assertThat(back.remaining("shop.customers", new BsonInt64(1))).as("a collection done").isFalse();
+    assertThat(back.remaining("shop.orders", new BsonInt64(4))).isFalse();
+    assertThat(back.remaining("shop.orders", new BsonInt64(5))).isTrue();
+    assertThat(back.remaining("shop.orders", new BsonInt64(12))).as("a chunk done").isFalse();
+    assertThat(back.remaining("shop.archive", new BsonInt64(1))).as("a collection not begun, whatever its name's order").isTrue();
+    assertThat(back.describe()).contains("1 done, 1 begun: [shop.orders], 1 of 2 chunks done");
+
+    List<String> all = List.of("shop.a", "shop.b", "shop.c");
+    assertThat(SnapshotChunks.acrossCollections(new ResumePosition.Snapshot(AT, null, null), all))
+        .isEqualTo(ResumePosition.Snapshot.ofCollections(AT, List.of(), List.of()));
+    assertThat(SnapshotChunks.acrossCollections(new ResumePosition.Snapshot(AT, "shop.b", null), all)).as("{ns}: b not begun")
+        .isEqualTo(ResumePosition.Snapshot.ofCollections(AT, List.of(), List.of("shop.a")));
+    assertThat(SnapshotChunks.acrossCollections(new ResumePosition.Snapshot(AT, "shop.b", new BsonString("k")), all)).as("{ns, _id}: one cursor's range")
+        .isEqualTo(ResumePosition.Snapshot.ofCollections(AT,
+            List.of(new ResumePosition.Collection("shop.b", List.of(new ResumePosition.Chunk(null, null, new BsonString("k"), false)))), List.of("shop.a")));
+  }
+
   @Test
   void theOldProgressFormsReadUnchanged() {
     assertThat(ResumePosition.snapshotFrom(AT, new BsonDocument())).isEqualTo(new ResumePosition.Snapshot(AT, null, null));
