@@ -122,7 +122,7 @@ class KillAndResumeIT {
     Process process = start(log, "frobnicate");
     assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(process.exitValue()).isEqualTo(Main.USAGE);
-    assertThat(read(log).strip()).isEqualTo("error: unknown command 'frobnicate'; expected one of: run, tail, demo, verify, mongo, node, workload, checkpoints, status, report, help (see --help)");
+    assertThat(read(log).strip()).isEqualTo("error: unknown command 'frobnicate'; expected one of: run, tail, demo, verify, mongo, node, workload, checkpoints, status, report, snapshot, help (see --help)");
   }
 
 }
