@@ -13,10 +13,13 @@ public final class SourceSettings {
   public final Duration restartMinBackoff;
   public final Duration restartMaxBackoff;
   public final double restartRandomFactor;
+  /** Events asked of the driver's publisher at a time: the source's Akka input buffer (a power of two). */
+  public final int demand;
 
   private SourceSettings(
-      int batchSize, Duration maxAwaitTime, Duration restartMinBackoff, Duration restartMaxBackoff, double restartRandomFactor) {
+      int batchSize, Duration maxAwaitTime, Duration restartMinBackoff, Duration restartMaxBackoff, double restartRandomFactor, int demand) {
     this.batchSize = batchSize;
+    this.demand = demand;
     this.maxAwaitTime = maxAwaitTime;
     this.restartMinBackoff = restartMinBackoff;
     this.restartMaxBackoff = restartMaxBackoff;
@@ -34,16 +37,25 @@ public final class SourceSettings {
         ConfigCheck.positiveDuration(config, p + "max-await-time"),
         ConfigCheck.positiveDuration(config, p + "restart-min-backoff"),
         ConfigCheck.positiveDuration(config, p + "restart-max-backoff"),
-        ConfigCheck.fraction(config, p + "restart-random-factor"));
+        ConfigCheck.fraction(config, p + "restart-random-factor"),
+        demand(config, p + "demand"));
+  }
+
+  private static int demand(Config config, String key) {
+    int demand = ConfigCheck.positiveInt(config, key);
+    if (Integer.bitCount(demand) != 1) {
+      throw new io.tidemark.TidemarkException("invalid config key " + key + " = " + demand + ": expected a power of two, such as 256");
+    }
+    return demand;
   }
 
   public SourceSettings withBatchSize(int size) {
     if (size < 1) throw new IllegalArgumentException("batch size must be positive, was " + size);
-    return new SourceSettings(size, maxAwaitTime, restartMinBackoff, restartMaxBackoff, restartRandomFactor);
+    return new SourceSettings(size, maxAwaitTime, restartMinBackoff, restartMaxBackoff, restartRandomFactor, demand);
   }
 
   public SourceSettings withRestartBackoff(Duration min, Duration max) {
-    return new SourceSettings(batchSize, maxAwaitTime, min, max, restartRandomFactor);
+    return new SourceSettings(batchSize, maxAwaitTime, min, max, restartRandomFactor, demand);
   }
 
   RestartSettings restartSettings() {

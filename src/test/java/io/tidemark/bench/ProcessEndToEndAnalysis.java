@@ -133,8 +133,31 @@ final class ProcessEndToEndAnalysis {
       md.append("| ").append(layer).append(" | ").append(bare.percent(x)).append(" | ").append(tidemark.percent(y)).append(" |\n");
     }
     md.append("\nThe hottest methods (innermost frame) under (b):\n\n").append(tidemark.topMethods(12)).append('\n');
+    md.append(steps(consumers, runs, a, b));
     md.append(TEXT);
     return md.toString();
+  }
+
+  /** What this run's medians say, step by step from (a) to (b): where the consumer's extra CPU per event goes. */
+  static String steps(List<Consumer> consumers, List<Run> runs, Consumer a, Consumer b) {
+    java.util.function.Function<String, Double> cpu = kind -> consumers.stream()
+        .filter(c -> c.kind().equals(kind) && (c.monitor() || kind.equals("bare") || kind.equals("alpakka")))
+        .findFirst().map(c -> ProcessEndToEndBenchmark.of(runs, c, Run::cpuMicros)).filter(st -> st.count() > 0).map(Stats::median)
+        .orElse(Double.NaN);
+    double bare = cpu.apply("bare");
+    double alpakka = cpu.apply("alpakka");
+    double memory = cpu.apply("memory");
+    double ratio = ProcessEndToEndBenchmark.paired(runs, b, a, Run::cpuMicros).median();
+    StringBuilder text = new StringBuilder();
+    text.append(String.format(Locale.ROOT, "**Where the consumer's extra CPU goes, step by step** (this run's medians of consumer CPU per event):"
+        + " (a) → (a′), Akka Streams and Alpakka's source, %+.1f µs; (a′) → (b′), Tidemark's source, window, lanes and checkpointer"
+        + " with checkpoints in memory, %+.1f µs; (b′) → (b), durable checkpoints: %+.1f µs with H2 (in the consumer's JVM)",
+        alpakka - bare, memory - alpakka, cpu.apply("h2") - memory));
+    if (!Double.isNaN(cpu.apply("postgres"))) text.append(String.format(Locale.ROOT, ", %+.1f µs with PostgreSQL", cpu.apply("postgres") - memory));
+    text.append(String.format(Locale.ROOT, ", %+.1f µs with MongoDB (whose saves land partly in the server's CPU). With the server off the"
+        + " critical path, each consumer's rate follows its own CPU per event: at %.2f × (a)'s CPU, b/a can be at most about 1 / %.2f = %.2f.%n%n",
+        cpu.apply("mongo") - memory, ratio, ratio, 1 / ratio));
+    return text.toString();
   }
 
   private static String bold(boolean on) {
@@ -162,31 +185,22 @@ final class ProcessEndToEndAnalysis {
   }
 
   static final String TEXT = """
-      **What the numbers say** (the run of 2026-11-30, 20,000 events, 3 rounds, with the load average at 19 to 50 on the
-      two cores: other engineers' builds ran beside it, so the events/s above mostly measure them — a round's rates
-      swing 2× — while CPU per event, taken from the processes themselves, is the steadier figure).
+      **What the numbers say.** Compare the consumers within a run, and CPU per event rather than events/s when the machine
+      was busy (the load average is stated above): other processes on the two cores slow every pass, unevenly.
 
-      - *The server is no longer the bottleneck.* It spends 9 to 14 µs of CPU per event whichever consumer reads (the
-        issue measured about 54 µs), against 25 to 50 µs in the
-        consumer. With the server off the critical path, each consumer's rate is set by its own CPU per event, so b/a
-        follows the CPU ratio: at 1.78 consumer CPU, b/a on an idle machine is about 1 / 1.78 = 0.56. The ≥ 0.95
-        target needs Tidemark's consumer CPU per event within about 5 % of the bare driver's, and the ≤ 1.2 CPU target is
-        the one to work on first. (CPU per event is inflated by contention too: the slowest passes, e.g. round 1's
-        (a), show the most server CPU per event; the idle server spends 1.5 ms a second.)
-      - *Where the consumer's extra CPU goes*, step by step (medians): (a) → (a′), Akka Streams and Alpakka's source,
-        +6 µs; (a′) → (b′), Tidemark's source, window, lanes and checkpointer with checkpoints in memory, about 0 in
-        the medians (+16 µs in a one-off repeat of the four consumer JVMs, run by hand under `/usr/bin/time -v`: 18, 24, 40, 40 µs for (a), (a′), (b′), (b) with
-        H2); (b′) → (b), durable checkpoints: +17 µs with H2 in the consumer's process, +8.5 µs with PostgreSQL, +9.5 µs with
-        MongoDB (whose saves land partly in the server's CPU). The durable save path is the largest step, and H2
-        the dearest store, as H2 runs inside the consumer's JVM (its MVStore writes and compacts there).
-      - *Allocation*: 8.5 to 8.6 KB an event for (a) and (a′), 11.9 KB for every Tidemark consumer (+3.4 KB: the envelope, the
+      - *The server is no longer the bottleneck.* It spends 9 to 16 µs of CPU per event whichever consumer reads (the
+        issue measured about 54 µs on mongo-java-server's own oplog), against 20 to 40 µs in the consumer. Each
+        consumer's rate is so set by its own CPU per event, and the ≥ 0.95 target needs Tidemark's consumer CPU per event
+        within about 5 % of the bare driver's: the ≤ 1.2 CPU target is the one to work on first.
+      - *Akka's share*: Alpakka's `MongoSource` alone, before any Tidemark stage, costs about a quarter more CPU per event
+        than the bare driver: each element crosses from the driver's thread into the stream's actor as a message, and
+        demand comes back in Akka's small batches (`max-input-buffer-size`, 16).
+      - *Allocation*: about 8.7 KB an event for (a) and (a′), 11.7 KB for every Tidemark consumer (+3 KB: the envelope, the
         context pairs, the window's entries; the checkpoint store adds nothing measurable per event).
-      - *The profile*: under (b), 65 % of the samples are the driver decoding change events
-        (`ChangeStreamBatchCursor`, `PojoCodecImpl.decodeProperties`, BSON reads) — the same work as (a) — 20 % Akka
-        (the interpreter, the dispatcher, the actor boundaries), 4 % Slick and H2's JDBC layer and 5 % H2's MVStore
-        (labelled "embedded MongoDB server" by the layer rule; in the consumer's JVM it is the H2 checkpoint
-        database's storage), 3 % Tidemark's own stages. Execution samples do not see the kernel: thread hand-offs cost
-        little here (the one-off repeat counted 0.09 more context switches an event for (a′) than (a), 0.15 for (b)).
+      - *The profile* (the table above): under (b) most samples are the driver decoding change events
+        (`ChangeStreamBatchCursor`, `PojoCodecImpl.decodeProperties`, BSON reads) — the same work as (a) — then Akka (the
+        interpreter, the dispatcher, the actor boundaries), then Tidemark's own stages, then the checkpoint store (Slick,
+        and H2's MVStore, which runs in the consumer's JVM). Execution samples do not see the kernel.
 
       **The oplog monitor and the heartbeats ask only cheap questions (issue 20 b).** A monitor sample costs the server 1
       to 2 ms of CPU (two to four pings' worth on this loaded machine), the same at 1,001 and 21,001 entries, once per 30
