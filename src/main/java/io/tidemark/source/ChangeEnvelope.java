@@ -76,6 +76,12 @@ public final class ChangeEnvelope implements StreamElement {
    */
   public static ChangeEnvelope snapshot(
       long seqNr, com.mongodb.MongoNamespace namespace, BsonTimestamp at, Document document, BsonDocument shardKey) {
+    return new ChangeEnvelope(seqNr, copied(namespace, at, document, shardKey));
+  }
+
+  /** The change event a copied document stands as: operation type {@value #SNAPSHOT}, at the snapshot's time. */
+  private static ChangeStreamDocument<Document> copied(
+      com.mongodb.MongoNamespace namespace, BsonTimestamp at, Document document, BsonDocument shardKey) {
     Objects.requireNonNull(at, "at");
     Object id = document.get("_id");
     if (id == null) throw new MalformedEventException("a snapshot document of " + namespace + " has no _id");
@@ -85,8 +91,7 @@ public final class ChangeEnvelope implements StreamElement {
         : documentKey(document.toBsonDocument(), shardKey);
     BsonDocument ns = new BsonDocument("db", new org.bson.BsonString(namespace.getDatabaseName()))
         .append("coll", new org.bson.BsonString(namespace.getCollectionName()));
-    return new ChangeEnvelope(seqNr, new ChangeStreamDocument<>(
-        SNAPSHOT, null, ns, null, null, document, null, key, at, null, null, null, null, null, null));
+    return new ChangeStreamDocument<>(SNAPSHOT, null, ns, null, null, document, null, key, at, null, null, null, null, null, null);
   }
 
   /**
@@ -95,10 +100,10 @@ public final class ChangeEnvelope implements StreamElement {
    */
   public static ChangeEnvelope snapshotOfMany(
       long seqNr, com.mongodb.MongoNamespace namespace, BsonTimestamp at, Document document, BsonDocument shardKey) {
-    ChangeEnvelope copied = snapshot(seqNr, namespace, at, document, shardKey);
+    ChangeStreamDocument<Document> event = copied(namespace, at, document, shardKey);
     BsonDocument progress = new BsonDocument("ns", new org.bson.BsonString(namespace.getFullName()))
-        .append("_id", copied.documentKey().get("_id"));
-    return new ChangeEnvelope(seqNr, copied.event(), progress);
+        .append("_id", event.getDocumentKey().get("_id"));
+    return new ChangeEnvelope(seqNr, event, progress);
   }
 
   /**
@@ -107,8 +112,7 @@ public final class ChangeEnvelope implements StreamElement {
    */
   public static ChangeEnvelope snapshotAt(
       long seqNr, com.mongodb.MongoNamespace namespace, ResumePosition.Snapshot position, Document document, BsonDocument shardKey) {
-    ChangeEnvelope copied = snapshot(seqNr, namespace, position.at(), document, shardKey);
-    return new ChangeEnvelope(seqNr, copied.event(), null, position);
+    return new ChangeEnvelope(seqNr, copied(namespace, position.at(), document, shardKey), null, position);
   }
 
   /**
