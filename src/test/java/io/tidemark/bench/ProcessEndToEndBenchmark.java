@@ -143,15 +143,22 @@ final class ProcessEndToEndBenchmark {
     List<String> command = new ArrayList<>(List.of("taskset", "-c", "0", java(), "-cp", System.getProperty("java.class.path"),
         "io.tidemark.cli.Main", "mongo", "--data", data.resolve("db").toString(), "--port", "0", "--h2-port", "0"));
     Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    try {
+      return new Server(process, awaitMongoUri(process, log, java.time.Duration.ofMinutes(2)), data);
+    } catch (IllegalStateException e) {
+      process.destroy();
+      throw e;
+    }
+  }
+
+  /** The URI the {@code mongo} command prints once it listens, read from its log; fails if it dies or the time runs out. */
+  static String awaitMongoUri(Process server, Path log, java.time.Duration timeout) throws Exception {
     Pattern listening = Pattern.compile("MongoDB:\\s+(mongodb://\\S+)");
-    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+    long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
       Matcher matcher = listening.matcher(Files.readString(log));
-      if (matcher.find()) return new Server(process, matcher.group(1), data);
-      if (!process.isAlive() || System.nanoTime() > deadline) {
-        process.destroy();
-        throw new IllegalStateException("the mongo command did not start: " + Files.readString(log));
-      }
+      if (matcher.find()) return matcher.group(1);
+      if (!server.isAlive() || System.nanoTime() > deadline) throw new IllegalStateException("the mongo command did not start: " + Files.readString(log));
       Thread.sleep(100);
     }
   }

@@ -20,8 +20,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.bson.Document;
 
 /**
@@ -51,7 +49,7 @@ final class SnapshotBenchmark {
     List<Double> finds = new ArrayList<>();
     long chunkSize = Math.max(1, documents / 16);
     try {
-      String uri = awaitUri(server, log);
+      String uri = ProcessEndToEndBenchmark.awaitMongoUri(server, log, java.time.Duration.ofMinutes(5));
       try (MongoClient client = MongoClients.create(uri)) {
         MongoCollection<Document> collection = client.getDatabase(DB).getCollection(COLLECTION);
         String pad = "x".repeat(100);
@@ -90,16 +88,7 @@ final class SnapshotBenchmark {
     write(documents, rounds, chunkSize, finds, copies, loadBefore, Report.loadAverage());
   }
 
-  private static String awaitUri(Process server, Path log) throws Exception {
-    Pattern listening = Pattern.compile("MongoDB:\\s+(mongodb://\\S+)");
-    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
-    while (true) {
-      Matcher matcher = listening.matcher(Files.readString(log));
-      if (matcher.find()) return matcher.group(1);
-      if (!server.isAlive() || System.nanoTime() > deadline) throw new IllegalStateException("the mongo command did not start: " + Files.readString(log));
-      Thread.sleep(100);
-    }
-  }
+
 
   /** A bare driver loop: {@code find()} in batches of 1,000, every document read; documents per second. */
   private static double bareFind(MongoCollection<Document> collection, int documents) {
