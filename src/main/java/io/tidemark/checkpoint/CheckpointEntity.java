@@ -263,18 +263,10 @@ public final class CheckpointEntity
     @JsonCreator
     public State(String tokenJson, Long clusterTime, long savedAtMillis, long saves, long epoch, long writerEpoch,
         String kind, String note, java.util.List<HistoryEntry> history, long holder, long heldSinceMillis, String snapshotJson) {
-      this.tokenJson = tokenJson;
-      this.clusterTime = clusterTime;
-      this.savedAtMillis = savedAtMillis;
-      this.saves = saves;
-      this.epoch = epoch;
-      this.writerEpoch = writerEpoch;
-      this.kind = kind;
-      this.note = note;
-      this.history = history == null ? java.util.List.of() : java.util.List.copyOf(history);
-      this.holder = holder;
-      this.heldSinceMillis = heldSinceMillis;
-      this.snapshotJson = snapshotJson;
+      // List.copyOf refuses a null entry, as it did when this constructor copied the list itself.
+      this(tokenJson, clusterTime, savedAtMillis, saves, epoch, writerEpoch, kind, note,
+          history == null ? new HistoryEntry[0] : java.util.List.copyOf(history).toArray(HistoryEntry[]::new), holder, heldSinceMillis,
+          snapshotJson);
     }
 
     public State(String tokenJson, Long clusterTime, long savedAtMillis, long saves, long epoch, long writerEpoch,
