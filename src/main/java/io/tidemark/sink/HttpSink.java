@@ -2,11 +2,10 @@ package io.tidemark.sink;
 
 import akka.Done;
 import akka.actor.typed.ActorSystem;
-import com.mongodb.reactivestreams.client.MongoClient;
 import io.tidemark.Errors;
 import io.tidemark.TidemarkException;
-import io.tidemark.connection.MongoConnector;
 import io.tidemark.connection.MongoSettings;
+import io.tidemark.connection.SharedMongoClients;
 import io.tidemark.pipeline.DeadLetter;
 import io.tidemark.pipeline.DeadLetterStore;
 import io.tidemark.pipeline.MongoDeadLetterStore;
@@ -80,7 +79,7 @@ final class HttpSink implements ConfiguredSink {
   private final AtomicLong posted = new AtomicLong();
   private final AtomicLong retries = new AtomicLong();
   private final AtomicLong deadLettered = new AtomicLong();
-  private MongoClient deadLetterClient;
+  private SharedMongoClients.Lease deadLetterClients;
   private DeadLetterStore deadLetters;
 
   HttpSink(SinkContext context, Settings settings) {
@@ -210,8 +209,8 @@ final class HttpSink implements ConfiguredSink {
   private synchronized DeadLetterStore deadLetters() {
     if (deadLetters == null) {
       MongoSettings mongo = MongoSettings.create(system.settings().config());
-      deadLetterClient = MongoConnector.connect(mongo.uri, mongo.connectTimeout);
-      deadLetters = MongoDeadLetterStore.create(deadLetterClient, settings.deadLetterDatabase(), settings.deadLetterCollection());
+      deadLetterClients = SharedMongoClients.get(system).lease(mongo.uri, mongo.connectTimeout);
+      deadLetters = MongoDeadLetterStore.create(deadLetterClients.client(), settings.deadLetterDatabase(), settings.deadLetterCollection());
     }
     return deadLetters;
   }
@@ -255,6 +254,6 @@ final class HttpSink implements ConfiguredSink {
       log.info("stream '{}': http sink posted {} events, retried {} attempts, dead-lettered {}", stream, posted.get(), retries.get(),
           deadLettered.get());
     }
-    if (deadLetterClient != null) deadLetterClient.close();
+    if (deadLetterClients != null) deadLetterClients.close();
   }
 }

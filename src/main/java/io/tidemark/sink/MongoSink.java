@@ -11,6 +11,7 @@ import com.mongodb.reactivestreams.client.MongoClient;
 import com.mongodb.reactivestreams.client.MongoCollection;
 import io.tidemark.TidemarkException;
 import io.tidemark.connection.MongoConnector;
+import io.tidemark.connection.SharedMongoClients;
 import io.tidemark.pipeline.EventHandler;
 import io.tidemark.pipeline.PipelineBuilder;
 import io.tidemark.source.ChangeEnvelope;
@@ -69,11 +70,14 @@ final class MongoSink implements ConfiguredSink {
   /** Target namespaces written, as "db.collection": on the source deployment, events from them would be the sink's own writes. */
   private final Set<String> written = ConcurrentHashMap.newKeySet();
   private final Set<CompletableFuture<?>> inFlight = ConcurrentHashMap.newKeySet();
-  private MongoClient client;
+  private final akka.actor.typed.ActorSystem<?> system;
+  /** The target deployment's clients, shared with every stream of this node that writes to or reads from it. */
+  private SharedMongoClients.Lease lease;
 
   MongoSink(SinkContext context, String uri, boolean sourceDeployment, String database, String collection, String positionsDatabase,
       Duration connectTimeout, NamespaceRoutes routes) {
     this.stream = context.stream();
+    this.system = context.system();
     this.uri = uri;
     this.sourceDeployment = sourceDeployment;
     this.database = database;
@@ -96,8 +100,8 @@ final class MongoSink implements ConfiguredSink {
 
   @Override
   public synchronized PipelineBuilder<?> attach(PipelineBuilder<ChangeEnvelope> stages) {
-    if (client == null) client = MongoConnector.connect(uri, connectTimeout);
-    return stages.handle(new Attachment(client)::handle);
+    if (lease == null) lease = SharedMongoClients.get(system).lease(uri, connectTimeout);
+    return stages.handle(new Attachment(lease.client())::handle);
   }
 
   /** Events whose writes committed, over every attachment. */
@@ -223,7 +227,7 @@ final class MongoSink implements ConfiguredSink {
     }
   }
 
-  /** Waits (a while) for the writes under way, so that their outcome is known, then closes the client. */
+  /** Waits (a while) for the writes under way, so that their outcome is known, then releases the clients. */
   @Override
   public synchronized void close() {
     try {
@@ -233,6 +237,6 @@ final class MongoSink implements ConfiguredSink {
       log.warn("stream '{}': closing the mongodb sink with writes still under way ({})", stream, io.tidemark.Errors.summary(e));
     }
     if (!sinks.isEmpty()) log.info("stream '{}': mongodb sink applied {} events, skipped {} replayed", stream, applied(), skipped());
-    if (client != null) client.close();
+    if (lease != null) lease.close();
   }
 }

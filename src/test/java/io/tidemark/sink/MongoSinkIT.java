@@ -13,6 +13,7 @@ import io.tidemark.Await;
 import io.tidemark.checkpoint.CheckpointStore;
 import io.tidemark.checkpoint.InMemoryCheckpointStore;
 import io.tidemark.connection.MongoConnector;
+import io.tidemark.connection.SharedMongoClients;
 import io.tidemark.embedded.EmbeddedSettings;
 import io.tidemark.pipeline.PipelineControl;
 import io.tidemark.service.ServiceStreams;
@@ -152,6 +153,8 @@ class MongoSinkIT {
       long stopAt = Math.min(applied + 100 + random.nextInt(200), EVENTS);
       Await.until(Duration.ofSeconds(60), () -> before + run.sink.applied() >= stopAt,
           () -> "the sink applied " + stopAt + " events (seed " + seed + ")");
+      assertThat(SharedMongoClients.get(run.system).openDeployments())
+          .as("the sink writes through the clients the stream reads with: one deployment, one set of clients").isEqualTo(1);
       run.crash();
       applied += run.sink.applied();
       skipped += run.sink.skipped();
@@ -254,6 +257,8 @@ class MongoSinkIT {
         writeOrders("copy_shop", 3);
         Map<Object, Document> source = documents("copy_shop", "orders");
         Await.until(Duration.ofSeconds(60), () -> copy(replica).equals(source), () -> "the other deployment's copy_shop.orders equal to the source");
+        assertThat(SharedMongoClients.get(run.system).openDeployments())
+            .as("the source's deployment and the target's, each with the node's one set of clients").isEqualTo(2);
       } finally {
         run.stop();
       }
