@@ -1,9 +1,20 @@
 package io.tidemark.cluster;
 
+import akka.actor.Address;
+import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.Props;
 import akka.actor.typed.SupervisorStrategy;
+import akka.actor.typed.javadsl.Adapter;
 import akka.actor.typed.javadsl.Behaviors;
+import akka.cluster.ClusterEvent;
+import akka.cluster.sharding.typed.ShardingEnvelope;
 import akka.cluster.sharding.typed.javadsl.ShardedDaemonProcess;
+import akka.cluster.sharding.typed.javadsl.StartEntity;
+import akka.cluster.typed.Cluster;
+import akka.cluster.typed.Subscribe;
+import io.tidemark.ConfigCheck;
 import io.tidemark.TidemarkException;
 import io.tidemark.pipeline.PipelineBuilder;
 import java.time.Duration;
@@ -40,6 +51,7 @@ public final class StreamShards {
                 StreamConsumer.StreamFailedException.class,
                 SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2).withLoggingEnabled(false)),
         StreamConsumer.Stop.INSTANCE);
+    wakeOnMembershipChanges(system, "tidemark-streams-" + name, streams.size());
   }
 
   public static void init(ActorSystem<?> system, String name, List<PipelineBuilder<?>> pipelines, Consumer<Throwable> onFatal) {
@@ -56,5 +68,50 @@ public final class StreamShards {
                 StreamConsumer.StreamFailedException.class,
                 SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2).withLoggingEnabled(false)),
         StreamConsumer.Stop.INSTANCE);
+    wakeOnMembershipChanges(system, "tidemark-streams-" + name, pipelines.size());
+  }
+
+  /**
+   * The daemon process starts a consumer whose shard moved only when a message reaches it: its
+   * keep-alive ping, every {@code akka.cluster.sharded-daemon-process.keep-alive-interval}, from a
+   * singleton on the oldest node. When another member leaves, exits, is downed or removed, this
+   * node asks for every stream at once and a few times over the next two seconds (a shard still
+   * being handed off or deallocated is buffered by the region until its new home is known), so a
+   * moved stream starts as soon as its shard has a home instead of at the next ping. Starting a
+   * consumer that already runs does nothing. Off with {@code tidemark.cluster.wake-moved-streams = off}.
+   */
+  private static void wakeOnMembershipChanges(ActorSystem<?> system, String process, int count) {
+    if (!ConfigCheck.flag(system.settings().config(), "tidemark.cluster.wake-moved-streams")) return;
+    ActorRef<ShardingEnvelope<StreamConsumer.Command>> region = Adapter.toTyped(
+        akka.cluster.sharding.ClusterSharding.get(Adapter.toClassic(system)).shardRegion("sharded-daemon-process-" + process));
+    Behavior<Object> waker = Behaviors.setup(context -> {
+      Cluster.get(system).subscriptions().tell(Subscribe.create(context.getSelf().narrow(), ClusterEvent.MemberEvent.class));
+      Address self = Cluster.get(system).selfMember().address();
+      return Behaviors.withTimers(timers -> Behaviors.receive(Object.class)
+          .onMessage(ClusterEvent.MemberEvent.class, event -> {
+            boolean gone = event instanceof ClusterEvent.MemberLeft || event instanceof ClusterEvent.MemberExited
+                || event instanceof ClusterEvent.MemberDowned || event instanceof ClusterEvent.MemberRemoved;
+            if (gone && !event.member().address().equals(self)) {
+              wake(region, count);
+              for (Duration after : WAKE_AGAIN) timers.startSingleTimer(after, new Wake(), after);
+            }
+            return Behaviors.same();
+          })
+          .onMessage(Wake.class, wake -> {
+            wake(region, count);
+            return Behaviors.same();
+          })
+          .build());
+    });
+    system.systemActorOf(waker, "tidemark-wake-" + process, Props.empty());
+  }
+
+  /** After the first ask, again at these delays: a coordinator that moved, or a removal after a downing, may take a moment. */
+  private static final List<Duration> WAKE_AGAIN = List.of(Duration.ofMillis(250), Duration.ofMillis(750), Duration.ofSeconds(2));
+
+  private record Wake() {}
+
+  private static void wake(ActorRef<ShardingEnvelope<StreamConsumer.Command>> region, int count) {
+    for (int i = 0; i < count; i++) region.tell(StartEntity.create(StreamConsumer.Command.class, Integer.toString(i)));
   }
 }

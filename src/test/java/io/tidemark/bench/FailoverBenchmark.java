@@ -37,10 +37,11 @@ final class FailoverBenchmark {
       }
       """);
 
-  /** For streams in a sharded daemon process, also Akka's sharding defaults, which conf/cluster.conf now shortens. */
+  /** For streams in a sharded daemon process, also Akka's sharding defaults, which conf/cluster.conf now shortens, and no waking of moved streams. */
   static final Config BEFORE_SHARDED = ConfigFactory.parseString("""
       akka.cluster.sharded-daemon-process.keep-alive-interval = 10s
       akka.cluster.sharding.retry-interval = 2s
+      tidemark.cluster.wake-moved-streams = off
       """).withFallback(BEFORE);
 
   /** The timings under test: conf/cluster.conf as it is. */
