@@ -59,7 +59,8 @@ final class FailoverAnalysis {
     md.append("[the singleton's failover](#failover-on-a-three-node-cluster), with the stream's consumer started by `StreamShards` (an Akka\n");
     md.append("sharded daemon process, as `tidemark run` starts its streams) instead of a cluster singleton. *Before* adds Akka's\n");
     md.append("sharding defaults to the old timings: the daemon process's keep-alive every 10 s (a consumer whose shard moved\n");
-    md.append("starts on its next ping) and the regions' retry interval of 2 s. " + conditions + "\n\n");
+    md.append("starts on its next ping) and the regions' retry interval of 2 s, without waking moved streams\n");
+    md.append("(`tidemark.cluster.wake-moved-streams = off`). " + conditions + "\n\n");
     md.append(String.format(Locale.ROOT, "Medians of %d runs each, in ms from the kill or the leave:%n%n", runs));
     md.append("| failover | unreachable (crash) / exiting (graceful) | downed | removed | new consumer starts | epoch taken | **first event** (min–max) | duplicates (max) |\n");
     md.append("|---|---|---|---|---|---|---|---|\n");
@@ -70,10 +71,12 @@ final class FailoverAnalysis {
 
   static final String SHARDED_TEXT = """
       **Where the time goes.** The same chain as the singleton's up to the removal; then the crashed node's shard is
-      deallocated, and the consumer starts elsewhere only when a message reaches it: the sharded daemon process's
-      keep-alive ping, every `akka.cluster.sharded-daemon-process.keep-alive-interval` from every node. At Akka's
-      10 s that wait dominated; `conf/cluster.conf` pings every second (one small message per stream and node a
-      second). A graceful leave hands its shards off at once, but the consumer again starts on the next ping.
+      deallocated, and Akka starts the consumer elsewhere only when a message reaches it: the sharded daemon
+      process's keep-alive ping, every `akka.cluster.sharded-daemon-process.keep-alive-interval`, from a singleton on
+      the oldest node. At Akka's 10 s that wait dominated. Now `conf/cluster.conf` pings every second, and each node
+      asks for every stream as soon as it sees a member leave, exit, be downed or be removed
+      (`tidemark.cluster.wake-moved-streams`): a crashed node's stream starts a few hundred ms after its removal, and
+      a leaving node's as soon as its shard is handed off, instead of at the next ping.
       """;
 
   private static void phaseRows(StringBuilder md, Map<String, List<FailoverBenchmark.Run>> results) {
