@@ -118,7 +118,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
 
   /**
    * The checkpoint at a safe position, of the kind it is: an event's token (an invalidate's, to be
-   * resumed with startAfter), a copied document's snapshot progress, a heartbeat's token, a gap's
+   * resumed with startAfter), a copied document's (or a batch copied elsewhere's) snapshot progress, a heartbeat's token, a gap's
    * position with its note, a snapshot's end at its time.
    */
   public static Checkpoint checkpointAt(String stream, StreamElement safe) {
@@ -136,6 +136,9 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
     }
     if (safe instanceof StreamElement.Heartbeat heartbeat) {
       return Checkpoint.atToken(stream, heartbeat.token(), heartbeat.clusterTime()).as(CheckpointKind.HEARTBEAT, null);
+    }
+    if (safe instanceof StreamElement.CopiedBatch batch) {
+      return new Checkpoint(stream, null, batch.clusterTime(), Instant.now(), 0, CheckpointKind.SNAPSHOT, null, batch.position().progress());
     }
     if (safe instanceof StreamElement.SnapshotEnd end) {
       return Checkpoint.atOperationTime(stream, end.at()).as(CheckpointKind.START, end.note());
@@ -214,6 +217,12 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
               window.admit(element);
               StreamElement previous = newestAdmitted;
               newestAdmitted = element;
+              if (element instanceof StreamElement.CopiedBatch) {
+                // Copied and handled elsewhere (copy workers): done once admitted, an ordinary position of the copy.
+                onCompleted(element.seqNr());
+                admitMore();
+                return;
+              }
               if (!(element instanceof ChangeEnvelope envelope)) {
                 // A position without an event (a gap, a snapshot's end): saved as itself once everything before it is done.
                 gaps.add(element);
