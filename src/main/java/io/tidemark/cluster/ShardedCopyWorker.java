@@ -141,8 +141,18 @@ public final class ShardedCopyWorker {
     }
   }
 
-  /** What the worker needs on its node: the client it reads with, the handler, and how many documents it runs at a time. */
-  record Node(MongoClient client, Function<ChangeEnvelope, CompletionStage<Done>> handler, int parallelism, Materializer materializer) {}
+  /**
+   * What the worker needs on its node: how it reads a batch ({@link ChunkCopier#read} with the node's
+   * client), the handler, and how many documents it runs at a time.
+   */
+  record Node(
+      Function<ChunkCopier.Batch, CompletionStage<List<Document>>> reader, Function<ChangeEnvelope, CompletionStage<Done>> handler,
+      int parallelism, Materializer materializer) {
+
+    static Node of(MongoClient client, Function<ChangeEnvelope, CompletionStage<Done>> handler, int parallelism, Materializer materializer) {
+      return new Node(batch -> ChunkCopier.read(client, batch, materializer), handler, parallelism, materializer);
+    }
+  }
 
   static final int STASH = 1_000;
 
@@ -188,7 +198,7 @@ public final class ShardedCopyWorker {
 
   /** Reads the batch and runs each of its documents through the handler; the last {@code _id} and the count once all are done. */
   static CompletionStage<ChunkCopier.Copied> copy(Node node, ChunkCopier.Batch batch) {
-    return ChunkCopier.read(node.client(), batch, node.materializer()).thenCompose(documents -> {
+    return node.reader().apply(batch).thenCompose(documents -> {
       if (documents.isEmpty()) return CompletableFuture.completedFuture(new ChunkCopier.Copied(null, 0));
       BsonValue last = new Document("_id", documents.get(documents.size() - 1).get("_id")).toBsonDocument().get("_id");
       return Source.from(documents)

@@ -63,7 +63,7 @@ public final class ShardedCopyWorkers implements ChunkCopier {
       ActorSystem<?> system, String name, MongoClient client, Function<ChangeEnvelope, CompletionStage<Done>> handler) {
     Config config = system.settings().config();
     EntityTypeKey<ShardedCopyWorker.Command> typeKey = EntityTypeKey.create(ShardedCopyWorker.Command.class, "tidemark-copy-" + name);
-    ShardedCopyWorker.Node node = new ShardedCopyWorker.Node(client, handler,
+    ShardedCopyWorker.Node node = ShardedCopyWorker.Node.of(client, handler,
         ConfigCheck.positiveInt(config, "tidemark.pipeline.parallelism"), Materializer.matFromSystem(system));
     ClusterSharding.get(system).init(Entity.of(typeKey, context -> ShardedCopyWorker.create(node)).withStopMessage(ShardedCopyWorker.Stop.INSTANCE));
     return new ShardedCopyWorkers(system, typeKey, config);

@@ -187,6 +187,8 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
     /** The newest position admitted: an event, a marker, or a heartbeat after them. */
     private StreamElement newestAdmitted;
     private long lastSaveNanos = System.nanoTime();
+    /** Documents of batches copied elsewhere admitted since the last save began, beyond one per batch: they count towards the throttle. */
+    private long batchDocumentsUnsaved;
     private Duration retryBackoff = settings.retryMinBackoff;
     private Checkpoint unemitted;
     /** No more events are admitted: the source ended or failed, a lane failed, or the stream is stopping. */
@@ -217,8 +219,10 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
               window.admit(element);
               StreamElement previous = newestAdmitted;
               newestAdmitted = element;
-              if (element instanceof StreamElement.CopiedBatch) {
-                // Copied and handled elsewhere (copy workers): done once admitted, an ordinary position of the copy.
+              if (element instanceof StreamElement.CopiedBatch batch) {
+                // Copied and handled elsewhere (copy workers): done once admitted, an ordinary position of the copy. Its documents
+                // count towards the checkpoint throttle as events would, so a crash re-copies about as much as a local copy's.
+                batchDocumentsUnsaved += Math.max(0, batch.documents() - 1);
                 onCompleted(element.seqNr());
                 admitMore();
                 return;
@@ -361,7 +365,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
     private void saveIfDue() {
       if (saving || !unsaved()) return;
       boolean gapDone = !gaps.isEmpty() && gaps.peek().seqNr() <= window.safeSeq();
-      if (gapDone || window.safeSeq() - savedSeq >= settings.checkpointEveryEvents) {
+      if (gapDone || window.safeSeq() - savedSeq + batchDocumentsUnsaved >= settings.checkpointEveryEvents) {
         startSave();
       } else if (!intervalTimerSet) {
         long sinceLast = System.nanoTime() - lastSaveNanos;
@@ -396,6 +400,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
       StreamElement safe = previousFirst ? previous : gapFirst ? gap : window.safePosition();
       if (gapFirst && !previousFirst) before.remove(gap);
       Checkpoint checkpoint = checkpointAt(stream, safe);
+      batchDocumentsUnsaved = 0;
       saving = true;
       savingPosition = safe;
       savingSeq = safe == gap || safe == previous ? safe.seqNr() : window.safeSeq();
