@@ -132,9 +132,10 @@ final class SnapshotCopy {
           }
           return estimated.thenCombine(sum(definition.stream(), before), (total, copied) -> {
             definition.progress().started(snapshot.at(), total, copied, snapshot.fresh());
-            StreamMdc.info(log, definition.stream(), "stream '{}': {} {}, up to {} chunks at a time across collections: {} ({} documents, estimated;"
+            StreamMdc.info(log, definition.stream(), "stream '{}': {} {}, up to {} chunks at a time across collections{}: {} ({} documents, estimated;"
                     + " {} copied before; collections {})", definition.stream(), snapshot.fresh() ? "copying" : "going on copying", what,
-                settings.parallelism, from.describe(), total, copied, all.stream().map(com.mongodb.MongoNamespace::getFullName).toList());
+                settings.parallelism, settings.copyWorkers == null ? "" : " by the copy workers", from.describe(), total, copied,
+                all.stream().map(com.mongodb.MongoNamespace::getFullName).toList());
             SnapshotChunks.Across merged = new SnapshotChunks.Across(from);
             return Source.from(remaining)
                 .flatMapConcat(namespace -> chunksOf(definition, namespace, begun.get(namespace.getFullName()), all.indexOf(namespace) + 1, all.size()))
@@ -214,8 +215,8 @@ final class SnapshotCopy {
       chunks = CompletableFuture.completedFuture(null);
     } else {
       chunks = SnapshotChunks.plan(definition.stream(), definition.client(), namespace, settings).thenApply(plan -> {
-        StreamMdc.info(log, definition.stream(), "stream '{}': {} split into {} chunks {}, {} at a time", definition.stream(), namespace,
-            plan.chunks().size(), plan.how(), settings.parallelism);
+        StreamMdc.info(log, definition.stream(), "stream '{}': {} split into {} chunks {}, {} at a time{}", definition.stream(), namespace,
+            plan.chunks().size(), plan.how(), settings.parallelism, settings.copyWorkers == null ? "" : ", their batches copied by the copy workers");
         return plan.chunks().size() > 1 ? plan.chunks() : null;
       });
     }
@@ -249,7 +250,8 @@ final class SnapshotCopy {
 
   /**
    * The chunks not yet done, up to {@code parallelism} read at a time, their documents merged; each
-   * document carries the position of the whole copy at its place in the merged order.
+   * document carries the position of the whole copy at its place in the merged order. With copy
+   * workers, each chunk's batches are copied by them and each answer stands for its batch.
    */
   private static Source<Incoming, NotUsed> chunked(
       ChangeStreamSource.Definition definition, SourceState state, org.bson.BsonTimestamp at, com.mongodb.MongoNamespace namespace,

@@ -56,10 +56,10 @@ import org.junit.jupiter.api.Test;
  */
 class ShardedCopyIT {
   private static final String DB = "copies";
-  private static final int DOCUMENTS = 30_000;
+  private static final int DOCUMENTS = 24_000;
   private static final int PARALLELISM = 4;
   private static final int BATCH = 200;
-  private static final long CHUNK_SIZE = 2_500;
+  private static final long CHUNK_SIZE = 2_000;
 
   /** The view every node writes into (id → version), and what the copy workers did. */
   private final Map<Integer, Integer> view = new HashMap<>();
