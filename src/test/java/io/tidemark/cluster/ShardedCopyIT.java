@@ -104,10 +104,11 @@ class ShardedCopyIT {
   }
 
   /** Updates and deletes anywhere, inserts after the collection's ids, until stopped; notes what it deleted. */
-  private static CompletableFuture<Void> writer(MongoCollection<Document> collection, AtomicBoolean stop, AtomicLong writes, Set<Integer> deleted) {
+  private static CompletableFuture<Void> writer(
+      MongoCollection<Document> collection, int firstNew, AtomicBoolean stop, AtomicLong writes, Set<Integer> deleted) {
     return CompletableFuture.runAsync(() -> {
       Random random = new Random(16);
-      int next = DOCUMENTS;
+      int next = firstNew;
       while (!stop.get()) {
         collection.insertOne(new Document("_id", next++).append("version", 0));
         collection.updateOne(Filters.eq("_id", random.nextInt(next)), Updates.inc("version", 1));
@@ -119,9 +120,9 @@ class ShardedCopyIT {
     });
   }
 
-  @Test
-  void aCopySpreadOverThreeNodesWithOneKilledMissesNothingAndRecopiesOnlyItsBatchesInFlight() throws Exception {
-    Config extra = TestConfigs.h2Journal("sharded_copy_" + Long.toHexString(System.nanoTime()))
+  /** Three nodes with the product's cluster timings, checkpoints on one shared H2 database, and quick resends of copy asks. */
+  private static Config cluster() {
+    return TestConfigs.h2Journal("sharded_copy_" + Long.toHexString(System.nanoTime()))
         .withFallback(ConfigFactory.parseString(String.join("\n",
             "akka.coordinated-shutdown.run-by-actor-system-terminate = off", // terminate() is a crash: no leave, no hand-off
             "tidemark.pipeline.parallelism = 64",
@@ -130,16 +131,64 @@ class ShardedCopyIT {
             "tidemark.sharding.delivery-attempts = 30")))
         .withFallback(ConfigFactory.parseFile(new java.io.File("conf/cluster.conf")).getConfig("akka").atKey("akka")
             .withoutPath("akka.remote").withoutPath("akka.cluster.seed-nodes").withoutPath("akka.coordinated-shutdown"));
-    List<ActorSystem<Void>> nodes = Clusters.start("sharded-copy-it", 3, extra);
+  }
+
+  private static void fill(MongoCollection<Document> orders, int documents) {
+    for (int low = 0; low < documents; low += 1000) {
+      List<Document> batch = new ArrayList<>();
+      for (int id = low; id < Math.min(documents, low + 1000); id++) batch.add(new Document("_id", id).append("version", 0));
+      orders.insertMany(batch);
+    }
+  }
+
+  /** The stream: the copy by the copy workers, then the change events into the view through its own stage. */
+  private PipelineControl run(ActorSystem<?> node, MongoClient client, JdbcCheckpointStore store, ShardedCopyWorkers workers,
+      WindowSettings window, int batch, long chunkSize) {
+    return Pipeline.named("orders-view")
+        .mongoClient(client)
+        .collection(DB, "orders")
+        .fullDocument(FullDocument.UPDATE_LOOKUP)
+        .checkpoints(store)
+        .windowSettings(window)
+        .faults(FaultSettings.defaults().heartbeat(false, Duration.ofSeconds(10)))
+        .startup(StartupMode.SNAPSHOT_THEN_STREAM)
+        .snapshotSettings(SnapshotSettings.defaults().withBatchSize(batch).withParallelism(PARALLELISM).withChunkSize(chunkSize)
+            .withProgressInterval(Duration.ofSeconds(2)).withCopyWorkers(workers))
+        .mapAsync(event -> {
+          apply(event); // the change events after the copy: the copies went through the workers' handler
+          return CompletableFuture.completedFuture(event);
+        })
+        .run(node);
+  }
+
+  private void awaitViewEqualsSource(MongoCollection<Document> orders) {
+    Await.until(Duration.ofSeconds(60), () -> viewNow().equals(source(orders)), () -> {
+      Map<Integer, Integer> source = source(orders);
+      Map<Integer, Integer> seen = viewNow();
+      long missing = source.keySet().stream().filter(id -> !seen.containsKey(id)).count();
+      long extra = seen.keySet().stream().filter(id -> !source.containsKey(id)).count();
+      long stale = source.entrySet().stream().filter(e -> seen.containsKey(e.getKey()) && !e.getValue().equals(seen.get(e.getKey()))).count();
+      return "the view equal to the source: " + missing + " missing, " + extra + " extra, " + stale + " stale of " + source.size();
+    });
+  }
+
+  /** Documents copied more than once, and how many times more. */
+  private Map<Integer, Integer> recopied() {
+    Map<Integer, Integer> recopied = new HashMap<>();
+    copies.forEach((id, count) -> {
+      if (count.get() > 1) recopied.put(id, count.get() - 1);
+    });
+    return recopied;
+  }
+
+  @Test
+  void aCopySpreadOverThreeNodesWithOneKilledMissesNothingAndRecopiesOnlyItsBatchesInFlight() throws Exception {
+    List<ActorSystem<Void>> nodes = Clusters.start("sharded-copy-it", 3, cluster());
     List<MongoClient> clients = new ArrayList<>();
     try (EmbeddedMongo mongo = EmbeddedMongo.inMemory(EmbeddedSettings.defaults().withCommitBeforeAck(false));
         com.mongodb.client.MongoClient sync = com.mongodb.client.MongoClients.create(mongo.connectionString())) {
       MongoCollection<Document> orders = sync.getDatabase(DB).getCollection("orders");
-      for (int low = 0; low < DOCUMENTS; low += 1000) {
-        List<Document> batch = new ArrayList<>();
-        for (int id = low; id < low + 1000; id++) batch.add(new Document("_id", id).append("version", 0));
-        orders.insertMany(batch);
-      }
+      fill(orders, DOCUMENTS);
       List<ShardedCopyWorkers> workers = new ArrayList<>();
       for (int i = 0; i < nodes.size(); i++) {
         ActorSystem<Void> node = nodes.get(i);
@@ -149,26 +198,13 @@ class ShardedCopyIT {
         workers.add(ShardedCopyWorkers.init(node, "orders-view", client, copy -> copyHandler(node, index, copy)));
       }
       JdbcCheckpointStore store = JdbcCheckpointStore.create(nodes.get(0));
-      PipelineControl control = Pipeline.named("orders-view")
-          .mongoClient(clients.get(0))
-          .collection(DB, "orders")
-          .fullDocument(FullDocument.UPDATE_LOOKUP)
-          .checkpoints(store)
-          .windowSettings(WindowSettings.of(100, 20, Duration.ofMillis(200)))
-          .faults(FaultSettings.defaults().heartbeat(false, Duration.ofSeconds(10)))
-          .startup(StartupMode.SNAPSHOT_THEN_STREAM)
-          .snapshotSettings(SnapshotSettings.defaults().withBatchSize(BATCH).withParallelism(PARALLELISM).withChunkSize(CHUNK_SIZE)
-              .withProgressInterval(Duration.ofSeconds(2)).withCopyWorkers(workers.get(0)))
-          .mapAsync(event -> {
-            apply(event); // the change events after the copy: the copies went through the workers' handler
-            return CompletableFuture.completedFuture(event);
-          })
-          .run(nodes.get(0));
+      PipelineControl control = run(nodes.get(0), clients.get(0), store, workers.get(0), WindowSettings.of(100, 20, Duration.ofMillis(200)),
+          BATCH, CHUNK_SIZE);
       var progress = control.stats().snapshot();
       AtomicBoolean stop = new AtomicBoolean();
       AtomicLong writes = new AtomicLong();
       Set<Integer> deleted = ConcurrentHashMap.newKeySet();
-      CompletableFuture<Void> writer = writer(orders, stop, writes, deleted);
+      CompletableFuture<Void> writer = writer(orders, DOCUMENTS, stop, writes, deleted);
       int victim;
       long copiedAtKill;
       try {
@@ -191,14 +227,7 @@ class ShardedCopyIT {
         stop.set(true);
       }
       writer.get(30, TimeUnit.SECONDS);
-      Await.until(Duration.ofSeconds(60), () -> viewNow().equals(source(orders)), () -> {
-        Map<Integer, Integer> source = source(orders);
-        Map<Integer, Integer> seen = viewNow();
-        long missing = source.keySet().stream().filter(id -> !seen.containsKey(id)).count();
-        long extra2 = seen.keySet().stream().filter(id -> !source.containsKey(id)).count();
-        long stale = source.entrySet().stream().filter(e -> seen.containsKey(e.getKey()) && !e.getValue().equals(seen.get(e.getKey()))).count();
-        return "the view equal to the source: " + missing + " missing, " + extra2 + " extra, " + stale + " stale of " + source.size();
-      });
+      awaitViewEqualsSource(orders);
       control.drainAndStop().toCompletableFuture().get(30, TimeUnit.SECONDS);
 
       // Every document that existed before the copy and was not deleted was copied.
@@ -207,10 +236,7 @@ class ShardedCopyIT {
       assertThat(notCopied).as("documents that existed before the copy, are still there, and were not copied").isEmpty();
 
       // Re-copies: only the batches in flight on the killed node, each at most B documents, one per chunk it was copying.
-      Map<Integer, Integer> recopied = new HashMap<>();
-      copies.forEach((id, count) -> {
-        if (count.get() > 1) recopied.put(id, count.get() - 1);
-      });
+      Map<Integer, Integer> recopied = recopied();
       long recopies = recopied.values().stream().mapToLong(Integer::longValue).sum();
       long bound = (long) PARALLELISM * BATCH;
       List<Integer> recopiedElsewhere = recopied.keySet().stream().filter(id -> firstCopiedOn.get(id) != victim).toList();
@@ -231,6 +257,74 @@ class ShardedCopyIT {
     } finally {
       for (MongoClient client : clients) client.close();
       Clusters.stopAll(nodes);
+    }
+  }
+
+  /**
+   * The consumer's node (also a worker, and the shard coordinator's) killed mid-copy: a consumer
+   * started on another node goes on from the durable checkpoint — the chunks' positions the batches
+   * built — and re-copies at most (N + K + C) × B documents: the answers after the saved prefix and
+   * the batches in flight. Nothing that existed before the copy is missed; the view equals the source.
+   */
+  @Test
+  void aCopyWhoseConsumersNodeIsKilledGoesOnFromItsCheckpointOnAnotherNode() throws Exception {
+    int documents = 9_600;
+    int batch = 100;
+    WindowSettings window = WindowSettings.of(4, 2, Duration.ofMillis(200));
+    List<ActorSystem<Void>> nodes = Clusters.start("sharded-copy-consumer-it", 3, cluster());
+    List<MongoClient> clients = new ArrayList<>();
+    try (EmbeddedMongo mongo = EmbeddedMongo.inMemory(EmbeddedSettings.defaults().withCommitBeforeAck(false));
+        com.mongodb.client.MongoClient sync = com.mongodb.client.MongoClients.create(mongo.connectionString())) {
+      MongoCollection<Document> orders = sync.getDatabase(DB).getCollection("orders");
+      fill(orders, documents);
+      List<ShardedCopyWorkers> workers = new ArrayList<>();
+      for (int i = 0; i < nodes.size(); i++) {
+        ActorSystem<Void> node = nodes.get(i);
+        int index = i;
+        MongoClient client = MongoClients.create(mongo.connectionString());
+        clients.add(client);
+        workers.add(ShardedCopyWorkers.init(node, "orders-view", client, copy -> copyHandler(node, index, copy)));
+      }
+      run(nodes.get(0), clients.get(0), JdbcCheckpointStore.create(nodes.get(0)), workers.get(0), window, batch, 800);
+      AtomicBoolean stop = new AtomicBoolean();
+      AtomicLong writes = new AtomicLong();
+      Set<Integer> deleted = ConcurrentHashMap.newKeySet();
+      CompletableFuture<Void> writer = writer(orders, documents, stop, writes, deleted);
+      long copiedAtKill;
+      PipelineControl successor;
+      try {
+        Await.until(Duration.ofSeconds(60), () -> copies.size() >= documents / 3, () -> "a third of the copy done: " + copies.size());
+        copiedAtKill = copies.size();
+        dead[0].set(true);
+        nodes.get(0).terminate(); // the consumer, a worker and the shard coordinator: no leave, no drain, no last checkpoint
+        nodes.get(0).getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        clients.get(0).close();
+        // What the cluster singleton would do once the node is downed: the stream's consumer on another node.
+        successor = run(nodes.get(1), clients.get(1), JdbcCheckpointStore.create(nodes.get(1)), workers.get(1), window, batch, 800);
+        var progress = successor.stats().snapshot();
+        Await.until(Duration.ofSeconds(60), () -> progress.at() != null && !progress.running(), () -> "the copy complete: " + progress.describe()
+            + "; copied by node " + List.of(copiedOn[0].get(), copiedOn[1].get(), copiedOn[2].get()));
+        long afterCopy = writes.get();
+        Await.until(Duration.ofSeconds(30), () -> writes.get() >= afterCopy + 300, () -> "300 writes after the copy");
+      } finally {
+        stop.set(true);
+      }
+      writer.get(30, TimeUnit.SECONDS);
+      awaitViewEqualsSource(orders);
+      successor.drainAndStop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+
+      List<Integer> notCopied = new ArrayList<>();
+      for (int id = 0; id < documents; id++) if (!deleted.contains(id) && !copies.containsKey(id)) notCopied.add(id);
+      assertThat(notCopied).as("documents that existed before the copy, are still there, and were not copied").isEmpty();
+      long recopies = recopied().values().stream().mapToLong(Integer::longValue).sum();
+      long bound = (long) (window.size + window.checkpointEveryEvents + PARALLELISM) * batch;
+      System.out.printf("sharded copy, consumer killed: %d documents, by node %s; node 0 killed after %d copied; %d re-copied (bound (N + K + C) x B"
+          + " = %d)%n", copies.size(), List.of(copiedOn[0].get(), copiedOn[1].get(), copiedOn[2].get()), copiedAtKill, recopies, bound);
+      assertThat(recopies).as("documents copied again after the consumer's node died").isLessThanOrEqualTo(bound);
+      assertThat(copiedOn[1].get() + copiedOn[2].get()).as("copied by the surviving nodes").isPositive();
+    } finally {
+      for (MongoClient client : clients) client.close();
+      Clusters.stopAll(nodes.subList(1, nodes.size()));
     }
   }
 }
