@@ -141,7 +141,7 @@ final class SnapshotCopy {
                 .flatMapConcat(namespace -> chunksOf(definition, namespace, begun.get(namespace.getFullName()), all.indexOf(namespace) + 1, all.size()))
                 .flatMapMerge(settings.parallelism, work -> (settings.copyWorkers != null
                         ? ChunkBatches.of(settings.copyWorkers, definition.stream(), work.namespace(), snapshot.at(), work.chunk(),
-                            work.chunks().get(work.chunk()), settings.batchSize, work.key()).map(batch -> new Taken(work, null, batch))
+                            work.chunks().get(work.chunk()), settings, definition.progress(), work.key()).map(batch -> new Taken(work, null, batch))
                         : SnapshotScan.create(definition.stream(), definition.client(), work.namespace(), snapshot.at(),
                             work.chunks().get(work.chunk()), settings, definition.progress(), materializer).map(document -> new Taken(work, document, null)))
                     .concat(Source.single(new Taken(work, null, null))))
@@ -262,7 +262,7 @@ final class SnapshotCopy {
     ChunkCopier workers = definition.snapshot().copyWorkers;
     return Source.from(open)
         .flatMapMerge(definition.snapshot().parallelism, i -> (workers != null
-                ? ChunkBatches.of(workers, definition.stream(), namespace, at, i, chunks.get(i), definition.snapshot().batchSize, key)
+                ? ChunkBatches.of(workers, definition.stream(), namespace, at, i, chunks.get(i), definition.snapshot(), definition.progress(), key)
                     .map(batch -> new Read(i, null, batch))
                 : SnapshotScan.create(definition.stream(), definition.client(), namespace, at, chunks.get(i), definition.snapshot(),
                     definition.progress(), materializer).map(document -> new Read(i, document, null)))
