@@ -64,6 +64,9 @@ import org.slf4j.LoggerFactory;
  *   <li>heartbeats (a quiet stream's position) take no slot of the window: the newest one trails
  *       the newest event and becomes the checkpoint once everything before it is done; one that
  *       does not move past the newest position is dropped;
+ *   <li>a batch that copy workers copied and handled elsewhere ({@link StreamElement.CopiedBatch})
+ *       reaches no stage: it is done once admitted, and its documents count towards
+ *       {@code checkpointEveryEvents} as that many events would;
  *   <li>every durable checkpoint is emitted on {@code saved} (the newest one, if that port is
  *       slow); nothing downstream of {@code saved} is required.
  * </ul>
@@ -118,8 +121,8 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
 
   /**
    * The checkpoint at a safe position, of the kind it is: an event's token (an invalidate's, to be
-   * resumed with startAfter), a copied document's (or a batch copied elsewhere's) snapshot progress, a heartbeat's token, a gap's
-   * position with its note, a snapshot's end at its time.
+   * resumed with startAfter), a copied document's (or a batch copied elsewhere's) snapshot progress,
+   * a heartbeat's token, a gap's position with its note, a snapshot's end at its time.
    */
   public static Checkpoint checkpointAt(String stream, StreamElement safe) {
     if (safe instanceof ChangeEnvelope event) {
