@@ -327,4 +327,47 @@ class ShardedCopyIT {
       Clusters.stopAll(nodes.subList(1, nodes.size()));
     }
   }
+
+  /**
+   * A database of three collections (one empty) copied several collections at once by the copy
+   * workers, on a cluster of one node: each document copied once, the view equal to the database.
+   */
+  @Test
+  void aDatabaseCopiedSeveralCollectionsAtOnceByTheCopyWorkersCopiesEachDocumentOnce() throws Exception {
+    List<ActorSystem<Void>> nodes = Clusters.start("sharded-copy-database-it", 1, cluster());
+    try (EmbeddedMongo mongo = EmbeddedMongo.inMemory(EmbeddedSettings.defaults().withCommitBeforeAck(false));
+        com.mongodb.client.MongoClient sync = com.mongodb.client.MongoClients.create(mongo.connectionString());
+        MongoClient client = MongoClients.create(mongo.connectionString())) {
+      Map<Integer, Integer> expected = new HashMap<>();
+      for (int c = 0; c < 3; c++) {
+        MongoCollection<Document> collection = sync.getDatabase(DB).getCollection("c" + c);
+        if (c == 2) {
+          sync.getDatabase(DB).createCollection("c2");
+          continue;
+        }
+        List<Document> documents = new ArrayList<>();
+        for (int id = c * 10_000; id < c * 10_000 + 2_000; id++) {
+          documents.add(new Document("_id", id).append("version", 0));
+          expected.put(id, 0);
+        }
+        collection.insertMany(documents);
+      }
+      ShardedCopyWorkers workers = ShardedCopyWorkers.init(nodes.get(0), "shop", client, copy -> copyHandler(nodes.get(0), 0, copy));
+      PipelineControl control = Pipeline.named("shop")
+          .mongoClient(client)
+          .database(DB)
+          .checkpoints(JdbcCheckpointStore.create(nodes.get(0)))
+          .faults(FaultSettings.defaults().heartbeat(false, Duration.ofSeconds(10)))
+          .startup(StartupMode.SNAPSHOT_ONLY)
+          .snapshotSettings(SnapshotSettings.defaults().withBatchSize(100).withParallelism(PARALLELISM).withChunkSize(500).withCopyWorkers(workers))
+          .mapAsync(event -> CompletableFuture.completedFuture(event))
+          .run(nodes.get(0));
+      control.completion().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      assertThat(viewNow()).as("the view of the database").isEqualTo(expected);
+      assertThat(copies.values()).as("each document copied once").allMatch(count -> count.get() == 1);
+      assertThat(copies).hasSize(expected.size());
+    } finally {
+      Clusters.stopAll(nodes);
+    }
+  }
 }
