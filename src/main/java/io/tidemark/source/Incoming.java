@@ -24,6 +24,12 @@ sealed interface Incoming {
   record Copied(Document document, com.mongodb.MongoNamespace namespace, ResumePosition.Snapshot snapshot, BsonDocument shardKey)
       implements Incoming {}
 
+  /**
+   * A batch of {@code documents} documents of {@code namespace} that copy workers copied (and ran
+   * through their handler) elsewhere; {@code snapshot} is the copy's position after it.
+   */
+  record CopiedBatch(com.mongodb.MongoNamespace namespace, ResumePosition.Snapshot snapshot, int documents) implements Incoming {}
+
   /** The snapshot's last document is delivered; changes up to {@code until} were made while it ran. */
   record Copy(ResumePosition.Snapshot snapshot, BsonTimestamp until, String note) implements Incoming {}
 }

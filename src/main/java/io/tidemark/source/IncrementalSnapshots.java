@@ -199,7 +199,7 @@ public final class IncrementalSnapshots extends GraphStage<FlowShape<StreamEleme
       } else if (element instanceof StreamElement.SnapshotEnd) {
         copying = false;
         lastToken = null;
-      } else if (element instanceof ChangeEnvelope event && event.isSnapshot()) {
+      } else if (element instanceof ChangeEnvelope event && event.isSnapshot() || element instanceof StreamElement.CopiedBatch) {
         copying = true;
       } else if (element instanceof ChangeEnvelope event) {
         if (chunk != null && chunk.passedBy(event.clusterTime())) {
@@ -235,6 +235,7 @@ public final class IncrementalSnapshots extends GraphStage<FlowShape<StreamEleme
       if (element instanceof ChangeEnvelope event) return event.withSeqNr(event.seqNr() + shift);
       if (element instanceof StreamElement.Heartbeat heartbeat) return new StreamElement.Heartbeat(heartbeat.seqNr() + shift, heartbeat.token());
       if (element instanceof StreamElement.Gap gap) return new StreamElement.Gap(gap.seqNr() + shift, gap.at(), gap.note());
+      if (element instanceof StreamElement.CopiedBatch batch) return batch.withSeqNr(batch.seqNr() + shift);
       StreamElement.SnapshotEnd end = (StreamElement.SnapshotEnd) element;
       return new StreamElement.SnapshotEnd(end.seqNr() + shift, end.at(), end.note());
     }

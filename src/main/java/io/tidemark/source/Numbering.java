@@ -80,6 +80,11 @@ final class Numbering {
       definition.progress().onDocument();
       return envelope;
     }
+    if (arrived instanceof Incoming.CopiedBatch batch) {
+      state.lastDeliveryNanos = System.nanoTime();
+      definition.progress().onDocuments(batch.documents());
+      return new StreamElement.CopiedBatch(++state.seqNr, batch.snapshot(), batch.namespace().getFullName(), batch.documents());
+    }
     if (arrived instanceof Incoming.Copy copy) {
       state.overlapUntil = copy.until();
       state.lastDeliveryNanos = System.nanoTime();

@@ -103,8 +103,8 @@ final class SnapshotCopy {
   /** A collection's chunk to copy in a copy of many collections at once: chunk {@code chunk} of {@code chunks}. */
   private record Work(com.mongodb.MongoNamespace namespace, List<ResumePosition.Chunk> chunks, int chunk, BsonDocument key) {}
 
-  /** A document a chunk of many collections' read (null: the chunk's end). */
-  private record Taken(Work work, Document document) {}
+  /** A document a chunk of many collections' read, or a batch copy workers copied (both null: the chunk's end). */
+  private record Taken(Work work, Document document, ChunkCopier.Copied batch) {}
 
   /**
    * The documents of many collections still to copy, up to {@code parallelism} chunks at a time
@@ -132,19 +132,27 @@ final class SnapshotCopy {
           }
           return estimated.thenCombine(sum(definition.stream(), before), (total, copied) -> {
             definition.progress().started(snapshot.at(), total, copied, snapshot.fresh());
-            StreamMdc.info(log, definition.stream(), "stream '{}': {} {}, up to {} chunks at a time across collections: {} ({} documents, estimated;"
+            StreamMdc.info(log, definition.stream(), "stream '{}': {} {}, up to {} chunks at a time across collections{}: {} ({} documents, estimated;"
                     + " {} copied before; collections {})", definition.stream(), snapshot.fresh() ? "copying" : "going on copying", what,
-                settings.parallelism, from.describe(), total, copied, all.stream().map(com.mongodb.MongoNamespace::getFullName).toList());
+                settings.parallelism, settings.copyWorkers == null ? "" : " by the copy workers", from.describe(), total, copied,
+                all.stream().map(com.mongodb.MongoNamespace::getFullName).toList());
             SnapshotChunks.Across merged = new SnapshotChunks.Across(from);
             return Source.from(remaining)
                 .flatMapConcat(namespace -> chunksOf(definition, namespace, begun.get(namespace.getFullName()), all.indexOf(namespace) + 1, all.size()))
-                .flatMapMerge(settings.parallelism, work -> SnapshotScan.create(definition.stream(), definition.client(), work.namespace(), snapshot.at(),
-                        work.chunks().get(work.chunk()), settings, definition.progress(), materializer)
-                    .map(document -> new Taken(work, document))
-                    .concat(Source.single(new Taken(work, null))))
+                .flatMapMerge(settings.parallelism, work -> (settings.copyWorkers != null
+                        ? ChunkBatches.of(settings.copyWorkers, definition.stream(), work.namespace(), snapshot.at(), work.chunk(),
+                            work.chunks().get(work.chunk()), settings, definition.progress(), work.key()).map(batch -> new Taken(work, null, batch))
+                        : SnapshotScan.create(definition.stream(), definition.client(), work.namespace(), snapshot.at(),
+                            work.chunks().get(work.chunk()), settings, definition.progress(), materializer).map(document -> new Taken(work, document, null)))
+                    .concat(Source.single(new Taken(work, null, null))))
                 .mapConcat(taken -> {
                   Work work = taken.work();
                   String ns = work.namespace().getFullName();
+                  if (taken.batch() != null) {
+                    ResumePosition.Snapshot position = merged.copied(ns, work.chunks(), work.chunk(), taken.batch().last());
+                    state.took(position);
+                    return List.<Incoming>of(new Incoming.CopiedBatch(work.namespace(), position, taken.batch().count()));
+                  }
                   if (taken.document() == null) {
                     merged.finished(ns, work.chunks(), work.chunk());
                     return List.<Incoming>of();
@@ -207,17 +215,19 @@ final class SnapshotCopy {
       chunks = CompletableFuture.completedFuture(null);
     } else {
       chunks = SnapshotChunks.plan(definition.stream(), definition.client(), namespace, settings).thenApply(plan -> {
-        StreamMdc.info(log, definition.stream(), "stream '{}': {} split into {} chunks {}, {} at a time", definition.stream(), namespace,
-            plan.chunks().size(), plan.how(), settings.parallelism);
+        StreamMdc.info(log, definition.stream(), "stream '{}': {} split into {} chunks {}, {} at a time{}", definition.stream(), namespace,
+            plan.chunks().size(), plan.how(), settings.parallelism, settings.copyWorkers == null ? "" : ", their batches copied by the copy workers");
         return plan.chunks().size() > 1 ? plan.chunks() : null;
       });
     }
     BsonValue after = resume == null ? null : resume.after();
     if (many) StreamMdc.info(log, definition.stream(), "stream '{}': copying {}{}{}", definition.stream(), namespace, step,
         resume == null ? "" : ": " + resume.describe());
-    return Source.completionStageSource(shardKey(definition, namespace).thenCombine(chunks, (key, plan) -> plan == null
-            ? single(definition, state, at, namespace, ns, after, key, materializer)
-            : chunked(definition, state, at, namespace, ns, plan, key, materializer)))
+    return Source.completionStageSource(shardKey(definition, namespace).thenCombine(chunks, (key, plan) -> plan != null
+            ? chunked(definition, state, at, namespace, ns, plan, key, materializer)
+            : settings.copyWorkers != null // copy workers copy one range as one chunk
+            ? chunked(definition, state, at, namespace, ns, List.of(new ResumePosition.Chunk(null, null, after, false)), key, materializer)
+            : single(definition, state, at, namespace, ns, after, key, materializer)))
         .mapMaterializedValue(future -> NotUsed.getInstance());
   }
 
@@ -235,12 +245,13 @@ final class SnapshotCopy {
         });
   }
 
-  /** A document a chunk read (null: the chunk's end). */
-  private record Read(int chunk, Document document) {}
+  /** A document a chunk read, or a batch copy workers copied (both null: the chunk's end). */
+  private record Read(int chunk, Document document, ChunkCopier.Copied batch) {}
 
   /**
    * The chunks not yet done, up to {@code parallelism} read at a time, their documents merged; each
-   * document carries the position of the whole copy at its place in the merged order.
+   * document carries the position of the whole copy at its place in the merged order. With copy
+   * workers, each chunk's batches are copied by them and each answer stands for its batch.
    */
   private static Source<Incoming, NotUsed> chunked(
       ChangeStreamSource.Definition definition, SourceState state, org.bson.BsonTimestamp at, com.mongodb.MongoNamespace namespace,
@@ -248,12 +259,20 @@ final class SnapshotCopy {
     SnapshotChunks.Merged merged = new SnapshotChunks.Merged(at, ns, chunks);
     List<Integer> open = new ArrayList<>();
     for (int i = 0; i < chunks.size(); i++) if (!chunks.get(i).done()) open.add(i);
+    ChunkCopier workers = definition.snapshot().copyWorkers;
     return Source.from(open)
-        .flatMapMerge(definition.snapshot().parallelism, i -> SnapshotScan.create(definition.stream(), definition.client(), namespace, at,
-                chunks.get(i), definition.snapshot(), definition.progress(), materializer)
-            .map(document -> new Read(i, document))
-            .concat(Source.single(new Read(i, null))))
+        .flatMapMerge(definition.snapshot().parallelism, i -> (workers != null
+                ? ChunkBatches.of(workers, definition.stream(), namespace, at, i, chunks.get(i), definition.snapshot(), definition.progress(), key)
+                    .map(batch -> new Read(i, null, batch))
+                : SnapshotScan.create(definition.stream(), definition.client(), namespace, at, chunks.get(i), definition.snapshot(),
+                    definition.progress(), materializer).map(document -> new Read(i, document, null)))
+            .concat(Source.single(new Read(i, null, null))))
         .mapConcat(read -> {
+          if (read.batch() != null) {
+            ResumePosition.Snapshot position = merged.copied(read.chunk(), read.batch().last());
+            state.took(position);
+            return List.<Incoming>of(new Incoming.CopiedBatch(namespace, position, read.batch().count()));
+          }
           if (read.document() == null) {
             merged.finished(read.chunk());
             return List.<Incoming>of();

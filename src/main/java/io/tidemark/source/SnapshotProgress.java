@@ -40,6 +40,12 @@ public final class SnapshotProgress {
     scannedThisRun++;
   }
 
+  /** A batch of {@code count} documents copied elsewhere (by copy workers). */
+  void onDocuments(int count) {
+    documents.addAndGet(count);
+    scannedThisRun += count;
+  }
+
   void completed() {
     running = false;
   }

@@ -87,7 +87,7 @@ final class SnapshotScan {
   }
 
   /** A causally consistent session whose reads wait for the snapshot's time; empty when the server has no sessions. */
-  private static CompletionStage<Optional<ClientSession>> causalSession(String stream, MongoClient client, BsonTimestamp at) {
+  static CompletionStage<Optional<ClientSession>> causalSession(String stream, MongoClient client, BsonTimestamp at) {
     return MongoConnector.first(CommandTags.forStream(stream, client.startSession(ClientSessionOptions.builder().causallyConsistent(true).build())))
         .<Optional<ClientSession>>thenApply(session -> {
           session.advanceOperationTime(at);
@@ -100,7 +100,7 @@ final class SnapshotScan {
         });
   }
 
-  private static CompletionStage<List<Document>> batch(
+  static CompletionStage<List<Document>> batch(
       String stream, MongoCollection<Document> collection, Optional<ClientSession> session, ResumePosition.Chunk chunk, BsonValue after,
       int size, Materializer materializer) {
     List<org.bson.conversions.Bson> conditions = new java.util.ArrayList<>(2);

@@ -10,7 +10,8 @@ import org.bson.BsonTimestamp;
  * count events and the positions that are saved as themselves (gaps, a snapshot's end) from 1
  * without gaps; a heartbeat carries the number of the event it follows.
  */
-public sealed interface StreamElement permits ChangeEnvelope, StreamElement.Heartbeat, StreamElement.Gap, StreamElement.SnapshotEnd {
+public sealed interface StreamElement permits ChangeEnvelope, StreamElement.Heartbeat, StreamElement.Gap, StreamElement.SnapshotEnd,
+    StreamElement.CopiedBatch {
 
   long seqNr();
 
@@ -57,6 +58,27 @@ public sealed interface StreamElement permits ChangeEnvelope, StreamElement.Hear
     @Override
     public BsonTimestamp clusterTime() {
       return at;
+    }
+  }
+
+  /**
+   * A batch of a snapshot's chunk that copy workers copied elsewhere ({@link ChunkCopier}): its
+   * {@code documents} documents of {@code namespace} already went through the workers' handler, so
+   * it goes to no stage — it is done once admitted — and a checkpoint here keeps {@code position},
+   * the copy's progress after it, like a copied document's.
+   */
+  record CopiedBatch(long seqNr, ResumePosition.Snapshot position, String namespace, int documents) implements StreamElement {
+    public CopiedBatch {
+      Objects.requireNonNull(position, "position");
+    }
+
+    @Override
+    public BsonTimestamp clusterTime() {
+      return position.at();
+    }
+
+    public CopiedBatch withSeqNr(long seqNr) {
+      return new CopiedBatch(seqNr, position, namespace, documents);
     }
   }
 }

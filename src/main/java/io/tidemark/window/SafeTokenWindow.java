@@ -64,6 +64,9 @@ import org.slf4j.LoggerFactory;
  *   <li>heartbeats (a quiet stream's position) take no slot of the window: the newest one trails
  *       the newest event and becomes the checkpoint once everything before it is done; one that
  *       does not move past the newest position is dropped;
+ *   <li>a batch that copy workers copied and handled elsewhere ({@link StreamElement.CopiedBatch})
+ *       reaches no stage: it is done once admitted, and its documents count towards
+ *       {@code checkpointEveryEvents} as that many events would;
  *   <li>every durable checkpoint is emitted on {@code saved} (the newest one, if that port is
  *       slow); nothing downstream of {@code saved} is required.
  * </ul>
@@ -118,8 +121,8 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
 
   /**
    * The checkpoint at a safe position, of the kind it is: an event's token (an invalidate's, to be
-   * resumed with startAfter), a copied document's snapshot progress, a heartbeat's token, a gap's
-   * position with its note, a snapshot's end at its time.
+   * resumed with startAfter), a copied document's (or a batch copied elsewhere's) snapshot progress,
+   * a heartbeat's token, a gap's position with its note, a snapshot's end at its time.
    */
   public static Checkpoint checkpointAt(String stream, StreamElement safe) {
     if (safe instanceof ChangeEnvelope event) {
@@ -136,6 +139,9 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
     }
     if (safe instanceof StreamElement.Heartbeat heartbeat) {
       return Checkpoint.atToken(stream, heartbeat.token(), heartbeat.clusterTime()).as(CheckpointKind.HEARTBEAT, null);
+    }
+    if (safe instanceof StreamElement.CopiedBatch batch) {
+      return new Checkpoint(stream, null, batch.clusterTime(), Instant.now(), 0, CheckpointKind.SNAPSHOT, null, batch.position().progress());
     }
     if (safe instanceof StreamElement.SnapshotEnd end) {
       return Checkpoint.atOperationTime(stream, end.at()).as(CheckpointKind.START, end.note());
@@ -184,6 +190,8 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
     /** The newest position admitted: an event, a marker, or a heartbeat after them. */
     private StreamElement newestAdmitted;
     private long lastSaveNanos = System.nanoTime();
+    /** Documents of batches copied elsewhere admitted since the last save began, beyond one per batch: they count towards the throttle. */
+    private long batchDocumentsUnsaved;
     private Duration retryBackoff = settings.retryMinBackoff;
     private Checkpoint unemitted;
     /** No more events are admitted: the source ended or failed, a lane failed, or the stream is stopping. */
@@ -214,6 +222,14 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
               window.admit(element);
               StreamElement previous = newestAdmitted;
               newestAdmitted = element;
+              if (element instanceof StreamElement.CopiedBatch batch) {
+                // Copied and handled elsewhere (copy workers): done once admitted, an ordinary position of the copy. Its documents
+                // count towards the checkpoint throttle as events would, so a crash re-copies about as much as a local copy's.
+                batchDocumentsUnsaved += Math.max(0, batch.documents() - 1);
+                onCompleted(element.seqNr());
+                admitMore();
+                return;
+              }
               if (!(element instanceof ChangeEnvelope envelope)) {
                 // A position without an event (a gap, a snapshot's end): saved as itself once everything before it is done.
                 gaps.add(element);
@@ -352,7 +368,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
     private void saveIfDue() {
       if (saving || !unsaved()) return;
       boolean gapDone = !gaps.isEmpty() && gaps.peek().seqNr() <= window.safeSeq();
-      if (gapDone || window.safeSeq() - savedSeq >= settings.checkpointEveryEvents) {
+      if (gapDone || window.safeSeq() - savedSeq + batchDocumentsUnsaved >= settings.checkpointEveryEvents) {
         startSave();
       } else if (!intervalTimerSet) {
         long sinceLast = System.nanoTime() - lastSaveNanos;
@@ -387,6 +403,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
       StreamElement safe = previousFirst ? previous : gapFirst ? gap : window.safePosition();
       if (gapFirst && !previousFirst) before.remove(gap);
       Checkpoint checkpoint = checkpointAt(stream, safe);
+      batchDocumentsUnsaved = 0;
       saving = true;
       savingPosition = safe;
       savingSeq = safe == gap || safe == previous ? safe.seqNr() : window.safeSeq();

@@ -87,6 +87,123 @@ class SnapshotChunksTest {
     }
   }
 
+  /**
+   * The same worlds copied by copy workers (issue 16): the consumer asks for a batch of up to B
+   * documents of a chunk at a time and turns each answer into one element with the position after
+   * its last document (the merge order is that of the answers). Killed at any step, with the batch in
+   * flight of every open chunk partly handled by its worker: a resume re-copies exactly the
+   * documents of the answers after the saved prefix plus those partly handled batches' documents —
+   * at most (N + C) × B; nothing is missed. (Losing only a worker's node, the consumer going on,
+   * re-copies the handled part of the batches in flight there: {@code ShardedCopyIT}.)
+   */
+  @Test
+  void batchesCopiedElsewhereResumeFromAnySavedPositionMissingNothingAndRecopyingAtMostTheirWindowAndTheBatchesInFlight() {
+    for (int seed = 0; seed < 500; seed++) {
+      Random random = new Random(seed);
+      TreeSet<Integer> idSet = new TreeSet<>();
+      int size = random.nextInt(4) == 0 ? random.nextInt(3) : random.nextInt(400);
+      while (idSet.size() < size) idSet.add(random.nextInt(10_000) - 2_000);
+      List<Integer> ids = new ArrayList<>(idSet);
+      TreeSet<Integer> bounds = new TreeSet<>();
+      int boundaryCount = random.nextInt(12);
+      while (bounds.size() < boundaryCount) bounds.add(random.nextInt(12_000) - 3_000);
+      List<ResumePosition.Chunk> chunks = ResumePosition.Chunk.between(bounds.stream().map(b -> (BsonValue) new BsonInt32(b)).toList());
+      int parallelism = 1 + random.nextInt(5);
+      int window = 1 + random.nextInt(20);
+      int batch = 1 + random.nextInt(30);
+
+      ResumePosition.Snapshot saved = new ResumePosition.Snapshot(AT, null, null, chunks);
+      Set<Integer> copiedEver = new HashSet<>();
+      for (int crash = 0; crash < 3; crash++) {
+        Set<Integer> toCopy = new HashSet<>();
+        for (int id : ids) if (remaining(saved, id)) toCopy.add(id);
+        BatchedRun run = mergeBatches(saved, ids, parallelism, batch, random);
+        List<Integer> read = run.answers().stream().flatMap(answer -> answer.ids().stream()).toList();
+        assertThat(read).as("seed %d: the run copies each document still to copy once", seed).hasSize(toCopy.size());
+        assertThat(new HashSet<>(read)).as("seed %d: only documents still to copy", seed).isEqualTo(toCopy);
+        for (Answer answer : run.answers()) assertThat(answer.ids()).as("seed %d: batches of at most B", seed).hasSizeLessThanOrEqualTo(batch);
+
+        int crashAt = random.nextInt(run.answers().size() + 1); // answers taken before the crash
+        int prefix = Math.max(0, crashAt - random.nextInt(window + 1)); // the window saves a prefix, at most N elements behind
+        Set<Integer> copied = new HashSet<>();
+        for (int i = 0; i < crashAt; i++) copied.addAll(run.answers().get(i).ids());
+        Set<Integer> partly = new HashSet<>(); // the batches in flight, partly handled by their workers when the crash came
+        List<List<Integer>> inFlight = run.inFlight().get(crashAt);
+        assertThat(inFlight).as("seed %d: at most C batches in flight", seed).hasSizeLessThanOrEqualTo(parallelism);
+        for (List<Integer> next : inFlight) partly.addAll(next.subList(0, random.nextInt(next.size() + 1)));
+        copied.addAll(partly);
+        copiedEver.addAll(copied);
+        saved = stored(prefix == 0 ? saved : run.answers().get(prefix - 1).position());
+
+        Set<Integer> recopied = new HashSet<>();
+        for (int id : copied) if (remaining(saved, id)) recopied.add(id);
+        Set<Integer> expected = new HashSet<>(partly);
+        for (int i = prefix; i < crashAt; i++) expected.addAll(run.answers().get(i).ids());
+        assertThat(recopied).as("seed %d crash %d: copied again = the answers after the saved prefix and the batches in flight", seed, crash)
+            .isEqualTo(expected);
+        assertThat(recopied.size()).as("seed %d: re-copied within (N + C) x B", seed).isLessThanOrEqualTo((window + parallelism) * batch);
+        for (int id : ids) {
+          if (!copiedEver.contains(id)) assertThat(remaining(saved, id)).as("seed %d: %d never copied is still to copy", seed, id).isTrue();
+        }
+      }
+      BatchedRun last = mergeBatches(saved, ids, parallelism, batch, random);
+      last.answers().forEach(answer -> copiedEver.addAll(answer.ids()));
+      assertThat(copiedEver).as("seed %d: every document copied", seed).containsExactlyInAnyOrderElementsOf(ids);
+    }
+  }
+
+  /** One worker's answer, as the consumer takes it: the batch's documents and the copy's position after it. */
+  private record Answer(List<Integer> ids, ResumePosition.Snapshot position) {}
+
+  /** A run of batched copies: its answers in the order taken, and after each number of answers taken, the batches then in flight. */
+  private record BatchedRun(List<Answer> answers, List<List<List<Integer>>> inFlight) {}
+
+  /**
+   * One run of a copy by copy workers from {@code from}, as the consumer merges it
+   * ({@code ChunkBatches} under {@code flatMapMerge(parallelism)}): the chunks not done opened in
+   * order, up to C at a time, each asked for one batch of up to {@code batch} documents after its
+   * {@code _id} at a time; a shorter answer (an empty one after a full last batch) ends the chunk.
+   */
+  private static BatchedRun mergeBatches(ResumePosition.Snapshot from, List<Integer> ids, int parallelism, int batch, Random random) {
+    List<ResumePosition.Chunk> chunks = from.chunks();
+    SnapshotChunks.Merged merged = new SnapshotChunks.Merged(from.at(), from.namespace(), chunks);
+    List<Integer> pending = new ArrayList<>();
+    for (int i = 0; i < chunks.size(); i++) if (!chunks.get(i).done()) pending.add(i);
+    List<List<Integer>> open = new ArrayList<>();
+    List<Integer> openIndex = new ArrayList<>();
+    List<Answer> answers = new ArrayList<>();
+    List<List<List<Integer>>> inFlight = new ArrayList<>();
+    while (!pending.isEmpty() || !open.isEmpty()) {
+      while (open.size() < parallelism && !pending.isEmpty()) {
+        int chunk = pending.remove(0);
+        List<Integer> documents = new ArrayList<>();
+        for (int id : ids) if (chunks.get(chunk).remaining(new BsonInt32(id))) documents.add(id);
+        open.add(documents);
+        openIndex.add(chunk);
+      }
+      int pick = random.nextInt(open.size());
+      int chunk = openIndex.get(pick);
+      List<Integer> documents = open.get(pick);
+      List<Integer> answer = new ArrayList<>(documents.subList(0, Math.min(batch, documents.size())));
+      if (!answer.isEmpty()) {
+        // Before this answer is taken, every open chunk has its next batch in flight (this one included).
+        List<List<Integer>> asked = new ArrayList<>();
+        for (List<Integer> left : open) if (!left.isEmpty()) asked.add(List.copyOf(left.subList(0, Math.min(batch, left.size()))));
+        if (inFlight.size() == answers.size()) inFlight.add(asked);
+        else inFlight.set(answers.size(), asked);
+        documents.subList(0, answer.size()).clear();
+        answers.add(new Answer(answer, merged.copied(chunk, new BsonInt32(answer.get(answer.size() - 1)))));
+      }
+      if (answer.size() < batch) { // a short (or empty) answer ends the chunk: its end is taken after its last batch
+        merged.finished(chunk);
+        open.remove(pick);
+        openIndex.remove(pick);
+      }
+    }
+    while (inFlight.size() <= answers.size()) inFlight.add(List.of());
+    return new BatchedRun(answers, inFlight);
+  }
+
   private static boolean remaining(ResumePosition.Snapshot position, int id) {
     return position.chunks().stream().anyMatch(chunk -> chunk.remaining(new BsonInt32(id)));
   }

@@ -153,6 +153,30 @@ class SafeTokenWindowTest {
     probes.endNormally();
   }
 
+  /**
+   * Batches that copy workers copied on other nodes (issue 16) reach no stage: each is done once
+   * admitted, a checkpoint there keeps its snapshot position, and its documents count towards the
+   * throttle as events would (every 100 here): two batches of 60 make a save due, one does not.
+   */
+  @Test
+  void batchesCopiedElsewhereAreDoneAtOnceAndCountTheirDocumentsTowardsTheThrottle() {
+    List<Checkpoint> saves = new CopyOnWriteArrayList<>();
+    Probes probes = run(WindowSettings.of(10, 100, LONG), recording(saves));
+    probes.saved.request(10);
+    probes.stages.request(10);
+    org.bson.BsonTimestamp at = new org.bson.BsonTimestamp(1_700_000_000, 1);
+    probes.events().sendNext(new StreamElement.CopiedBatch(1, new ResumePosition.Snapshot(at, null, new org.bson.BsonInt32(59)), "db.c", 60));
+    probes.saved.expectNoMessage(Duration.ofMillis(200));
+    probes.stages.expectNoMessage(Duration.ZERO);
+    probes.events().sendNext(new StreamElement.CopiedBatch(2, new ResumePosition.Snapshot(at, null, new org.bson.BsonInt32(119)), "db.c", 60));
+    Checkpoint saved = probes.saved.expectNext();
+    assertThat(saved.kind()).isEqualTo(CheckpointKind.SNAPSHOT);
+    assertThat(saved.snapshot()).isEqualTo(new org.bson.BsonDocument("_id", new org.bson.BsonInt32(119)));
+    assertThat(saves).containsExactly(saved);
+    probes.stages.expectNoMessage(Duration.ZERO);
+    probes.endNormally();
+  }
+
   @Test
   void handsAtMostWindowSizeEventsToTheStages() {
     List<Checkpoint> saves = new CopyOnWriteArrayList<>();
