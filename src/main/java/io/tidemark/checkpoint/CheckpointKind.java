@@ -22,7 +22,13 @@ public enum CheckpointKind {
   /** Someone moved the checkpoint back (or to a given time) by hand. */
   REWIND,
   /** Someone cleared the checkpoint by hand: the next run starts at its configured position, or now. */
-  RESET;
+  RESET,
+  /**
+   * A signal was acted on at this position (the stream's own, as the event before it): an incremental
+   * snapshot request started, went on after a restart, was paused, resumed or stopped, or was done;
+   * the note says which.
+   */
+  SIGNAL;
 
   public String label() {
     return name().toLowerCase(Locale.ROOT);

@@ -90,9 +90,11 @@ final class StatusCommand implements Callable<Integer> {
             + " documents/s, ETA " + seconds(snapshot.get("etaSeconds")));
       }
       JsonNode incremental = stream.path("incrementalSnapshot");
-      if (!incremental.isMissingNode() && "copying".equals(incremental.path("state").asText())) {
+      String copyState = incremental.path("state").asText();
+      if (!incremental.isMissingNode() && ("copying".equals(copyState) || "paused".equals(copyState))) {
         out.println(name + " incremental snapshot " + incremental.path("request").asText() + " of " + incremental.path("collection").asText()
-            + ": " + incremental.path("documentsCopied").asText() + " documents copied in " + incremental.path("chunks").asText() + " chunks");
+            + ": " + ("paused".equals(copyState) ? "paused after " : "") + incremental.path("documentsCopied").asText()
+            + " documents copied in " + incremental.path("chunks").asText() + " chunks");
       }
     }
     return problem ? Main.PROBLEM_FOUND : 0;

@@ -92,13 +92,14 @@ public final class StreamStatus {
     io.tidemark.source.IncrementalSnapshotProgress incremental = control.stats().incrementalSnapshot();
     if (incremental.collection() != null) {
       Map<String, Object> copy = new LinkedHashMap<>();
-      copy.put("state", incremental.running() ? "copying" : "complete");
+      copy.put("state", incremental.state() == null ? "copying" : incremental.state());
       copy.put("request", incremental.request());
       copy.put("collection", incremental.collection());
       copy.put("documentsCopied", incremental.copied());
       copy.put("chunks", incremental.chunks());
       copy.put("rowsDropped", incremental.rowsDropped());
       copy.put("requestsCompleted", incremental.completed());
+      copy.put("requestsStopped", incremental.stopped());
       status.put("incrementalSnapshot", copy);
     }
     return status;

@@ -102,6 +102,8 @@ public final class TidemarkMetrics implements Extension {
         stats -> stats.snapshot().overlapEvents());
     gauge("tidemark_incremental_snapshot_running", "1 while an incremental snapshot request is in progress, 0 otherwise.",
         (stats, emit) -> emit.accept(stats.incrementalSnapshot().running() ? 1.0 : 0.0, null));
+    gauge("tidemark_incremental_snapshot_paused", "1 while the incremental snapshot request in progress is paused, 0 otherwise.",
+        (stats, emit) -> emit.accept(stats.incrementalSnapshot().paused() ? 1.0 : 0.0, null));
     gauge("tidemark_incremental_snapshot_copied_documents",
         "Documents of the current (or last) incremental snapshot request copied and done, counting those before a restart.", (stats, emit) -> {
           if (stats.incrementalSnapshot().collection() != null) emit.accept((double) stats.incrementalSnapshot().copied(), null);
@@ -116,6 +118,8 @@ public final class TidemarkMetrics implements Extension {
         stats -> stats.incrementalSnapshot().rowsDropped());
     counter("tidemark_incremental_snapshot_requests_completed", "Incremental snapshot requests completed in this process.",
         stats -> stats.incrementalSnapshot().completed());
+    counter("tidemark_incremental_snapshot_requests_stopped",
+        "Incremental snapshot requests stopped (or otherwise ended before done) in this process.", stats -> stats.incrementalSnapshot().stopped());
     GaugeWithCallback.builder()
         .name("tidemark_stream_up")
         .help("1 while the stream runs on this node, 0 when it stopped on a failure here.")

@@ -13,16 +13,25 @@ public final class IncrementalSnapshotProgress {
   private volatile String collection;
   private volatile long copied;
   private volatile long chunks;
+  private volatile boolean paused;
+  /** How the last request ended: "complete" or "stopped"; null before one ended. */
+  private volatile String ended;
   private final AtomicLong rowsRead = new AtomicLong();
   private final AtomicLong rowsDropped = new AtomicLong();
   private final AtomicLong rowsEmitted = new AtomicLong();
   private final AtomicLong completed = new AtomicLong();
+  private final AtomicLong stopped = new AtomicLong();
 
   void started(SignalCollection.Request request) {
     this.request = request.id().isObjectId() ? request.id().asObjectId().getValue().toHexString() : request.id().toString();
     this.collection = request.namespace().getFullName();
     this.copied = request.copied();
     this.chunks = request.chunks();
+    this.paused = request.paused();
+  }
+
+  void paused(boolean paused) {
+    this.paused = paused;
   }
 
   void chunkRead(int rows, int kept) {
@@ -38,6 +47,17 @@ public final class IncrementalSnapshotProgress {
 
   void finished() {
     completed.incrementAndGet();
+    end("complete");
+  }
+
+  void stoppedEarly() {
+    stopped.incrementAndGet();
+    end("stopped");
+  }
+
+  private void end(String how) {
+    ended = how;
+    paused = false;
     request = null;
   }
 
@@ -51,8 +71,23 @@ public final class IncrementalSnapshotProgress {
     return collection;
   }
 
+  /** Whether a request is in progress (paused or not). */
   public boolean running() {
     return request != null;
+  }
+
+  /** Whether the request in progress is paused. */
+  public boolean paused() {
+    return paused && request != null;
+  }
+
+  /**
+   * The state for the status: {@code copying}, {@code paused}, or how the last request ended —
+   * {@code complete}, {@code stopped} — or null before any.
+   */
+  public String state() {
+    if (request != null) return paused ? "paused" : "copying";
+    return ended;
   }
 
   /** Documents of the request in progress (or the last one) copied and done, since it started. */
@@ -83,5 +118,10 @@ public final class IncrementalSnapshotProgress {
   /** Requests completed in this process. */
   public long completed() {
     return completed.get();
+  }
+
+  /** Requests stopped (or otherwise ended before done) in this process. */
+  public long stopped() {
+    return stopped.get();
   }
 }

@@ -17,7 +17,7 @@ public final class IncrementalSnapshotSettings {
   public final String signalCollection;
   /** Documents read per chunk, in {@code _id} order. */
   public final int chunkSize;
-  /** How often a stream without a request in progress looks for one. */
+  /** How often a stream without a request in progress looks for one, and how often it reads the state of the one in progress. */
   public final Duration pollInterval;
 
   private IncrementalSnapshotSettings(String signalCollection, int chunkSize, Duration pollInterval) {

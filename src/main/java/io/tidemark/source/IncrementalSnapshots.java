@@ -35,6 +35,13 @@ import org.slf4j.LoggerFactory;
  * chunk read again. The request's progress (the last {@code _id} done) is written to its signal
  * document only once the window's safe position has passed the chunk's last row: never ahead of
  * what is done. Elements after the rows are numbered on by the number of rows handed on.
+ *
+ * <p>While a request is in progress its document's state is read again every poll interval: a
+ * request {@code paused} there opens no chunk (the one open goes on to its end) until it is resumed;
+ * one stopped (or ended any other way, or deleted) drops the chunk open, if its rows are not handed
+ * on yet, and the next request is taken. What a request does — started (or went on after a
+ * restart), paused, resumed, stopped, done — goes into the checkpoint history as a {@link
+ * StreamElement.Note} at the stream's position, numbered like a row.
  */
 @akka.annotation.InternalApi
 public final class IncrementalSnapshots extends GraphStage<FlowShape<StreamElement, StreamElement>> {
@@ -96,10 +103,17 @@ public final class IncrementalSnapshots extends GraphStage<FlowShape<StreamEleme
     private boolean lastChunk;
     /** A read, a poll or a progress write is under way. */
     private boolean busy;
+    /** The request is paused: no chunk is opened. */
+    private boolean paused;
+    /** When the request's state was last read. */
+    private long lastCheck;
+    /** Notes for the history not yet handed on: they wait for a stream position (an event or a heartbeat). */
+    private final java.util.ArrayDeque<String> notes = new java.util.ArrayDeque<>();
 
     private final AsyncCallback<Object[]> onRead = createAsyncCallback(this::readDone);
     private final AsyncCallback<Object[]> onPolled = createAsyncCallback(this::polled);
     private final AsyncCallback<Throwable> onWritten = createAsyncCallback(this::written);
+    private final AsyncCallback<Object[]> onChecked = createAsyncCallback(this::checked);
 
     Logic() {
       super(shape);
@@ -140,7 +154,107 @@ public final class IncrementalSnapshots extends GraphStage<FlowShape<StreamEleme
         signals.next().whenComplete((found, error) -> onPolled.invoke(new Object[] {found, error}));
         return;
       }
-      if (chunk == null && lastToken != null && !copying) startChunk();
+      long now = System.nanoTime();
+      if (now - lastCheck >= settings.pollInterval.toNanos()) {
+        lastCheck = now;
+        busy = true;
+        signals.state(request).whenComplete((state, error) -> onChecked.invoke(new Object[] {state, error}));
+        return;
+      }
+      startChunkIfDue();
+    }
+
+    private void startChunkIfDue() {
+      if (request != null && !busy && waitingFor < 0 && chunk == null && lastToken != null && !copying && !paused) startChunk();
+    }
+
+    /** The request's state as its document says now: a pause, a resume or a stop takes effect here. */
+    private void checked(Object[] result) {
+      busy = false;
+      if (result[1] != null) {
+        StreamMdc.warn(log, stream, "stream '{}': {}: could not read the request's state: {}", stream, request.describe(),
+            Errors.summary(Errors.unwrap((Throwable) result[1])));
+        startChunkIfDue();
+        return;
+      }
+      String state = (String) result[0];
+      if (state == null || !SignalCollection.OPEN.contains(state)) {
+        ended(state); // a chunk open (read, its rows not handed on) is dropped
+      } else if (SignalCollection.PAUSED.equals(state) && !paused) {
+        paused = true;
+        progress.paused(true);
+        StreamMdc.info(log, stream, "stream '{}': {} paused after {} documents in {} chunks{}", stream, request.describe(), copied, chunks,
+            chunk == null ? "" : " (the chunk open goes on to its end)");
+        note("paused after " + copied + " documents in " + chunks + " chunks");
+      } else if (!SignalCollection.PAUSED.equals(state) && paused) {
+        paused = false;
+        progress.paused(false);
+        if (SignalCollection.PENDING.equals(state)) markStarted();
+        StreamMdc.info(log, stream, "stream '{}': {} resumed{}", stream, request.describe(), goingOn());
+        note("resumed" + goingOn());
+      }
+      startChunkIfDue(); // the check took this tick's turn: the next chunk need not wait for the next one
+    }
+
+    /**
+     * The request has been stopped (or ended otherwise: {@code state} another state, null when its
+     * document is gone): nothing more of it is read; the next one is taken.
+     */
+    private void ended(String state) {
+      String how = SignalCollection.STOPPED.equals(state) ? "stopped"
+          : state == null ? "ended (its document was deleted)" : "ended (state " + state + ")";
+      StreamMdc.info(log, stream, "stream '{}': {} {} after {} documents in {} chunks; taking the next request", stream, request.describe(),
+          how, copied, chunks);
+      note(how + " after " + copied + " documents in " + chunks + " chunks");
+      progress.stoppedEarly();
+      clear();
+    }
+
+    /** No request in progress: the next one is looked for at once. */
+    private void clear() {
+      request = null;
+      chunk = null;
+      paused = false;
+      lastPoll = 0;
+    }
+
+    private String goingOn() {
+      return after == null ? "" : " after _id " + new BsonDocument("_id", after).toJson() + " (" + copied + " documents, " + chunks + " chunks done)";
+    }
+
+    /** Marks the request running in its document (from pending only); a failure only delays that: the progress goes on. */
+    private void markStarted() {
+      SignalCollection.Request taken = request; // the callback runs outside the stage
+      signals.start(taken).whenComplete((done, error) -> {
+        if (error != null) {
+          StreamMdc.warn(log, stream, "stream '{}': {}: could not mark it running: {}", stream, taken.describe(),
+              Errors.summary(Errors.unwrap(error)));
+        }
+      });
+    }
+
+    /**
+     * A note for the checkpoint history, handed on at once at the position of the last event or
+     * heartbeat handed on (or, when there is none yet, after the next one).
+     */
+    private void note(String what) {
+      notes.add(request.describe() + ": " + what);
+      handOnNotes();
+    }
+
+    /**
+     * Hands on the notes waiting, at the position of the last event or heartbeat handed on. Called
+     * outside the handlers too: hence {@code emit} everywhere in this stage, which waits for demand,
+     * where a {@code push} could find the port already pushed to.
+     */
+    private void handOnNotes() {
+      if (notes.isEmpty() || lastToken == null) return;
+      List<StreamElement> elements = new ArrayList<>(notes.size());
+      while (!notes.isEmpty()) {
+        elements.add(new StreamElement.Note(++lastSeqNr, lastToken, lastTime, notes.poll()));
+        shift++;
+      }
+      emitMultiple(out, elements.iterator());
     }
 
     @SuppressWarnings("unchecked")
@@ -157,10 +271,13 @@ public final class IncrementalSnapshots extends GraphStage<FlowShape<StreamEleme
       after = request.after();
       copied = request.copied();
       chunks = request.chunks();
+      paused = request.paused();
+      lastCheck = System.nanoTime();
       progress.started(request);
-      StreamMdc.info(log, stream, "stream '{}': {}: {} in chunks of {}{}", stream, request.describe(),
-          after == null ? "starting" : "going on", settings.chunkSize,
-          after == null ? "" : " after _id " + new BsonDocument("_id", after).toJson() + " (" + copied + " documents, " + chunks + " chunks done)");
+      if (SignalCollection.PENDING.equals(request.state())) markStarted();
+      StreamMdc.info(log, stream, "stream '{}': {}: {} in chunks of {}{}{}", stream, request.describe(),
+          after == null ? "starting" : "going on", settings.chunkSize, goingOn(), paused ? "; paused" : "");
+      note((after == null && chunks == 0 ? "started" : "going on" + goingOn()) + (paused ? ", paused" : ""));
     }
 
     private void startChunk() {
@@ -187,9 +304,10 @@ public final class IncrementalSnapshots extends GraphStage<FlowShape<StreamEleme
     private void arrived(StreamElement element) {
       if (element instanceof StreamElement.Heartbeat heartbeat) {
         if (chunk != null && chunk.reachedBy(heartbeat.clusterTime())) handOnRows(heartbeat);
-        else push(out, renumbered(heartbeat));
+        else emit(out, renumbered(heartbeat));
         lastToken = heartbeat.token();
         lastTime = heartbeat.clusterTime();
+        handOnNotes();
         return;
       }
       if (element instanceof StreamElement.Gap gap) {
@@ -210,16 +328,17 @@ public final class IncrementalSnapshots extends GraphStage<FlowShape<StreamEleme
             else chunk.onEvent(event.documentKey().get("_id"), event.clusterTime());
           }
           lastSeqNr = event.seqNr() + shift;
-          push(out, renumbered(event));
+          emit(out, renumbered(event));
         }
         if (event.resumeToken() != null) {
           lastToken = event.resumeToken();
           lastTime = event.clusterTime();
+          handOnNotes();
         }
         return;
       }
       lastSeqNr = element.seqNr() + shift;
-      push(out, renumbered(element));
+      emit(out, renumbered(element));
     }
 
     /** Whether an event may change what the request's collection holds. */
@@ -236,6 +355,7 @@ public final class IncrementalSnapshots extends GraphStage<FlowShape<StreamEleme
       if (element instanceof StreamElement.Heartbeat heartbeat) return new StreamElement.Heartbeat(heartbeat.seqNr() + shift, heartbeat.token());
       if (element instanceof StreamElement.Gap gap) return new StreamElement.Gap(gap.seqNr() + shift, gap.at(), gap.note());
       if (element instanceof StreamElement.CopiedBatch batch) return batch.withSeqNr(batch.seqNr() + shift);
+      if (element instanceof StreamElement.Note note) return new StreamElement.Note(note.seqNr() + shift, note.token(), note.clusterTime(), note.note());
       StreamElement.SnapshotEnd end = (StreamElement.SnapshotEnd) element;
       return new StreamElement.SnapshotEnd(end.seqNr() + shift, end.at(), end.note());
     }
@@ -247,7 +367,7 @@ public final class IncrementalSnapshots extends GraphStage<FlowShape<StreamEleme
     private void handOnRows(StreamElement next) {
       if (lastToken == null) {
         abandon("no stream position to hand the rows on at");
-        push(out, renumbered(next));
+        emit(out, renumbered(next));
         return;
       }
       ChunkWindow done = chunk;
@@ -303,9 +423,9 @@ public final class IncrementalSnapshots extends GraphStage<FlowShape<StreamEleme
       }
       if (lastChunk) {
         StreamMdc.info(log, stream, "stream '{}': {} done: {} documents in {} chunks", stream, request.describe(), copied, chunks);
+        note("done: " + copied + " documents in " + chunks + " chunks");
         progress.finished();
-        request = null;
-        lastPoll = 0;
+        clear();
       }
     }
   }

@@ -24,7 +24,13 @@ import org.bson.conversions.Bson;
  * and the reads of their chunks. A request names its stream, the collection to copy and an
  * optional filter; its {@code state} goes {@code pending} → {@code running} → {@code done}, and
  * its progress ({@code after}: the last {@code _id} done; {@code copied}; {@code chunks}) is written
- * there once a chunk's documents are done, so a restarted stream goes on after it.
+ * there once a chunk's documents are done, so a restarted stream goes on after it. Whoever may write
+ * the document (the CLI's {@link Control}s, or any client) pauses it ({@code paused}: no chunk is
+ * opened, it keeps its place in the queue), resumes it, or stops it ({@code stopped}, or any state
+ * but the three open ones: it ends, the next request is taken). The state is the document's, so
+ * each of these survives a crash of the stream or of whoever wrote it; the stream only writes the
+ * states it owns ({@code running} from {@code pending}, {@code done} from an open state) with
+ * conditions on the state read, so it never undoes a pause or a stop.
  */
 @akka.annotation.InternalApi
 public final class SignalCollection {
@@ -32,12 +38,66 @@ public final class SignalCollection {
   public static final String RUNNING = "running";
   public static final String DONE = "done";
   public static final String FAILED = "failed";
+  public static final String PAUSED = "paused";
+  public static final String STOPPED = "stopped";
+  /** The states of a request not ended: the stream takes (or holds) the oldest of them. */
+  static final List<String> OPEN = List.of(PENDING, RUNNING, PAUSED);
+
+  /**
+   * What {@code tidemark snapshot pause|resume|stop} does to a request: the states it applies to,
+   * and the state it writes (a resumed request goes back to {@code running} when it had started,
+   * to {@code pending} when not).
+   */
+  public enum Control {
+    PAUSE(List.of(PENDING, RUNNING), PAUSED, "paused"),
+    RESUME(List.of(PAUSED), RUNNING, "resumed"),
+    STOP(OPEN, STOPPED, "stopped");
+
+    public final List<String> from;
+    public final String to;
+    /** What it did, as the CLI says it ("paused"). */
+    public final String past;
+
+    Control(List<String> from, String to, String past) {
+      this.from = from;
+      this.to = to;
+      this.past = past;
+    }
+
+    public String verb() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** The request (by id) or the oldest one of the stream that this control applies to. */
+    public Bson target(String stream, BsonValue id) {
+      Bson open = Filters.and(Filters.eq("stream", stream), Filters.in("state", from));
+      return id == null ? open : Filters.and(open, Filters.eq("_id", id));
+    }
+
+    /** The update that applies it; {@code started}: whether the request had started (for a resume). */
+    public Bson update(boolean started, String who) {
+      Date now = Date.from(Instant.now());
+      String state = this == RESUME && !started ? PENDING : to;
+      List<Bson> set = new java.util.ArrayList<>(List.of(Updates.set("state", state), Updates.set("updatedAt", now),
+          Updates.set(past + "At", now)));
+      if (this == STOP) set.add(Updates.set("note", "stopped by " + who + " at " + now.toInstant()));
+      return Updates.combine(set);
+    }
+  }
 
   /** A request in progress: what to copy, and how far it got. */
-  public record Request(BsonValue id, MongoNamespace namespace, BsonDocument filter, BsonValue after, long copied, long chunks) {
+  public record Request(BsonValue id, MongoNamespace namespace, BsonDocument filter, BsonValue after, long copied, long chunks, String state) {
     public String describe() {
-      return "incremental snapshot " + id.asObjectId().getValue().toHexString() + " of " + namespace.getFullName()
-          + (filter.isEmpty() ? "" : " where " + filter.toJson());
+      return "incremental snapshot " + idText() + " of " + namespace.getFullName() + (filter.isEmpty() ? "" : " where " + filter.toJson());
+    }
+
+    /** The id as the CLI prints it: an ObjectId's hex digits, any other value as JSON. */
+    public String idText() {
+      return id.isObjectId() ? id.asObjectId().getValue().toHexString() : new BsonDocument("_id", id).toJson();
+    }
+
+    public boolean paused() {
+      return PAUSED.equals(state);
     }
   }
 
@@ -61,12 +121,13 @@ public final class SignalCollection {
   }
 
   /**
-   * The oldest request of the stream not yet done. A request that cannot be read (no collection, a
-   * filter that is not a document) is marked {@code failed}, with a note saying why, and skipped.
+   * The oldest request of the stream not yet ended (pending, running or paused). A request that
+   * cannot be read (no collection, a filter that is not a document) is marked {@code failed}, with a
+   * note saying why, and skipped.
    */
   public CompletionStage<Optional<Request>> next() {
     return MongoConnector.first(CommandTags.forStream(stream, signals.find(Filters.and(Filters.eq("stream", stream),
-                Filters.in("state", PENDING, RUNNING)))
+                Filters.in("state", OPEN)))
             .sort(Sorts.ascending("_id")).first()))
         .thenCompose(document -> {
           if (document == null) return java.util.concurrent.CompletableFuture.completedFuture(Optional.<Request>empty());
@@ -95,25 +156,48 @@ public final class SignalCollection {
     }
     BsonDocument filter = document.isDocument("filter") ? document.getDocument("filter") : new BsonDocument();
     return new Request(document.get("_id"), new MongoNamespace(document.getString("collection").getValue()), filter,
-        document.get("after"), number(document.get("copied")), number(document.get("chunks")));
+        document.get("after"), number(document.get("copied")), number(document.get("chunks")),
+        document.isString("state") ? document.getString("state").getValue() : PENDING);
+  }
+
+  /** The request's state now ({@code null}: its document is gone). */
+  public CompletionStage<String> state(Request request) {
+    return MongoConnector.first(CommandTags.forStream(stream, signals.find(Filters.eq("_id", request.id()))
+            .projection(new Document("state", 1)).first()))
+        .thenApply(document -> document == null ? null : document.isString("state") ? document.getString("state").getValue() : PENDING);
+  }
+
+  /** Marks a pending request running, when the stream takes it (or resumes it): a paused or stopped one stays so. */
+  public CompletionStage<Void> start(Request request) {
+    Date now = Date.from(Instant.now());
+    return MongoConnector.first(CommandTags.forStream(stream, signals.updateOne(Filters.and(Filters.eq("_id", request.id()), Filters.eq("state", PENDING)),
+            Updates.combine(Updates.set("state", RUNNING), Updates.set("startedAt", now), Updates.set("updatedAt", now)))))
+        .thenApply(result -> null);
   }
 
   private static long number(BsonValue value) {
     return value != null && value.isNumber() ? value.asNumber().longValue() : 0;
   }
 
-  /** Records that the documents up to {@code after} are done. */
+  /**
+   * Records that the documents up to {@code after} are done. The state is not written: a pause or a
+   * stop written meanwhile stands (and the progress of a stopped request says how far it got).
+   */
   public CompletionStage<Void> progress(Request request, BsonValue after, long copied, long chunks) {
-    List<Bson> set = new java.util.ArrayList<>(List.of(Updates.set("state", RUNNING), Updates.set("copied", copied),
+    List<Bson> set = new java.util.ArrayList<>(List.of(Updates.set("copied", copied),
         Updates.set("chunks", chunks), Updates.set("updatedAt", Date.from(Instant.now()))));
     if (after != null) set.add(Updates.set("after", after));
     return MongoConnector.first(CommandTags.forStream(stream, signals.updateOne(Filters.eq("_id", request.id()), Updates.combine(set))))
         .thenApply(result -> null);
   }
 
-  /** Records that the request is done (or ended: {@code state} and a note say why). */
+  /**
+   * Records that the request is done (or ended: {@code state} and a note say why), unless it has
+   * ended meanwhile (stopped): that stands.
+   */
   public CompletionStage<Void> finish(Request request, String state, long copied, long chunks, String note) {
-    return MongoConnector.first(CommandTags.forStream(stream, signals.updateOne(Filters.eq("_id", request.id()), Updates.combine(
+    return MongoConnector.first(CommandTags.forStream(stream, signals.updateOne(Filters.and(Filters.eq("_id", request.id()),
+            Filters.in("state", OPEN)), Updates.combine(
             Updates.set("state", state), Updates.set("copied", copied), Updates.set("chunks", chunks), Updates.set("note", note),
             Updates.set("updatedAt", Date.from(Instant.now()))))))
         .thenApply(result -> null);

@@ -7,11 +7,11 @@ import org.bson.BsonTimestamp;
 /**
  * What a change-stream source hands on, in order: an event (or a copied document), which goes to
  * the user's stages, or a position without an event, which only the window sees. Sequence numbers
- * count events and the positions that are saved as themselves (gaps, a snapshot's end) from 1
+ * count events and the positions that are saved as themselves (gaps, a snapshot's end, notes) from 1
  * without gaps; a heartbeat carries the number of the event it follows.
  */
 public sealed interface StreamElement permits ChangeEnvelope, StreamElement.Heartbeat, StreamElement.Gap, StreamElement.SnapshotEnd,
-    StreamElement.CopiedBatch {
+    StreamElement.CopiedBatch, StreamElement.Note {
 
   long seqNr();
 
@@ -79,6 +79,19 @@ public sealed interface StreamElement permits ChangeEnvelope, StreamElement.Hear
 
     public CopiedBatch withSeqNr(long seqNr) {
       return new CopiedBatch(seqNr, position, namespace, documents);
+    }
+  }
+
+  /**
+   * A note for the checkpoint history at the stream's position — the token (and time) of the event
+   * or heartbeat just before it — such as an incremental snapshot request's start or end: saved, as a
+   * checkpoint of kind signal with the note, once every element before it is done. It moves the
+   * stream nowhere: a restart from it goes on after that token, as from the element before it.
+   */
+  record Note(long seqNr, BsonDocument token, BsonTimestamp clusterTime, String note) implements StreamElement {
+    public Note {
+      Objects.requireNonNull(token, "token");
+      Objects.requireNonNull(note, "note");
     }
   }
 }

@@ -122,7 +122,8 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
   /**
    * The checkpoint at a safe position, of the kind it is: an event's token (an invalidate's, to be
    * resumed with startAfter), a copied document's (or a batch copied elsewhere's) snapshot progress,
-   * a heartbeat's token, a gap's position with its note, a snapshot's end at its time.
+   * a heartbeat's token, a gap's position with its note, a snapshot's end at its time, a note at the
+   * token before it.
    */
   public static Checkpoint checkpointAt(String stream, StreamElement safe) {
     if (safe instanceof ChangeEnvelope event) {
@@ -145,6 +146,9 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
     }
     if (safe instanceof StreamElement.SnapshotEnd end) {
       return Checkpoint.atOperationTime(stream, end.at()).as(CheckpointKind.START, end.note());
+    }
+    if (safe instanceof StreamElement.Note note) {
+      return Checkpoint.atToken(stream, note.token(), note.clusterTime()).as(CheckpointKind.SIGNAL, note.note());
     }
     StreamElement.Gap gap = (StreamElement.Gap) safe;
     ResumePosition at = gap.at();
@@ -183,7 +187,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
     private boolean saving;
     private StreamElement savingPosition;
     private long savingSeq;
-    /** Markers saved as themselves (gaps, a snapshot's end) admitted and not yet saved, oldest first. */
+    /** Markers saved as themselves (gaps, a snapshot's end, notes) admitted and not yet saved, oldest first. */
     private final java.util.ArrayDeque<StreamElement> gaps = new java.util.ArrayDeque<>();
     /** For each gap, the position just before it (saved first, so the history shows where the gap begins). */
     private final java.util.Map<StreamElement, StreamElement> before = new java.util.IdentityHashMap<>();
@@ -231,7 +235,7 @@ public final class SafeTokenWindow extends GraphStage<BidiShape<StreamElement, C
                 return;
               }
               if (!(element instanceof ChangeEnvelope envelope)) {
-                // A position without an event (a gap, a snapshot's end): saved as itself once everything before it is done.
+                // A position without an event (a gap, a snapshot's end, a note): saved as itself once everything before it is done.
                 gaps.add(element);
                 if (previous != null && element instanceof StreamElement.Gap) before.put(element, previous);
                 onCompleted(element.seqNr());

@@ -181,7 +181,7 @@ class CheckpointEntityTest {
    */
   @Test
   void theHistoryKeepsTheNewestOfEachSortAsThePruneItReplacedDid() {
-    String[] kinds = {"event", "heartbeat", "snapshot", "start", "gap", "invalidate", "rewind", "reset", null, "EVENT"};
+    String[] kinds = {"event", "heartbeat", "snapshot", "start", "gap", "invalidate", "rewind", "reset", "signal", null, "EVENT"};
     java.util.Random random = new java.util.Random(20);
     for (int world = 0; world < 2_000; world++) {
       int size = 1 + random.nextInt(6);

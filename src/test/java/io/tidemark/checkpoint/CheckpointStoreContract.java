@@ -239,6 +239,27 @@ abstract class CheckpointStoreContract {
     await(record.close());
   }
 
+  /**
+   * A signal entry (what an incremental snapshot request did), saved at the position of the
+   * checkpoint before it, is accepted and kept apart from the routine entries, with its note,
+   * however many events follow.
+   */
+  @Test
+  void aSignalEntryAtTheSamePositionIsKeptWithItsNoteApartFromRoutineOnes() throws Exception {
+    String signalled = stream("signalled");
+    StreamCheckpoints record = await(newStore().open(signalled));
+    long epoch = await(record.acquire()).epoch();
+    await(record.save(checkpointAt(signalled, 1), epoch));
+    await(record.save(checkpointAt(signalled, 1).as(CheckpointKind.SIGNAL, "incremental snapshot 1 of shop.orders: started"), epoch));
+    for (long seqNr = 2; seqNr <= historySize() + 10; seqNr++) await(record.save(checkpointAt(signalled, seqNr), epoch));
+
+    List<Checkpoint> signals = await(record.history()).stream().filter(c -> c.kind() == CheckpointKind.SIGNAL).toList();
+    assertThat(signals).hasSize(1);
+    assertThat(signals.get(0).note()).isEqualTo("incremental snapshot 1 of shop.orders: started");
+    assertThat(signals.get(0).position()).isEqualTo(checkpointAt(signalled, 1).position());
+    await(record.close());
+  }
+
   @Test
   void snapshotProgressIsKeptWithItsIdType() throws Exception {
     String copying = stream("copying");

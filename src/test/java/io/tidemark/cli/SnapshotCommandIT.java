@@ -77,4 +77,58 @@ class SnapshotCommandIT {
     assertThat(disabled.code()).isEqualTo(Main.BAD_INPUT);
     assertThat(disabled.err()).contains("tidemark.pipeline.incremental-snapshot.signal-collection is not set");
   }
+
+  /**
+   * {@code snapshot pause|resume|stop}: each changes the state of the stream's oldest request it
+   * applies to (or the one --request names), and refuses clearly when there is none.
+   */
+  @Test
+  void pauseResumeAndStopChangeTheRequestsStateOrSayWhyNot(@TempDir Path dir) throws Exception {
+    try (EmbeddedMongo mongo = EmbeddedMongo.inMemory(EmbeddedSettings.defaults());
+        MongoClient client = MongoClients.create(mongo.connectionString())) {
+      Path config = config(dir, mongo.connectionString(), "ops.signals");
+      var signals = client.getDatabase("ops").getCollection("signals");
+      assertThat(execute("snapshot", "request", "orders", "--config", config.toString()).code()).isZero();
+      assertThat(execute("snapshot", "request", "orders", "--config", config.toString()).code()).isZero();
+      List<Document> requests = signals.find().sort(new Document("_id", 1)).into(new ArrayList<>());
+      String first = requests.get(0).getObjectId("_id").toHexString();
+      String second = requests.get(1).getObjectId("_id").toHexString();
+
+      Result paused = execute("snapshot", "pause", "orders", "--config", config.toString());
+      assertThat(paused.code()).as(paused.err()).isZero();
+      assertThat(paused.out()).startsWith("paused incremental snapshot " + first + " of shop.orders for stream 'orders'");
+      assertThat(state(signals, first)).isEqualTo(SignalCollection.PAUSED);
+      assertThat(state(signals, second)).as("only the oldest").isEqualTo(SignalCollection.PENDING);
+
+      Result again = execute("snapshot", "resume", "orders", "--config", config.toString(), "--request", second);
+      assertThat(again.code()).isEqualTo(Main.BAD_INPUT);
+      assertThat(again.err()).isEqualTo("error: incremental snapshot request " + second
+          + " is pending: only a request of stream 'orders' that is paused can be resumed");
+      Result resumed = execute("snapshot", "resume", "orders", "--config", config.toString());
+      assertThat(resumed.code()).as(resumed.err()).isZero();
+      assertThat(state(signals, first)).as("not started yet: pending again").isEqualTo(SignalCollection.PENDING);
+
+      Result stopped = execute("snapshot", "stop", "orders", "--config", config.toString(), "--request", second);
+      assertThat(stopped.code()).as(stopped.err()).isZero();
+      Document stoppedRequest = signals.find(new Document("_id", new org.bson.types.ObjectId(second))).first();
+      assertThat(stoppedRequest.getString("state")).isEqualTo(SignalCollection.STOPPED);
+      assertThat(stoppedRequest.getString("note")).startsWith("stopped by tidemark snapshot stop at ");
+      assertThat(execute("snapshot", "stop", "orders", "--config", config.toString()).code()).isZero();
+      assertThat(state(signals, first)).isEqualTo(SignalCollection.STOPPED);
+
+      Result none = execute("snapshot", "pause", "orders", "--config", config.toString());
+      assertThat(none.code()).isEqualTo(Main.BAD_INPUT);
+      assertThat(none.err()).isEqualTo("error: stream 'orders' has no incremental snapshot request to pause: none is pending or running in ops.signals");
+      Result badId = execute("snapshot", "stop", "orders", "--config", config.toString(), "--request", "42");
+      assertThat(badId.code()).isEqualTo(Main.BAD_INPUT);
+      assertThat(badId.err()).startsWith("error: invalid --request 42: expected a request's id, 24 hexadecimal digits");
+      String unknown = new org.bson.types.ObjectId().toHexString();
+      Result missing = execute("snapshot", "resume", "orders", "--config", config.toString(), "--request", unknown);
+      assertThat(missing.err()).isEqualTo("error: no incremental snapshot request " + unknown + " in ops.signals");
+    }
+  }
+
+  private static String state(com.mongodb.client.MongoCollection<Document> signals, String id) {
+    return signals.find(new Document("_id", new org.bson.types.ObjectId(id))).first().getString("state");
+  }
 }

@@ -57,6 +57,8 @@ class IncrementalSnapshotIT {
     final Map<Integer, Integer> versions = new ConcurrentHashMap<>();
     final List<String> regressions = new CopyOnWriteArrayList<>();
     final AtomicLong rows = new AtomicLong();
+    /** The keys copied (as rows), for what a stopped request did not copy. */
+    final java.util.Set<Integer> copiedIds = ConcurrentHashMap.newKeySet();
     final AtomicLong events = new AtomicLong();
     /** When each (key, version) was written, for the stream's lag; the newest delay seen. */
     final Map<Long, Long> writtenAt = new ConcurrentHashMap<>();
@@ -69,6 +71,7 @@ class IncrementalSnapshotIT {
       int version;
       if (event.isSnapshot()) {
         rows.incrementAndGet();
+        copiedIds.add(id);
         version = event.fullDocument().getInteger("v");
       } else {
         events.incrementAndGet();
@@ -192,6 +195,33 @@ class IncrementalSnapshotIT {
     return signals.find(Filters.eq("_id", id)).first();
   }
 
+  /** The notes of the history's signal checkpoints, oldest first: what the requests did. */
+  private static List<String> signalNotes(List<io.tidemark.checkpoint.Checkpoint> history) {
+    return history.stream().filter(c -> c.kind() == io.tidemark.checkpoint.CheckpointKind.SIGNAL).map(c -> c.note()).toList();
+  }
+
+  private static List<io.tidemark.checkpoint.Checkpoint> history(InMemoryCheckpointStore store, String stream) throws Exception {
+    io.tidemark.checkpoint.StreamCheckpoints record = store.open(stream).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    try {
+      return record.history().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } finally {
+      record.close().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /** What {@code tidemark snapshot pause|resume|stop} does to a request's document (the same conditional update). */
+  private static void control(MongoCollection<Document> signals, String stream, BsonValue id, SignalCollection.Control control) {
+    boolean started = request(signals, id).containsKey("startedAt");
+    assertThat(signals.updateOne(control.target(stream, id), control.update(started, "the test")).getModifiedCount())
+        .as(control.verb() + " request " + id).isEqualTo(1);
+  }
+
+  /** Waits until {@code count} more events have reached the target: the stream going on (and, at 100 writes a second, time passing). */
+  private static void awaitEvents(Target target, long count, String why) {
+    long from = target.events.get();
+    Await.until(Duration.ofSeconds(60), () -> target.events.get() >= from + count, () -> count + " more events " + why);
+  }
+
   @Test
   void aRequestWhileWritesStreamInBringsEveryDocumentToItsNewestVersionAndNoKeyEverRegresses() throws Exception {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "incremental-writes");
@@ -203,6 +233,8 @@ class IncrementalSnapshotIT {
       InMemoryCheckpointStore store = InMemoryCheckpointStore.create(100_000);
       PipelineControl control = start("items-copy", mongo, store, 256, target, Runnable::run, system);
       control.stats().started().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      BsonValue id;
+      Document done;
       try (Writer writer = new Writer(items, target, () -> (int) control.stats().incrementalSnapshot().copied())) {
         Await.until(Duration.ofSeconds(30), () -> target.events.get() >= 200, () -> "the stream delivering the writes");
         // A malformed request first (the oldest): marked failed, saying why, and the next one is taken.
@@ -210,14 +242,14 @@ class IncrementalSnapshotIT {
         signals.insertOne(malformed);
         Document signal = SignalCollection.request("items-copy", new MongoNamespace(DB, "items"), null);
         signals.insertOne(signal);
-        BsonValue id = signal.toBsonDocument().get("_id");
+        id = signal.toBsonDocument().get("_id");
         target.measuringLag = true;
         long eventsBefore = target.events.get();
         Await.until(Duration.ofSeconds(120), () -> SignalCollection.DONE.equals(request(signals, id).getString("state")),
             () -> "the request done (" + request(signals, id).toJson() + ")");
         target.measuringLag = false;
         long eventsDuringCopy = target.events.get() - eventsBefore;
-        Document done = request(signals, id);
+        done = request(signals, id);
         Document refused = request(signals, malformed.toBsonDocument().get("_id"));
         assertThat(refused.getString("state")).isEqualTo(SignalCollection.FAILED);
         assertThat(refused.getString("note")).contains("has no collection");
@@ -250,6 +282,9 @@ class IncrementalSnapshotIT {
       record.close().toCompletableFuture().get(30, TimeUnit.SECONDS);
       assertThat(history).as("checkpoints saved at copied rows say so in the history")
           .anyMatch(c -> c.note() != null && c.note().startsWith("incremental snapshot of " + DB + ".items: copying, at {\"_id\": "));
+      String described = "incremental snapshot " + id.asObjectId().getValue().toHexString() + " of " + DB + ".items: ";
+      assertThat(signalNotes(history)).as("the request's start and end in the history, in that order")
+          .containsSubsequence(described + "started", described + "done: " + done.get("copied") + " documents in " + done.get("chunks") + " chunks");
       for (int i = 1; i < history.size(); i++) {
         if (history.get(i).clusterTime() == null || history.get(i - 1).clusterTime() == null) continue;
         assertThat(history.get(i).clusterTime()).as("the checkpoints never go back in time: a copied row stands at the stream's position")
@@ -358,6 +393,172 @@ class IncrementalSnapshotIT {
           secondSystem.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
         }
       }
+    }
+  }
+
+  /**
+   * Pause and resume, across a crash: a paused request reads no chunk (the stream's events keep
+   * flowing), stays paused when the stream restarts (the state is the request's document), and once
+   * resumed goes on from its saved progress to the end, every document at its newest version. The
+   * history says when it started, was paused, went on after the restart, was resumed and was done.
+   */
+  @Test
+  void aPausedRequestCopiesNothingUntilResumedEvenAcrossACrashThenEndsWithEveryDocumentAtItsNewestVersion() throws Exception {
+    try (FaultyMongo mongo = FaultyMongo.embedded(EmbeddedSettings.defaults().withCommitBeforeAck(false))) {
+      MongoCollection<Document> items = mongo.database(DB).getCollection("items");
+      MongoCollection<Document> signals = mongo.database(DB).getCollection("signals");
+      insert(items);
+      InMemoryCheckpointStore store = InMemoryCheckpointStore.create();
+      Target first = new Target();
+      Target second = new Target();
+      AtomicLong copiedSoFar = new AtomicLong();
+      ActorSystem<Void> firstSystem = ActorSystem.create(Behaviors.empty(), "incremental-pause-first");
+      PipelineControl firstRun = start("items-pause", mongo, store, 100, first, Runnable::run, firstSystem);
+      firstRun.stats().started().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      var firstProgress = firstRun.stats().incrementalSnapshot();
+      try (Writer writer = new Writer(items, first, () -> (int) copiedSoFar.get())) {
+        awaitEvents(first, 100, "before the request");
+        Document signal = SignalCollection.request("items-pause", new MongoNamespace(DB, "items"), null);
+        signals.insertOne(signal);
+        BsonValue id = signal.toBsonDocument().get("_id");
+        Await.until(Duration.ofSeconds(60), () -> {
+          copiedSoFar.set(firstProgress.copied());
+          return firstProgress.chunks() >= 3;
+        }, () -> "three chunks done before the pause");
+        control(signals, "items-pause", id, SignalCollection.Control.PAUSE);
+        Await.until(Duration.ofSeconds(30), firstProgress::paused, () -> "the stream seeing the pause");
+        // The chunk open when the pause was seen goes on to its end: once the events have passed it, every chunk read is recorded.
+        awaitEvents(first, 50, "after the pause was seen");
+        Await.until(Duration.ofSeconds(30), () -> firstProgress.copied() == firstProgress.rowsRead(), () -> "the chunk open at the pause recorded");
+        long rowsAtPause = first.rows.get();
+        long readAtPause = firstProgress.rowsRead();
+        long copiedAtPause = request(signals, id).get("copied", Number.class).longValue();
+        awaitEvents(first, 200, "while paused (at least ten poll intervals)");
+        assertThat(first.rows.get()).as("no row copied while paused").isEqualTo(rowsAtPause);
+        assertThat(firstProgress.rowsRead()).as("no chunk read while paused").isEqualTo(readAtPause);
+        assertThat(request(signals, id).getString("state")).isEqualTo(SignalCollection.PAUSED);
+        assertThat(request(signals, id).get("copied", Number.class).longValue()).as("the progress kept").isEqualTo(copiedAtPause);
+        Map<String, Object> status = io.tidemark.management.StreamStatus.local(firstSystem).stream()
+            .filter(stream -> "items-pause".equals(stream.get("stream"))).findFirst().orElseThrow();
+        assertThat(status.get("incrementalSnapshot")).as("the pause in the stream's status")
+            .isInstanceOfSatisfying(Map.class, copy -> assertThat(copy.get("state")).isEqualTo("paused"));
+
+        firstSystem.terminate(); // abrupt, while paused: no drain, no last checkpoint
+        firstSystem.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        ActorSystem<Void> secondSystem = ActorSystem.create(Behaviors.empty(), "incremental-pause-second");
+        try {
+          PipelineControl secondRun = start("items-pause", mongo, store, 100, second, Runnable::run, secondSystem);
+          var secondProgress = secondRun.stats().incrementalSnapshot();
+          Await.until(Duration.ofSeconds(30), secondProgress::paused, () -> "the restarted stream taking the request, paused");
+          awaitEvents(second, 200, "after the restart, still paused");
+          assertThat(second.rows.get()).as("no row copied after the restart while paused").isZero();
+          assertThat(secondProgress.rowsRead()).isZero();
+          assertThat(request(signals, id).getString("state")).isEqualTo(SignalCollection.PAUSED);
+
+          control(signals, "items-pause", id, SignalCollection.Control.RESUME);
+          Await.until(Duration.ofSeconds(120), () -> {
+                copiedSoFar.set(secondProgress.copied());
+                return SignalCollection.DONE.equals(request(signals, id).getString("state"));
+              }, () -> "the request done after the resume (" + request(signals, id).toJson() + ")");
+          Map<Integer, Integer> merged = new ConcurrentHashMap<>(first.versions);
+          Await.until(Duration.ofSeconds(90), () -> {
+            merged.putAll(second.versions);
+            Map<Integer, Integer> live = new HashMap<>(merged);
+            live.values().removeIf(v -> v == DELETED);
+            return live.equals(source(items));
+          }, () -> "every document at its newest version after the resume");
+          Document done = request(signals, id);
+          System.out.printf("incremental snapshot paused after %d documents, crashed while paused, resumed: the second run read %d rows,"
+                  + " the request %d documents in %d chunks; %d writes in all%n", copiedAtPause, secondProgress.rowsRead(),
+              done.get("copied", Number.class).longValue(), done.get("chunks", Number.class).longValue(), writer.writes.get());
+          assertThat(secondProgress.rowsRead()).as("the resumed request went on after its saved progress, not from the first document")
+              .isLessThanOrEqualTo(DOCUMENTS + writer.writes.get() - copiedAtPause + 100);
+          assertThat(first.regressions).as("no key went back in the first run").isEmpty();
+          assertThat(second.regressions).as("no key went back in the second run").isEmpty();
+          secondRun.drainAndStop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+          String described = "incremental snapshot " + id.asObjectId().getValue().toHexString() + " of " + DB + ".items: ";
+          List<String> notes = signalNotes(history(store, "items-pause"));
+          assertThat(notes).as("what the request did, in the history").startsWith(described + "started");
+          assertThat(notes).anyMatch(note -> note.startsWith(described + "paused after "));
+          assertThat(notes).anyMatch(note -> note.startsWith(described + "going on after _id ") && note.endsWith(", paused"));
+          assertThat(notes).anyMatch(note -> note.startsWith(described + "resumed after _id "));
+          assertThat(notes.get(notes.size() - 1)).startsWith(described + "done: ");
+        } finally {
+          secondSystem.terminate();
+          secondSystem.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        }
+      }
+    }
+  }
+
+  /**
+   * Stop: the running request ends with state {@code stopped} and copies no more (no row after its
+   * last recorded {@code _id}); a pending request stopped before its turn never starts; the next
+   * request runs to the end while the stream goes on.
+   */
+  @Test
+  void aStoppedRequestCopiesNoMoreAndTheNextRequestRuns() throws Exception {
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "incremental-stop");
+    try (FaultyMongo mongo = FaultyMongo.embedded(EmbeddedSettings.defaults().withCommitBeforeAck(false))) {
+      MongoCollection<Document> items = mongo.database(DB).getCollection("items");
+      MongoCollection<Document> signals = mongo.database(DB).getCollection("signals");
+      insert(items);
+      InMemoryCheckpointStore store = InMemoryCheckpointStore.create();
+      Target target = new Target();
+      PipelineControl control = start("items-stop", mongo, store, 100, target, Runnable::run, system);
+      control.stats().started().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      var progress = control.stats().incrementalSnapshot();
+      BsonValue wholeId;
+      try (Writer writer = new Writer(items, target, () -> (int) progress.copied())) {
+        awaitEvents(target, 100, "before the requests");
+        MongoNamespace namespace = new MongoNamespace(DB, "items");
+        Document whole = SignalCollection.request("items-stop", namespace, null);
+        Document skipped = SignalCollection.request("items-stop", namespace, BsonDocument.parse("{\"_id\": {\"$lt\": 2000}}"));
+        Document tail = SignalCollection.request("items-stop", namespace, BsonDocument.parse("{\"_id\": {\"$gte\": 4000, \"$lt\": 5000}}"));
+        signals.insertMany(List.of(whole, skipped, tail));
+        wholeId = whole.toBsonDocument().get("_id");
+        BsonValue skippedId = skipped.toBsonDocument().get("_id");
+        BsonValue tailId = tail.toBsonDocument().get("_id");
+        Await.until(Duration.ofSeconds(60), () -> progress.chunks() >= 3, () -> "three chunks done before the stop");
+        control(signals, "items-stop", skippedId, SignalCollection.Control.STOP); // pending: never starts
+        control(signals, "items-stop", wholeId, SignalCollection.Control.STOP);
+        Await.until(Duration.ofSeconds(30), () -> progress.stopped() == 1, () -> "the stream seeing the stop");
+        Document stopped = request(signals, wholeId);
+        assertThat(stopped.getString("state")).isEqualTo(SignalCollection.STOPPED);
+        assertThat(stopped.getString("note")).startsWith("stopped by the test at ");
+        Await.until(Duration.ofSeconds(120), () -> SignalCollection.DONE.equals(request(signals, tailId).getString("state")),
+            () -> "the next request done (" + request(signals, tailId).toJson() + ")");
+        Document stoppedAtEnd = request(signals, wholeId);
+        int after = stoppedAtEnd.getInteger("after");
+        assertThat(stoppedAtEnd.getString("state")).isEqualTo(SignalCollection.STOPPED);
+        assertThat(stoppedAtEnd.get("copied")).as("no progress after the stop").isEqualTo(stopped.get("copied"));
+        assertThat(target.copiedIds.stream().filter(key -> key < 4000 && key > after).toList())
+            .as("no row of the stopped request after its last recorded _id " + after).isEmpty();
+        assertThat(after).as("the stopped request copied only part of the collection").isLessThan(4000);
+        Document never = request(signals, skippedId);
+        assertThat(never.getString("state")).isEqualTo(SignalCollection.STOPPED);
+        assertThat(never.containsKey("startedAt") || never.containsKey("copied")).as("the pending request stopped never started").isFalse();
+        List<Integer> tailMissing = source(items).keySet().stream().filter(key -> key >= 4000 && key < 5000 && !target.copiedIds.contains(key))
+            .toList();
+        assertThat(tailMissing).as("every document the next request covers, copied").isEmpty();
+        assertThat(target.regressions).as("no key went back to an older version").isEmpty();
+        awaitEvents(target, 50, "after the requests: the stream went on");
+        System.out.printf("incremental snapshot stopped after %d documents (after _id %d); the next request copied %s documents; %d writes%n",
+            stoppedAtEnd.get("copied", Number.class).longValue(), after, request(signals, tailId).get("copied"), writer.writes.get());
+      }
+      Map<String, Object> status = io.tidemark.management.StreamStatus.local(system).stream()
+          .filter(stream -> "items-stop".equals(stream.get("stream"))).findFirst().orElseThrow();
+      assertThat(status.get("incrementalSnapshot")).isInstanceOfSatisfying(Map.class, copy -> {
+        assertThat(copy.get("requestsStopped")).isEqualTo(1L);
+        assertThat(copy.get("requestsCompleted")).isEqualTo(1L);
+      });
+      control.drainAndStop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      String described = "incremental snapshot " + wholeId.asObjectId().getValue().toHexString() + " of " + DB + ".items: ";
+      assertThat(signalNotes(history(store, "items-stop"))).as("the stop in the history")
+          .anyMatch(note -> note.startsWith(described + "stopped after "));
+    } finally {
+      system.terminate();
+      system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
   }
 }

@@ -286,6 +286,38 @@ class SafeTokenWindowTest {
     assertThat(saves).hasSize(3);
   }
 
+  /**
+   * A note (what an incremental snapshot request did) is saved as itself, a checkpoint of kind
+   * signal at the token of the event before it, once everything before it is done; it never reaches
+   * the stages, and the stream goes on past it.
+   */
+  @Test
+  void aNoteIsSavedAsASignalCheckpointAtTheTokenBeforeItAndNeverReachesTheStages() {
+    List<Checkpoint> saves = new CopyOnWriteArrayList<>();
+    Probes probes = run(WindowSettings.of(100, 50, LONG), recording(saves));
+    probes.saved.request(10);
+    probes.stages.request(10);
+    envelopes(1, 2).forEach(probes.events()::sendNext);
+    ChangeEnvelope second = Envelopes.insert(2);
+    probes.events().sendNext(new StreamElement.Note(3, second.resumeToken(), second.clusterTime(), "incremental snapshot 1 of test.c: started"));
+    probes.events().sendNext(Envelopes.insert(4));
+    assertThat(next(probes.stages, 3)).extracting(ChangeEnvelope::seqNr).containsExactly(1L, 2L, 4L);
+
+    probes.completions.sendNext(Completion.done(2)).sendNext(Completion.done(4));
+    probes.saved.expectNoMessage(Duration.ofMillis(200));
+    probes.completions.sendNext(Completion.done(1));
+    // Due at once, though K is far: the note, at #2's position.
+    Checkpoint note = probes.saved.expectNext();
+    assertThat(note.kind()).isEqualTo(CheckpointKind.SIGNAL);
+    assertThat(note.note()).isEqualTo("incremental snapshot 1 of test.c: started");
+    assertThat(note.position()).isEqualTo(at(2).position());
+    assertThat(note.clusterTime()).isEqualTo(second.clusterTime());
+    probes.events().sendComplete();
+    probes.completions.sendComplete();
+    assertThat(probes.saved.expectNext()).isEqualTo(at(4));
+    assertThat(saves).hasSize(2);
+  }
+
   @Test
   void aCopiedDocumentsCheckpointHoldsItsIdAndTheEndOfTheCopyIsSavedAsItself() {
     List<Checkpoint> saves = new CopyOnWriteArrayList<>();
