@@ -50,9 +50,9 @@ import org.slf4j.LoggerFactory;
  *       {@code _id} delivered.
  * </ul>
  *
- * <p>Built from {@link ReopeningSource} (reopening after faults), {@link SnapshotCopy} (a copy
- * before the stream), {@link Heartbeats} (a quiet stream's position) and {@link Numbering}
- * (sequence numbers, split events joined). Internal to the pipeline.
+ * <p>One stage, {@link ReopeningSource} (opening and reopening after faults), over the open cursor or
+ * {@link SnapshotCopy} (a copy before the stream); it asks {@link Heartbeats} for a quiet stream's
+ * position and {@link Numbering} for sequence numbers (split events joined). Internal to the pipeline.
  */
 @akka.annotation.InternalApi
 public final class ChangeStreamSource {
@@ -91,20 +91,7 @@ public final class ChangeStreamSource {
 
   /** The source over any way of opening the stream (tests drive it with a made-up one). */
   static Source<StreamElement, NotUsed> create(Definition definition, Opener opener) {
-    return Source.fromMaterializer(
-            (materializer, attributes) -> {
-              SourceState state = new SourceState();
-              Source<Incoming, NotUsed> changes = ReopeningSource.reopening(definition, state, opener);
-              Source<Incoming, NotUsed> incoming =
-                  definition.heartbeat() == null || !definition.faults().heartbeat
-                      || definition.snapshot().mode == StartupMode.SNAPSHOT_ONLY
-                      ? changes
-                      : changes.merge(
-                          Heartbeats.heartbeats(definition, state, materializer.system().dispatchers().lookup("akka.actor.default-blocking-io-dispatcher")),
-                          true);
-              return incoming.collect(Numbering.operator(definition, state));
-            })
-        .mapMaterializedValue(future -> NotUsed.getInstance());
+    return Source.fromGraph(new ReopeningSource(definition, opener));
   }
 
   private static ChangeStreamPublisher<Document> publisher(Definition definition, ResumePosition position, List<Bson> pipeline) {

@@ -6,9 +6,10 @@ import org.bson.BsonDocument;
 
 /**
  * The source's memory across restarts of one materialization. Positions are taken where an
- * element leaves the reopening source, not where it is numbered: an element past that point is
- * delivered even when the stream fails right after, so a reopen starts after it (neither
- * repeating nor skipping it), whatever still holds it on its way (the heartbeat merge).
+ * element leaves the cursor (or the snapshot copy's operators), not where it is numbered: an element
+ * past that point is delivered even when the stream fails right after, so a reopen starts after it
+ * (neither repeating nor skipping it), whatever still holds it on its way (a copy's buffers, the
+ * element the source holds while a heartbeat goes out).
  */
 final class SourceState {
   volatile ResumePosition initial;
@@ -81,6 +82,11 @@ final class SourceState {
       lastEvent = null;
     }
     taken++;
+  }
+
+  /** An element reaches the numbering. */
+  void arrived() {
+    arrived++;
   }
 
   /**
