@@ -55,13 +55,13 @@ final class Numbering {
           : copied.snapshot().namespace() == null
           ? ChangeEnvelope.snapshot(++state.seqNr, copied.namespace(), copied.snapshot().at(), copied.document(), copied.shardKey())
           : ChangeEnvelope.snapshotOfMany(++state.seqNr, copied.namespace(), copied.snapshot().at(), copied.document(), copied.shardKey());
-      state.lastDeliveryNanos = System.nanoTime();
+      state.delivered();
       definition.progress().onDocument();
       return envelope;
     }
     if (arrived instanceof Incoming.Copy copy) {
       state.overlapUntil = copy.until();
-      state.lastDeliveryNanos = System.nanoTime();
+      state.delivered();
       return new StreamElement.SnapshotEnd(++state.seqNr, copy.snapshot().at(), copy.note());
     }
     throw new IllegalArgumentException("unknown element " + arrived);
@@ -81,7 +81,7 @@ final class Numbering {
     } else {
       envelope = ChangeEnvelope.of(++state.seqNr, event);
     }
-    state.lastDeliveryNanos = System.nanoTime();
+    state.delivered();
     org.bson.BsonTimestamp overlap = state.overlapUntil;
     if (overlap != null) {
       if (envelope.clusterTime() != null && envelope.clusterTime().compareTo(overlap) <= 0) definition.progress().onOverlapEvent();
