@@ -30,8 +30,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The change stream of one target as a source of {@link StreamElement}s: Alpakka's
- * {@link MongoSource} over {@code watch()}, opened at the initial position and, after a resumable
+ * The change stream of one target as a source of {@link StreamElement}s: the driver's
+ * {@code watch()} publisher, subscribed to by the source's one stage ({@link ReopeningSource},
+ * through a {@link CursorQueue}), opened at the initial position and, after a resumable
  * error, reopened with capped backoff from the last token it delivered downstream — so a restart
  * neither skips nor repeats an event. Beyond that it:
  *

@@ -124,6 +124,7 @@ final class ReopeningSource extends GraphStage<SourceShape<StreamElement>> {
 
     @Override
     public void preStart() {
+      resetDeadlineNanos = System.nanoTime() + settings.restartMinBackoff.toNanos();
       open();
       if (heartbeats) {
         Duration interval = definition.faults().heartbeatInterval;
