@@ -77,7 +77,10 @@ public final class ChangeStreamSource {
       SnapshotSettings snapshot,
       SnapshotProgress progress) {}
 
-  /** Opens the change stream at a position, with the stream's pipeline: Alpakka's MongoSource over watch(). */
+  /**
+   * Opens the change stream at a position, with the stream's pipeline: as the driver's publisher, which the source
+   * subscribes to itself, or as a source (Alpakka's MongoSource over watch(): after a snapshot copy, and in tests).
+   */
   interface Opener {
     Source<ChangeStreamDocument<Document>, NotUsed> open(ResumePosition position, List<Bson> pipeline);
 
