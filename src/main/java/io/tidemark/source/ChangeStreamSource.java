@@ -83,31 +83,14 @@ public final class ChangeStreamSource {
    */
   interface Opener {
     Source<ChangeStreamDocument<Document>, NotUsed> open(ResumePosition position, List<Bson> pipeline);
-
-    /**
-     * The same stream as the driver's publisher, which the source subscribes to itself ({@link CursorQueue}); null when
-     * it is only a source ({@link #open}: the made-up streams of tests, and the stream after a snapshot copy).
-     */
-    default org.reactivestreams.Publisher<ChangeStreamDocument<Document>> publisher(ResumePosition position, List<Bson> pipeline) {
-      return null;
-    }
   }
 
   public static Source<StreamElement, NotUsed> create(Definition definition) {
-    return create(definition, new Opener() {
-      @Override
-      public Source<ChangeStreamDocument<Document>, NotUsed> open(ResumePosition position, List<Bson> pipeline) {
+    return create(definition, (position, pipeline) ->
         // Asked for in Akka's default batches of 16, the driver's publisher hands over a few events per request: each
         // request and each wake-up costs the consumer CPU per event (3-4 µs an event less with 256, docs/benchmarks.md).
-        return MongoSource.create(publisher(position, pipeline))
-            .addAttributes(Attributes.inputBuffer(definition.settings().demand, definition.settings().demand));
-      }
-
-      @Override
-      public org.reactivestreams.Publisher<ChangeStreamDocument<Document>> publisher(ResumePosition position, List<Bson> pipeline) {
-        return CommandTags.forStream(definition.stream(), ChangeStreamSource.publisher(definition, position, pipeline));
-      }
-    });
+        MongoSource.create(CommandTags.forStream(definition.stream(), publisher(definition, position, pipeline)))
+            .addAttributes(Attributes.inputBuffer(definition.settings().demand, definition.settings().demand)));
   }
 
   /** The source over any way of opening the stream (tests drive it with a made-up one). */

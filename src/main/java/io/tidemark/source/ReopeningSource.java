@@ -81,10 +81,7 @@ final class ReopeningSource extends GraphStage<SourceShape<StreamElement>> {
         && definition.snapshot().mode != StartupMode.SNAPSHOT_ONLY;
     private final AsyncCallback<Object> onOpened = createAsyncCallback(this::opened);
     private final AsyncCallback<Probed> onProbed = createAsyncCallback(this::probed);
-    /** The open cursor, subscribed to by this stage; null while none is open (or it is a source, {@link #cursor}). */
-    private CursorQueue<ChangeStreamDocument<Document>> queue;
-    private final AsyncCallback<CursorQueue<ChangeStreamDocument<Document>>> onQueue = createAsyncCallback(this::arrived);
-    /** The open cursor as a source (or the snapshot copy before it); null while none is open (or it is {@link #queue}). */
+    /** The open cursor (or the snapshot copy before it); null while none is open. */
     private SubSinkInlet<Object> cursor;
     /** What is numbered and waits for demand: a gap to emit first, or an element taken while a heartbeat went out. */
     private StreamElement pending;
@@ -116,7 +113,6 @@ final class ReopeningSource extends GraphStage<SourceShape<StreamElement>> {
         @Override
         public void onDownstreamFinish(Throwable cause) {
           if (cursor != null && !cursor.isClosed()) cursor.cancel(cause);
-          if (queue != null) queue.cancel();
           cancelStage(cause);
         }
       });
@@ -135,7 +131,6 @@ final class ReopeningSource extends GraphStage<SourceShape<StreamElement>> {
     @Override
     public void postStop() {
       if (cursor != null && !cursor.isClosed()) cursor.cancel();
-      if (queue != null) queue.cancel();
     }
 
     @Override
@@ -169,24 +164,6 @@ final class ReopeningSource extends GraphStage<SourceShape<StreamElement>> {
       if (opening.gap() != null) {
         state.took(null);
         pending = Numbering.deliver(definition, state, opening.gap());
-      }
-      org.reactivestreams.Publisher<ChangeStreamDocument<Document>> publisher =
-          opening.position() instanceof ResumePosition.Snapshot || definition.snapshot().mode == StartupMode.SNAPSHOT_ONLY
-              ? null : opener.publisher(opening.position(), pipeline(definition, state));
-      if (publisher != null) {
-        queue = new CursorQueue<>(settings.demand, onQueue::invoke);
-        try {
-          publisher.subscribe(queue);
-        } catch (RuntimeException e) {
-          queue = null;
-          failed(e);
-          return;
-        }
-        if (isAvailable(out) && pending != null) {
-          push(out, pending);
-          pending = null;
-        }
-        return;
       }
       @SuppressWarnings({"unchecked", "rawtypes"})
       Source<Object, ?> elements = opening.position() instanceof ResumePosition.Snapshot snapshot
@@ -223,30 +200,6 @@ final class ReopeningSource extends GraphStage<SourceShape<StreamElement>> {
 
     private void pullCursor() {
       if (cursor != null && !cursor.isClosed() && !cursor.hasBeenPulled()) cursor.pull();
-      else if (queue != null) takeQueued();
-    }
-
-    /** The subscribed cursor woke the stage: something arrived (or it ended). */
-    private void arrived(CursorQueue<ChangeStreamDocument<Document>> woke) {
-      if (woke != queue) return; // a cursor closed before
-      woke.woken();
-      if (woke.failure() != null) queueEnded(); // at once, whether or not anyone asks: what it holds is not taken
-      else if (isAvailable(out) && pending == null) takeQueued();
-      else if (woke.ended()) queueEnded();
-    }
-
-    /** Hands on the next event of the subscribed cursor, if one is there; closes it once it ended. */
-    private void takeQueued() {
-      ChangeStreamDocument<Document> event = queue.poll();
-      if (event != null) took(event);
-      else if (queue.ended()) queueEnded();
-    }
-
-    private void queueEnded() {
-      Throwable error = queue.failure();
-      queue = null;
-      if (error == null) cursorEnded();
-      else failed(error);
     }
 
     /** An element left the cursor: it is taken (a reopen goes on after it), numbered, and handed on. */
@@ -269,14 +222,13 @@ final class ReopeningSource extends GraphStage<SourceShape<StreamElement>> {
     private void closed(SubSinkInlet<Object> inlet, Throwable error) {
       if (inlet != cursor) return;
       cursor = null;
-      if (error == null) cursorEnded();
-      else failed(error);
-    }
-
-    private void cursorEnded() {
-      // Following the collection, the stream reopens after it ends, which it only does after an invalidate.
-      if (definition.faults().followCollection && definition.snapshot().mode != StartupMode.SNAPSHOT_ONLY) reopenWithBackoff();
-      else end();
+      if (error == null) {
+        // Following the collection, the stream reopens after it ends, which it only does after an invalidate.
+        if (definition.faults().followCollection && definition.snapshot().mode != StartupMode.SNAPSHOT_ONLY) reopenWithBackoff();
+        else end();
+        return;
+      }
+      failed(error);
     }
 
     private void failed(Throwable error) {

@@ -54,14 +54,6 @@ public final class SourceSettings {
     return new SourceSettings(size, maxAwaitTime, restartMinBackoff, restartMaxBackoff, restartRandomFactor, demand);
   }
 
-  /** Events asked of the driver at a time (a power of two): {@code tidemark.pipeline.source.demand}. */
-  public SourceSettings withDemand(int demand) {
-    if (demand <= 0 || Integer.bitCount(demand) != 1) {
-      throw new IllegalArgumentException("demand must be a power of two, such as 256: " + demand);
-    }
-    return new SourceSettings(batchSize, maxAwaitTime, restartMinBackoff, restartMaxBackoff, restartRandomFactor, demand);
-  }
-
   public SourceSettings withRestartBackoff(Duration min, Duration max) {
     return new SourceSettings(batchSize, maxAwaitTime, min, max, restartRandomFactor, demand);
   }

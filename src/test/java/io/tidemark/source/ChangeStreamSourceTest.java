@@ -57,22 +57,8 @@ class ChangeStreamSourceTest {
     final List<ResumePosition> opened = new CopyOnWriteArrayList<>();
     final CompletableFuture<ChangeStreamDocument<Document>> firstFails = new CompletableFuture<>();
 
-    /** Non-null: the stream is also a publisher, which the source subscribes to itself (as it does to the driver's). */
-    final Materializer subscribed;
-
     MadeUpStream(int n) {
-      this(n, null);
-    }
-
-    MadeUpStream(int n, Materializer subscribed) {
       for (int i = 0; i < n; i++) events.add(Envelopes.document(i, "k" + i));
-      this.subscribed = subscribed;
-    }
-
-    @Override
-    public org.reactivestreams.Publisher<ChangeStreamDocument<Document>> publisher(ResumePosition position, List<org.bson.conversions.Bson> pipeline) {
-      return subscribed == null ? null
-          : open(position, pipeline).runWith(akka.stream.javadsl.Sink.asPublisher(akka.stream.javadsl.AsPublisher.WITHOUT_FANOUT), subscribed);
     }
 
     @Override
@@ -106,10 +92,9 @@ class ChangeStreamSourceTest {
    * a cursor reopened after it would fail with ChangeStreamHistoryLost (286), though the heartbeats had the stream
    * at newer positions. A reopen goes on after the newest heartbeat delivered since the last event.
    */
-  @ParameterizedTest(name = "subscribed to {0}")
-  @ValueSource(booleans = {true, false})
-  void aQuietStreamReopensAfterItsNewestHeartbeatNotAfterItsLastEvent(boolean subscribed) {
-    MadeUpStream stream = new MadeUpStream(1, subscribed ? materializer : null);
+  @Test
+  void aQuietStreamReopensAfterItsNewestHeartbeatNotAfterItsLastEvent() {
+    MadeUpStream stream = new MadeUpStream(1);
     java.util.concurrent.atomic.AtomicInteger beats = new java.util.concurrent.atomic.AtomicInteger();
     PositionProbe oplogMovesOn = (after, pipeline, fullDocument) -> {
       int at = after instanceof ResumePosition.ResumeAfter resume ? (int) Envelopes.index(resume.token()) : -1;
@@ -136,10 +121,10 @@ class ChangeStreamSourceTest {
     probe.cancel();
   }
 
-  @ParameterizedTest(name = "heartbeats {0}, subscribed to {1}")
-  @org.junit.jupiter.params.provider.CsvSource({"true,true", "true,false", "false,true", "false,false"})
-  void aReopenGoesOnAfterTheLastEventThatLeftTheSourceNotTheLastOneNumbered(boolean heartbeats, boolean subscribed) {
-    MadeUpStream stream = new MadeUpStream(6, subscribed ? materializer : null);
+  @ParameterizedTest(name = "heartbeats {0}")
+  @ValueSource(booleans = {true, false})
+  void aReopenGoesOnAfterTheLastEventThatLeftTheSourceNotTheLastOneNumbered(boolean heartbeats) {
+    MadeUpStream stream = new MadeUpStream(6);
     TestSubscriber.Probe<StreamElement> probe =
         ChangeStreamSource.create(definition(heartbeats), stream).runWith(TestSink.probe(testKit.system().classicSystem()), materializer);
 

@@ -133,9 +133,7 @@ class HistoryLostIT extends FaultsFixture {
         .collection(DB, "behind")
         .checkpoints(store)
         .windowSettings(WindowSettings.of(5, 5, Duration.ofMillis(100)))
-        // 16 events asked of the driver at a time: its demand runs out long before the 30 events, so no getMore is
-        // waiting on the server (and following the oplog) while the oplog turns over.
-        .sourceSettings(SourceSettings.create(system()).withRestartBackoff(Duration.ofMillis(50), Duration.ofMillis(200)).withDemand(16))
+        .sourceSettings(SourceSettings.create(system()).withRestartBackoff(Duration.ofMillis(50), Duration.ofMillis(200)))
         .faults(quiet().onHistoryLost(Restart.RESTART_FROM_OLDEST))
         .mapAsync(event -> gate.thenApply(open -> received.record(event))));
     control.completion().whenComplete((done, error) -> client.close());
