@@ -31,8 +31,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The change stream of one target as a source of {@link StreamElement}s: the driver's
- * {@code watch()} publisher, subscribed to by the source's one stage ({@link ReopeningSource},
- * through a {@link CursorQueue}), opened at the initial position and, after a resumable
+ * {@code watch()} publisher through Alpakka's {@code MongoSource}, run by the source's one stage
+ * ({@link ReopeningSource}), opened at the initial position and, after a resumable
  * error, reopened with capped backoff from the last token it delivered downstream — so a restart
  * neither skips nor repeats an event. Beyond that it:
  *
@@ -78,8 +78,8 @@ public final class ChangeStreamSource {
       SnapshotProgress progress) {}
 
   /**
-   * Opens the change stream at a position, with the stream's pipeline: as the driver's publisher, which the source
-   * subscribes to itself, or as a source (Alpakka's MongoSource over watch(): after a snapshot copy, and in tests).
+   * Opens the change stream at a position, with the stream's pipeline, as a source: Alpakka's MongoSource over
+   * watch() (tests drive the stage with made-up ones).
    */
   interface Opener {
     Source<ChangeStreamDocument<Document>, NotUsed> open(ResumePosition position, List<Bson> pipeline);
