@@ -53,27 +53,21 @@ final class OneToOneGuard
     return shape;
   }
 
-  /** An element inside the flow: its output goes out in this place once it came. */
-  private static final class Inside {
-    final EventContext context;
-    Pair<Object, EventContext> output;
-
-    Inside(EventContext context) {
-      this.context = context;
-    }
-
-    EventContext context() {
-      return context;
-    }
-  }
-
   @Override
   public GraphStageLogic createLogic(Attributes inheritedAttributes) {
     return new GraphStageLogic(shape) {
-      /** In order: elements inside the flow ({@link Inside}) and elements going around it (pairs). */
+      /**
+       * In order: the contexts of elements inside the flow (their places) and elements going around it (pairs).
+       * An element's own context marks its place: no object per element.
+       */
       private final ArrayDeque<Object> order = new ArrayDeque<>();
-      /** The elements inside the flow whose output has not come yet, oldest first. */
-      private final ArrayDeque<Inside> awaited = new ArrayDeque<>();
+      /** The contexts of the elements inside the flow whose output has not come yet, oldest first. */
+      private final ArrayDeque<EventContext> awaited = new ArrayDeque<>();
+      /**
+       * The outputs that came (or stand in for a broken flow's), oldest first, not yet handed on: the places in
+       * {@code order} are taken in the same order, so the oldest place left is the oldest output's.
+       */
+      private final ArrayDeque<Pair<Object, EventContext>> outputs = new ArrayDeque<>();
       private boolean flowAlive = true;
       /** See SafeTokenWindow's onEndStages: a completion issued from a handler can be lost in Akka 2.6; this one runs in its own pass. */
       private final akka.stream.stage.AsyncCallback<akka.Done> onEndFlow = createAsyncCallback(done -> {
@@ -103,9 +97,8 @@ final class OneToOneGuard
                   + " input at event #" + context.seqNr() + "): a stage added with via(...) must take every element"));
               return;
             } else {
-              Inside inside = new Inside(context);
-              order.add(inside);
-              awaited.add(inside);
+              order.add(context);
+              awaited.add(context);
               push(toFlow, element);
             }
             drive();
@@ -135,14 +128,14 @@ final class OneToOneGuard
           @Override
           public void onPush() {
             Pair<Object, EventContext> element = grab(fromFlow);
-            Inside expected = awaited.peek();
-            if (expected == null || expected.context() != element.second()) {
+            EventContext expected = awaited.peek();
+            if (expected == null || expected != element.second()) {
               broken(violation(element.second()));
               return;
             }
             awaited.poll();
             lastOut = element.second();
-            expected.output = element;
+            outputs.add(element);
             drive();
           }
 
@@ -150,7 +143,7 @@ final class OneToOneGuard
           public void onUpstreamFinish() {
             if (!awaited.isEmpty()) {
               broken(new StageContractException(name + " completed while events were still inside it (first: "
-                  + firstInside().context() + "): a stage added with via(...) must emit one element per element"
+                  + firstInside() + "): a stage added with via(...) must emit one element per element"
                   + " and never end on its own (take, takeWhile, limit do)"));
               return;
             }
@@ -171,21 +164,21 @@ final class OneToOneGuard
         });
       }
 
-      private Inside firstInside() {
+      private EventContext firstInside() {
         return awaited.peek();
       }
 
       private StageContractException violation(EventContext came) {
-        Inside expected = firstInside();
+        EventContext expected = firstInside();
         String what;
         if (came == lastOut || (lastOut != null && came.envelope() == lastOut.envelope())) {
           what = "emitted a second element for event #" + came.seqNr() + " (fan-out): use mapConcat(...) on the pipeline builder";
-        } else if (expected != null && came.seqNr() > expected.context().seqNr()) {
-          what = "dropped the element of event #" + expected.context().seqNr() + " (filtered, or batched):"
+        } else if (expected != null && came.seqNr() > expected.seqNr()) {
+          what = "dropped the element of event #" + expected.seqNr() + " (filtered, or batched):"
               + " use filter(...) or grouped(...) on the pipeline builder";
         } else {
           what = "emitted event #" + came.seqNr() + " out of order (expected #"
-              + (expected == null ? "none" : String.valueOf(expected.context().seqNr())) + "): stages must keep order"
+              + (expected == null ? "none" : String.valueOf(expected.seqNr())) + "): stages must keep order"
               + " (mapAsyncUnordered does not; use mapAsync)";
         }
         return new StageContractException(name + " " + what);
@@ -199,10 +192,9 @@ final class OneToOneGuard
           if (!isClosed(fromFlow)) cancel(fromFlow);
         }
         boolean claimed = false;
-        for (Inside inside : awaited) {
-          EventContext context = inside.context();
+        for (EventContext context : awaited) {
           context.run().abandon(error);
-          inside.output = Pair.create(null, claimed ? context.abandoned() : context.failed(error));
+          outputs.add(Pair.create(null, claimed ? context.abandoned() : context.failed(error)));
           claimed = true;
         }
         awaited.clear();
@@ -213,9 +205,9 @@ final class OneToOneGuard
       @SuppressWarnings("unchecked")
       private void drive() {
         Object head = order.peek();
-        if (isAvailable(out) && head != null && (!(head instanceof Inside inside) || inside.output != null)) {
+        if (isAvailable(out) && head != null && (!(head instanceof EventContext) || !outputs.isEmpty())) {
           order.poll();
-          push(out, head instanceof Inside inside ? inside.output : (Pair<Object, EventContext>) head);
+          push(out, head instanceof EventContext ? outputs.poll() : (Pair<Object, EventContext>) head);
         }
         // Always ready for the flow's next output: it takes the place of an element already counted.
         if (flowAlive && !hasBeenPulled(fromFlow) && !isClosed(fromFlow)) pull(fromFlow);

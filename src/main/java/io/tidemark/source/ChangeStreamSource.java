@@ -30,8 +30,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The change stream of one target as a source of {@link StreamElement}s: Alpakka's
- * {@link MongoSource} over {@code watch()}, opened at the initial position and, after a resumable
+ * The change stream of one target as a source of {@link StreamElement}s: the driver's
+ * {@code watch()} publisher through Alpakka's {@code MongoSource}, run by the source's one stage
+ * ({@link ReopeningSource}), opened at the initial position and, after a resumable
  * error, reopened with capped backoff from the last token it delivered downstream — so a restart
  * neither skips nor repeats an event. Beyond that it:
  *
@@ -50,9 +51,9 @@ import org.slf4j.LoggerFactory;
  *       {@code _id} delivered.
  * </ul>
  *
- * <p>Built from {@link ReopeningSource} (reopening after faults), {@link SnapshotCopy} (a copy
- * before the stream), {@link Heartbeats} (a quiet stream's position) and {@link Numbering}
- * (sequence numbers, split events joined). Internal to the pipeline.
+ * <p>One stage, {@link ReopeningSource} (opening and reopening after faults), over the open cursor or
+ * {@link SnapshotCopy} (a copy before the stream); it asks {@link Heartbeats} for a quiet stream's
+ * position and {@link Numbering} for sequence numbers (split events joined). Internal to the pipeline.
  */
 @akka.annotation.InternalApi
 public final class ChangeStreamSource {
@@ -76,7 +77,10 @@ public final class ChangeStreamSource {
       SnapshotSettings snapshot,
       SnapshotProgress progress) {}
 
-  /** Opens the change stream at a position, with the stream's pipeline: Alpakka's MongoSource over watch(). */
+  /**
+   * Opens the change stream at a position, with the stream's pipeline, as a source: Alpakka's MongoSource over
+   * watch() (tests drive the stage with made-up ones).
+   */
   interface Opener {
     Source<ChangeStreamDocument<Document>, NotUsed> open(ResumePosition position, List<Bson> pipeline);
   }
@@ -91,20 +95,7 @@ public final class ChangeStreamSource {
 
   /** The source over any way of opening the stream (tests drive it with a made-up one). */
   static Source<StreamElement, NotUsed> create(Definition definition, Opener opener) {
-    return Source.fromMaterializer(
-            (materializer, attributes) -> {
-              SourceState state = new SourceState();
-              Source<Incoming, NotUsed> changes = ReopeningSource.reopening(definition, state, opener);
-              Source<Incoming, NotUsed> incoming =
-                  definition.heartbeat() == null || !definition.faults().heartbeat
-                      || definition.snapshot().mode == StartupMode.SNAPSHOT_ONLY
-                      ? changes
-                      : changes.merge(
-                          Heartbeats.heartbeats(definition, state, materializer.system().dispatchers().lookup("akka.actor.default-blocking-io-dispatcher")),
-                          true);
-              return incoming.collect(Numbering.operator(definition, state));
-            })
-        .mapMaterializedValue(future -> NotUsed.getInstance());
+    return Source.fromGraph(new ReopeningSource(definition, opener));
   }
 
   private static ChangeStreamPublisher<Document> publisher(Definition definition, ResumePosition position, List<Bson> pipeline) {

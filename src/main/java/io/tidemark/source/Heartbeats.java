@@ -23,31 +23,13 @@ import org.slf4j.LoggerFactory;
 /**
  * While the stream is quiet, the server's position after it, every heartbeat interval: read with
  * the stream's own pipeline and options (so it never passes an event the stream would deliver),
- * and only when it moves past the stream's position.
+ * and only when it moves past the stream's position. {@link ReopeningSource} probes, every heartbeat
+ * interval without an element, one probe at a time, on the blocking dispatcher.
  */
 final class Heartbeats {
   private static final Logger log = LoggerFactory.getLogger(Heartbeats.class);
 
   private Heartbeats() {}
-
-  /** While the stream is quiet, the server's position after the last token, every heartbeat interval. */
-  static Source<Incoming, NotUsed> heartbeats(ChangeStreamSource.Definition definition, SourceState state, Executor blocking) {
-    Duration interval = definition.faults().heartbeatInterval;
-    return Source.tick(interval, interval, NotUsed.getInstance())
-        .filter(tick -> state.current() != null && !(state.current() instanceof ResumePosition.Snapshot)
-            && System.nanoTime() - state.lastDeliveryNanos >= interval.toNanos())
-        .mapAsync(1, tick -> {
-          long taken = state.taken;
-          // After the newest heartbeat while quiet: resuming after the last event would fail once it left the oplog.
-          ResumePosition after = state.probeFrom();
-          List<Bson> pipeline = ReopeningSource.pipeline(definition, state);
-          return CompletableFuture.supplyAsync(() -> probe(definition, after, pipeline), blocking)
-              .thenApply(token -> token.map(t -> (Incoming) new Incoming.Heartbeat(t, taken)));
-        })
-        .filter(Optional::isPresent)
-        .map(Optional::get)
-        .mapMaterializedValue(cancellable -> NotUsed.getInstance());
-  }
 
   /**
    * The server's position after {@code after}, read with the same pipeline and options as the

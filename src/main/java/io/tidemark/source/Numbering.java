@@ -31,28 +31,6 @@ final class Numbering {
   private Numbering() {}
 
   /**
-   * The numbering as an operator: {@code collect} with it hands on what {@link #deliver} returns and
-   * nothing for what it drops, with no collection per element ({@code collect} calls
-   * {@code applyOrElse} once per element).
-   */
-  static scala.PartialFunction<Incoming, StreamElement> operator(ChangeStreamSource.Definition definition, SourceState state) {
-    return new scala.runtime.AbstractPartialFunction<>() {
-      @Override
-      public boolean isDefinedAt(Incoming arrived) {
-        return true;
-      }
-
-      @Override
-      public <A1 extends Incoming, B1> B1 applyOrElse(A1 arrived, scala.Function1<A1, B1> otherwise) {
-        StreamElement element = deliver(definition, state, arrived);
-        @SuppressWarnings("unchecked")
-        B1 delivered = element == null ? otherwise.apply(arrived) : (B1) element;
-        return delivered;
-      }
-    };
-  }
-
-  /**
    * Numbers what arrived, joins fragments, and drops a heartbeat that anything may have overtaken.
    * A heartbeat is numbered as the event it follows: it takes no place of its own in the window.
    *
@@ -66,7 +44,8 @@ final class Numbering {
       state.lastHeartbeatTaken = heartbeat.takenWhenProbed();
       return new StreamElement.Heartbeat(state.seqNr, heartbeat.token());
     }
-    state.arrived++;
+    if (arrived instanceof Incoming.Event event) return deliverEvent(definition, state, event.event());
+    state.arrived();
     if (arrived instanceof Incoming.Gap gap) {
       return new StreamElement.Gap(++state.seqNr, gap.at(), gap.note());
     }
@@ -76,7 +55,7 @@ final class Numbering {
           : copied.snapshot().namespace() == null
           ? ChangeEnvelope.snapshot(++state.seqNr, copied.namespace(), copied.snapshot().at(), copied.document(), copied.shardKey())
           : ChangeEnvelope.snapshotOfMany(++state.seqNr, copied.namespace(), copied.snapshot().at(), copied.document(), copied.shardKey());
-      state.lastDeliveryNanos = System.nanoTime();
+      state.delivered();
       definition.progress().onDocument();
       return envelope;
     }
@@ -87,10 +66,15 @@ final class Numbering {
     }
     if (arrived instanceof Incoming.Copy copy) {
       state.overlapUntil = copy.until();
-      state.lastDeliveryNanos = System.nanoTime();
+      state.delivered();
       return new StreamElement.SnapshotEnd(++state.seqNr, copy.snapshot().at(), copy.note());
     }
-    ChangeStreamDocument<Document> event = ((Incoming.Event) arrived).event();
+    throw new IllegalArgumentException("unknown element " + arrived);
+  }
+
+  /** Numbers an event (or a fragment of a split one) as it left the cursor; null for a fragment before the last. */
+  static StreamElement deliverEvent(ChangeStreamSource.Definition definition, SourceState state, ChangeStreamDocument<Document> event) {
+    state.arrived();
     ChangeEnvelope envelope;
     if (event.getSplitEvent() != null) {
       if (event.getSplitEvent().getFragment() == 1) state.fragments.clear(); // a reopen resends from the first
@@ -102,7 +86,7 @@ final class Numbering {
     } else {
       envelope = ChangeEnvelope.of(++state.seqNr, event);
     }
-    state.lastDeliveryNanos = System.nanoTime();
+    state.delivered();
     org.bson.BsonTimestamp overlap = state.overlapUntil;
     if (overlap != null) {
       if (envelope.clusterTime() != null && envelope.clusterTime().compareTo(overlap) <= 0) definition.progress().onOverlapEvent();

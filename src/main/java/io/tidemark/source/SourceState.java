@@ -6,11 +6,36 @@ import org.bson.BsonDocument;
 
 /**
  * The source's memory across restarts of one materialization. Positions are taken where an
- * element leaves the reopening source, not where it is numbered: an element past that point is
- * delivered even when the stream fails right after, so a reopen starts after it (neither
- * repeating nor skipping it), whatever still holds it on its way (the heartbeat merge).
+ * element leaves the cursor (or the snapshot copy's operators), not where it is numbered: an element
+ * past that point is delivered even when the stream fails right after, so a reopen starts after it
+ * (neither repeating nor skipping it), whatever still holds it on its way (a copy's buffers, the
+ * element the source holds while a heartbeat goes out).
+ *
+ * <p>One writer at a time: the source's stage (and the copy's operators, fused with it), or a
+ * future's callback between openings and before a copy's end, whose result reaches the stage
+ * through an asynchronous callback. So what is written per event is written with release stores,
+ * not volatile stores with a full fence: a reader on another thread sees each value whole.
  */
 final class SourceState {
+  private static final java.lang.invoke.VarHandle LAST_TAKEN;
+  private static final java.lang.invoke.VarHandle LAST_EVENT;
+  private static final java.lang.invoke.VarHandle TAKEN;
+  private static final java.lang.invoke.VarHandle ARRIVED;
+  private static final java.lang.invoke.VarHandle LAST_DELIVERY_NANOS;
+
+  static {
+    try {
+      var lookup = java.lang.invoke.MethodHandles.lookup();
+      LAST_TAKEN = lookup.findVarHandle(SourceState.class, "lastTaken", ResumePosition.class);
+      LAST_EVENT = lookup.findVarHandle(SourceState.class, "lastEvent", com.mongodb.client.model.changestream.ChangeStreamDocument.class);
+      TAKEN = lookup.findVarHandle(SourceState.class, "taken", long.class);
+      ARRIVED = lookup.findVarHandle(SourceState.class, "arrived", long.class);
+      LAST_DELIVERY_NANOS = lookup.findVarHandle(SourceState.class, "lastDeliveryNanos", long.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
   volatile ResumePosition initial;
   /** The position after the newest element that left the reopening source; null before the first (see {@link #lastTaken()}). */
   private volatile ResumePosition lastTaken;
@@ -77,10 +102,20 @@ final class SourceState {
   /** An element leaves the reopening source: a reopen goes on after {@code position} (null: where it was). */
   void took(ResumePosition position) {
     if (position != null) {
-      lastTaken = position;
-      lastEvent = null;
+      LAST_TAKEN.setRelease(this, position);
+      LAST_EVENT.setRelease(this, null);
     }
-    taken++;
+    TAKEN.setRelease(this, taken + 1);
+  }
+
+  /** An element reaches the numbering. */
+  void arrived() {
+    ARRIVED.setRelease(this, arrived + 1);
+  }
+
+  /** An element is numbered and handed on now: the stream is not quiet. */
+  void delivered() {
+    LAST_DELIVERY_NANOS.setRelease(this, System.nanoTime());
   }
 
   /**
@@ -89,7 +124,7 @@ final class SourceState {
    * or an event without a token. The position is made only when asked for.
    */
   void tookEvent(com.mongodb.client.model.changestream.ChangeStreamDocument<org.bson.Document> event) {
-    if (ReopeningSource.hasPositionAfter(event)) lastEvent = event;
-    taken++;
+    if (ReopeningSource.hasPositionAfter(event)) LAST_EVENT.setRelease(this, event);
+    TAKEN.setRelease(this, taken + 1);
   }
 }
