@@ -8,7 +8,6 @@ import io.tidemark.connection.MongoConnector;
 import akka.NotUsed;
 import akka.japi.Pair;
 import akka.stream.Materializer;
-import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
 import com.mongodb.ClientSessionOptions;
 import com.mongodb.ReadConcern;
@@ -67,7 +66,7 @@ final class SnapshotScan {
     CompletionStage<Optional<ClientSession>> session = causalSession(stream, client, at);
     return Source.completionStageSource(session.thenApply(afterTime -> Source.unfoldAsync(new Cursor(after, false), cursor -> cursor.exhausted()
             ? CompletableFuture.completedFuture(Optional.<Pair<Cursor, List<Document>>>empty())
-            : batch(stream, collection, afterTime, chunk, cursor.after(), settings.batchSize, materializer).thenApply(documents -> {
+            : batch(stream, collection, afterTime, chunk, cursor.after(), settings.batchSize).thenApply(documents -> {
               if (documents.isEmpty()) return Optional.<Pair<Cursor, List<Document>>>empty();
               BsonValue last = documents.get(documents.size() - 1).toBsonDocument().get("_id");
               if (progress.logDue(settings.progressInterval)) {
@@ -102,14 +101,14 @@ final class SnapshotScan {
 
   private static CompletionStage<List<Document>> batch(
       String stream, MongoCollection<Document> collection, Optional<ClientSession> session, ResumePosition.Chunk chunk, BsonValue after,
-      int size, Materializer materializer) {
+      int size) {
     List<org.bson.conversions.Bson> conditions = new java.util.ArrayList<>(2);
     if (after != null) conditions.add(Filters.gt("_id", after));
     else if (chunk.min() != null) conditions.add(Filters.gte("_id", chunk.min()));
     if (chunk.max() != null) conditions.add(Filters.lt("_id", chunk.max()));
     org.bson.conversions.Bson filter = conditions.isEmpty() ? new Document() : conditions.size() == 1 ? conditions.get(0) : Filters.and(conditions);
     var find = session.isPresent() ? collection.find(session.get(), filter) : collection.find(filter);
-    return Source.fromPublisher(CommandTags.forStream(stream, find.sort(Sorts.ascending("_id")).limit(size).batchSize(size)))
-        .runWith(Sink.seq(), materializer);
+    // Collected by a plain subscriber, not a stream of its own, into which each document read would cross as a message to its actor.
+    return MongoConnector.all(CommandTags.forStream(stream, find.sort(Sorts.ascending("_id")).limit(size).batchSize(size)));
   }
 }
