@@ -87,7 +87,7 @@ public final class ChangeEnvelope implements StreamElement {
     if (id == null) throw new MalformedEventException("a snapshot document of " + namespace + " has no _id");
     // Only a sharded collection's key needs the document's fields as BSON; converting the whole document for every copy costs.
     BsonDocument key = shardKey == null
-        ? new Document("_id", id).toBsonDocument()
+        ? new BsonDocument("_id", DocumentIds.of(id))
         : documentKey(document.toBsonDocument(), shardKey);
     BsonDocument ns = new BsonDocument("db", new org.bson.BsonString(namespace.getDatabaseName()))
         .append("coll", new org.bson.BsonString(namespace.getCollectionName()));
@@ -128,7 +128,7 @@ public final class ChangeEnvelope implements StreamElement {
     if (id == null) throw new MalformedEventException("an incremental snapshot document of " + namespace + " has no _id");
     BsonDocument ns = new BsonDocument("db", new org.bson.BsonString(namespace.getDatabaseName()))
         .append("coll", new org.bson.BsonString(namespace.getCollectionName()));
-    BsonDocument key = new BsonDocument("_id", document.toBsonDocument().get("_id"));
+    BsonDocument key = new BsonDocument("_id", DocumentIds.of(id));
     return new ChangeEnvelope(seqNr, new ChangeStreamDocument<>(
         SNAPSHOT, token, ns, null, null, document, null, key, at, null, null, null, null, null, null), null);
   }

@@ -270,7 +270,7 @@ final class SnapshotCopy {
 
   /** A document's {@code _id} as BSON, without converting the whole document. */
   private static BsonValue idOf(Document document) {
-    return new Document("_id", document.get("_id")).toBsonDocument().get("_id");
+    return DocumentIds.of(document);
   }
 
   /** Whether the position stands in {@code namespace} (a single collection's position always does). */

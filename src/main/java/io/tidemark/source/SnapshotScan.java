@@ -68,7 +68,7 @@ final class SnapshotScan {
             ? CompletableFuture.completedFuture(Optional.<Pair<Cursor, List<Document>>>empty())
             : batch(stream, collection, afterTime, chunk, cursor.after(), settings.batchSize).thenApply(documents -> {
               if (documents.isEmpty()) return Optional.<Pair<Cursor, List<Document>>>empty();
-              BsonValue last = documents.get(documents.size() - 1).toBsonDocument().get("_id");
+              BsonValue last = DocumentIds.of(documents.get(documents.size() - 1));
               if (progress.logDue(settings.progressInterval)) {
                 StreamMdc.info(log, stream, "snapshot - {}: {}, after _id {} of {}", stream, progress.describe(),
                     new org.bson.BsonDocument("_id", last).toJson(), namespace);
