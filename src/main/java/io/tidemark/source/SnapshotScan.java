@@ -50,14 +50,19 @@ final class SnapshotScan {
   /** Where the scan stands between batches. */
   private record Cursor(BsonValue after, boolean exhausted) {}
 
-  static Source<Document, NotUsed> create(
+  static Source<List<Document>, NotUsed> create(
       String stream, MongoClient client, com.mongodb.MongoNamespace namespace, BsonTimestamp at, BsonValue after, SnapshotSettings settings,
       SnapshotProgress progress, Materializer materializer) {
     return create(stream, client, namespace, at, new ResumePosition.Chunk(null, null, after, false), settings, progress, materializer);
   }
 
-  /** The documents of one chunk still to copy: in its range, after its {@code _id} (from its {@code min} when none). */
-  static Source<Document, NotUsed> create(
+  /**
+   * The documents of one chunk still to copy, in batches as they are read: in its range, after its {@code _id} (from its
+   * {@code min} when none). Batches, not documents, so that the copy's layers of sources (each a substream, whose every
+   * element costs the interpreter an asynchronous hand-over each way) are crossed once a batch; the copy hands on single
+   * documents only at its end (see {@link SnapshotCopy}).
+   */
+  static Source<List<Document>, NotUsed> create(
       String stream, MongoClient client, com.mongodb.MongoNamespace namespace, BsonTimestamp at, ResumePosition.Chunk chunk,
       SnapshotSettings settings, SnapshotProgress progress, Materializer materializer) {
     BsonValue after = chunk.after();
@@ -77,7 +82,6 @@ final class SnapshotScan {
             }))
         // The next batch is read while this one goes downstream: one cursor's copy waits for the server only once per batch it outruns.
         .buffer(1, akka.stream.OverflowStrategy.backpressure())
-        .mapConcat(documents -> documents)
         .watchTermination((mat, done) -> {
           done.whenComplete((ok, error) -> afterTime.ifPresent(ClientSession::close));
           return NotUsed.getInstance();
