@@ -81,7 +81,9 @@ final class SnapshotCopy {
         .mapMaterializedValue(future -> NotUsed.getInstance());
     // One document at a time only here, past the copy's layers of sources; each is taken (a reopen goes on after it) as it leaves.
     Source<Incoming, NotUsed> documents = batches.mapConcat(batch -> batch).map(document -> {
-      state.took(positionAfter((Incoming.Copied) document));
+      Incoming.Copied copied = (Incoming.Copied) document;
+      if (copied.document().get("_id") == null) state.took(null);
+      else state.tookCopied(copied);
       return document;
     });
     Source<Incoming, NotUsed> complete = Source.lazyCompletionStage(() -> MongoConnector.first(CommandTags.forStream(definition.stream(),
@@ -277,7 +279,7 @@ final class SnapshotCopy {
    * document carries it; a one-cursor copy's is after its {@code _id}); null for one without an
    * {@code _id} (a reopen goes on where it was).
    */
-  private static ResumePosition positionAfter(Incoming.Copied copied) {
+  static ResumePosition positionAfter(Incoming.Copied copied) {
     ResumePosition.Snapshot position = copied.snapshot();
     if (position.chunks() != null || position.collections() != null) return copied.document().get("_id") == null ? null : position;
     BsonValue id = DocumentIds.of(copied.document());

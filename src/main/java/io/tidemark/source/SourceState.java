@@ -19,6 +19,8 @@ final class SourceState {
    * made from it only when asked for (a reopen, a heartbeat probe), not once per event.
    */
   private volatile com.mongodb.client.model.changestream.ChangeStreamDocument<org.bson.Document> lastEvent;
+  /** The newest copied document that left the reopening source, likewise: its position is made only when asked for. */
+  private volatile Incoming.Copied lastCopied;
   volatile ResumableErrors.Kind pendingKind;
   volatile Throwable pendingError;
   /** Elements (other than heartbeats) that left the reopening source, and that were numbered. */
@@ -44,13 +46,16 @@ final class SourceState {
   /** The position after the newest element that left the reopening source; null before the first. */
   ResumePosition lastTaken() {
     var event = lastEvent; // read without changing anything: another thread may be taking the next element
-    return event != null ? ReopeningSource.positionAfter(event) : lastTaken;
+    if (event != null) return ReopeningSource.positionAfter(event);
+    var copied = lastCopied;
+    return copied != null ? SnapshotCopy.positionAfter(copied) : lastTaken;
   }
 
   /** Forgets the elements taken: a policy moved the stream to a new initial position. */
   void restartAt(ResumePosition position) {
     initial = position;
     lastEvent = null;
+    lastCopied = null;
     lastTaken = null;
   }
 
@@ -79,7 +84,18 @@ final class SourceState {
     if (position != null) {
       lastTaken = position;
       lastEvent = null;
+      lastCopied = null;
     }
+    taken++;
+  }
+
+  /**
+   * A copied document with an {@code _id} leaves the reopening source: a reopen goes on after it (see
+   * {@link SnapshotCopy#positionAfter}), a position made only when asked for, not once per document.
+   */
+  void tookCopied(Incoming.Copied copied) {
+    lastCopied = copied;
+    lastEvent = null;
     taken++;
   }
 
