@@ -39,10 +39,18 @@ final class SnapshotBenchmark {
    * One timed copy: documents per second from the start to the last document, and after the first one (the split excluded);
    * the consumer's process CPU per document (the server runs in its own process), which the load moves less than the rates.
    */
-  record Run(double perSecond, double perSecondAfterFirst, double firstSeconds, double cpuMicros) {}
+  record Run(double perSecond, double perSecondAfterFirst, double firstSeconds, double cpuMicros, double serverCpuMicros) {}
 
-  /** A bare {@code find()}: documents per second and the consumer's CPU per document. */
-  record Find(double perSecond, double cpuMicros) {}
+  /** A bare {@code find()}: documents per second, the consumer's CPU per document and the server's. */
+  record Find(double perSecond, double cpuMicros, double serverCpuMicros) {}
+
+  /** The server process (its CPU is read from /proc) and the length of a clock tick. */
+  private static long serverPid;
+  private static long tickNanos;
+
+  private static double serverCpuNanos() {
+    return (double) EndToEndConsumer.processTicks(serverPid) * tickNanos;
+  }
 
   static void run(int documents, int rounds) throws Exception {
     double loadBefore = Report.loadAverage();
@@ -51,6 +59,8 @@ final class SnapshotBenchmark {
     List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx1g",
         "-cp", System.getProperty("java.class.path"), "io.tidemark.cli.Main", "mongo", "--data", data.toString(), "--port", "0", "--h2-port", "0"));
     Process server = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    serverPid = server.pid();
+    tickNanos = ProcessEndToEndBenchmark.clockTickNanos();
     List<List<Run>> copies = new ArrayList<>();
     List<Find> finds = new ArrayList<>();
     ConsumerCostBenchmark.Profile profile = null;
@@ -132,11 +142,14 @@ final class SnapshotBenchmark {
   private static Find bareFind(MongoCollection<Document> collection, int documents) {
     long start = System.nanoTime();
     long cpuStart = CpuProfile.processCpuNanos();
+    double serverStart = serverCpuNanos();
     long read = 0;
     for (Document ignored : collection.find().batchSize(1_000)) read++;
-    Find find = new Find(read / ((System.nanoTime() - start) / 1e9), (CpuProfile.processCpuNanos() - cpuStart) / 1e3 / documents);
+    Find find = new Find(read / ((System.nanoTime() - start) / 1e9), (CpuProfile.processCpuNanos() - cpuStart) / 1e3 / documents,
+        (serverCpuNanos() - serverStart) / 1e3 / documents);
     if (read != documents) throw new IllegalStateException("find() read " + read + " of " + documents);
-    System.out.printf(Locale.ROOT, "  bare find(): %,.0f documents/s, %.2f µs of CPU a document%n", find.perSecond(), find.cpuMicros());
+    System.out.printf(Locale.ROOT, "  bare find(): %,.0f documents/s, %.2f µs of CPU a document (the server's: %.2f µs)%n", find.perSecond(),
+        find.cpuMicros(), find.serverCpuMicros());
     return find;
   }
 
@@ -146,6 +159,7 @@ final class SnapshotBenchmark {
     AtomicLong firstNanos = new AtomicLong();
     long start = System.nanoTime();
     long cpuStart = CpuProfile.processCpuNanos();
+    double serverStart = serverCpuNanos();
     PipelineControl control = Pipeline.named("bench-snapshot-" + parallelism + "-" + name)
         .mongoUri(uri)
         .collection(DB, COLLECTION)
@@ -161,10 +175,11 @@ final class SnapshotBenchmark {
     control.completion().toCompletableFuture().get(10, TimeUnit.MINUTES);
     long end = System.nanoTime();
     double cpuMicros = (CpuProfile.processCpuNanos() - cpuStart) / 1e3 / documents;
+    double serverCpuMicros = (serverCpuNanos() - serverStart) / 1e3 / documents;
     if (seen.get() != documents) throw new IllegalStateException("the copy delivered " + seen.get() + " of " + documents);
-    Run run = new Run(documents / ((end - start) / 1e9), (documents - 1) / ((end - firstNanos.get()) / 1e9), (firstNanos.get() - start) / 1e9, cpuMicros);
-    System.out.printf(Locale.ROOT, "  C = %d: %,.0f documents/s (%,.0f after the first document, which came after %.2f s), %.2f µs of CPU a document%n",
-        parallelism, run.perSecond(), run.perSecondAfterFirst(), run.firstSeconds(), run.cpuMicros());
+    Run run = new Run(documents / ((end - start) / 1e9), (documents - 1) / ((end - firstNanos.get()) / 1e9), (firstNanos.get() - start) / 1e9, cpuMicros, serverCpuMicros);
+    System.out.printf(Locale.ROOT, "  C = %d: %,.0f documents/s (%,.0f after the first document, which came after %.2f s), %.2f µs of CPU a document"
+        + " (the server's: %.2f µs)%n", parallelism, run.perSecond(), run.perSecondAfterFirst(), run.firstSeconds(), run.cpuMicros(), run.serverCpuMicros());
     return run;
   }
 
@@ -179,6 +194,7 @@ final class SnapshotBenchmark {
     List<Double> finds = findRuns.stream().map(Find::perSecond).toList();
     double find = median(finds);
     double findCpu = median(findRuns.stream().map(Find::cpuMicros).toList());
+    double findServerCpu = median(findRuns.stream().map(Find::serverCpuMicros).toList());
     StringBuilder md = new StringBuilder();
     md.append("## Snapshot copy: chunked and parallel against a bare `find()`\n\n");
     md.append("Command: `mvn -B -Pbench test-compile exec:exec -Dbench=snapshot [-Dbench.snapshot.documents=500000]`. `SnapshotBenchmark`:\n");
@@ -189,14 +205,14 @@ final class SnapshotBenchmark {
     md.append("integers 0 to n - 1, so they are split evenly by value, with no read). Rates are the median of " + rounds + " rounds after a warm-up;\n");
     md.append("*copy* counts from the pipeline's start (first checkpoint, split, ...) to its last document, *after the first* from its\n");
     md.append("first document on. The ratio is the median, over the rounds, of the copy's rate against the bare `find()` of the same\n");
-    md.append("round (the load moves from round to round; the spread is in the chart's whiskers). *CPU* is the consumer's process\n");
-    md.append("CPU time per document (median of the rounds; the server's is in its own process): it moves less with the load than\n");
-    md.append("the rates do.\n\n");
+    md.append("round (the load moves from round to round; the spread is in the chart's whiskers). *CPU* is the process CPU time per\n");
+    md.append("document of the consumer (this JVM) and of the server (its own process, from `/proc`, in clock ticks), median of the\n");
+    md.append("rounds: it moves less with the load than the rates do.\n\n");
     md.append(Report.conditions(loadBefore, loadAfter)).append("\n\n");
-    md.append("| reader | documents/s | after the first document | first document after | copy / bare `find()` | consumer CPU a document |\n"
-        + "|---|---|---|---|---|---|\n");
-    md.append(String.format(Locale.ROOT, "| bare `find()` | %,.0f (%,.0f–%,.0f) | | | 1.00 | %.2f µs |%n", find, Collections.min(finds),
-        Collections.max(finds), findCpu));
+    md.append("| reader | documents/s | after the first document | first document after | copy / bare `find()` | consumer CPU a document"
+        + " | server CPU a document |\n|---|---|---|---|---|---|---|\n");
+    md.append(String.format(Locale.ROOT, "| bare `find()` | %,.0f (%,.0f–%,.0f) | | | 1.00 | %.2f µs | %.2f µs |%n", find, Collections.min(finds),
+        Collections.max(finds), findCpu, findServerCpu));
     List<Report.Bar> bars = new ArrayList<>();
     bars.add(new Report.Bar("bare find()", find, "driver", Collections.min(finds), Collections.max(finds)));
     for (int i = 0; i < PARALLELISM.length; i++) {
@@ -205,10 +221,12 @@ final class SnapshotBenchmark {
       double after = median(runs.stream().map(Run::perSecondAfterFirst).toList());
       double first = median(runs.stream().map(Run::firstSeconds).toList());
       double cpu = median(runs.stream().map(Run::cpuMicros).toList());
+      double serverCpu = median(runs.stream().map(Run::serverCpuMicros).toList());
       List<Double> ratios = new ArrayList<>();
       for (int round = 0; round < runs.size(); round++) ratios.add(runs.get(round).perSecond() / finds.get(round));
-      md.append(String.format(Locale.ROOT, "| snapshot, C = %d | %,.0f | %,.0f | %.2f s | **%.2f×** (%.2f–%.2f) | %.2f µs (%.1f× `find()`'s) |%n",
-          PARALLELISM[i], rate, after, first, median(ratios), Collections.min(ratios), Collections.max(ratios), cpu, cpu / findCpu));
+      md.append(String.format(Locale.ROOT, "| snapshot, C = %d | %,.0f | %,.0f | %.2f s | **%.2f×** (%.2f–%.2f) | %.2f µs (%.1f× `find()`'s) | %.2f µs (%.1f×) |%n",
+          PARALLELISM[i], rate, after, first, median(ratios), Collections.min(ratios), Collections.max(ratios), cpu, cpu / findCpu, serverCpu,
+          serverCpu / findServerCpu));
       bars.add(new Report.Bar("snapshot C = " + PARALLELISM[i], rate, "snapshot",
           runs.stream().mapToDouble(Run::perSecond).min().orElse(rate), runs.stream().mapToDouble(Run::perSecond).max().orElse(rate)));
     }
