@@ -150,7 +150,7 @@ public final class ShardedCopyWorker {
       int parallelism, Materializer materializer) {
 
     static Node of(MongoClient client, Function<ChangeEnvelope, CompletionStage<Done>> handler, int parallelism, Materializer materializer) {
-      return new Node(batch -> ChunkCopier.read(client, batch, materializer), handler, parallelism, materializer);
+      return new Node(batch -> ChunkCopier.read(client, batch), handler, parallelism, materializer);
     }
   }
 

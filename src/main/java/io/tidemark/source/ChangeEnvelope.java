@@ -32,8 +32,13 @@ public final class ChangeEnvelope implements StreamElement {
   private final String operationType;
   private final BsonDocument documentKey;
   private final ChangeStreamDocument<Document> event;
-  /** Snapshot progress at this envelope: {@code {_id: ...}} (a copied document) or {@code {}}; null otherwise. */
+  /** Snapshot progress at this envelope when it is not {@code {_id: <this document's>}} (see {@link #progressById}); null otherwise. */
   private final BsonDocument snapshot;
+  /**
+   * A copied document whose snapshot progress is its own {@code _id}, {@code {_id: ...}}: made only when a checkpoint
+   * needs it, not once per copied document.
+   */
+  private final boolean progressById;
   /** A chunked copy's position at this envelope, whose progress document is built only when a checkpoint needs it; null otherwise. */
   private final ResumePosition.Snapshot position;
 
@@ -41,15 +46,17 @@ public final class ChangeEnvelope implements StreamElement {
   public static final String SNAPSHOT = "snapshot";
 
   private ChangeEnvelope(long seqNr, ChangeStreamDocument<Document> event) {
-    this(seqNr, event, SNAPSHOT.equals(event.getOperationTypeString()) && event.getResumeToken() == null ? new BsonDocument("_id", event.getDocumentKey().get("_id")) : null);
+    this(seqNr, event, null, null, SNAPSHOT.equals(event.getOperationTypeString()) && event.getResumeToken() == null);
   }
 
   private ChangeEnvelope(long seqNr, ChangeStreamDocument<Document> event, BsonDocument snapshot) {
-    this(seqNr, event, snapshot, null);
+    this(seqNr, event, snapshot, null, false);
   }
 
-  private ChangeEnvelope(long seqNr, ChangeStreamDocument<Document> event, BsonDocument snapshot, ResumePosition.Snapshot position) {
+  private ChangeEnvelope(
+      long seqNr, ChangeStreamDocument<Document> event, BsonDocument snapshot, ResumePosition.Snapshot position, boolean progressById) {
     this.position = position;
+    this.progressById = progressById;
     this.seqNr = seqNr;
     this.event = event;
     this.resumeToken = event.getResumeToken();
@@ -87,7 +94,7 @@ public final class ChangeEnvelope implements StreamElement {
     if (id == null) throw new MalformedEventException("a snapshot document of " + namespace + " has no _id");
     // Only a sharded collection's key needs the document's fields as BSON; converting the whole document for every copy costs.
     BsonDocument key = shardKey == null
-        ? new Document("_id", id).toBsonDocument()
+        ? new BsonDocument("_id", DocumentIds.of(id))
         : documentKey(document.toBsonDocument(), shardKey);
     BsonDocument ns = new BsonDocument("db", new org.bson.BsonString(namespace.getDatabaseName()))
         .append("coll", new org.bson.BsonString(namespace.getCollectionName()));
@@ -112,7 +119,7 @@ public final class ChangeEnvelope implements StreamElement {
    */
   public static ChangeEnvelope snapshotAt(
       long seqNr, com.mongodb.MongoNamespace namespace, ResumePosition.Snapshot position, Document document, BsonDocument shardKey) {
-    return new ChangeEnvelope(seqNr, copied(namespace, position.at(), document, shardKey), null, position);
+    return new ChangeEnvelope(seqNr, copied(namespace, position.at(), document, shardKey), null, position, false);
   }
 
   /**
@@ -128,19 +135,19 @@ public final class ChangeEnvelope implements StreamElement {
     if (id == null) throw new MalformedEventException("an incremental snapshot document of " + namespace + " has no _id");
     BsonDocument ns = new BsonDocument("db", new org.bson.BsonString(namespace.getDatabaseName()))
         .append("coll", new org.bson.BsonString(namespace.getCollectionName()));
-    BsonDocument key = new BsonDocument("_id", document.toBsonDocument().get("_id"));
+    BsonDocument key = new BsonDocument("_id", DocumentIds.of(id));
     return new ChangeEnvelope(seqNr, new ChangeStreamDocument<>(
         SNAPSHOT, token, ns, null, null, document, null, key, at, null, null, null, null, null, null), null);
   }
 
   /** A copied document of an incremental snapshot (it has a position of the stream, and no snapshot progress of its own). */
   public boolean isIncrementalSnapshot() {
-    return isSnapshot() && snapshot == null && position == null;
+    return isSnapshot() && snapshot == null && position == null && !progressById;
   }
 
   /** The same envelope under another sequence number. */
   public ChangeEnvelope withSeqNr(long seqNr) {
-    return seqNr == this.seqNr ? this : new ChangeEnvelope(seqNr, event, snapshot, position);
+    return seqNr == this.seqNr ? this : new ChangeEnvelope(seqNr, event, snapshot, position, progressById);
   }
 
   /** The documentKey of a document: the shard key's fields (dotted paths followed), then _id. */
@@ -182,7 +189,8 @@ public final class ChangeEnvelope implements StreamElement {
    * ({@code {ns: ..., _id: ...}} when its target has many collections); null otherwise.
    */
   public BsonDocument snapshotProgress() {
-    return position != null ? position.progress() : snapshot;
+    if (position != null) return position.progress();
+    return progressById ? new BsonDocument("_id", documentKey.get("_id")) : snapshot;
   }
 
   /**

@@ -67,12 +67,12 @@ public interface ChunkCopier {
   }
 
   /** Reads one batch as the local copy does (majority, causally after the snapshot's time, {@code _id} order within the range). */
-  static CompletionStage<List<Document>> read(MongoClient client, Batch batch, akka.stream.Materializer materializer) {
+  static CompletionStage<List<Document>> read(MongoClient client, Batch batch) {
     MongoCollection<Document> collection = client.getDatabase(batch.namespace().getDatabaseName())
         .getCollection(batch.namespace().getCollectionName()).withReadConcern(ReadConcern.MAJORITY);
     ResumePosition.Chunk chunk = new ResumePosition.Chunk(batch.min(), batch.max(), batch.after(), false);
     return SnapshotScan.causalSession(batch.stream(), client, batch.at()).thenCompose(session ->
-        SnapshotScan.batch(batch.stream(), collection, session, chunk, batch.after(), batch.batchSize(), materializer)
+        SnapshotScan.batch(batch.stream(), collection, session, chunk, batch.after(), batch.batchSize())
             .whenComplete((documents, error) -> session.ifPresent(ClientSession::close)));
   }
 

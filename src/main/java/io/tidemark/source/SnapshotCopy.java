@@ -46,7 +46,7 @@ final class SnapshotCopy {
     String what = many ? target.toString() : target.database() + "." + target.collection();
     // Several collections at once when the parallelism allows, or when the position was saved by such a copy.
     boolean across = many && (snapshot.collections() != null || definition.snapshot().parallelism > 1);
-    Source<Incoming, NotUsed> documents = across ? acrossCollections(definition, state, snapshot, what, materializer)
+    Source<List<Incoming>, NotUsed> batches = across ? acrossCollections(definition, state, snapshot, what, materializer)
         : Source.completionStageSource(target.collections(definition.client()).thenCompose(all -> {
           // Those before the position's collection are done; the position's own goes on after its _id.
           List<com.mongodb.MongoNamespace> remaining = all.stream()
@@ -67,7 +67,7 @@ final class SnapshotCopy {
             StreamMdc.info(log, definition.stream(), "stream '{}': {} {}: {} ({} documents, estimated; {} copied before{})", definition.stream(),
                 fresh ? "copying" : "going on copying", what, snapshot.describe(),
                 total, copied, many ? "; collections " + all.stream().map(com.mongodb.MongoNamespace::getFullName).toList() : "");
-            Source<Incoming, NotUsed> copies = Source.empty();
+            Source<List<Incoming>, NotUsed> copies = Source.empty();
             for (int i = 0; i < remaining.size(); i++) {
               com.mongodb.MongoNamespace namespace = remaining.get(i);
               ResumePosition.Snapshot there = i == 0 && isAt(snapshot, namespace, many) ? snapshot : null;
@@ -79,6 +79,18 @@ final class SnapshotCopy {
           });
         }))
         .mapMaterializedValue(future -> NotUsed.getInstance());
+    // One document (or one batch copied elsewhere) at a time only here, past the copy's layers of sources; each is taken (a reopen
+    // goes on after it) as it leaves.
+    Source<Incoming, NotUsed> documents = batches.mapConcat(batch -> batch).map(element -> {
+      if (element instanceof Incoming.CopiedBatch copiedElsewhere) {
+        state.took(copiedElsewhere.snapshot());
+      } else {
+        Incoming.Copied copied = (Incoming.Copied) element;
+        if (copied.document().get("_id") == null) state.took(null);
+        else state.tookCopied(copied);
+      }
+      return element;
+    });
     Source<Incoming, NotUsed> complete = Source.lazyCompletionStage(() -> MongoConnector.first(CommandTags.forStream(definition.stream(),
                 definition.client().getDatabase("admin").runCommand(new Document("ping", 1))))
             .thenApply(pong -> {
@@ -103,8 +115,8 @@ final class SnapshotCopy {
   /** A collection's chunk to copy in a copy of many collections at once: chunk {@code chunk} of {@code chunks}. */
   private record Work(com.mongodb.MongoNamespace namespace, List<ResumePosition.Chunk> chunks, int chunk, BsonDocument key) {}
 
-  /** A document a chunk of many collections' read, or a batch copy workers copied (both null: the chunk's end). */
-  private record Taken(Work work, Document document, ChunkCopier.Copied batch) {}
+  /** A batch a chunk of many collections' read, or a batch copy workers copied (both null: the chunk's end). */
+  private record Taken(Work work, List<Document> documents, ChunkCopier.Copied batch) {}
 
   /**
    * The documents of many collections still to copy, up to {@code parallelism} chunks at a time
@@ -112,7 +124,7 @@ final class SnapshotCopy {
    * (or going on with the chunks the position keeps), their chunks drawn C at a time; each document
    * carries the position of the whole copy at its place in the merged order.
    */
-  private static Source<Incoming, NotUsed> acrossCollections(
+  private static Source<List<Incoming>, NotUsed> acrossCollections(
       ChangeStreamSource.Definition definition, SourceState state, ResumePosition.Snapshot snapshot, String what, akka.stream.Materializer materializer) {
     SnapshotSettings settings = definition.snapshot();
     return Source.completionStageSource(definition.target().collections(definition.client()).thenCompose(all -> {
@@ -143,27 +155,26 @@ final class SnapshotCopy {
                         ? ChunkBatches.of(settings.copyWorkers, definition.stream(), work.namespace(), snapshot.at(), work.chunk(),
                             work.chunks().get(work.chunk()), settings, definition.progress(), work.key()).map(batch -> new Taken(work, null, batch))
                         : SnapshotScan.create(definition.stream(), definition.client(), work.namespace(), snapshot.at(),
-                            work.chunks().get(work.chunk()), settings, definition.progress(), materializer).map(document -> new Taken(work, document, null)))
+                            work.chunks().get(work.chunk()), settings, definition.progress(), materializer).map(documents -> new Taken(work, documents, null)))
                     .concat(Source.single(new Taken(work, null, null))))
-                .mapConcat(taken -> {
+                .map(taken -> {
                   Work work = taken.work();
                   String ns = work.namespace().getFullName();
                   if (taken.batch() != null) {
                     ResumePosition.Snapshot position = merged.copied(ns, work.chunks(), work.chunk(), taken.batch().last());
-                    state.took(position);
                     return List.<Incoming>of(new Incoming.CopiedBatch(work.namespace(), position, taken.batch().count()));
                   }
-                  if (taken.document() == null) {
+                  if (taken.documents() == null) {
                     merged.finished(ns, work.chunks(), work.chunk());
                     return List.<Incoming>of();
                   }
-                  if (taken.document().get("_id") == null) {
-                    state.took(null);
-                    return List.<Incoming>of(new Incoming.Copied(taken.document(), work.namespace(), merged.position(), work.key()));
+                  List<Incoming> copies = new ArrayList<>(taken.documents().size());
+                  for (Document document : taken.documents()) {
+                    BsonValue id = DocumentIds.of(document);
+                    ResumePosition.Snapshot position = id == null ? merged.position() : merged.copied(ns, work.chunks(), work.chunk(), id);
+                    copies.add(new Incoming.Copied(document, work.namespace(), position, work.key()));
                   }
-                  ResumePosition.Snapshot position = merged.copied(ns, work.chunks(), work.chunk(), idOf(taken.document()));
-                  state.took(position);
-                  return List.<Incoming>of(new Incoming.Copied(taken.document(), work.namespace(), position, work.key()));
+                  return copies;
                 });
           });
         }))
@@ -203,7 +214,7 @@ final class SnapshotCopy {
    * {@code resume} stands in it (null: from the start). A fresh copy with parallelism above 1 is split
    * into chunks first; a position of one cursor ({@code {_id}}) goes on as one cursor.
    */
-  private static Source<Incoming, NotUsed> copyOne(
+  private static Source<List<Incoming>, NotUsed> copyOne(
       ChangeStreamSource.Definition definition, SourceState state, org.bson.BsonTimestamp at, com.mongodb.MongoNamespace namespace,
       boolean many, ResumePosition.Snapshot resume, String step, akka.stream.Materializer materializer) {
     String ns = many ? namespace.getFullName() : null;
@@ -232,28 +243,28 @@ final class SnapshotCopy {
   }
 
   /** One cursor in {@code _id} order, after {@code after} (null: from the first). */
-  private static Source<Incoming, NotUsed> single(
+  private static Source<List<Incoming>, NotUsed> single(
       ChangeStreamSource.Definition definition, SourceState state, org.bson.BsonTimestamp at, com.mongodb.MongoNamespace namespace,
       String ns, BsonValue after, BsonDocument key, akka.stream.Materializer materializer) {
     ResumePosition.Snapshot position = new ResumePosition.Snapshot(at, ns, null);
     return SnapshotScan.create(definition.stream(), definition.client(), namespace, at, after, definition.snapshot(), definition.progress(),
             materializer)
-        .map(document -> {
-          Object id = document.get("_id");
-          state.took(id == null ? null : ResumePosition.snapshot(at, ns, idOf(document)));
-          return (Incoming) new Incoming.Copied(document, namespace, position, key);
+        .map(batch -> {
+          List<Incoming> copies = new ArrayList<>(batch.size());
+          for (Document document : batch) copies.add(new Incoming.Copied(document, namespace, position, key));
+          return copies;
         });
   }
 
-  /** A document a chunk read, or a batch copy workers copied (both null: the chunk's end). */
-  private record Read(int chunk, Document document, ChunkCopier.Copied batch) {}
+  /** A batch a chunk read, or a batch copy workers copied (both null: the chunk's end). */
+  private record Read(int chunk, List<Document> documents, ChunkCopier.Copied batch) {}
 
   /**
    * The chunks not yet done, up to {@code parallelism} read at a time, their documents merged; each
    * document carries the position of the whole copy at its place in the merged order. With copy
    * workers, each chunk's batches are copied by them and each answer stands for its batch.
    */
-  private static Source<Incoming, NotUsed> chunked(
+  private static Source<List<Incoming>, NotUsed> chunked(
       ChangeStreamSource.Definition definition, SourceState state, org.bson.BsonTimestamp at, com.mongodb.MongoNamespace namespace,
       String ns, List<ResumePosition.Chunk> chunks, BsonDocument key, akka.stream.Materializer materializer) {
     SnapshotChunks.Merged merged = new SnapshotChunks.Merged(at, ns, chunks);
@@ -265,31 +276,36 @@ final class SnapshotCopy {
                 ? ChunkBatches.of(workers, definition.stream(), namespace, at, i, chunks.get(i), definition.snapshot(), definition.progress(), key)
                     .map(batch -> new Read(i, null, batch))
                 : SnapshotScan.create(definition.stream(), definition.client(), namespace, at, chunks.get(i), definition.snapshot(),
-                    definition.progress(), materializer).map(document -> new Read(i, document, null)))
+                    definition.progress(), materializer).map(documents -> new Read(i, documents, null)))
             .concat(Source.single(new Read(i, null, null))))
-        .mapConcat(read -> {
+        .map(read -> {
           if (read.batch() != null) {
             ResumePosition.Snapshot position = merged.copied(read.chunk(), read.batch().last());
-            state.took(position);
             return List.<Incoming>of(new Incoming.CopiedBatch(namespace, position, read.batch().count()));
           }
-          if (read.document() == null) {
+          if (read.documents() == null) {
             merged.finished(read.chunk());
             return List.<Incoming>of();
           }
-          if (read.document().get("_id") == null) {
-            state.took(null);
-            return List.<Incoming>of(new Incoming.Copied(read.document(), namespace, merged.position(), key));
+          List<Incoming> copies = new ArrayList<>(read.documents().size());
+          for (Document document : read.documents()) {
+            BsonValue id = DocumentIds.of(document);
+            copies.add(new Incoming.Copied(document, namespace, id == null ? merged.position() : merged.copied(read.chunk(), id), key));
           }
-          ResumePosition.Snapshot position = merged.copied(read.chunk(), idOf(read.document()));
-          state.took(position);
-          return List.<Incoming>of(new Incoming.Copied(read.document(), namespace, position, key));
+          return copies;
         });
   }
 
-  /** A document's {@code _id} as BSON, without converting the whole document. */
-  private static BsonValue idOf(Document document) {
-    return new Document("_id", document.get("_id")).toBsonDocument().get("_id");
+  /**
+   * Where a reopen goes on after a copied document: the copy's position with it (a chunked copy's
+   * document carries it; a one-cursor copy's is after its {@code _id}); null for one without an
+   * {@code _id} (a reopen goes on where it was).
+   */
+  static ResumePosition positionAfter(Incoming.Copied copied) {
+    ResumePosition.Snapshot position = copied.snapshot();
+    if (position.chunks() != null || position.collections() != null) return copied.document().get("_id") == null ? null : position;
+    BsonValue id = DocumentIds.of(copied.document());
+    return id == null ? null : ResumePosition.snapshot(position.at(), position.namespace(), id);
   }
 
   /** Whether the position stands in {@code namespace} (a single collection's position always does). */

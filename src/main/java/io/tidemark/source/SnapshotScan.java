@@ -8,7 +8,6 @@ import io.tidemark.connection.MongoConnector;
 import akka.NotUsed;
 import akka.japi.Pair;
 import akka.stream.Materializer;
-import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
 import com.mongodb.ClientSessionOptions;
 import com.mongodb.ReadConcern;
@@ -51,14 +50,19 @@ final class SnapshotScan {
   /** Where the scan stands between batches. */
   private record Cursor(BsonValue after, boolean exhausted) {}
 
-  static Source<Document, NotUsed> create(
+  static Source<List<Document>, NotUsed> create(
       String stream, MongoClient client, com.mongodb.MongoNamespace namespace, BsonTimestamp at, BsonValue after, SnapshotSettings settings,
       SnapshotProgress progress, Materializer materializer) {
     return create(stream, client, namespace, at, new ResumePosition.Chunk(null, null, after, false), settings, progress, materializer);
   }
 
-  /** The documents of one chunk still to copy: in its range, after its {@code _id} (from its {@code min} when none). */
-  static Source<Document, NotUsed> create(
+  /**
+   * The documents of one chunk still to copy, in batches as they are read: in its range, after its {@code _id} (from its
+   * {@code min} when none). Batches, not documents, so that the copy's layers of sources (each a substream, whose every
+   * element costs the interpreter an asynchronous hand-over each way) are crossed once a batch; the copy hands on single
+   * documents only at its end (see {@link SnapshotCopy}).
+   */
+  static Source<List<Document>, NotUsed> create(
       String stream, MongoClient client, com.mongodb.MongoNamespace namespace, BsonTimestamp at, ResumePosition.Chunk chunk,
       SnapshotSettings settings, SnapshotProgress progress, Materializer materializer) {
     BsonValue after = chunk.after();
@@ -67,9 +71,9 @@ final class SnapshotScan {
     CompletionStage<Optional<ClientSession>> session = causalSession(stream, client, at);
     return Source.completionStageSource(session.thenApply(afterTime -> Source.unfoldAsync(new Cursor(after, false), cursor -> cursor.exhausted()
             ? CompletableFuture.completedFuture(Optional.<Pair<Cursor, List<Document>>>empty())
-            : batch(stream, collection, afterTime, chunk, cursor.after(), settings.batchSize, materializer).thenApply(documents -> {
+            : batch(stream, collection, afterTime, chunk, cursor.after(), settings.batchSize).thenApply(documents -> {
               if (documents.isEmpty()) return Optional.<Pair<Cursor, List<Document>>>empty();
-              BsonValue last = documents.get(documents.size() - 1).toBsonDocument().get("_id");
+              BsonValue last = DocumentIds.of(documents.get(documents.size() - 1));
               if (progress.logDue(settings.progressInterval)) {
                 StreamMdc.info(log, stream, "snapshot - {}: {}, after _id {} of {}", stream, progress.describe(),
                     new org.bson.BsonDocument("_id", last).toJson(), namespace);
@@ -78,7 +82,6 @@ final class SnapshotScan {
             }))
         // The next batch is read while this one goes downstream: one cursor's copy waits for the server only once per batch it outruns.
         .buffer(1, akka.stream.OverflowStrategy.backpressure())
-        .mapConcat(documents -> documents)
         .watchTermination((mat, done) -> {
           done.whenComplete((ok, error) -> afterTime.ifPresent(ClientSession::close));
           return NotUsed.getInstance();
@@ -102,14 +105,14 @@ final class SnapshotScan {
 
   static CompletionStage<List<Document>> batch(
       String stream, MongoCollection<Document> collection, Optional<ClientSession> session, ResumePosition.Chunk chunk, BsonValue after,
-      int size, Materializer materializer) {
+      int size) {
     List<org.bson.conversions.Bson> conditions = new java.util.ArrayList<>(2);
     if (after != null) conditions.add(Filters.gt("_id", after));
     else if (chunk.min() != null) conditions.add(Filters.gte("_id", chunk.min()));
     if (chunk.max() != null) conditions.add(Filters.lt("_id", chunk.max()));
     org.bson.conversions.Bson filter = conditions.isEmpty() ? new Document() : conditions.size() == 1 ? conditions.get(0) : Filters.and(conditions);
     var find = session.isPresent() ? collection.find(session.get(), filter) : collection.find(filter);
-    return Source.fromPublisher(CommandTags.forStream(stream, find.sort(Sorts.ascending("_id")).limit(size).batchSize(size)))
-        .runWith(Sink.seq(), materializer);
+    // Collected by a plain subscriber, not a stream of its own, into which each document read would cross as a message to its actor.
+    return MongoConnector.all(CommandTags.forStream(stream, find.sort(Sorts.ascending("_id")).limit(size).batchSize(size)));
   }
 }

@@ -19,6 +19,7 @@ import org.bson.BsonDocument;
 final class SourceState {
   private static final java.lang.invoke.VarHandle LAST_TAKEN;
   private static final java.lang.invoke.VarHandle LAST_EVENT;
+  private static final java.lang.invoke.VarHandle LAST_COPIED;
   private static final java.lang.invoke.VarHandle TAKEN;
   private static final java.lang.invoke.VarHandle ARRIVED;
   private static final java.lang.invoke.VarHandle LAST_DELIVERY_NANOS;
@@ -28,6 +29,7 @@ final class SourceState {
       var lookup = java.lang.invoke.MethodHandles.lookup();
       LAST_TAKEN = lookup.findVarHandle(SourceState.class, "lastTaken", ResumePosition.class);
       LAST_EVENT = lookup.findVarHandle(SourceState.class, "lastEvent", com.mongodb.client.model.changestream.ChangeStreamDocument.class);
+      LAST_COPIED = lookup.findVarHandle(SourceState.class, "lastCopied", Incoming.Copied.class);
       TAKEN = lookup.findVarHandle(SourceState.class, "taken", long.class);
       ARRIVED = lookup.findVarHandle(SourceState.class, "arrived", long.class);
       LAST_DELIVERY_NANOS = lookup.findVarHandle(SourceState.class, "lastDeliveryNanos", long.class);
@@ -44,6 +46,8 @@ final class SourceState {
    * made from it only when asked for (a reopen, a heartbeat probe), not once per event.
    */
   private volatile com.mongodb.client.model.changestream.ChangeStreamDocument<org.bson.Document> lastEvent;
+  /** The newest copied document that left the reopening source, likewise: its position is made only when asked for. */
+  private volatile Incoming.Copied lastCopied;
   volatile ResumableErrors.Kind pendingKind;
   volatile Throwable pendingError;
   /** Elements (other than heartbeats) that left the reopening source, and that were numbered. */
@@ -69,13 +73,16 @@ final class SourceState {
   /** The position after the newest element that left the reopening source; null before the first. */
   ResumePosition lastTaken() {
     var event = lastEvent; // read without changing anything: another thread may be taking the next element
-    return event != null ? ReopeningSource.positionAfter(event) : lastTaken;
+    if (event != null) return ReopeningSource.positionAfter(event);
+    var copied = lastCopied;
+    return copied != null ? SnapshotCopy.positionAfter(copied) : lastTaken;
   }
 
   /** Forgets the elements taken: a policy moved the stream to a new initial position. */
   void restartAt(ResumePosition position) {
     initial = position;
     lastEvent = null;
+    lastCopied = null;
     lastTaken = null;
   }
 
@@ -104,6 +111,7 @@ final class SourceState {
     if (position != null) {
       LAST_TAKEN.setRelease(this, position);
       LAST_EVENT.setRelease(this, null);
+      LAST_COPIED.setRelease(this, null);
     }
     TAKEN.setRelease(this, taken + 1);
   }
@@ -116,6 +124,16 @@ final class SourceState {
   /** An element is numbered and handed on now: the stream is not quiet. */
   void delivered() {
     LAST_DELIVERY_NANOS.setRelease(this, System.nanoTime());
+  }
+
+  /**
+   * A copied document with an {@code _id} leaves the reopening source: a reopen goes on after it (see
+   * {@link SnapshotCopy#positionAfter}), a position made only when asked for, not once per document.
+   */
+  void tookCopied(Incoming.Copied copied) {
+    LAST_COPIED.setRelease(this, copied);
+    LAST_EVENT.setRelease(this, null);
+    TAKEN.setRelease(this, taken + 1);
   }
 
   /**

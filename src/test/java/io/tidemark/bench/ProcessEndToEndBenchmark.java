@@ -245,7 +245,7 @@ final class ProcessEndToEndBenchmark {
   }
 
   /** Nanoseconds per clock tick of {@code /proc/<pid>/stat} (USER_HZ, 100 almost everywhere). */
-  private static long clockTickNanos() {
+  static long clockTickNanos() {
     try {
       Process getconf = new ProcessBuilder("getconf", "CLK_TCK").redirectErrorStream(true).start();
       String hz = new String(getconf.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
