@@ -35,7 +35,11 @@ public final class SqlCheckpointAdmin implements CheckpointAdmin {
     this.settings = store.settings();
   }
 
-  /** Checks, on a connection of its own (an unreachable database fails at once, not after the pool's wait), that the table is there. */
+  /**
+   * Checks, on a connection of its own (an unreachable database fails at once, not after the pool's
+   * wait), that the table is there; when it is not, creates the tables if the settings say so
+   * ({@code create-tables}: an import into a new database), or fails saying no stream ran there.
+   */
   @Override
   public void ready() {
     try (Connection connection = DriverManager.getConnection(settings.url, settings.user.isEmpty() ? null : settings.user,
@@ -43,9 +47,14 @@ public final class SqlCheckpointAdmin implements CheckpointAdmin {
       try (PreparedStatement probe = connection.prepareStatement("SELECT COUNT(*) FROM " + settings.checkpointsTable)) {
         probe.executeQuery().close();
       } catch (SQLException e) {
-        throw new TidemarkException("the checkpoint database " + settings.redactedUrl() + " has no table " + settings.checkpointsTable
-            + " (or it cannot be read: " + Errors.oneLine(e.getMessage()) + "): no Tidemark stream has run against it with"
-            + " checkpoint-store = sql");
+        if (!settings.createTables) {
+          throw new TidemarkException("the checkpoint database " + settings.redactedUrl() + " has no table " + settings.checkpointsTable
+              + " (or it cannot be read: " + Errors.oneLine(e.getMessage()) + "): no Tidemark stream has run against it with"
+              + " checkpoint-store = sql");
+        }
+        try (java.sql.Statement ddl = connection.createStatement()) {
+          for (String sql : SqlCheckpointStore.ddl(settings)) ddl.execute(sql);
+        }
       }
     } catch (SQLException e) {
       String hint = String.valueOf(e.getMessage()).contains("already in use") || String.valueOf(e.getMessage()).contains("locked")
@@ -126,6 +135,9 @@ public final class SqlCheckpointAdmin implements CheckpointAdmin {
         try (ResultSet result = update.executeQuery()) {
           counts = result.next() ? new long[] {result.getLong(1), result.getLong(2)} : null;
         }
+        if (counts == null && !reset && insertFirst(connection, stream, checkpoint, json)) {
+          counts = new long[] {0, 1};
+        }
         if (counts == null) {
           connection.rollback();
           return false;
@@ -147,6 +159,30 @@ public final class SqlCheckpointAdmin implements CheckpointAdmin {
           + ": stop it first; a consumer that crashed never lets go: then pass --force, which fences it out");
     }
     return current;
+  }
+
+  /**
+   * A rewind of a stream the store has no row for (an import into a new database): the row, at the
+   * rewound position, not held, under epoch 1. False when another writer created the row meanwhile.
+   */
+  private boolean insertFirst(Connection connection, String stream, Checkpoint checkpoint, String json) throws SQLException {
+    try (PreparedStatement exists = connection.prepareStatement("SELECT 1 FROM " + settings.checkpointsTable + " WHERE stream = ?")) {
+      exists.setString(1, stream);
+      try (ResultSet row = exists.executeQuery()) {
+        if (row.next()) return false;
+      }
+    }
+    try (PreparedStatement insert = connection.prepareStatement("INSERT INTO " + settings.checkpointsTable
+        + " (stream, epoch, holder, at_seconds, at_increment, routine_saves, notable_saves, checkpoint) VALUES (?, 1, 0, ?, ?, 0, 1, ?)")) {
+      insert.setString(1, stream);
+      SqlCheckpointStore.setPosition(insert, 2, checkpoint.clusterTime());
+      insert.setString(4, json);
+      insert.executeUpdate();
+      return true;
+    } catch (SQLException e) {
+      if ("23505".equals(e.getSQLState())) return false;
+      throw e;
+    }
   }
 
   private <T> T await(CompletionStage<T> stage, String what) {

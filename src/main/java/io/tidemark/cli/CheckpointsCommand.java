@@ -97,6 +97,9 @@ final class CheckpointsCommand implements Runnable {
             + " tidemark.checkpoint.sql.url, or when that is empty in the checkpoint database (--checkpoints or --data).")
     String sql;
 
+    /** Whether the command may create the SQL store's tables (an import into a new database); the others only read what is there. */
+    boolean creates;
+
     /** Runs {@code work} with an admin over this database, in a local actor system that lives as long as it. */
     <T> T withAdmin(java.util.function.Function<CheckpointAdmin, T> work) {
       Map<String, Object> options = new HashMap<>();
@@ -132,11 +135,13 @@ final class CheckpointsCommand implements Runnable {
     private <T> T withSqlAdmin(Config loaded, java.util.function.Function<CheckpointAdmin, T> work) {
       io.tidemark.checkpoint.SqlCheckpointSettings settings = io.tidemark.checkpoint.SqlCheckpointSettings.create(
           sql.isEmpty() ? loaded : ConfigFactory.parseMap(Map.of("tidemark.checkpoint.sql.url", sql)).withFallback(loaded));
-      String readOnly = settings.url;
-      if (readOnly.toLowerCase(Locale.ROOT).startsWith("jdbc:h2:file:") && !readOnly.toUpperCase(Locale.ROOT).contains("IFEXISTS")) {
-        readOnly = readOnly + ";IFEXISTS=TRUE"; // reading must not create an empty database where there was none
+      if (!creates) {
+        String readOnly = settings.url;
+        if (readOnly.toLowerCase(Locale.ROOT).startsWith("jdbc:h2:file:") && !readOnly.toUpperCase(Locale.ROOT).contains("IFEXISTS")) {
+          readOnly = readOnly + ";IFEXISTS=TRUE"; // reading must not create an empty database where there was none
+        }
+        settings = settings.withUrl(readOnly).withCreateTables(false);
       }
-      settings = settings.withUrl(readOnly).withCreateTables(false);
       CliLogging.quiet();
       java.util.concurrent.ExecutorService executor = java.util.concurrent.Executors.newCachedThreadPool(runnable -> {
         Thread thread = new Thread(runnable, "tidemark-checkpoints-sql");
@@ -389,6 +394,7 @@ final class CheckpointsCommand implements Runnable {
       List<CheckpointJson.Entry> entries = CheckpointJson.read(file);
       confirm.require(spec.commandLine(), "import");
       PrintWriter out = spec.commandLine().getOut();
+      database.creates = true; // the SQL store's tables, in a new database (with tidemark.checkpoint.sql.create-tables = on)
       database.withAdmin(admin -> {
         for (CheckpointJson.Entry entry : entries) {
           StreamState after = admin.rewind(entry.stream(), entry.token(), entry.token() == null ? entry.clusterTime() : null,

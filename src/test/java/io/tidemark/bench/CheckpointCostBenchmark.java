@@ -193,7 +193,38 @@ final class CheckpointCostBenchmark {
     md.append("![save latency per store](img/checkpoints.svg)\n\n");
     boolean met = results.stream().filter(r -> r.unavailable() == null).allMatch(r -> r.writesPerThousand() <= 1.0);
     md.append(String.format(Locale.ROOT, "The target of ≤ 1 durable write per 1,000 events is **%s** for every store measured.%n%n", met ? "met" : "missed"));
+    md.append(sideBySide(results));
     md.append(CheckpointCostAnalysis.TEXT);
+    return md.toString();
+  }
+
+  /** The plain SQL store against the event-sourced one on the same database, and Redis against PostgreSQL: ratios within this run. */
+  static String sideBySide(List<Result> results) {
+    java.util.Map<String, Result> byName = new java.util.HashMap<>();
+    for (Result r : results) if (r.unavailable() == null) byName.put(r.store(), r);
+    Result memory = byName.get("in-memory");
+    StringBuilder md = new StringBuilder();
+    String[][] pairs = {{"H2, plain SQL", "H2"}, {"PostgreSQL, plain SQL", "PostgreSQL"}, {"Redis", "PostgreSQL"}};
+    List<String> lines = new ArrayList<>();
+    for (String[] pair : pairs) {
+      Result a = byName.get(pair[0]);
+      Result b = byName.get(pair[1]);
+      if (a == null || b == null) continue;
+      String fullRate = memory == null ? "" : String.format(Locale.ROOT,
+          "; at full rate %.1f against %.1f µs of CPU per event over in-memory's", a.cpuMicrosPerEvent() - memory.cpuMicrosPerEvent(),
+          b.cpuMicrosPerEvent() - memory.cpuMicrosPerEvent());
+      lines.add(String.format(Locale.ROOT,
+          "- *%s* against *%s*: this process's CPU per save alone %s against %s ms (**%.2f×**), a save alone %s against %s ms at the"
+              + " median (%.2f×), %,.0f against %,.0f saves/s (%.1f×)%s.",
+          a.store(), b.store(), Report.format(a.cpuMillisPerSave()), Report.format(b.cpuMillisPerSave()),
+          a.cpuMillisPerSave() / b.cpuMillisPerSave(), Report.format(a.sequentialMillis().median()), Report.format(b.sequentialMillis().median()),
+          a.sequentialMillis().median() / b.sequentialMillis().median(), a.sequentialPerSecond(), b.sequentialPerSecond(),
+          a.sequentialPerSecond() / b.sequentialPerSecond(), fullRate));
+    }
+    if (lines.isEmpty()) return "";
+    md.append("Side by side, in this run (the same machine and load; compare rows within a run, not across runs):\n\n");
+    lines.forEach(line -> md.append(line).append('\n'));
+    md.append('\n');
     return md.toString();
   }
 

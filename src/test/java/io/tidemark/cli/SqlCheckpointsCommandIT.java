@@ -176,6 +176,23 @@ class SqlCheckpointsCommandIT {
     assertThat(run("checkpoints", "history", "held").out()).contains("rewound by hand").contains("reset by hand");
   }
 
+  /** Export from one database, import into a new one: the tables are created there, and each stream is at its exported position. */
+  @Test
+  @Order(3)
+  void exportThenImportCarriesTheCheckpointsToANewDatabase(@TempDir Path other) throws Exception {
+    Path exported = other.resolve("checkpoints.json");
+    Outcome export = run("checkpoints", "export", "--out", exported.toString());
+    assertThat(export.exitCode()).as(export.err()).isZero();
+    String target = "jdbc:h2:file:" + other.resolve("moved") + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0";
+    Outcome imported = execute("checkpoints", "import", exported.toString(), "--yes", "--sql", target, "--config", config.toString());
+    assertThat(imported.exitCode()).as(imported.err()).isZero();
+    assertThat(imported.out()).contains("imported 'orders': startAtOperationTime Timestamp(1800000100, 0)");
+    Outcome shown = execute("checkpoints", "show", "orders", "--sql", target, "--config", config.toString());
+    assertThat(shown.exitCode()).as(shown.err()).isZero();
+    assertThat(shown.out()).contains("checkpoint:    startAtOperationTime Timestamp(1800000100, 0)").contains("kind:          rewind")
+        .contains("held by:       nobody");
+  }
+
   @Test
   void aDatabaseWithoutTheTablesIsNamedAndLeftAsItWas(@TempDir Path empty) {
     String nowhere = "jdbc:h2:file:" + empty.resolve("none") + ";WRITE_DELAY=0";
