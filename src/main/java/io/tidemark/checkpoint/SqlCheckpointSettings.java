@@ -57,7 +57,13 @@ public final class SqlCheckpointSettings {
     String password;
     if (url.isBlank()) {
       // The journal's database, as the event-sourced store uses it.
-      Config db = JournalSchema.database(config, JdbcCheckpointSettings.create(config).journalPlugin);
+      Config db;
+      try {
+        db = JournalSchema.database(config, journalPlugin(config));
+      } catch (TidemarkException noJournal) {
+        throw new TidemarkException("invalid config key " + p + "url = \"\": empty means the journal's database, but " + noJournal.getMessage()
+            + "; or set " + p + "url to jdbc:h2:... or jdbc:postgresql://...");
+      }
       url = db.getString("db.url");
       user = db.hasPath("db.user") ? db.getString("db.user") : "";
       password = db.hasPath("db.password") ? db.getString("db.password") : "";
@@ -75,6 +81,14 @@ public final class SqlCheckpointSettings {
         ConfigCheck.positiveInt(config, p + "history-size"),
         ConfigCheck.positiveInt(config, p + "pool-size"),
         ConfigCheck.positiveDuration(config, p + "timeout"));
+  }
+
+  /** The journal plugin whose database an empty url means: tidemark.checkpoint.jdbc.journal-plugin, or Akka's default. */
+  private static String journalPlugin(Config config) {
+    for (String key : new String[] {"tidemark.checkpoint.jdbc.journal-plugin", "akka.persistence.journal.plugin"}) {
+      if (config.hasPath(key) && !config.getString(key).isBlank()) return config.getString(key);
+    }
+    throw new TidemarkException("no journal is configured (tidemark.checkpoint.jdbc.journal-plugin, akka.persistence.journal.plugin)");
   }
 
   /** The password in {@code file} (its first line), or none for an empty path. */
