@@ -75,7 +75,7 @@ class ConfigCheckTest {
     assertThatThrownBy(() -> io.tidemark.source.FaultSettings.create(with("tidemark.pipeline.faults.on-oversize-event = drop")))
         .hasMessage("invalid config key tidemark.pipeline.faults.on-oversize-event = \"drop\" (String: 1): expected fail, skip or split");
     assertThatThrownBy(() -> io.tidemark.service.DemoSettings.create(with("tidemark.demo.checkpoint-store = memcached")))
-        .hasMessage("invalid config key tidemark.demo.checkpoint-store = \"memcached\" (String: 1): expected jdbc, mongodb or redis");
+        .hasMessage("invalid config key tidemark.demo.checkpoint-store = \"memcached\" (String: 1): expected jdbc, sql, mongodb or redis");
     assertThat(io.tidemark.service.DemoSettings.create(with("tidemark.demo.checkpoint-store = mongodb")).checkpointStore)
         .isEqualTo(io.tidemark.service.ServiceSettings.CheckpointStoreKind.MONGODB);
     assertThat(io.tidemark.pipeline.FailureSettings.create(with("tidemark.pipeline.on-failure.policy = dead-letter")).policy)

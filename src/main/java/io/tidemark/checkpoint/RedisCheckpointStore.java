@@ -18,7 +18,6 @@ import io.tidemark.TidemarkException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
@@ -33,14 +32,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import org.bson.BsonDateTime;
-import org.bson.BsonDocument;
-import org.bson.BsonInt64;
-import org.bson.BsonNull;
-import org.bson.BsonString;
-import org.bson.BsonValue;
-import org.bson.json.JsonMode;
-import org.bson.json.JsonWriterSettings;
 
 /**
  * Checkpoints in Redis, the fast shared level: one hash per stream ({@code <key-prefix>{<stream>}},
@@ -111,8 +102,6 @@ public final class RedisCheckpointStore implements CheckpointStore, AutoCloseabl
       "redis.call('RPUSH', KEYS[2], ARGV[2])",
       "redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1)",
       "return {'ok', ''}");
-
-  private static final JsonWriterSettings EXTENDED = JsonWriterSettings.builder().outputMode(JsonMode.EXTENDED).build();
 
   private final RedisCheckpointSettings settings;
   private final RedisClient client;
@@ -272,8 +261,7 @@ public final class RedisCheckpointStore implements CheckpointStore, AutoCloseabl
   }
 
   static boolean routine(Checkpoint checkpoint) {
-    CheckpointKind kind = checkpoint.kind();
-    return kind == CheckpointKind.EVENT || kind == CheckpointKind.HEARTBEAT || kind == CheckpointKind.SNAPSHOT;
+    return CheckpointJson.routine(checkpoint);
   }
 
   /** A cluster time as 20 digits, which Lua compares as strings in the order of the unsigned numbers. */
@@ -291,56 +279,16 @@ public final class RedisCheckpointStore implements CheckpointStore, AutoCloseabl
   }
 
   static String encode(Checkpoint checkpoint) {
-    BsonDocument fields = new BsonDocument();
-    fields.put("token", checkpoint.resumeToken() == null ? BsonNull.VALUE : checkpoint.resumeToken());
-    fields.put("clusterTime", checkpoint.clusterTime() == null ? BsonNull.VALUE : checkpoint.clusterTime());
-    fields.put("savedAt", new BsonDateTime(checkpoint.savedAt().toEpochMilli()));
-    fields.put("savedEpoch", new BsonInt64(checkpoint.epoch()));
-    fields.put("kind", new BsonString(checkpoint.kind().label()));
-    fields.put("note", checkpoint.note() == null ? BsonNull.VALUE : new BsonString(checkpoint.note()));
-    fields.put("snapshot", checkpoint.snapshot() == null ? BsonNull.VALUE : checkpoint.snapshot());
-    return fields.toJson(EXTENDED);
+    return CheckpointJson.encode(checkpoint);
   }
 
   /** The stream's current checkpoint; empty when it has none (new, or reset). */
   Optional<Checkpoint> decodeCurrent(String stream, String stored) {
-    if (stored == null) return Optional.empty();
-    Checkpoint checkpoint = decode(stream, stored);
-    return checkpoint.position() == null ? Optional.empty() : Optional.of(checkpoint);
+    return CheckpointJson.decodeCurrent(stream, stored, location());
   }
 
   Checkpoint decode(String stream, String stored) {
-    BsonDocument document;
-    try {
-      document = BsonDocument.parse(stored);
-    } catch (RuntimeException e) {
-      throw new CorruptCheckpointException(stream, stored, "in " + location() + " is not valid JSON: " + Errors.oneLine(e.getMessage()));
-    }
-    BsonValue token = document.get("token");
-    if (token != null && !token.isNull() && !(token.isDocument() && token.asDocument().isString("_data"))) {
-      throw new CorruptCheckpointException(stream, String.valueOf(token), "in " + location() + " is not a resume token");
-    }
-    BsonValue clusterTime = document.get("clusterTime");
-    if (clusterTime != null && !clusterTime.isNull() && !clusterTime.isTimestamp()) {
-      throw new CorruptCheckpointException(stream, String.valueOf(clusterTime), "has a clusterTime that is not a timestamp");
-    }
-    BsonValue snapshot = document.get("snapshot");
-    if (snapshot != null && !snapshot.isNull() && !snapshot.isDocument()) {
-      throw new CorruptCheckpointException(stream, String.valueOf(snapshot), "has snapshot progress that is not a document");
-    }
-    try {
-      return new Checkpoint(
-          stream,
-          token == null || token.isNull() ? null : token.asDocument(),
-          clusterTime == null || clusterTime.isNull() ? null : clusterTime.asTimestamp(),
-          document.isDateTime("savedAt") ? Instant.ofEpochMilli(document.getDateTime("savedAt").getValue()) : Instant.EPOCH,
-          document.isNumber("savedEpoch") ? document.getNumber("savedEpoch").longValue() : 0,
-          CheckpointKind.parse(document.isString("kind") ? document.getString("kind").getValue() : null),
-          document.isString("note") ? document.getString("note").getValue() : null,
-          snapshot == null || snapshot.isNull() ? null : snapshot.asDocument());
-    } catch (IllegalArgumentException e) {
-      throw new CorruptCheckpointException(stream, stored, Errors.oneLine(e.getMessage()));
-    }
+    return CheckpointJson.decode(stream, stored, location());
   }
 
   /** The history, oldest first: routine and notable entries together; entries that do not parse are left out. */

@@ -48,8 +48,9 @@ import picocli.CommandLine.Spec;
     description = {
       "Read the checkpoint database, and move a stream's checkpoint by hand. Works on the database",
       "directly: the demo's H2 file in --data (while the demo is stopped), or --checkpoints JDBC_URL",
-      "(a shared H2 server or PostgreSQL, while nodes run); or the MongoDB or Redis store (--mongodb URI,",
-      "--redis URI). Rewind, reset and import are refused while a consumer holds the stream, unless",
+      "(a shared H2 server or PostgreSQL, while nodes run); or the plain SQL store's tables (--sql, in that",
+      "database, or --sql JDBC_URL), or the MongoDB or Redis store (--mongodb URI, --redis URI).",
+      "Rewind, reset and import are refused while a consumer holds the stream, unless",
       "--force, which fences that consumer out."
     },
     mixinStandardHelpOptions = true,
@@ -89,14 +90,28 @@ final class CheckpointsCommand implements Runnable {
             + " (default tidemark:checkpoints:).")
     String redis;
 
+    @Option(names = "--sql", paramLabel = "JDBC_URL", arity = "0..1", fallbackValue = "",
+        description = "Read and write the checkpoints of the plain SQL store (SqlCheckpointStore, checkpoint-store = sql) instead:"
+            + " its tables (tidemark.checkpoint.sql.checkpoints-table / .history-table) in the database at JDBC_URL (user and"
+            + " password from tidemark.checkpoint.sql.user / .password-file in --config); without JDBC_URL, in"
+            + " tidemark.checkpoint.sql.url, or when that is empty in the checkpoint database (--checkpoints or --data).")
+    String sql;
+
+    /** Whether the command may create the SQL store's tables (an import into a new database); the others only read what is there. */
+    boolean creates;
+
     /** Runs {@code work} with an admin over this database, in a local actor system that lives as long as it. */
     <T> T withAdmin(java.util.function.Function<CheckpointAdmin, T> work) {
       Map<String, Object> options = new HashMap<>();
       if (data != null) options.put("tidemark.demo.data-dir", data.toAbsolutePath().normalize().toString());
       if (url != null) options.putAll(CheckpointDatabase.options(url));
-      if ((url != null ? 1 : 0) + (mongodb != null ? 1 : 0) + (redis != null ? 1 : 0) > 1) {
-        throw new io.tidemark.TidemarkException("--checkpoints, --mongodb and --redis each name a store: give one");
+      boolean sqlWithUrl = sql != null && !sql.isEmpty();
+      if ((url != null || sqlWithUrl ? 1 : 0) + (mongodb != null ? 1 : 0) + (redis != null ? 1 : 0) > 1
+          || (url != null && sqlWithUrl)) {
+        throw new io.tidemark.TidemarkException("--checkpoints, --sql JDBC_URL, --mongodb and --redis each name a store: give one"
+            + " (--checkpoints JDBC_URL --sql: the SQL store's tables in that database)");
       }
+      if (sql != null) return withSqlAdmin(ServiceConfig.load(config, options), work);
       if (mongodb != null) return withMongoAdmin(ServiceConfig.load(config, options), work);
       if (redis != null) return withRedisAdmin(ServiceConfig.load(config, options), work);
       Config loaded = ServiceConfig.load(config, options);
@@ -114,6 +129,31 @@ final class CheckpointsCommand implements Runnable {
       } finally {
         system.terminate();
         system.getWhenTerminated().toCompletableFuture().join();
+      }
+    }
+
+    private <T> T withSqlAdmin(Config loaded, java.util.function.Function<CheckpointAdmin, T> work) {
+      io.tidemark.checkpoint.SqlCheckpointSettings settings = io.tidemark.checkpoint.SqlCheckpointSettings.create(
+          sql.isEmpty() ? loaded : ConfigFactory.parseMap(Map.of("tidemark.checkpoint.sql.url", sql)).withFallback(loaded));
+      if (!creates) {
+        String readOnly = settings.url;
+        if (readOnly.toLowerCase(Locale.ROOT).startsWith("jdbc:h2:file:") && !readOnly.toUpperCase(Locale.ROOT).contains("IFEXISTS")) {
+          readOnly = readOnly + ";IFEXISTS=TRUE"; // reading must not create an empty database where there was none
+        }
+        settings = settings.withUrl(readOnly).withCreateTables(false);
+      }
+      CliLogging.quiet();
+      java.util.concurrent.ExecutorService executor = java.util.concurrent.Executors.newCachedThreadPool(runnable -> {
+        Thread thread = new Thread(runnable, "tidemark-checkpoints-sql");
+        thread.setDaemon(true);
+        return thread;
+      });
+      try (io.tidemark.checkpoint.SqlCheckpointStore store = io.tidemark.checkpoint.SqlCheckpointStore.create(settings, executor)) {
+        CheckpointAdmin admin = new io.tidemark.checkpoint.SqlCheckpointAdmin(store);
+        admin.ready();
+        return work.apply(admin);
+      } finally {
+        executor.shutdownNow();
       }
     }
 
@@ -191,7 +231,8 @@ final class CheckpointsCommand implements Runnable {
   @Command(name = "history", description = {
       "A stream's checkpoint history, oldest first: events, heartbeats, starts, gaps a policy recorded,",
       "invalidates, rewinds and resets. Routine entries (events, heartbeats) are kept up to",
-      "tidemark.checkpoint.jdbc.history-size, and as many notable ones apart from them."},
+      "the store's history-size (tidemark.checkpoint.jdbc.history-size, .sql.history-size, ...), and as many",
+      "notable ones apart from them."},
       mixinStandardHelpOptions = true)
   static final class History implements Callable<Integer> {
     @Mixin Database database;
@@ -353,6 +394,7 @@ final class CheckpointsCommand implements Runnable {
       List<CheckpointJson.Entry> entries = CheckpointJson.read(file);
       confirm.require(spec.commandLine(), "import");
       PrintWriter out = spec.commandLine().getOut();
+      database.creates = true; // the SQL store's tables, in a new database (with tidemark.checkpoint.sql.create-tables = on)
       database.withAdmin(admin -> {
         for (CheckpointJson.Entry entry : entries) {
           StreamState after = admin.rewind(entry.stream(), entry.token(), entry.token() == null ? entry.clusterTime() : null,

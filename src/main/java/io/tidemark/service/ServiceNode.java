@@ -190,10 +190,16 @@ public final class ServiceNode {
     if (failure != null) throw unwrapped(failure);
   }
 
-  /** The store {@code tidemark.service.checkpoint-store} names; a Redis store is closed with the system. */
+  /** The store {@code tidemark.service.checkpoint-store} names; a Redis store is closed with the system, a SQL store's pool after it. */
   private static CheckpointStore checkpointStore(ActorSystem<?> system, ServiceSettings settings, MongoClient client, CoordinatedShutdown shutdown) {
     return switch (settings.checkpointStore) {
       case JDBC -> JdbcCheckpointStore.create(system);
+      case SQL -> {
+        io.tidemark.checkpoint.SqlCheckpointStore sql = io.tidemark.checkpoint.SqlCheckpointStore.create(system);
+        // Closed once the system has terminated: after the streams' last saves and releases, never under them.
+        system.getWhenTerminated().thenRun(sql::close);
+        yield sql;
+      }
       case MONGODB -> MongoCheckpointStore.create(client, system);
       case REDIS -> {
         RedisCheckpointStore redis = RedisCheckpointStore.create(system);

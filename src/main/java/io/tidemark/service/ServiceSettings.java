@@ -10,13 +10,15 @@ public final class ServiceSettings {
   public enum CheckpointStoreKind {
     /** The akka-persistence-jdbc journal: H2 in the data directory, or PostgreSQL. */
     JDBC,
+    /** {@code tidemark.checkpoint.sql}: plain fenced rows, by default in the journal's database. */
+    SQL,
     /** {@code tidemark.checkpoint.mongodb}, in the watched deployment. */
     MONGODB,
     /** {@code tidemark.checkpoint.redis}. */
     REDIS
   }
 
-  public static final String EXPECTED_STORE = "jdbc, mongodb or redis";
+  public static final String EXPECTED_STORE = "jdbc, sql, mongodb or redis";
 
   public final CheckpointStoreKind checkpointStore;
   /** Zero: no progress lines. */

@@ -27,7 +27,8 @@ final class CheckpointCostBenchmark {
   private CheckpointCostBenchmark() {}
 
   static final int SEQUENTIAL_SAVES = 1_000;
-  static final int SEQUENTIAL_WARM_UP = 50;
+  /** Saves before the measured ones: enough for the JIT to compile the store's path, whose compiling would otherwise be counted. */
+  static final int SEQUENTIAL_WARM_UP = 1_000;
   static final int WARM_UP_PIPELINES = 2;
 
   /** One store's figures; {@code unavailable} says why there are none. */
@@ -108,9 +109,9 @@ final class CheckpointCostBenchmark {
     Stats fullRateMillis = Stats.of(fullRate.stream().map(n -> n / 1e6).toList());
     System.out.printf(Locale.ROOT, "  full rate: save p50 %.2f ms, p99 %.2f ms (%d saves)%n",
         fullRateMillis.median(), fullRateMillis.percentile(99), fullRateMillis.count());
-    long cpuBefore = CpuProfile.processCpuNanos();
-    double[] sequential = sequential(opened);
-    double cpuMillisPerSave = (CpuProfile.processCpuNanos() - cpuBefore) / 1e6 / (SEQUENTIAL_WARM_UP + SEQUENTIAL_SAVES);
+    long[] cpuNanos = new long[1];
+    double[] sequential = sequential(opened, cpuNanos);
+    double cpuMillisPerSave = cpuNanos[0] / 1e6 / SEQUENTIAL_SAVES;
     Stats sequentialMillis = Stats.of(sequential);
     double total = java.util.Arrays.stream(sequential).sum();
     System.out.printf(Locale.ROOT, "  one after the other: save p50 %.2f ms, p99 %.2f ms (%d saves, %.0f saves/s, %.2f ms of CPU each)%n",
@@ -138,21 +139,27 @@ final class CheckpointCostBenchmark {
     }
   }
 
-  /** Saves one after the other on a stream of its own, each at a newer position; milliseconds each, after a warm-up. */
-  static double[] sequential(CheckpointStores.Opened opened) throws Exception {
+  /**
+   * Saves one after the other on a stream of its own, each at a newer position; milliseconds each, after a warm-up;
+   * {@code cpuNanos[0]}: the process's CPU over the measured saves.
+   */
+  static double[] sequential(CheckpointStores.Opened opened, long[] cpuNanos) throws Exception {
     String stream = "cost-seq-" + Long.toHexString(System.nanoTime());
     StreamCheckpoints record = opened.store().open(stream).toCompletableFuture().get(1, TimeUnit.MINUTES);
     try {
       long epoch = record.acquire().toCompletableFuture().get(1, TimeUnit.MINUTES).epoch();
       int seconds = (int) (System.currentTimeMillis() / 1000);
       double[] millis = new double[SEQUENTIAL_SAVES];
+      long cpuBefore = 0;
       for (int i = 0; i < SEQUENTIAL_WARM_UP + SEQUENTIAL_SAVES; i++) {
+        if (i == SEQUENTIAL_WARM_UP) cpuBefore = CpuProfile.processCpuNanos();
         BsonTimestamp time = new BsonTimestamp(seconds, i + 1);
         BsonDocument token = new BsonDocument("_data", new BsonString(String.format("82%016x", time.getValue())));
         long start = System.nanoTime();
         record.save(Checkpoint.atToken(stream, token, time), epoch).toCompletableFuture().get(1, TimeUnit.MINUTES);
         if (i >= SEQUENTIAL_WARM_UP) millis[i - SEQUENTIAL_WARM_UP] = (System.nanoTime() - start) / 1e6;
       }
+      cpuNanos[0] = CpuProfile.processCpuNanos() - cpuBefore;
       return millis;
     } finally {
       record.close().toCompletableFuture().get(1, TimeUnit.MINUTES);
@@ -170,8 +177,11 @@ final class CheckpointCostBenchmark {
         "with the default window and throttle (%,d events in flight; a checkpoint every %,d events or %d ms, whichever first);%n",
         window.size, window.checkpointEveryEvents, window.checkpointEveryInterval.toMillis()));
     md.append("`CountingCheckpointStore` wraps the store and counts the saves that reach it and are acknowledged (durable),\n");
-    md.append("and times each from the call to the acknowledgement. Then, on a stream of its own, 1,000 saves one after the other\n");
-    md.append("(after 50 unmeasured): the time of a save with nothing else going on, and the CPU the whole process spent per save.\n");
+    md.append(String.format(Locale.ROOT, "and times each from the call to the acknowledgement. Then, on a stream of its own, %,d saves one after the other%n",
+        SEQUENTIAL_SAVES));
+    md.append(String.format(Locale.ROOT, "(after %,d unmeasured, for the JIT): the time of a save with nothing else going on, and the CPU the whole%n",
+        SEQUENTIAL_WARM_UP));
+    md.append("process spent over the measured saves, per save (user and kernel time, JIT and GC included).\n");
     md.append("Target: ≤ 1 durable write per 1,000 events at full rate.\n\n");
     md.append(conditions).append("\n\n");
     md.append("| store | pipeline events/s | CPU per event | durable writes while reading | per 1,000 events | save at full rate, p50 / p99 | save alone, p50 / p99 | saves/s alone | CPU per save alone |\n");
@@ -193,7 +203,34 @@ final class CheckpointCostBenchmark {
     md.append("![save latency per store](img/checkpoints.svg)\n\n");
     boolean met = results.stream().filter(r -> r.unavailable() == null).allMatch(r -> r.writesPerThousand() <= 1.0);
     md.append(String.format(Locale.ROOT, "The target of ≤ 1 durable write per 1,000 events is **%s** for every store measured.%n%n", met ? "met" : "missed"));
+    md.append(sideBySide(results));
     md.append(CheckpointCostAnalysis.TEXT);
+    return md.toString();
+  }
+
+  /** The plain SQL store against the event-sourced one on the same database, and Redis against PostgreSQL: ratios within this run. */
+  static String sideBySide(List<Result> results) {
+    java.util.Map<String, Result> byName = new java.util.HashMap<>();
+    for (Result r : results) if (r.unavailable() == null) byName.put(r.store(), r);
+    StringBuilder md = new StringBuilder();
+    String[][] pairs = {{"H2, plain SQL", "H2"}, {"PostgreSQL, plain SQL", "PostgreSQL"}, {"Redis", "PostgreSQL"}};
+    List<String> lines = new ArrayList<>();
+    for (String[] pair : pairs) {
+      Result a = byName.get(pair[0]);
+      Result b = byName.get(pair[1]);
+      if (a == null || b == null) continue;
+      lines.add(String.format(Locale.ROOT,
+          "- *%s* against *%s*: this process's CPU per save alone %s against %s ms (**%.2f×**), a save alone %s against %s ms at the"
+              + " median (%.2f×), %,.0f against %,.0f saves/s (%.1f×).",
+          a.store(), b.store(), Report.format(a.cpuMillisPerSave()), Report.format(b.cpuMillisPerSave()),
+          a.cpuMillisPerSave() / b.cpuMillisPerSave(), Report.format(a.sequentialMillis().median()), Report.format(b.sequentialMillis().median()),
+          a.sequentialMillis().median() / b.sequentialMillis().median(), a.sequentialPerSecond(), b.sequentialPerSecond(),
+          a.sequentialPerSecond() / b.sequentialPerSecond()));
+    }
+    if (lines.isEmpty()) return "";
+    md.append("Side by side, in this run (the same machine and load; compare rows within a run, not across runs):\n\n");
+    lines.forEach(line -> md.append(line).append('\n'));
+    md.append('\n');
     return md.toString();
   }
 

@@ -1,6 +1,7 @@
 package io.tidemark.bench;
 
 import akka.actor.typed.ActorSystem;
+import akka.actor.typed.DispatcherSelector;
 import akka.actor.typed.javadsl.Behaviors;
 import com.mongodb.reactivestreams.client.MongoClient;
 import com.mongodb.reactivestreams.client.MongoClients;
@@ -14,6 +15,8 @@ import io.tidemark.checkpoint.JdbcCheckpointStore;
 import io.tidemark.checkpoint.MongoCheckpointStore;
 import io.tidemark.checkpoint.RedisCheckpointSettings;
 import io.tidemark.checkpoint.RedisCheckpointStore;
+import io.tidemark.checkpoint.SqlCheckpointSettings;
+import io.tidemark.checkpoint.SqlCheckpointStore;
 import io.tidemark.embedded.EmbeddedMongo;
 import io.tidemark.embedded.EmbeddedSettings;
 import java.nio.file.Files;
@@ -25,7 +28,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The checkpoint stores the benchmarks measure, each with the actor system it runs in: in memory,
- * H2, PostgreSQL, MongoDB and Redis; a new store is one more factory in {@link #all()}. A factory
+ * H2 and PostgreSQL (each event-sourced, then plain SQL), MongoDB and Redis; a new store is one more factory in {@link #all()}. A factory
  * returns {@link Unavailable} when its store cannot run here (PostgreSQL not reachable), and the
  * benchmark says so instead of measuring.
  */
@@ -72,6 +75,12 @@ final class CheckpointStores {
           TestConfigs.h2FileJournal(dir.resolve("checkpoints").toString()).withFallback(quiet()));
       return ready(system, () -> {});
     }));
+    factories.add(new Factory("H2, plain SQL", "`SqlCheckpointStore` on an H2 file (`WRITE_DELAY=0`) of its own: one conditional `UPDATE`"
+        + " of the stream's row and one of its history slot per save, in one transaction; no journal, no entity", () -> {
+      var dir = Files.createTempDirectory("tidemark-bench-h2-sql");
+      ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "bench-h2-sql", quiet());
+      return sql(system, "jdbc:h2:file:" + dir.resolve("checkpoints") + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0", "sa", "", () -> {});
+    }));
     factories.add(new Factory("PostgreSQL", "`JdbcCheckpointStore` on PostgreSQL at " + Databases.PG_URL + " (local, a fresh schema)", () -> {
       try (Connection connection = DriverManager.getConnection(Databases.PG_URL, Databases.PG_USER, Databases.PG_PASSWORD)) {
         connection.isValid(2);
@@ -83,6 +92,17 @@ final class CheckpointStores {
           TestConfigs.journal(Databases.pgUrl(schema), "slick.jdbc.PostgresProfile$", "org.postgresql.Driver",
               Databases.PG_USER, Databases.PG_PASSWORD).withFallback(quiet()));
       return ready(system, () -> Databases.dropSchema(schema));
+    }));
+    factories.add(new Factory("PostgreSQL, plain SQL", "`SqlCheckpointStore` on the same PostgreSQL (a fresh schema): the same two"
+        + " statements per save", () -> {
+      try (Connection connection = DriverManager.getConnection(Databases.PG_URL, Databases.PG_USER, Databases.PG_PASSWORD)) {
+        connection.isValid(2);
+      } catch (java.sql.SQLException e) {
+        throw new Unavailable("PostgreSQL at " + Databases.PG_URL + " is not reachable: " + e.getMessage());
+      }
+      String schema = Databases.createSchema("tidemark_bench_sql");
+      ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "bench-postgres-sql", quiet());
+      return sql(system, Databases.pgUrl(schema), Databases.PG_USER, Databases.PG_PASSWORD, () -> Databases.dropSchema(schema));
     }));
     factories.add(new Factory("MongoDB", "`MongoCheckpointStore` in an embedded MongoDB of its own, on a file and acknowledging"
         + " a write only once it is committed (the embedded default's durability)", () -> {
@@ -112,6 +132,16 @@ final class CheckpointStores {
       });
     }));
     return factories;
+  }
+
+  private static Opened sql(ActorSystem<Void> system, String url, String user, String password, Runnable cleanup) {
+    SqlCheckpointSettings settings = SqlCheckpointSettings.create(
+        ConfigFactory.parseString("tidemark.checkpoint.sql.url = \"jdbc:h2:mem:unused\"").withFallback(quiet())).withDatabase(url, user, password);
+    SqlCheckpointStore store = SqlCheckpointStore.create(settings, system.dispatchers().lookup(DispatcherSelector.blocking()));
+    return new Opened(system, store, () -> {
+      store.close();
+      cleanup.run();
+    });
   }
 
   private static Opened ready(ActorSystem<Void> system, Runnable cleanup) throws Exception {

@@ -28,7 +28,7 @@ import org.bson.BsonTimestamp;
  * line: the time from the first event to the last, this process's CPU and the bytes its threads
  * allocated over that time, and the server process's CPU ticks over it (from {@code /proc}).
  *
- * <p>Arguments: kind (bare, alpakka, memory, h2, postgres, mongo), uri, the first event's
+ * <p>Arguments: kind (bare, alpakka, memory, h2, h2-sql, postgres, mongo), uri, the first event's
  * cluster time (as a long), events, warm passes, the server's pid, monitor (true/false), and
  * optionally a file to record the measured pass to with Flight Recorder.
  */
@@ -57,7 +57,7 @@ public final class EndToEndConsumer {
     MongoClient checkpointClient = kind.equals("mongo") ? MongoClients.create(uri) : null;
     int status = 0;
     try {
-      CheckpointStore store = store(kind, system, checkpointClient);
+      CheckpointStore store = store(kind, system, checkpointClient, dir);
       for (int pass = 1; pass <= warmPasses; pass++) read(kind, new EndToEndBenchmark.Clock(events), system, store, uri, from, pass - warmPasses);
       EndToEndBenchmark.Clock clock = new EndToEndBenchmark.Clock(events, () -> meter(serverPid));
       EndToEndBenchmark.Run run;
@@ -99,7 +99,7 @@ public final class EndToEndConsumer {
     };
   }
 
-  private static CheckpointStore store(String kind, ActorSystem<?> system, MongoClient checkpointClient) throws Exception {
+  private static CheckpointStore store(String kind, ActorSystem<?> system, MongoClient checkpointClient, Path dir) throws Exception {
     return switch (kind) {
       case "bare", "alpakka" -> null;
       case "memory" -> InMemoryCheckpointStore.create();
@@ -109,6 +109,11 @@ public final class EndToEndConsumer {
         yield store;
       }
       case "mongo" -> MongoCheckpointStore.create(checkpointClient, system);
+      case "h2-sql" -> io.tidemark.checkpoint.SqlCheckpointStore.create(io.tidemark.checkpoint.SqlCheckpointSettings.create(
+              ConfigFactory.parseString("tidemark.checkpoint.sql.url = \"jdbc:h2:file:"
+                  + dir.resolve("sql-checkpoints").toString().replace("\\", "/") + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0\"\n"
+                  + "tidemark.checkpoint.sql.user = sa").withFallback(system.settings().config())),
+          system.dispatchers().lookup(akka.actor.typed.DispatcherSelector.blocking()));
       default -> throw new IllegalArgumentException("unknown consumer '" + kind + "'");
     };
   }

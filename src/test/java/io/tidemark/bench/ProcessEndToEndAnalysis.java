@@ -153,6 +153,7 @@ final class ProcessEndToEndAnalysis {
         + " (a) → (a′), Akka Streams and Alpakka's source, %+.1f µs; (a′) → (b′), Tidemark's source, window, lanes and checkpointer"
         + " with checkpoints in memory, %+.1f µs; (b′) → (b), durable checkpoints: %+.1f µs with H2 (in the consumer's JVM)",
         alpakka - bare, memory - alpakka, cpu.apply("h2") - memory));
+    if (!Double.isNaN(cpu.apply("h2-sql"))) text.append(String.format(Locale.ROOT, ", %+.1f µs with H2 through the plain SQL store", cpu.apply("h2-sql") - memory));
     if (!Double.isNaN(cpu.apply("postgres"))) text.append(String.format(Locale.ROOT, ", %+.1f µs with PostgreSQL", cpu.apply("postgres") - memory));
     text.append(String.format(Locale.ROOT, ", %+.1f µs with MongoDB (whose saves land partly in the server's CPU). With the server off the"
         + " critical path, each consumer's rate follows its own CPU per event: at %.2f × (a)'s CPU, b/a can be at most about 1 / %.2f = %.2f.%n%n",

@@ -56,6 +56,8 @@ final class ProcessEndToEndBenchmark {
     tidemark.add(new Consumer("(b) Tidemark, MongoDB checkpoints", "mongo", true));
     consumers.addAll(tidemark);
     for (Consumer c : tidemark) consumers.add(new Consumer(c.label() + ", monitor off", c.kind(), false));
+    // The plain SQL store on an H2 file, beside (b) with the event-sourced one; with the monitor on only.
+    consumers.add(consumers.indexOf(H2) + 1, new Consumer("(b) Tidemark, H2 plain SQL checkpoints", "h2-sql", true));
     return consumers;
   }
 

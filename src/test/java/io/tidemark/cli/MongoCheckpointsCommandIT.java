@@ -144,6 +144,6 @@ class MongoCheckpointsCommandIT {
     int code = Main.execute(new String[] {"checkpoints", "list", "--mongodb", mongo.uri(), "--checkpoints", "jdbc:h2:mem:x"},
         new PrintWriter(new StringWriter(), true), new PrintWriter(err, true));
     assertThat(code).isEqualTo(Main.BAD_INPUT);
-    assertThat(err.toString()).contains("--checkpoints, --mongodb and --redis each name a store: give one");
+    assertThat(err.toString()).contains("--checkpoints, --sql JDBC_URL, --mongodb and --redis each name a store: give one");
   }
 }

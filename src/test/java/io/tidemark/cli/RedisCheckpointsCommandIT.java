@@ -167,6 +167,6 @@ class RedisCheckpointsCommandIT {
     int code = Main.execute(new String[] {"checkpoints", "list", "--redis", RedisServers.URI, "--mongodb", "mongodb://127.0.0.1:1"},
         new PrintWriter(new StringWriter(), true), new PrintWriter(err, true));
     assertThat(code).isEqualTo(Main.BAD_INPUT);
-    assertThat(err.toString()).contains("--checkpoints, --mongodb and --redis each name a store: give one");
+    assertThat(err.toString()).contains("--checkpoints, --sql JDBC_URL, --mongodb and --redis each name a store: give one");
   }
 }

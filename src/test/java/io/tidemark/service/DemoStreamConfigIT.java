@@ -108,4 +108,34 @@ class DemoStreamConfigIT {
           .as("tidemark.demo.checkpoint-store = mongodb").isNotNull();
     }
   }
+
+  /**
+   * {@code checkpoint-store = sql}: the demo keeps its checkpoint as a plain row in the data
+   * directory's H2 file (the journal's database), and {@code checkpoints show --sql --data} reads it
+   * there once the demo stopped: at a position, let go of.
+   */
+  @Test
+  void theDemoKeepsItsCheckpointInThePlainSqlStore(@TempDir Path dir) throws Exception {
+    Path log = dir.resolve("demo.log");
+    Path conf = Files.writeString(dir.resolve("demo-sql.conf"),
+        "tidemark.demo { checkpoint-store = sql, progress-interval = 1s, collection = purchases, stream = purchases-view }\n");
+    try (EmbeddedMongo mongo = EmbeddedMongo.inMemory(EmbeddedSettings.defaults())) {
+      Process demo = start(dir, log, List.of(), List.of(), Clusters.withFreeManagementPort("demo", "--mongodb", mongo.connectionString(),
+          "--data", dir.resolve("data").toString(), "--config", conf.toString(), "--events", "40", "--rate", "100"));
+      try {
+        assertThat(demo.waitFor(120, TimeUnit.SECONDS)).as("the demo finished; log:\n%s", TidemarkProcess.read(log)).isTrue();
+      } finally {
+        demo.destroyForcibly();
+      }
+      String output = TidemarkProcess.read(log);
+      assertThat(demo.exitValue()).as(output).isZero();
+      assertThat(output).contains("all 40 writes processed; stopping").doesNotContain("password=");
+    }
+    java.io.StringWriter out = new java.io.StringWriter();
+    java.io.StringWriter err = new java.io.StringWriter();
+    int code = io.tidemark.cli.Main.execute(new String[] {"checkpoints", "show", "purchases-view", "--sql", "--data", dir.resolve("data").toString()},
+        new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true));
+    assertThat(code).as(err.toString()).isZero();
+    assertThat(out.toString()).contains("checkpoint:    resumeAfter").contains("held by:       nobody");
+  }
 }
