@@ -14,7 +14,8 @@ import org.bson.json.JsonWriterSettings;
 /**
  * A checkpoint as one extended-JSON document (token, cluster time, when, the writer's epoch, kind,
  * note, snapshot progress), as the stores that keep it as text hold it: {@link RedisCheckpointStore}
- * and {@link SqlCheckpointStore}. Extended JSON keeps the BSON types of the token, the timestamp and
+ * and {@link SqlCheckpointStore}; its fields are read the same way from a MongoDB document
+ * ({@link MongoCheckpointStore}) and a Kafka record ({@link KafkaCheckpointRecord}). Extended JSON keeps the BSON types of the token, the timestamp and
  * a copied {@code _id}.
  */
 final class CheckpointJson {
@@ -49,17 +50,32 @@ final class CheckpointJson {
     } catch (RuntimeException e) {
       throw new CorruptCheckpointException(stream, stored, "in " + location + " is not valid JSON: " + Errors.oneLine(e.getMessage()));
     }
+    return fromDocument(stream, document, location);
+  }
+
+  /**
+   * One checkpoint from its fields, as every store that is not event-sourced keeps them (a JSON
+   * text, a MongoDB document, a Kafka record's value); {@link CorruptCheckpointException} naming the
+   * stream, the value and {@code where} when a field cannot be used.
+   */
+  static Checkpoint fromDocument(String stream, BsonDocument document, String where) {
     BsonValue token = document.get("token");
     if (token != null && !token.isNull() && !(token.isDocument() && token.asDocument().isString("_data"))) {
-      throw new CorruptCheckpointException(stream, String.valueOf(token), "in " + location + " is not a resume token");
+      throw new CorruptCheckpointException(stream, String.valueOf(token), "in " + where + " is not a resume token");
     }
     BsonValue clusterTime = document.get("clusterTime");
     if (clusterTime != null && !clusterTime.isNull() && !clusterTime.isTimestamp()) {
-      throw new CorruptCheckpointException(stream, String.valueOf(clusterTime), "has a clusterTime that is not a timestamp");
+      throw new CorruptCheckpointException(stream, String.valueOf(clusterTime), "in " + where + " has a clusterTime that is not a timestamp");
     }
     BsonValue snapshot = document.get("snapshot");
     if (snapshot != null && !snapshot.isNull() && !snapshot.isDocument()) {
-      throw new CorruptCheckpointException(stream, String.valueOf(snapshot), "has snapshot progress that is not a document");
+      throw new CorruptCheckpointException(stream, String.valueOf(snapshot), "in " + where + " has snapshot progress that is not a document");
+    }
+    CheckpointKind kind;
+    try {
+      kind = CheckpointKind.parse(document.isString("kind") ? document.getString("kind").getValue() : null);
+    } catch (IllegalArgumentException unknown) {
+      throw new CorruptCheckpointException(stream, String.valueOf(document.get("kind")), "in " + where + " is not a checkpoint kind");
     }
     try {
       return new Checkpoint(
@@ -68,11 +84,11 @@ final class CheckpointJson {
           clusterTime == null || clusterTime.isNull() ? null : clusterTime.asTimestamp(),
           document.isDateTime("savedAt") ? Instant.ofEpochMilli(document.getDateTime("savedAt").getValue()) : Instant.EPOCH,
           document.isNumber("savedEpoch") ? document.getNumber("savedEpoch").longValue() : 0,
-          CheckpointKind.parse(document.isString("kind") ? document.getString("kind").getValue() : null),
+          kind,
           document.isString("note") ? document.getString("note").getValue() : null,
           snapshot == null || snapshot.isNull() ? null : snapshot.asDocument());
-    } catch (IllegalArgumentException e) {
-      throw new CorruptCheckpointException(stream, stored, Errors.oneLine(e.getMessage()));
+    } catch (IllegalArgumentException incomplete) {
+      throw new CorruptCheckpointException(stream, document.toJson(), "in " + where + " is incomplete: " + Errors.oneLine(incomplete.getMessage()));
     }
   }
 

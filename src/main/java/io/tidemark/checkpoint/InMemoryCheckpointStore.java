@@ -1,7 +1,6 @@
 package io.tidemark.checkpoint;
 
 import akka.Done;
-import io.tidemark.TidemarkException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +20,7 @@ public final class InMemoryCheckpointStore implements CheckpointStore {
   public static final int DEFAULT_HISTORY_SIZE = 100;
 
   private final Records records;
-  private final ConcurrentHashMap<String, Boolean> openStreams = new ConcurrentHashMap<>();
+  private final OpenStreams openStreams = new OpenStreams();
 
   /** What the stores of one process share: the streams' records. */
   private static final class Records {
@@ -57,12 +56,7 @@ public final class InMemoryCheckpointStore implements CheckpointStore {
 
   @Override
   public CompletionStage<StreamCheckpoints> open(String stream) {
-    StreamNames.validate(stream);
-    if (openStreams.putIfAbsent(stream, Boolean.TRUE) != null) {
-      return CompletableFuture.failedFuture(
-          new TidemarkException("stream '" + stream + "' is already open in this process: run one pipeline per stream"));
-    }
-    return CompletableFuture.completedFuture(new Record(stream));
+    return openStreams.open(stream, Record::new);
   }
 
   private final class Record implements StreamCheckpoints {
@@ -126,7 +120,7 @@ public final class InMemoryCheckpointStore implements CheckpointStore {
 
     @Override
     public CompletionStage<Done> close() {
-      openStreams.remove(stream);
+      openStreams.closed(stream);
       return CompletableFuture.completedFuture(Done.getInstance());
     }
   }

@@ -1,7 +1,6 @@
 package io.tidemark.checkpoint;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -187,37 +186,6 @@ final class KafkaCheckpointRecord {
 
   private static Checkpoint checkpoint(String stream, String where, BsonValue stored) {
     if (!stored.isDocument()) throw new CorruptCheckpointException(stream, String.valueOf(stored), "in " + where + " is not a checkpoint");
-    BsonDocument document = stored.asDocument();
-    BsonValue token = document.get("token");
-    if (token != null && !token.isNull() && !(token.isDocument() && token.asDocument().isString("_data"))) {
-      throw new CorruptCheckpointException(stream, String.valueOf(token), "in " + where + " is not a resume token");
-    }
-    BsonValue clusterTime = document.get("clusterTime");
-    if (clusterTime != null && !clusterTime.isNull() && !clusterTime.isTimestamp()) {
-      throw new CorruptCheckpointException(stream, String.valueOf(clusterTime), "in " + where + " has a clusterTime that is not a timestamp");
-    }
-    BsonValue snapshot = document.get("snapshot");
-    if (snapshot != null && !snapshot.isNull() && !snapshot.isDocument()) {
-      throw new CorruptCheckpointException(stream, String.valueOf(snapshot), "in " + where + " has snapshot progress that is not a document");
-    }
-    CheckpointKind kind;
-    try {
-      kind = CheckpointKind.parse(document.isString("kind") ? document.getString("kind").getValue() : null);
-    } catch (IllegalArgumentException unknown) {
-      throw new CorruptCheckpointException(stream, String.valueOf(document.get("kind")), "in " + where + " is not a checkpoint kind");
-    }
-    try {
-      return new Checkpoint(
-          stream,
-          token == null || token.isNull() ? null : token.asDocument(),
-          clusterTime == null || clusterTime.isNull() ? null : clusterTime.asTimestamp(),
-          document.isDateTime("savedAt") ? Instant.ofEpochMilli(document.getDateTime("savedAt").getValue()) : Instant.EPOCH,
-          document.isNumber("savedEpoch") ? document.getNumber("savedEpoch").longValue() : 0,
-          kind,
-          document.isString("note") ? document.getString("note").getValue() : null,
-          snapshot == null || snapshot.isNull() ? null : snapshot.asDocument());
-    } catch (IllegalArgumentException incomplete) {
-      throw new CorruptCheckpointException(stream, document.toJson(), "in " + where + " is incomplete: " + incomplete.getMessage());
-    }
+    return CheckpointJson.fromDocument(stream, stored.asDocument(), where);
   }
 }

@@ -12,9 +12,7 @@ import com.mongodb.client.model.UpdateOptions;
 import com.mongodb.client.model.Updates;
 import com.mongodb.reactivestreams.client.MongoClient;
 import com.mongodb.reactivestreams.client.MongoCollection;
-import io.tidemark.TidemarkException;
 import io.tidemark.connection.MongoConnector;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Date;
@@ -23,7 +21,6 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.bson.BsonDocument;
@@ -52,7 +49,7 @@ public final class MongoCheckpointStore implements CheckpointStore {
 
   private final MongoCollection<BsonDocument> collection;
   private final MongoCheckpointSettings settings;
-  private final ConcurrentHashMap<String, Boolean> openStreams = new ConcurrentHashMap<>();
+  private final OpenStreams openStreams = new OpenStreams();
   private final AtomicLong writes = new AtomicLong();
 
   private MongoCheckpointStore(MongoClient client, MongoCheckpointSettings settings) {
@@ -75,12 +72,7 @@ public final class MongoCheckpointStore implements CheckpointStore {
 
   @Override
   public CompletionStage<StreamCheckpoints> open(String stream) {
-    StreamNames.validate(stream);
-    if (openStreams.putIfAbsent(stream, Boolean.TRUE) != null) {
-      return CompletableFuture.failedFuture(
-          new TidemarkException("stream '" + stream + "' is already open in this process: run one pipeline per stream"));
-    }
-    return CompletableFuture.completedFuture(new Record(stream));
+    return openStreams.open(stream, Record::new);
   }
 
   private final class Record implements StreamCheckpoints {
@@ -170,7 +162,7 @@ public final class MongoCheckpointStore implements CheckpointStore {
 
     @Override
     public CompletionStage<Done> close() {
-      openStreams.remove(stream);
+      openStreams.closed(stream);
       long epoch = heldEpoch;
       if (epoch == 0) return CompletableFuture.completedFuture(Done.getInstance());
       return call("release the stream",
@@ -194,28 +186,7 @@ public final class MongoCheckpointStore implements CheckpointStore {
 
   /** One checkpoint (the current one, or a history entry) from its fields. */
   static Checkpoint checkpoint(String stream, BsonDocument document, MongoCheckpointSettings settings) {
-    BsonValue token = document.get("token");
-    if (token != null && !token.isNull() && !(token.isDocument() && token.asDocument().isString("_data"))) {
-      throw new CorruptCheckpointException(stream, String.valueOf(token), "in " + settings.database + "." + settings.collection
-          + " is not a resume token");
-    }
-    BsonValue clusterTime = document.get("clusterTime");
-    if (clusterTime != null && !clusterTime.isNull() && !clusterTime.isTimestamp()) {
-      throw new CorruptCheckpointException(stream, String.valueOf(clusterTime), "has a clusterTime that is not a timestamp");
-    }
-    BsonValue snapshot = document.get("snapshot");
-    if (snapshot != null && !snapshot.isNull() && !snapshot.isDocument()) {
-      throw new CorruptCheckpointException(stream, String.valueOf(snapshot), "has snapshot progress that is not a document");
-    }
-    return new Checkpoint(
-        stream,
-        token == null || token.isNull() ? null : token.asDocument(),
-        clusterTime == null || clusterTime.isNull() ? null : clusterTime.asTimestamp(),
-        document.isDateTime("savedAt") ? Instant.ofEpochMilli(document.getDateTime("savedAt").getValue()) : Instant.EPOCH,
-        document.isNumber("savedEpoch") ? document.getNumber("savedEpoch").longValue() : 0,
-        CheckpointKind.parse(document.isString("kind") ? document.getString("kind").getValue() : null),
-        document.isString("note") ? document.getString("note").getValue() : null,
-        snapshot == null || snapshot.isNull() ? null : snapshot.asDocument());
+    return CheckpointJson.fromDocument(stream, document, settings.database + "." + settings.collection);
   }
 
   /**

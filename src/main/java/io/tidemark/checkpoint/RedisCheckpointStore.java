@@ -108,7 +108,7 @@ public final class RedisCheckpointStore implements CheckpointStore, AutoCloseabl
   private final RedisURI redisUri;
   private final AtomicReference<CompletableFuture<StatefulRedisConnection<String, String>>> connection = new AtomicReference<>();
   private final Map<String, String> shas = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, Boolean> openStreams = new ConcurrentHashMap<>();
+  private final OpenStreams openStreams = new OpenStreams();
   private final AtomicLong writes = new AtomicLong();
 
   private RedisCheckpointStore(RedisCheckpointSettings settings) {
@@ -155,12 +155,7 @@ public final class RedisCheckpointStore implements CheckpointStore, AutoCloseabl
 
   @Override
   public CompletionStage<StreamCheckpoints> open(String stream) {
-    StreamNames.validate(stream);
-    if (openStreams.putIfAbsent(stream, Boolean.TRUE) != null) {
-      return CompletableFuture.failedFuture(
-          new TidemarkException("stream '" + stream + "' is already open in this process: run one pipeline per stream"));
-    }
-    return CompletableFuture.completedFuture(new Record(stream));
+    return openStreams.open(stream, Record::new);
   }
 
   private final class Record implements StreamCheckpoints {
@@ -229,7 +224,7 @@ public final class RedisCheckpointStore implements CheckpointStore, AutoCloseabl
 
     @Override
     public CompletionStage<Done> close() {
-      openStreams.remove(stream);
+      openStreams.closed(stream);
       long epoch = heldEpoch;
       if (epoch == 0) return CompletableFuture.completedFuture(Done.getInstance());
       return script("release the stream", RELEASE, new String[] {hashKey(stream)}, Long.toString(epoch))

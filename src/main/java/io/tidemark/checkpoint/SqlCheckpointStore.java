@@ -6,7 +6,6 @@ import akka.actor.typed.DispatcherSelector;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.tidemark.Errors;
-import io.tidemark.TidemarkException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -19,7 +18,6 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -52,7 +50,7 @@ public final class SqlCheckpointStore implements CheckpointStore, AutoCloseable 
   private final HikariDataSource pool;
   private final Executor executor;
   private final boolean postgres;
-  private final ConcurrentHashMap<String, Boolean> openStreams = new ConcurrentHashMap<>();
+  private final OpenStreams openStreams = new OpenStreams();
   private final AtomicLong writes = new AtomicLong();
   private volatile boolean tablesReady;
 
@@ -100,12 +98,7 @@ public final class SqlCheckpointStore implements CheckpointStore, AutoCloseable 
 
   @Override
   public CompletionStage<StreamCheckpoints> open(String stream) {
-    StreamNames.validate(stream);
-    if (openStreams.putIfAbsent(stream, Boolean.TRUE) != null) {
-      return CompletableFuture.failedFuture(
-          new TidemarkException("stream '" + stream + "' is already open in this process: run one pipeline per stream"));
-    }
-    return CompletableFuture.completedFuture(new Record(stream));
+    return openStreams.open(stream, Record::new);
   }
 
   private final class Record implements StreamCheckpoints {
@@ -163,7 +156,7 @@ public final class SqlCheckpointStore implements CheckpointStore, AutoCloseable 
 
     @Override
     public CompletionStage<Done> close() {
-      openStreams.remove(stream);
+      openStreams.closed(stream);
       long epoch = heldEpoch;
       if (epoch == 0) return CompletableFuture.completedFuture(Done.getInstance());
       return inOrder("release the stream", connection -> {
