@@ -167,7 +167,7 @@ final class ReopeningSource extends GraphStage<SourceShape<StreamElement>> {
       }
       @SuppressWarnings({"unchecked", "rawtypes"})
       Source<Object, ?> elements = opening.position() instanceof ResumePosition.Snapshot snapshot
-          ? (Source) SnapshotCopy.copyThenStream(definition, state, snapshot, materializer(), opener)
+          ? (Source) SnapshotCopy.copyThenStream(definition, state, snapshot, opener)
           : (Source) changesFrom(definition, state, opening.position(), opener);
       SubSinkInlet<Object> inlet = new SubSinkInlet<>("ChangeStreamSource.cursor");
       inlet.setHandler(new AbstractInHandler() {

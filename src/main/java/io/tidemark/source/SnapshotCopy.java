@@ -40,13 +40,13 @@ final class SnapshotCopy {
    * its collections.
    */
   static Source<Incoming, NotUsed> copyThenStream(
-      ChangeStreamSource.Definition definition, SourceState state, ResumePosition.Snapshot snapshot, akka.stream.Materializer materializer, ChangeStreamSource.Opener opener) {
+      ChangeStreamSource.Definition definition, SourceState state, ResumePosition.Snapshot snapshot, ChangeStreamSource.Opener opener) {
     ChangeStreamTarget target = definition.target();
     boolean many = target.collection() == null;
     String what = many ? target.toString() : target.database() + "." + target.collection();
     // Several collections at once when the parallelism allows, or when the position was saved by such a copy.
     boolean across = many && (snapshot.collections() != null || definition.snapshot().parallelism > 1);
-    Source<List<Incoming>, NotUsed> batches = across ? acrossCollections(definition, state, snapshot, what, materializer)
+    Source<List<Incoming>, NotUsed> batches = across ? acrossCollections(definition, snapshot, what)
         : Source.completionStageSource(target.collections(definition.client()).thenCompose(all -> {
           // Those before the position's collection are done; the position's own goes on after its _id.
           List<com.mongodb.MongoNamespace> remaining = all.stream()
@@ -72,7 +72,7 @@ final class SnapshotCopy {
               com.mongodb.MongoNamespace namespace = remaining.get(i);
               ResumePosition.Snapshot there = i == 0 && isAt(snapshot, namespace, many) ? snapshot : null;
               String step = many ? " (" + (done.size() + i + 1) + " of " + all.size() + ")" : "";
-              copies = copies.concatLazy(Source.lazySource(() -> copyOne(definition, state, snapshot.at(), namespace, many, there, step, materializer))
+              copies = copies.concatLazy(Source.lazySource(() -> copyOne(definition, snapshot.at(), namespace, many, there, step))
                   .mapMaterializedValue(future -> NotUsed.getInstance()));
             }
             return copies;
@@ -125,7 +125,7 @@ final class SnapshotCopy {
    * carries the position of the whole copy at its place in the merged order.
    */
   private static Source<List<Incoming>, NotUsed> acrossCollections(
-      ChangeStreamSource.Definition definition, SourceState state, ResumePosition.Snapshot snapshot, String what, akka.stream.Materializer materializer) {
+      ChangeStreamSource.Definition definition, ResumePosition.Snapshot snapshot, String what) {
     SnapshotSettings settings = definition.snapshot();
     return Source.completionStageSource(definition.target().collections(definition.client()).thenCompose(all -> {
           ResumePosition.Snapshot from = SnapshotChunks.acrossCollections(snapshot, all.stream().map(com.mongodb.MongoNamespace::getFullName).toList());
@@ -155,7 +155,7 @@ final class SnapshotCopy {
                         ? ChunkBatches.of(settings.copyWorkers, definition.stream(), work.namespace(), snapshot.at(), work.chunk(),
                             work.chunks().get(work.chunk()), settings, definition.progress(), work.key()).map(batch -> new Taken(work, null, batch))
                         : SnapshotScan.create(definition.stream(), definition.client(), work.namespace(), snapshot.at(),
-                            work.chunks().get(work.chunk()), settings, definition.progress(), materializer).map(documents -> new Taken(work, documents, null)))
+                            work.chunks().get(work.chunk()), settings, definition.progress()).map(documents -> new Taken(work, documents, null)))
                     .concat(Source.single(new Taken(work, null, null))))
                 .map(taken -> {
                   Work work = taken.work();
@@ -215,8 +215,8 @@ final class SnapshotCopy {
    * into chunks first; a position of one cursor ({@code {_id}}) goes on as one cursor.
    */
   private static Source<List<Incoming>, NotUsed> copyOne(
-      ChangeStreamSource.Definition definition, SourceState state, org.bson.BsonTimestamp at, com.mongodb.MongoNamespace namespace,
-      boolean many, ResumePosition.Snapshot resume, String step, akka.stream.Materializer materializer) {
+      ChangeStreamSource.Definition definition, org.bson.BsonTimestamp at, com.mongodb.MongoNamespace namespace,
+      boolean many, ResumePosition.Snapshot resume, String step) {
     String ns = many ? namespace.getFullName() : null;
     SnapshotSettings settings = definition.snapshot();
     CompletionStage<List<ResumePosition.Chunk>> chunks;
@@ -235,20 +235,19 @@ final class SnapshotCopy {
     if (many) StreamMdc.info(log, definition.stream(), "stream '{}': copying {}{}{}", definition.stream(), namespace, step,
         resume == null ? "" : ": " + resume.describe());
     return Source.completionStageSource(shardKey(definition, namespace).thenCombine(chunks, (key, plan) -> plan != null
-            ? chunked(definition, state, at, namespace, ns, plan, key, materializer)
+            ? chunked(definition, at, namespace, ns, plan, key)
             : settings.copyWorkers != null // copy workers copy one range as one chunk
-            ? chunked(definition, state, at, namespace, ns, List.of(new ResumePosition.Chunk(null, null, after, false)), key, materializer)
-            : single(definition, state, at, namespace, ns, after, key, materializer)))
+            ? chunked(definition, at, namespace, ns, List.of(new ResumePosition.Chunk(null, null, after, false)), key)
+            : single(definition, at, namespace, ns, after, key)))
         .mapMaterializedValue(future -> NotUsed.getInstance());
   }
 
   /** One cursor in {@code _id} order, after {@code after} (null: from the first). */
   private static Source<List<Incoming>, NotUsed> single(
-      ChangeStreamSource.Definition definition, SourceState state, org.bson.BsonTimestamp at, com.mongodb.MongoNamespace namespace,
-      String ns, BsonValue after, BsonDocument key, akka.stream.Materializer materializer) {
+      ChangeStreamSource.Definition definition, org.bson.BsonTimestamp at, com.mongodb.MongoNamespace namespace,
+      String ns, BsonValue after, BsonDocument key) {
     ResumePosition.Snapshot position = new ResumePosition.Snapshot(at, ns, null);
-    return SnapshotScan.create(definition.stream(), definition.client(), namespace, at, after, definition.snapshot(), definition.progress(),
-            materializer)
+    return SnapshotScan.create(definition.stream(), definition.client(), namespace, at, after, definition.snapshot(), definition.progress())
         .map(batch -> {
           List<Incoming> copies = new ArrayList<>(batch.size());
           for (Document document : batch) copies.add(new Incoming.Copied(document, namespace, position, key));
@@ -265,8 +264,8 @@ final class SnapshotCopy {
    * workers, each chunk's batches are copied by them and each answer stands for its batch.
    */
   private static Source<List<Incoming>, NotUsed> chunked(
-      ChangeStreamSource.Definition definition, SourceState state, org.bson.BsonTimestamp at, com.mongodb.MongoNamespace namespace,
-      String ns, List<ResumePosition.Chunk> chunks, BsonDocument key, akka.stream.Materializer materializer) {
+      ChangeStreamSource.Definition definition, org.bson.BsonTimestamp at, com.mongodb.MongoNamespace namespace,
+      String ns, List<ResumePosition.Chunk> chunks, BsonDocument key) {
     SnapshotChunks.Merged merged = new SnapshotChunks.Merged(at, ns, chunks);
     List<Integer> open = new ArrayList<>();
     for (int i = 0; i < chunks.size(); i++) if (!chunks.get(i).done()) open.add(i);
@@ -276,7 +275,7 @@ final class SnapshotCopy {
                 ? ChunkBatches.of(workers, definition.stream(), namespace, at, i, chunks.get(i), definition.snapshot(), definition.progress(), key)
                     .map(batch -> new Read(i, null, batch))
                 : SnapshotScan.create(definition.stream(), definition.client(), namespace, at, chunks.get(i), definition.snapshot(),
-                    definition.progress(), materializer).map(documents -> new Read(i, documents, null)))
+                    definition.progress()).map(documents -> new Read(i, documents, null)))
             .concat(Source.single(new Read(i, null, null))))
         .map(read -> {
           if (read.batch() != null) {

@@ -7,7 +7,6 @@ import io.tidemark.connection.MongoConnector;
 
 import akka.NotUsed;
 import akka.japi.Pair;
-import akka.stream.Materializer;
 import akka.stream.javadsl.Source;
 import com.mongodb.ClientSessionOptions;
 import com.mongodb.ReadConcern;
@@ -52,8 +51,8 @@ final class SnapshotScan {
 
   static Source<List<Document>, NotUsed> create(
       String stream, MongoClient client, com.mongodb.MongoNamespace namespace, BsonTimestamp at, BsonValue after, SnapshotSettings settings,
-      SnapshotProgress progress, Materializer materializer) {
-    return create(stream, client, namespace, at, new ResumePosition.Chunk(null, null, after, false), settings, progress, materializer);
+      SnapshotProgress progress) {
+    return create(stream, client, namespace, at, new ResumePosition.Chunk(null, null, after, false), settings, progress);
   }
 
   /**
@@ -64,7 +63,7 @@ final class SnapshotScan {
    */
   static Source<List<Document>, NotUsed> create(
       String stream, MongoClient client, com.mongodb.MongoNamespace namespace, BsonTimestamp at, ResumePosition.Chunk chunk,
-      SnapshotSettings settings, SnapshotProgress progress, Materializer materializer) {
+      SnapshotSettings settings, SnapshotProgress progress) {
     BsonValue after = chunk.after();
     MongoCollection<Document> collection = client.getDatabase(namespace.getDatabaseName()).getCollection(namespace.getCollectionName())
         .withReadConcern(ReadConcern.MAJORITY);
