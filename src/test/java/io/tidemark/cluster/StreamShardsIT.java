@@ -95,4 +95,58 @@ class StreamShardsIT {
       Clusters.stopAll(nodes);
     }
   }
+
+  /**
+   * A node leaves gracefully while it runs a stream: the stream starts on another node at once,
+   * not at the sharded daemon process's next keep-alive, here an hour away (the pinger itself is a
+   * singleton on the oldest node: when the node that leaves is the oldest, its successor pings at
+   * its start anyway; the stream's node here is any of the three).
+   */
+  @Test
+  void aStreamWhoseNodeLeavesStartsOnAnotherWithoutWaitingForTheKeepAlive() throws Exception {
+    List<ActorSystem<Void>> nodes = new ArrayList<>(Clusters.start("shards-leave", 3,
+        ConfigFactory.parseString("akka.cluster.sharded-daemon-process.keep-alive-interval = 1h")));
+    Map<Integer, AtomicInteger> delivered = new ConcurrentHashMap<>();
+    try (EmbeddedMongo mongo = EmbeddedMongo.inMemory(EmbeddedSettings.defaults().withCommitBeforeAck(false));
+        MongoClient client = MongoClients.create(mongo.connectionString())) {
+      InMemoryCheckpointStore store = InMemoryCheckpointStore.create();
+      for (ActorSystem<Void> node : nodes) {
+        // Each node its own clients, as on separate machines.
+        StreamShards.init(node, "leave", List.of(Pipeline.named("orders")
+            .mongoUri(mongo.connectionString())
+            .collection("shop", "orders")
+            .checkpoints(store)
+            .mapAsync(event -> {
+              delivered.computeIfAbsent(event.documentKey().getInt32("_id").getValue(), k -> new AtomicInteger()).incrementAndGet();
+              return CompletableFuture.completedFuture(Done.getInstance());
+            })), error -> { });
+      }
+      Await.until(Duration.ofSeconds(60), () -> running(nodes) != null, () -> "the stream started");
+      ActorSystem<Void> first = running(nodes);
+      for (int id = 0; id < 20; id++) {
+        MongoConnector.first(client.getDatabase("shop").getCollection("orders").insertOne(new Document("_id", id))).get();
+      }
+      Await.until(Duration.ofSeconds(60), () -> delivered.size() == 20, () -> "the first 20 events delivered: " + delivered.size());
+
+      first.terminate(); // a graceful leave: coordinated shutdown hands the stream's shard off
+      first.getWhenTerminated().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+      // By identity: a typed ActorSystem equals another of the same name (it compares as its guardian's
+      // ActorRef, whose path and uid are the same on every node), so remove(first) would drop node 0.
+      nodes.removeIf(node -> node == first);
+      Await.until(Duration.ofSeconds(30), () -> running(nodes) != null, () -> "the stream started again on another node");
+      for (int id = 20; id < 40; id++) {
+        MongoConnector.first(client.getDatabase("shop").getCollection("orders").insertOne(new Document("_id", id))).get();
+      }
+      Await.until(Duration.ofSeconds(60), () -> delivered.size() == 40, () -> "every event delivered: " + delivered.size());
+    } finally {
+      Clusters.stopAll(nodes);
+    }
+  }
+
+  /** The node whose consumer of the stream has started, if any. */
+  private static ActorSystem<Void> running(List<ActorSystem<Void>> nodes) {
+    return nodes.stream()
+        .filter(node -> RunningPipelines.get(node).all().stream().anyMatch(entry -> entry.control().stats().startedFrom() != null))
+        .findFirst().orElse(null);
+  }
 }
