@@ -150,7 +150,7 @@ public final class KafkaBroker {
       }
       Path log = directory.resolve("broker.log");
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-      List<String> jvm = List.of(java, "-Xms128m", "-Xmx768m", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", classpath);
+      List<String> jvm = List.of(java, "-Xms128m", "-Xmx768m", TidemarkProcess.JIT, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", classpath);
 
       Process format = new ProcessBuilder(concat(jvm, "kafka.tools.StorageTool", "format",
           // One argument with '=': a random id starts with '-' one time in 64, and would be read as an option.

@@ -27,12 +27,21 @@ public final class TidemarkProcess {
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /**
+   * The JIT option of every JVM the tests start (the jar's nodes, demos and commands): the C1
+   * compiler only. These JVMs live for seconds to a minute, most of it starting up; C2's compiler
+   * threads took about half their CPU (a 300-event demo on this 2-core machine: 25.9 s of CPU
+   * with both compilers, 13.9 s with C1 only), CPU the other processes of a test wait for. What
+   * the tests prove (kills, restarts, audits) does not depend on the compiler.
+   */
+  public static final String JIT = "-XX:TieredStopAtLevel=1";
+
   private TidemarkProcess() {}
 
-  /** {@code java -Xmx384m -jar target/tidemark.jar ARGS...}, its output (stdout and stderr) into {@code log}. */
+  /** {@code java -Xmx384m -XX:TieredStopAtLevel=1 -jar target/tidemark.jar ARGS...}, its output (stdout and stderr) into {@code log}. */
   public static Process start(Path log, String... args) throws IOException {
     List<String> command = new ArrayList<>(List.of(
-        ProcessHandle.current().info().command().orElse("java"), "-Xmx384m", "-jar", JAR.toAbsolutePath().toString()));
+        ProcessHandle.current().info().command().orElse("java"), "-Xmx384m", JIT, "-jar", JAR.toAbsolutePath().toString()));
     command.addAll(List.of(args));
     return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
   }

@@ -4,7 +4,7 @@ import de.bwaldvogel.mongo.MongoCollection;
 import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.backend.Cursor;
 import de.bwaldvogel.mongo.backend.aggregation.Aggregation;
-import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.oplog.NoopOplog;
 import de.bwaldvogel.mongo.oplog.Oplog;
@@ -18,7 +18,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import org.h2.mvstore.MVStore;
 
 /**
  * One multi-document transaction. Its statements run on a private in-memory copy of the
@@ -69,7 +68,7 @@ final class Transaction {
     this.lsid = lsid.cloneDeeply();
     this.txnNumber = txnNumber;
     this.cursorBase = CURSOR_IDS + (serial << 24);
-    this.shadow = new Shadow(new MVStore.Builder().open(), new Recorder());
+    this.shadow = new Shadow(new Recorder());
   }
 
   long txnNumber() {
@@ -349,10 +348,14 @@ final class Transaction {
     }
   }
 
-  /** The transaction's copy: an in-memory H2 backend whose oplog records the transaction's operations. */
-  private static final class Shadow extends H2Backend {
-    Shadow(MVStore store, Oplog recorder) {
-      super(store);
+  /**
+   * The transaction's copy: mongo-java-server's in-memory backend, whose oplog records the
+   * transaction's operations. (Not an H2 backend over an in-memory MVStore: its unique indexes
+   * compare keys by Java-serializing them, which made copying a collection of a few hundred
+   * documents cost most of a transaction's time.)
+   */
+  private static final class Shadow extends MemoryBackend {
+    Shadow(Oplog recorder) {
       this.oplog = recorder;
     }
 

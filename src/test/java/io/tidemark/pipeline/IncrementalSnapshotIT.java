@@ -156,7 +156,7 @@ class IncrementalSnapshotIT {
         .sourceSettings(SourceSettings.create(ConfigFactory.load()).withRestartBackoff(Duration.ofMillis(50), Duration.ofMillis(200)))
         .faults(FaultSettings.defaults().heartbeat(true, Duration.ofMillis(500)))
         .incrementalSnapshots(IncrementalSnapshotSettings.defaults().withSignalCollection("signals").withChunkSize(chunkSize)
-            .withPollInterval(Duration.ofMillis(200)))
+            .withPollInterval(Duration.ofMillis(50)))
         .mapAsync(event -> CompletableFuture.supplyAsync(() -> target.apply(event), stage))
         .run(system);
   }

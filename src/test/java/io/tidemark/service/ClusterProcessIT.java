@@ -109,7 +109,7 @@ class ClusterProcessIT {
         argv.set(0, ProcessHandle.current().info().command().orElse("java"));
         ProcessBuilder builder = new ProcessBuilder(argv).directory(dir.toFile()).redirectErrorStream(true)
             .redirectOutput(dir.resolve(name + ".log").toFile());
-        builder.environment().put("JAVA_TOOL_OPTIONS", "-Xmx384m");
+        builder.environment().put("JAVA_TOOL_OPTIONS", "-Xmx384m " + io.tidemark.TidemarkProcess.JIT);
         Process process = builder.start();
         processes.put(name, process);
         if (command.get(3).equals("node")) {
@@ -184,7 +184,7 @@ class ClusterProcessIT {
 
   private static String verify(Path dir, Path jar, String mongoUri) {
     try {
-      Process verify = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-jar", jar.toString(),
+      Process verify = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), io.tidemark.TidemarkProcess.JIT, "-jar", jar.toString(),
               "verify", "--mongodb", mongoUri)
           .directory(dir.toFile()).redirectErrorStream(true).start();
       String out = new String(verify.getInputStream().readAllBytes());

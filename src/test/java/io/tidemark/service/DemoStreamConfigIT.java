@@ -33,7 +33,7 @@ class DemoStreamConfigIT {
 
   private static Process start(Path dir, Path log, List<String> jvm, List<String> env, String... args) throws Exception {
     assertThat(TidemarkProcess.JAR).as("built by mvn package").exists();
-    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx384m"));
+    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx384m", TidemarkProcess.JIT));
     command.addAll(jvm);
     command.addAll(List.of("-jar", TidemarkProcess.JAR.toAbsolutePath().toString()));
     command.addAll(List.of(args));

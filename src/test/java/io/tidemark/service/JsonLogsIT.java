@@ -27,7 +27,7 @@ class JsonLogsIT {
   void everyLineIsJsonAndALineAboutAStreamNamesItInTheMdc(@TempDir Path dir) throws Exception {
     assertThat(JAR).as("built by mvn package").exists();
     Path log = dir.resolve("demo.log");
-    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx256m",
+    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx256m", io.tidemark.TidemarkProcess.JIT,
         "-Dlogback.configurationFile=" + Path.of("conf", "logback-json.xml").toAbsolutePath(), "-jar", JAR.toAbsolutePath().toString()));
     command.addAll(List.of(Clusters.withFreeManagementPort("demo", "--data", dir.resolve("data").toString(), "--events", "30")));
     Process demo = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();

@@ -28,7 +28,7 @@ class KillAndResumeIT {
 
   private static Process start(Path log, String... args) throws IOException {
     List<String> command = new ArrayList<>(List.of(
-        ProcessHandle.current().info().command().orElse("java"), "-Xmx512m", "-jar", JAR.toString()));
+        ProcessHandle.current().info().command().orElse("java"), "-Xmx512m", io.tidemark.TidemarkProcess.JIT, "-jar", JAR.toString()));
     command.addAll(List.of(io.tidemark.Clusters.withFreeManagementPort(args)));
     return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
   }
@@ -71,7 +71,7 @@ class KillAndResumeIT {
 
     Path auditLog = dir.resolve("verify.log");
     Path auditErr = dir.resolve("verify.err");
-    Process verify = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-Xmx512m", "-jar", JAR.toString(),
+    Process verify = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-Xmx512m", io.tidemark.TidemarkProcess.JIT, "-jar", JAR.toString(),
         "verify", "--data", data.toString()).redirectOutput(auditLog.toFile()).redirectError(auditErr.toFile()).start();
     assertThat(verify.waitFor(120, TimeUnit.SECONDS)).isTrue();
     String audit = read(auditLog);
@@ -100,7 +100,7 @@ class KillAndResumeIT {
           () -> "300 events processed; log:\n" + read(log));
       Path out = dir.resolve("verify.out");
       Path err = dir.resolve("verify.err");
-      Process verify = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-Xmx512m", "-jar",
+      Process verify = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-Xmx512m", io.tidemark.TidemarkProcess.JIT, "-jar",
           JAR.toString(), "verify", "--mongodb", "mongodb://127.0.0.1:" + port + "/")
           .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
       assertThat(verify.waitFor(120, TimeUnit.SECONDS)).isTrue();

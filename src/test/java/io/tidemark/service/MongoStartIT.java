@@ -42,7 +42,7 @@ class MongoStartIT {
     // The connect timeout is short: before the fix the start gave up after it.
     Path conf = Files.writeString(dir.resolve("test.conf"), "tidemark.mongodb.connect-timeout = 2s\ntidemark.demo.progress-interval = 1s\n");
     Path log = dir.resolve("demo.log");
-    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx256m", "-jar",
+    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx256m", io.tidemark.TidemarkProcess.JIT, "-jar",
         JAR.toAbsolutePath().toString()));
     command.addAll(List.of(Clusters.withFreeManagementPort("demo", "--mongodb", "mongodb://127.0.0.1:" + port,
         "--data", dir.resolve("data").toString(), "--config", conf.toString(), "--events", "20", "--rate", "50")));

@@ -48,7 +48,7 @@ class RunningDemoIT {
     assertThat(JAR).as("built by mvn package").exists();
     Path data = dir.resolve("data");
     Path log = dir.resolve("demo.log");
-    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx256m", "-jar",
+    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx256m", io.tidemark.TidemarkProcess.JIT, "-jar",
         JAR.toAbsolutePath().toString()));
     command.addAll(List.of(Clusters.withFreeManagementPort("demo", "--data", data.toString(), "--rate", "20")));
     Process demo = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();

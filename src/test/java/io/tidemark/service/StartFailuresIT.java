@@ -35,7 +35,7 @@ class StartFailuresIT {
 
   private static Outcome run(Path dir, List<String> jvm, Map<String, String> env, String... args) throws Exception {
     assertThat(JAR).as("built by mvn package").exists();
-    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx256m"));
+    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx256m", io.tidemark.TidemarkProcess.JIT));
     command.addAll(jvm);
     command.addAll(List.of("-jar", JAR.toAbsolutePath().toString()));
     command.addAll(List.of(args));

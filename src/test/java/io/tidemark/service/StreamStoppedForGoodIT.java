@@ -85,7 +85,7 @@ class StreamStoppedForGoodIT {
         String metrics = get(management, "/metrics").body();
         assertThat(metrics).contains("tidemark_stream_up{stream=\"broken\"} 0").contains("tidemark_stream_up{stream=\"healthy\"} 1")
             .contains("tidemark_stream_configured{stream=\"broken\"} 1").contains("tidemark_stream_configured{stream=\"healthy\"} 1");
-        Process status = new ProcessBuilder(java(), "-jar", TidemarkProcess.JAR.toString(), "status", "--management", "127.0.0.1:" + management)
+        Process status = new ProcessBuilder(java(), TidemarkProcess.JIT, "-jar", TidemarkProcess.JAR.toString(), "status", "--management", "127.0.0.1:" + management)
             .redirectErrorStream(true).start();
         String said = new String(status.getInputStream().readAllBytes());
         assertThat(status.waitFor(60, TimeUnit.SECONDS)).isTrue();
