@@ -65,7 +65,8 @@ final class FailoverAnalysis {
     md.append("| failover | unreachable (crash) / exiting (graceful) | downed | removed | new consumer starts | epoch taken | **first event** (min–max) | duplicates (max) |\n");
     md.append("|---|---|---|---|---|---|---|---|\n");
     phaseRows(md, results);
-    md.append("\n").append(SHARDED_TEXT);
+    md.append("\n![a sharded stream's failover and handover times, before and now](img/failover-shards.svg)\n\n");
+    md.append(SHARDED_TEXT);
     return md.toString();
   }
 
