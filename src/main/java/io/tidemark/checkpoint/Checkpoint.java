@@ -84,6 +84,17 @@ public final class Checkpoint {
     return new Checkpoint(stream, null, Objects.requireNonNull(operationTime, "operationTime"), Instant.now(), 0, CheckpointKind.START, null);
   }
 
+  /** A rewind by hand: to a token ({@code resumeAfter} on the next start) or, without one, to a time. */
+  public static Checkpoint rewind(String stream, BsonDocument token, BsonTimestamp time, String note) {
+    if (token == null && time == null) throw new IllegalArgumentException("rewind needs a token or a time");
+    return new Checkpoint(stream, token, token == null ? time : null, Instant.now(), 0, CheckpointKind.REWIND, note);
+  }
+
+  /** A reset by hand: no position; the next run starts at its configured position, or now. */
+  public static Checkpoint reset(String stream, String note) {
+    return new Checkpoint(stream, null, null, Instant.now(), 0, CheckpointKind.RESET, note);
+  }
+
   /** The same place, written for another reason. */
   public Checkpoint as(CheckpointKind kind, String note) {
     return new Checkpoint(stream, resumeToken, clusterTime, savedAt, epoch, kind, note, snapshot);

@@ -63,13 +63,12 @@ public final class MongoCheckpointAdmin implements CheckpointAdmin {
 
   @Override
   public StreamState rewind(String stream, BsonDocument token, BsonTimestamp time, String note, boolean force) {
-    if (token == null && time == null) throw new IllegalArgumentException("rewind needs a token or a time");
-    return write(stream, new Checkpoint(stream, token, token == null ? time : null, Instant.now(), 0, CheckpointKind.REWIND, note), force);
+    return write(stream, Checkpoint.rewind(stream, token, time, note), force);
   }
 
   @Override
   public StreamState reset(String stream, String note, boolean force) {
-    return write(stream, new Checkpoint(stream, null, null, Instant.now(), 0, CheckpointKind.RESET, note), force);
+    return write(stream, Checkpoint.reset(stream, note), force);
   }
 
   private StreamState write(String stream, Checkpoint checkpoint, boolean force) {

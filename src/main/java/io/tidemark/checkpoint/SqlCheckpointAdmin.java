@@ -109,13 +109,12 @@ public final class SqlCheckpointAdmin implements CheckpointAdmin {
 
   @Override
   public StreamState rewind(String stream, BsonDocument token, BsonTimestamp time, String note, boolean force) {
-    if (token == null && time == null) throw new IllegalArgumentException("rewind needs a token or a time");
-    return move(stream, new Checkpoint(stream, token, token == null ? time : null, Instant.now(), 0, CheckpointKind.REWIND, note), force);
+    return move(stream, Checkpoint.rewind(stream, token, time, note), force);
   }
 
   @Override
   public StreamState reset(String stream, String note, boolean force) {
-    return move(stream, new Checkpoint(stream, null, null, Instant.now(), 0, CheckpointKind.RESET, note), force);
+    return move(stream, Checkpoint.reset(stream, note), force);
   }
 
   private StreamState move(String stream, Checkpoint checkpoint, boolean force) {
