@@ -36,6 +36,7 @@ public final class EndToEndConsumer {
   private EndToEndConsumer() {}
 
   static final String RESULT = "RESULT";
+  static final String THREAD = "THREADCPU";
 
   public static void main(String[] args) throws Exception {
     String kind = args[0];
@@ -59,7 +60,12 @@ public final class EndToEndConsumer {
     try {
       CheckpointStore store = store(kind, system, checkpointClient, dir);
       for (int pass = 1; pass <= warmPasses; pass++) read(kind, new EndToEndBenchmark.Clock(events), system, store, uri, from, pass - warmPasses);
-      EndToEndBenchmark.Clock clock = new EndToEndBenchmark.Clock(events, () -> meter(serverPid));
+      ThreadCpu.Snapshot[] threads = new ThreadCpu.Snapshot[2];
+      EndToEndBenchmark.Clock clock = new EndToEndBenchmark.Clock(events, () -> {
+        long[] metered = meter(serverPid);
+        threads[threads[0] == null ? 0 : 1] = ThreadCpu.snapshot();
+        return metered;
+      });
       EndToEndBenchmark.Run run;
       if (recording == null) {
         run = read(kind, clock, system, store, uri, from, 1);
@@ -76,6 +82,8 @@ public final class EndToEndConsumer {
       long[] last = clock.meteredAtEnd;
       System.out.printf(Locale.ROOT, "%s %d %d %d %d %d %d%n", RESULT, run.events(), run.firstToLastNanos(), run.openToFirstNanos(),
           last[0] - first[0], last[1] - first[1], last[2] - first[2]);
+      ThreadCpu.byName(threads[0], threads[1], ThreadCpu.javaNames())
+          .forEach((name, nanos) -> System.out.printf(Locale.ROOT, "%s %s %d%n", THREAD, name, nanos));
     } catch (Exception e) {
       e.printStackTrace();
       status = 1;
