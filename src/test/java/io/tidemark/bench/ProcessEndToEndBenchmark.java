@@ -37,7 +37,11 @@ final class ProcessEndToEndBenchmark {
   private ProcessEndToEndBenchmark() {}
 
   static final int NOTE_BYTES = 950;
-  static final int WARM_PASSES = Integer.getInteger("bench.e2e.warm", 1);
+  /**
+   * Unmeasured passes before the measured one. One pass of 20,000 events left the JIT compilers busy through the measured
+   * pass (C2 threads 22 µs of the bare driver's 38 µs per event, 35 of Tidemark's 58); two of 100,000, 1.8 and 6.3 µs.
+   */
+  static final int WARM_PASSES = Integer.getInteger("bench.e2e.warm", 2);
   static final int COST_CALLS = 300;
 
   /** A consumer: its label, its kind for {@link EndToEndConsumer}, and whether Tidemark's oplog monitor is on. */
@@ -78,6 +82,15 @@ final class ProcessEndToEndBenchmark {
 
     double allocatedKilobytes() {
       return allocatedBytes / 1024.0 / events;
+    }
+
+    /**
+     * Consumer CPU µs per event without its JIT compiler threads: the steady state, which a passage of a few seconds
+     * after warm passes still overstates by however much C1/C2 compile during it (more for more code, and for code that
+     * runs once per checkpoint rather than per event, which reaches C2 only after many passes).
+     */
+    double steadyMicros() {
+      return cpuMicros() - groupMicros("JIT");
     }
 
     /** CPU µs per event of the consumer's threads of one kind ({@link ThreadCpu#GROUPS}). */
@@ -138,7 +151,13 @@ final class ProcessEndToEndBenchmark {
       for (int round = 1; round <= rounds; round++) {
         List<Consumer> order = new ArrayList<>(consumers);
         if (round % 2 == 0) java.util.Collections.reverse(order);
-        for (Consumer consumer : order) runs.add(print(consume(server, consumer, from, events, round, tick, null)));
+        for (Consumer consumer : order) {
+          // -Dbench.e2e.jfr=<dir>: keep a recording of every measured pass there, for investigating.
+          String jfr = System.getProperty("bench.e2e.jfr", "");
+          Path recording = jfr.isBlank() ? null
+              : Files.createDirectories(Path.of(jfr)).resolve(consumer.kind() + (consumer.monitor() ? "" : "-off") + "-" + round + ".jfr");
+          runs.add(print(consume(server, consumer, from, events, round, tick, recording)));
+        }
       }
       if (!only.isBlank()) return;
       System.out.println("profiling one more pass of (a) and of (b) with Java Flight Recorder");
@@ -223,8 +242,8 @@ final class ProcessEndToEndBenchmark {
   }
 
   private static Run print(Run run) {
-    System.out.printf(Locale.ROOT, "round %d %-52s %,9.0f events/s  consumer %.1f µs/event, server %.1f µs/event, %.1f KB/event,"
-            + " opened to first event %,d ms%n", run.round(), run.consumer().label(), run.eventsPerSecond(), run.cpuMicros(),
+    System.out.printf(Locale.ROOT, "round %d %-52s %,9.0f events/s  consumer %.1f µs/event (%.1f without JIT), server %.1f µs/event, %.1f KB/event,"
+            + " opened to first event %,d ms%n", run.round(), run.consumer().label(), run.eventsPerSecond(), run.cpuMicros(), run.steadyMicros(),
         run.serverMicros(), run.allocatedKilobytes(), run.openToFirstNanos() / 1_000_000);
     StringBuilder groups = new StringBuilder("    threads, µs/event:");
     for (String group : ThreadCpu.GROUPS) groups.append(String.format(Locale.ROOT, " %s %.1f,", group, run.groupMicros(group)));
