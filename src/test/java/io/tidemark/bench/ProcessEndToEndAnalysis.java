@@ -215,21 +215,23 @@ final class ProcessEndToEndAnalysis {
       **What the numbers say.** Compare the consumers within a run, and CPU per event rather than events/s when the machine
       was busy (the load average is stated above): other processes on the two cores slow every pass, unevenly.
 
-      - *The server is no longer the bottleneck.* It spends 9 to 16 µs of CPU per event whichever consumer reads (the
-        issue measured about 54 µs on mongo-java-server's own oplog), against 20 to 40 µs in the consumer. Each
-        consumer's rate is so set by its own CPU per event, and the ≥ 0.95 target needs Tidemark's consumer CPU per event
-        within about 5 % of the bare driver's: the ≤ 1.2 CPU target is the one to work on first.
-      - *The JIT compilers were most of the gap, in the earlier runs of this bench.* With 20,000 events and one warm
+      - *The server is not the bottleneck.* It spends 17 to 27 µs of CPU per event whichever consumer reads (the
+        issue measured about 54 µs on mongo-java-server's own oplog; 9 to 16 µs in earlier, less loaded runs), against
+        16 to 39 µs in the consumer. Tidemark's consumers are the ones that run out of their core first, so their rate
+        follows their own CPU per event: the ≥ 0.95 target needs Tidemark's consumer CPU per event close to the bare
+        driver's, and the ≤ 1.2 CPU target is the one to work on first.
+      - *The JIT compilers were most of the gap in the earlier runs of this bench.* With 20,000 events and one warm
         pass (the defaults then), the C2 compiler threads took 22 µs of the bare driver's 38.5 µs per event and 35 µs of
         Tidemark's 58.5 µs (H2) in a targeted run (load 8): the measured pass, about a second, was mostly compiling, and
-        the consumer with more code compiled more. That is why the end-to-end figures put Tidemark 10 to 15 µs an event
-        above Alpakka's source while the in-process profile (`-Dbench=consumer`, warm) found 1.6 µs: without the
-        compilers the two agree (with 100,000 events and two warm passes: (a) 8.4, (a′) 12.7, (b′) 13.7, (b) 18.1 µs
-        without JIT; the compilers still 1.7 to 6.3 µs). Hence two warm passes now, and the "without JIT" columns, which
-        are what a consumer that has run for a while costs. What remains between (b′) and (b) is the H2 save path, run
-        once per checkpoint (every 1,000 events), so it is compiled last: per save, the Akka dispatcher (the entity, the
-        journal's futures), the persistence plugin's dispatcher (Jackson) and Slick's `db` threads running H2 each
-        spend about a millisecond.
+        the consumer with more code compiled more. Hence two warm passes now, and the "without JIT" columns. The
+        compilers still run through the measured pass (4 µs an event for (a), 8 to 17 for Tidemark in the run above):
+        code run once per checkpoint or per batch reaches C2 late. Without them, Tidemark's stages cost 1 to 6 µs an
+        event over (a′) from run to run (1.0 in a targeted run of 100,000 events, two warm passes, load 8, where the
+        in-process profile found 1.6; 5.9 in the run above), in the Akka dispatchers and the driver's thread (where the
+        stream's boundary takes each element, and the command listener copies each reply); durable checkpoints add 2 to
+        4 µs an event, that is 2 to 4 ms of CPU per save (one every 1,000 events): the entity and the journal's futures
+        on the Akka dispatcher, Jackson on the persistence plugin's dispatcher, H2's MVStore commit on Slick's `db`
+        threads.
       - *Akka's share*: Alpakka's `MongoSource` alone, before any Tidemark stage, costs about a quarter more CPU per event
         than the bare driver: each element crosses from the driver's thread into the stream's actor as a message, and
         demand comes back in Akka's small batches (`max-input-buffer-size`, 16). Tidemark's source asks for 256 at a
