@@ -45,7 +45,7 @@ public final class BenchMain {
       embedded();
     }
     if (which.equals("all") || which.equals("e2e")) {
-      ProcessEndToEndBenchmark.run(Integer.getInteger("bench.e2e.events", 20_000), Integer.getInteger("bench.e2e.rounds", 3));
+      ProcessEndToEndBenchmark.run(Integer.getInteger("bench.e2e.events", 30_000), Integer.getInteger("bench.e2e.rounds", 3));
     }
     if (which.equals("all") || which.equals("e2e-in-process")) {
       quietPipelineLogs();

@@ -37,7 +37,11 @@ final class ProcessEndToEndBenchmark {
   private ProcessEndToEndBenchmark() {}
 
   static final int NOTE_BYTES = 950;
-  static final int WARM_PASSES = 1;
+  /**
+   * Unmeasured passes before the measured one. One pass of 20,000 events left the JIT compilers busy through the measured
+   * pass (C2 threads 22 µs of the bare driver's 38 µs per event, 35 of Tidemark's 58); two of 100,000, 1.8 and 6.3 µs.
+   */
+  static final int WARM_PASSES = Integer.getInteger("bench.e2e.warm", 2);
   static final int COST_CALLS = 300;
 
   /** A consumer: its label, its kind for {@link EndToEndConsumer}, and whether Tidemark's oplog monitor is on. */
@@ -63,7 +67,7 @@ final class ProcessEndToEndBenchmark {
 
   /** One measured pass of one consumer. */
   record Run(Consumer consumer, int round, long events, long nanos, long openToFirstNanos, long cpuNanos, long allocatedBytes,
-      long serverNanos) {
+      long serverNanos, java.util.Map<String, Long> threadNanos) {
     double eventsPerSecond() {
       return (events - 1) * 1e9 / nanos;
     }
@@ -78,6 +82,21 @@ final class ProcessEndToEndBenchmark {
 
     double allocatedKilobytes() {
       return allocatedBytes / 1024.0 / events;
+    }
+
+    /**
+     * Consumer CPU µs per event without its JIT compiler threads: the steady state, which a passage of a few seconds
+     * after warm passes still overstates by however much C1/C2 compile during it (more for more code, and for code that
+     * runs once per checkpoint rather than per event, which reaches C2 only after many passes).
+     */
+    double steadyMicros() {
+      return cpuMicros() - groupMicros("JIT");
+    }
+
+    /** CPU µs per event of the consumer's threads of one kind ({@link ThreadCpu#GROUPS}). */
+    double groupMicros(String group) {
+      return threadNanos.entrySet().stream().filter(e -> ThreadCpu.group(e.getKey()).equals(group)).mapToLong(java.util.Map.Entry::getValue)
+          .sum() / 1e3 / events;
     }
   }
 
@@ -108,6 +127,12 @@ final class ProcessEndToEndBenchmark {
     long tick = clockTickNanos();
     boolean postgres = postgresReachable();
     List<Consumer> consumers = consumers(postgres);
+    String only = System.getProperty("bench.e2e.only", "");
+    if (!only.isBlank()) {
+      // For investigating: only these kinds ("h2" with the monitor on, "h2-off" with it off), and no section written.
+      List<String> kinds = List.of(only.split(","));
+      consumers.removeIf(c -> !kinds.contains(c.monitor() || c.kind().equals("bare") || c.kind().equals("alpakka") ? c.kind() : c.kind() + "-off"));
+    }
     System.out.printf("== e2e: the server in its own process (core 0), each consumer in its own JVM (core 1); %,d events of ~1 KB,%n"
         + "   %d rounds of %d consumers, %d warm pass(es) each%s%n", events, rounds, consumers.size(), WARM_PASSES,
         postgres ? "" : " (PostgreSQL is not reachable: not measured)");
@@ -126,8 +151,15 @@ final class ProcessEndToEndBenchmark {
       for (int round = 1; round <= rounds; round++) {
         List<Consumer> order = new ArrayList<>(consumers);
         if (round % 2 == 0) java.util.Collections.reverse(order);
-        for (Consumer consumer : order) runs.add(print(consume(server, consumer, from, events, round, tick, null)));
+        for (Consumer consumer : order) {
+          // -Dbench.e2e.jfr=<dir>: keep a recording of every measured pass there, for investigating.
+          String jfr = System.getProperty("bench.e2e.jfr", "");
+          Path recording = jfr.isBlank() ? null
+              : Files.createDirectories(Path.of(jfr)).resolve(consumer.kind() + (consumer.monitor() ? "" : "-off") + "-" + round + ".jfr");
+          runs.add(print(consume(server, consumer, from, events, round, tick, recording)));
+        }
       }
+      if (!only.isBlank()) return;
       System.out.println("profiling one more pass of (a) and of (b) with Java Flight Recorder");
       bareProfile = profile(server, BARE, from, events, tick);
       tidemarkProfile = profile(server, H2, from, events, tick);
@@ -178,10 +210,15 @@ final class ProcessEndToEndBenchmark {
     if (recording != null) command.add(recording.toString());
     Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
     String result = null;
+    java.util.Map<String, Long> threads = new java.util.TreeMap<>();
     List<String> output = new ArrayList<>();
     try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
       for (String line; (line = out.readLine()) != null; ) {
         if (line.startsWith(EndToEndConsumer.RESULT + " ")) result = line;
+        else if (line.startsWith(EndToEndConsumer.THREAD + " ")) {
+          String[] f = line.split(" ");
+          threads.put(f[1], Long.parseLong(f[2]));
+        }
         else if (output.size() < 200) output.add(line);
       }
     }
@@ -191,7 +228,7 @@ final class ProcessEndToEndBenchmark {
     }
     String[] f = result.split(" ");
     return new Run(consumer, round, Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]),
-        Long.parseLong(f[5]), Long.parseLong(f[6]) * tick);
+        Long.parseLong(f[5]), Long.parseLong(f[6]) * tick, threads);
   }
 
   private static CpuProfile.Summary profile(Server server, Consumer consumer, BsonTimestamp from, int events, long tick) throws Exception {
@@ -205,9 +242,17 @@ final class ProcessEndToEndBenchmark {
   }
 
   private static Run print(Run run) {
-    System.out.printf(Locale.ROOT, "round %d %-52s %,9.0f events/s  consumer %.1f µs/event, server %.1f µs/event, %.1f KB/event,"
-            + " opened to first event %,d ms%n", run.round(), run.consumer().label(), run.eventsPerSecond(), run.cpuMicros(),
+    System.out.printf(Locale.ROOT, "round %d %-52s %,9.0f events/s  consumer %.1f µs/event (%.1f without JIT), server %.1f µs/event, %.1f KB/event,"
+            + " opened to first event %,d ms%n", run.round(), run.consumer().label(), run.eventsPerSecond(), run.cpuMicros(), run.steadyMicros(),
         run.serverMicros(), run.allocatedKilobytes(), run.openToFirstNanos() / 1_000_000);
+    StringBuilder groups = new StringBuilder("    threads, µs/event:");
+    for (String group : ThreadCpu.GROUPS) groups.append(String.format(Locale.ROOT, " %s %.1f,", group, run.groupMicros(group)));
+    System.out.println(groups);
+    if (Boolean.getBoolean("bench.e2e.threads")) {
+      run.threadNanos().entrySet().stream().sorted(java.util.Map.Entry.<String, Long>comparingByValue().reversed()).limit(12)
+          .forEach(e -> System.out.printf(Locale.ROOT, "      %-60s %6.2f µs/event  [%s]%n", e.getKey(), e.getValue() / 1e3 / run.events(),
+              ThreadCpu.group(e.getKey())));
+    }
     return run;
   }
 
