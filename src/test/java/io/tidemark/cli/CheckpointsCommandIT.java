@@ -1,82 +1,77 @@
 package io.tidemark.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import io.tidemark.TestConfigs;
 import io.tidemark.checkpoint.Checkpoint;
 import io.tidemark.checkpoint.CheckpointKind;
-import io.tidemark.checkpoint.FencedException;
 import io.tidemark.checkpoint.JdbcCheckpointStore;
 import io.tidemark.checkpoint.StreamCheckpoints;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import org.bson.BsonDocument;
-import org.bson.BsonString;
 import org.bson.BsonTimestamp;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code tidemark checkpoints ...} against an H2 checkpoint database written by the checkpoint store
- * itself: two streams, "orders" (stopped, released) and "held" (its consumer never let go).
+ * itself: the {@link CheckpointsCommandScenarios} on its two streams, "orders" (stopped, released) and
+ * "held" (its consumer never let go), then rewind and reset on a copy, a snapshot's history, export
+ * and import, an unreachable database.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class CheckpointsCommandIT {
+class CheckpointsCommandIT extends CheckpointsCommandScenarios {
   private Path dir;
+  private Path file;
   private String url;
-
-  private static BsonDocument token(long ts) {
-    return new BsonDocument("_data", new BsonString(String.format("82%016x", ts)));
-  }
-
-  private static long ts(int seconds, int inc) {
-    return new BsonTimestamp(seconds, inc).getValue();
-  }
 
   @BeforeAll
   void writeCheckpoints(@TempDir Path temp) throws Exception {
     dir = temp;
-    Path file = dir.resolve("checkpoints");
+    file = dir.resolve("checkpoints");
     url = "jdbc:h2:file:" + file + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0";
     ActorTestKit kit = ActorTestKit.create("checkpoints-cli-setup", TestConfigs.h2FileJournal(file.toString()));
     try {
       JdbcCheckpointStore store = JdbcCheckpointStore.create(kit.system());
       await(store.ready());
-      StreamCheckpoints orders = await(store.open("orders"));
-      long epoch = await(orders.acquire()).epoch();
-      for (int i = 1; i <= 3; i++) {
-        await(orders.save(Checkpoint.atToken("orders", token(ts(1_800_000_000 + i, 1)), new BsonTimestamp(1_800_000_000 + i, 1)), epoch));
-      }
-      await(orders.save(Checkpoint.atOperationTime("orders", new BsonTimestamp(1_800_000_100, 0))
-          .as(CheckpointKind.GAP, "history lost at resumeAfter ...: restart-from-now"), epoch));
-      await(orders.close());
-      StreamCheckpoints held = await(store.open("held"));
-      long heldEpoch = await(held.acquire()).epoch();
-      await(held.save(Checkpoint.atToken("held", token(ts(1_800_000_050, 7)), new BsonTimestamp(1_800_000_050, 7)), heldEpoch));
-      // never closed: like a consumer that crashed, it still holds the stream
+      writeTheCheckpoints(store);
     } finally {
       kit.shutdownTestKit();
     }
   }
 
-  private static <T> T await(CompletionStage<T> stage) throws Exception {
-    return stage.toCompletableFuture().get(30, TimeUnit.SECONDS);
+  @Override
+  protected String[] storeFlags() {
+    return new String[] {"--checkpoints", url};
   }
 
-  record Outcome(int exitCode, String out, String err) {}
+  @Override
+  protected String storeNamedInErrors() {
+    return "the checkpoint database";
+  }
 
-  private Outcome run(String... args) {
-    return runOn(url, args);
+  @Override
+  protected String[] anotherStoresFlags() {
+    return new String[] {"--mongodb", "mongodb://127.0.0.1:1"};
+  }
+
+  /** The consumer's actor system is gone: a new one, on the same database, saves as epoch 1 and recovers the forced rewind's epoch 2. */
+  @Override
+  protected LateSave saveAsTheHeldConsumer(Checkpoint late) throws Exception {
+    ActorTestKit kit = ActorTestKit.create("checkpoints-cli-fenced", TestConfigs.h2FileJournal(file.toString()));
+    try {
+      return saveLate(await(JdbcCheckpointStore.create(kit.system()).open("held")), 1, late);
+    } finally {
+      kit.shutdownTestKit();
+    }
+  }
+
+  @Override
+  protected String fencedOutMessage() {
+    return "epoch 1 is older than the stream's epoch 2";
   }
 
   private static Outcome runOn(String database, String... args) {
@@ -84,72 +79,11 @@ class CheckpointsCommandIT {
     System.arraycopy(args, 0, full, 0, args.length);
     full[args.length] = "--checkpoints";
     full[args.length + 1] = database;
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int code = Main.execute(full, new PrintWriter(out, true), new PrintWriter(err, true));
-    return new Outcome(code, out.toString(), err.toString());
+    return execute(full);
   }
 
   @Test
-  void listShowsEveryStreamWithItsCheckpointAndHolder() {
-    Outcome listed = run("checkpoints", "list");
-    assertThat(listed.exitCode()).as(listed.err()).isZero();
-    String[] lines = listed.out().strip().split("\n");
-    assertThat(lines[0]).startsWith("STREAM").contains("KIND", "CLUSTER TIME", "SAVED", "EPOCH", "HELD BY", "POSITION");
-    assertThat(lines).hasSize(3);
-    assertThat(lines[1]).startsWith("held ").contains("event", "Timestamp(1800000050, 7)", "epoch 1", "resumeAfter");
-    assertThat(lines[2]).startsWith("orders ").contains("gap", "Timestamp(1800000100, 0)", "startAtOperationTime").doesNotContain("epoch 1 ");
-  }
-
-  @Test
-  void showAndHistoryTellOneStreamsStory() {
-    Outcome shown = run("checkpoints", "show", "orders");
-    assertThat(shown.exitCode()).as(shown.err()).isZero();
-    assertThat(shown.out())
-        .contains("stream:        orders")
-        .contains("checkpoint:    startAtOperationTime Timestamp(1800000100, 0)")
-        .contains("kind:          gap")
-        .contains("note:          history lost at resumeAfter ...: restart-from-now")
-        .contains("held by:       nobody");
-
-    Outcome history = run("checkpoints", "history", "orders");
-    assertThat(history.exitCode()).isZero();
-    String[] lines = history.out().strip().split("\n");
-    assertThat(lines).hasSize(5);
-    assertThat(lines[1]).contains("event", "Timestamp(1800000001, 1)");
-    assertThat(lines[4]).contains("gap", "restart-from-now");
-    Outcome newest = run("checkpoints", "history", "orders", "--limit", "2");
-    assertThat(newest.out().strip().split("\n")).hasSize(3);
-
-    Outcome badLimit = run("checkpoints", "history", "orders", "--limit", "0");
-    assertThat(badLimit.exitCode()).isEqualTo(Main.USAGE);
-    assertThat(badLimit.err()).contains("invalid --limit 0: expected a positive number");
-  }
-
-  @Test
-  void anUnknownStreamNamesTheKnownOnes() {
-    Outcome outcome = run("checkpoints", "show", "nosuch");
-    assertThat(outcome.exitCode()).isEqualTo(Main.BAD_INPUT);
-    assertThat(outcome.err().strip()).isEqualTo("error: unknown stream 'nosuch': the checkpoint database has these: held, orders");
-  }
-
-  @Test
-  void rewindNeedsConfirmationAndAValidTarget() {
-    Outcome unconfirmed = run("checkpoints", "rewind", "orders", "--to-time", "2027-01-15T08:00:00Z");
-    assertThat(unconfirmed.exitCode()).isEqualTo(Main.USAGE);
-    assertThat(unconfirmed.err()).contains("rewind changes where the stream resumes: pass --yes to confirm");
-    Outcome badTime = run("checkpoints", "rewind", "orders", "--to-time", "yesterday", "--yes");
-    assertThat(badTime.exitCode()).isEqualTo(Main.USAGE);
-    assertThat(badTime.err()).contains("invalid --to-time 'yesterday': expected an ISO-8601 time such as");
-    Outcome badToken = run("checkpoints", "rewind", "orders", "--to-token", "{oops", "--yes");
-    assertThat(badToken.exitCode()).isEqualTo(Main.USAGE);
-    assertThat(badToken.err()).contains("invalid --to-token '{oops'");
-    Outcome both = run("checkpoints", "rewind", "orders", "--to-time", "1", "--to-token", "82ab", "--yes");
-    assertThat(both.exitCode()).isEqualTo(Main.USAGE);
-    assertThat(run("checkpoints", "show", "orders").out()).contains("kind:          gap");
-  }
-
-  @Test
+  @Order(1)
   void rewindAndResetMoveTheCheckpointUnderANewEpoch() throws Exception {
     Path file = copyOfTheDatabase("rewind");
     String copy = "jdbc:h2:file:" + file + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0";
@@ -170,33 +104,6 @@ class CheckpointsCommandIT {
     String history = runOn(copy, "checkpoints", "history", "orders").out();
     assertThat(history).contains("rewound by hand").contains("reset by hand");
     assertThat(history.strip().split("\n")[history.strip().split("\n").length - 1]).contains("reset", "none");
-  }
-
-  @Test
-  void aHeldStreamIsRefusedUnlessForcedAndForcingFencesTheConsumerOut() throws Exception {
-    Path file = copyOfTheDatabase("held");
-    String copy = "jdbc:h2:file:" + file + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0";
-    Outcome refused = runOn(copy, "checkpoints", "rewind", "held", "--to-time", "1800000000", "--yes");
-    assertThat(refused.exitCode()).isEqualTo(Main.BAD_INPUT);
-    assertThat(refused.err().strip()).startsWith("error: refused: the consumer with epoch 1 holds the stream (since ")
-        .endsWith("stop it first; a consumer that crashed never lets go: then pass --force, which fences it out");
-    assertThat(runOn(copy, "checkpoints", "reset", "held", "--yes").exitCode()).isEqualTo(Main.BAD_INPUT);
-
-    Outcome forced = runOn(copy, "checkpoints", "rewind", "held", "--to-time", "1800000000", "--yes", "--force");
-    assertThat(forced.exitCode()).as(forced.err()).isZero();
-    assertThat(runOn(copy, "checkpoints", "show", "held").out()).contains("held by:       nobody").contains("epoch:         2");
-
-    ActorTestKit kit = ActorTestKit.create("checkpoints-cli-fenced", TestConfigs.h2FileJournal(file.toString()));
-    try {
-      StreamCheckpoints record = await(JdbcCheckpointStore.create(kit.system()).open("held"));
-      Checkpoint late = Checkpoint.atToken("held", token(ts(1_800_000_060, 1)), new BsonTimestamp(1_800_000_060, 1));
-      assertThatThrownBy(() -> await(record.save(late, 1)))
-          .isInstanceOf(ExecutionException.class)
-          .cause().isInstanceOf(FencedException.class).hasMessageContaining("epoch 1 is older than the stream's epoch 2");
-      assertThat(await(record.load()).orElseThrow().clusterTime()).isEqualTo(new BsonTimestamp(1_800_000_000, 0));
-    } finally {
-      kit.shutdownTestKit();
-    }
   }
 
   @Test
@@ -238,6 +145,7 @@ class CheckpointsCommandIT {
   }
 
   @Test
+  @Order(1)
   void exportThenImportCarriesTheCheckpointsToAnotherDatabase() throws Exception {
     Path exported = dir.resolve("checkpoints.json");
     Outcome export = run("checkpoints", "export", "--out", exported.toString());
@@ -298,7 +206,7 @@ class CheckpointsCommandIT {
         long epoch = await(record.acquire()).epoch();
         Checkpoint original = stream.equals("orders")
             ? Checkpoint.atOperationTime("orders", new BsonTimestamp(1_800_000_100, 0)).as(CheckpointKind.GAP, "copied")
-            : Checkpoint.atToken("held", token(ts(1_800_000_050, 7)), new BsonTimestamp(1_800_000_050, 7));
+            : Checkpoint.atToken("held", token(1_800_000_050, 7), new BsonTimestamp(1_800_000_050, 7));
         await(record.save(new Checkpoint(stream, original.resumeToken(), original.clusterTime(), Instant.now(), 0,
             original.kind(), original.note()), epoch));
         if (stream.equals("orders")) await(record.close()); // "held" keeps its holder
