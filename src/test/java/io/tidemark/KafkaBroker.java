@@ -149,8 +149,8 @@ public final class KafkaBroker {
         config.store(out, "Tidemark test broker");
       }
       Path log = directory.resolve("broker.log");
-      String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-      List<String> jvm = List.of(java, "-Xms128m", "-Xmx768m", TidemarkProcess.JIT, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", classpath);
+      List<String> jvm = TidemarkProcess.jvm("-Xms128m", "-Xmx768m", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
+      jvm.addAll(List.of("-cp", classpath));
 
       Process format = new ProcessBuilder(concat(jvm, "kafka.tools.StorageTool", "format",
           // One argument with '=': a random id starts with '-' one time in 64, and would be read as an option.

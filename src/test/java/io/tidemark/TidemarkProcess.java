@@ -38,10 +38,23 @@ public final class TidemarkProcess {
 
   private TidemarkProcess() {}
 
+  /**
+   * The start of the command line of a JVM a test starts: this JVM's {@code java}, then
+   * {@code options} (heap, GC, system properties), then {@link #JIT}; the caller adds the rest
+   * ({@code -jar ...} or {@code -cp ... Main}). A list to add to.
+   */
+  public static List<String> jvm(String... options) {
+    List<String> command = new ArrayList<>();
+    command.add(ProcessHandle.current().info().command().orElse("java"));
+    command.addAll(List.of(options));
+    command.add(JIT);
+    return command;
+  }
+
   /** {@code java -Xmx384m -XX:TieredStopAtLevel=1 -jar target/tidemark.jar ARGS...}, its output (stdout and stderr) into {@code log}. */
   public static Process start(Path log, String... args) throws IOException {
-    List<String> command = new ArrayList<>(List.of(
-        ProcessHandle.current().info().command().orElse("java"), "-Xmx384m", JIT, "-jar", JAR.toAbsolutePath().toString()));
+    List<String> command = jvm("-Xmx384m");
+    command.addAll(List.of("-jar", JAR.toAbsolutePath().toString()));
     command.addAll(List.of(args));
     return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
   }

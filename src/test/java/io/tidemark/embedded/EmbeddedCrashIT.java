@@ -117,9 +117,9 @@ class EmbeddedCrashIT {
   }
 
   private static Process start(Path data, Path config, Path log) throws IOException {
-    List<String> command = List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx256m", "-XX:+UseSerialGC",
-        io.tidemark.TidemarkProcess.JIT, "-cp", System.getProperty("java.class.path"), "io.tidemark.cli.Main", "mongo",
-        "--data", data.toString(), "--port", "0", "--h2-port", "0", "--config", config.toString());
+    List<String> command = io.tidemark.TidemarkProcess.jvm("-Xmx256m", "-XX:+UseSerialGC");
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.tidemark.cli.Main", "mongo",
+        "--data", data.toString(), "--port", "0", "--h2-port", "0", "--config", config.toString()));
     return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
   }
 

@@ -184,9 +184,9 @@ class ClusterProcessIT {
 
   private static String verify(Path dir, Path jar, String mongoUri) {
     try {
-      Process verify = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), io.tidemark.TidemarkProcess.JIT, "-jar", jar.toString(),
-              "verify", "--mongodb", mongoUri)
-          .directory(dir.toFile()).redirectErrorStream(true).start();
+      List<String> command = io.tidemark.TidemarkProcess.jvm();
+      command.addAll(List.of("-jar", jar.toString(), "verify", "--mongodb", mongoUri));
+      Process verify = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
       String out = new String(verify.getInputStream().readAllBytes());
       verify.waitFor(60, TimeUnit.SECONDS);
       return out;

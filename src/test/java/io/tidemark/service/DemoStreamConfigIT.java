@@ -15,7 +15,6 @@ import io.tidemark.embedded.EmbeddedSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.bson.Document;
@@ -33,7 +32,7 @@ class DemoStreamConfigIT {
 
   private static Process start(Path dir, Path log, List<String> jvm, List<String> env, String... args) throws Exception {
     assertThat(TidemarkProcess.JAR).as("built by mvn package").exists();
-    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx384m", TidemarkProcess.JIT));
+    List<String> command = TidemarkProcess.jvm("-Xmx384m");
     command.addAll(jvm);
     command.addAll(List.of("-jar", TidemarkProcess.JAR.toAbsolutePath().toString()));
     command.addAll(List.of(args));

@@ -27,8 +27,9 @@ class JsonLogsIT {
   void everyLineIsJsonAndALineAboutAStreamNamesItInTheMdc(@TempDir Path dir) throws Exception {
     assertThat(JAR).as("built by mvn package").exists();
     Path log = dir.resolve("demo.log");
-    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx256m", io.tidemark.TidemarkProcess.JIT,
-        "-Dlogback.configurationFile=" + Path.of("conf", "logback-json.xml").toAbsolutePath(), "-jar", JAR.toAbsolutePath().toString()));
+    List<String> command = io.tidemark.TidemarkProcess.jvm("-Xmx256m",
+        "-Dlogback.configurationFile=" + Path.of("conf", "logback-json.xml").toAbsolutePath());
+    command.addAll(List.of("-jar", JAR.toAbsolutePath().toString()));
     command.addAll(List.of(Clusters.withFreeManagementPort("demo", "--data", dir.resolve("data").toString(), "--events", "30")));
     Process demo = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     try {

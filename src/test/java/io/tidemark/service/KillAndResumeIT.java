@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -27,8 +26,8 @@ class KillAndResumeIT {
   private static final Pattern AUDIT = Pattern.compile("missing=(\\d+) duplicates=(\\d+) processed=(\\d+)");
 
   private static Process start(Path log, String... args) throws IOException {
-    List<String> command = new ArrayList<>(List.of(
-        ProcessHandle.current().info().command().orElse("java"), "-Xmx512m", io.tidemark.TidemarkProcess.JIT, "-jar", JAR.toString()));
+    List<String> command = io.tidemark.TidemarkProcess.jvm("-Xmx512m");
+    command.addAll(List.of("-jar", JAR.toString()));
     command.addAll(List.of(io.tidemark.Clusters.withFreeManagementPort(args)));
     return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
   }
@@ -71,8 +70,9 @@ class KillAndResumeIT {
 
     Path auditLog = dir.resolve("verify.log");
     Path auditErr = dir.resolve("verify.err");
-    Process verify = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-Xmx512m", io.tidemark.TidemarkProcess.JIT, "-jar", JAR.toString(),
-        "verify", "--data", data.toString()).redirectOutput(auditLog.toFile()).redirectError(auditErr.toFile()).start();
+    List<String> verifyCommand = io.tidemark.TidemarkProcess.jvm("-Xmx512m");
+    verifyCommand.addAll(List.of("-jar", JAR.toString(), "verify", "--data", data.toString()));
+    Process verify = new ProcessBuilder(verifyCommand).redirectOutput(auditLog.toFile()).redirectError(auditErr.toFile()).start();
     assertThat(verify.waitFor(120, TimeUnit.SECONDS)).isTrue();
     String audit = read(auditLog);
     assertThat(audit.lines()).as("verify's stdout is its result line only (scripts parse it); stderr:\n%s", read(auditErr))
@@ -100,9 +100,9 @@ class KillAndResumeIT {
           () -> "300 events processed; log:\n" + read(log));
       Path out = dir.resolve("verify.out");
       Path err = dir.resolve("verify.err");
-      Process verify = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-Xmx512m", io.tidemark.TidemarkProcess.JIT, "-jar",
-          JAR.toString(), "verify", "--mongodb", "mongodb://127.0.0.1:" + port + "/")
-          .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+      List<String> verifyCommand = io.tidemark.TidemarkProcess.jvm("-Xmx512m");
+      verifyCommand.addAll(List.of("-jar", JAR.toString(), "verify", "--mongodb", "mongodb://127.0.0.1:" + port + "/"));
+      Process verify = new ProcessBuilder(verifyCommand).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
       assertThat(verify.waitFor(120, TimeUnit.SECONDS)).isTrue();
       assertThat(demo.isAlive()).as("the demo was still running; log:\n%s", read(log)).isTrue();
       Matcher result = AUDIT.matcher(read(out));

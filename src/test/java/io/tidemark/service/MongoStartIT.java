@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -42,8 +41,8 @@ class MongoStartIT {
     // The connect timeout is short: before the fix the start gave up after it.
     Path conf = Files.writeString(dir.resolve("test.conf"), "tidemark.mongodb.connect-timeout = 2s\ntidemark.demo.progress-interval = 1s\n");
     Path log = dir.resolve("demo.log");
-    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx256m", io.tidemark.TidemarkProcess.JIT, "-jar",
-        JAR.toAbsolutePath().toString()));
+    List<String> command = io.tidemark.TidemarkProcess.jvm("-Xmx256m");
+    command.addAll(List.of("-jar", JAR.toAbsolutePath().toString()));
     command.addAll(List.of(Clusters.withFreeManagementPort("demo", "--mongodb", "mongodb://127.0.0.1:" + port,
         "--data", dir.resolve("data").toString(), "--config", conf.toString(), "--events", "20", "--rate", "50")));
     Process demo = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();

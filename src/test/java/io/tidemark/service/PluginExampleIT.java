@@ -100,9 +100,9 @@ class PluginExampleIT {
           akka-persistence-jdbc.shared-databases.slick.db.url = "jdbc:h2:file:%s;DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0"
           """.formatted(mongo.connectionString(), csv, dir.resolve("checkpoints")));
       Path log = dir.resolve("run.log");
-      Process node = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-Xmx384m", io.tidemark.TidemarkProcess.JIT,
-          "-Dexample.audit.file=" + audit, "-jar", JAR.toString(), "run", "--config", config.toString(), "--plugins", plugins.toString())
-          .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+      List<String> command = io.tidemark.TidemarkProcess.jvm("-Xmx384m", "-Dexample.audit.file=" + audit);
+      command.addAll(List.of("-jar", JAR.toString(), "run", "--config", config.toString(), "--plugins", plugins.toString()));
+      Process node = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
       try {
         Await.until(Duration.ofSeconds(90), () -> read(log).contains("(saved as the first checkpoint)") || !node.isAlive(),
             () -> "the stream's first checkpoint; log:\n" + read(log));

@@ -10,7 +10,6 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -35,7 +34,7 @@ class StartFailuresIT {
 
   private static Outcome run(Path dir, List<String> jvm, Map<String, String> env, String... args) throws Exception {
     assertThat(JAR).as("built by mvn package").exists();
-    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx256m", io.tidemark.TidemarkProcess.JIT));
+    List<String> command = io.tidemark.TidemarkProcess.jvm("-Xmx256m");
     command.addAll(jvm);
     command.addAll(List.of("-jar", JAR.toAbsolutePath().toString()));
     command.addAll(List.of(args));

@@ -85,8 +85,9 @@ class StreamStoppedForGoodIT {
         String metrics = get(management, "/metrics").body();
         assertThat(metrics).contains("tidemark_stream_up{stream=\"broken\"} 0").contains("tidemark_stream_up{stream=\"healthy\"} 1")
             .contains("tidemark_stream_configured{stream=\"broken\"} 1").contains("tidemark_stream_configured{stream=\"healthy\"} 1");
-        Process status = new ProcessBuilder(java(), TidemarkProcess.JIT, "-jar", TidemarkProcess.JAR.toString(), "status", "--management", "127.0.0.1:" + management)
-            .redirectErrorStream(true).start();
+        java.util.List<String> command = TidemarkProcess.jvm();
+        command.addAll(java.util.List.of("-jar", TidemarkProcess.JAR.toString(), "status", "--management", "127.0.0.1:" + management));
+        Process status = new ProcessBuilder(command).redirectErrorStream(true).start();
         String said = new String(status.getInputStream().readAllBytes());
         assertThat(status.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(status.exitValue()).as(said).isEqualTo(1);
@@ -125,10 +126,6 @@ class StreamStoppedForGoodIT {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
     }
-  }
-
-  private static String java() {
-    return ProcessHandle.current().info().command().orElse("java");
   }
 
   private static long lines(Path directory) {
